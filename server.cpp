@@ -1,0 +1,181 @@
+// favorite-athlete: process concerns. Configuration, logging, signals and graceful shutdown;
+// HTTP behaviour lives in handlers.hpp, its cpp-httplib adaptation in http_server.hpp.
+#include <signal.h>
+#include <sys/resource.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <future>
+#include <iostream>
+#include <optional>
+#include <thread>
+
+#include "config.hpp"
+#include "http_server.hpp"
+#include "logging.hpp"
+
+namespace fa = favorite_athlete;
+
+namespace {
+
+constexpr const char* kVersion = FAVORITE_ATHLETE_VERSION " (commit " FAVORITE_ATHLETE_COMMIT
+                                 ", cpp-httplib " CPPHTTPLIB_VERSION ")";
+
+void log_info(nlohmann::json fields) {
+  fields["level"] = "info";
+  fa::log_to(STDOUT_FILENO, std::move(fields));
+}
+
+void log_error(nlohmann::json fields) {
+  fields["level"] = "error";
+  fa::log_to(STDERR_FILENO, std::move(fields));
+}
+
+// Healthcheck mode for images without curl: exit 0 on a 2xx answer within 2 s.
+int check(const std::string& url) {
+  const auto slash = url.find('/', std::strlen("http://"));
+  httplib::Client client(url.substr(0, slash));
+  client.set_connection_timeout(2);
+  client.set_read_timeout(2);
+  client.set_write_timeout(2);
+  const auto res = client.Get(slash == std::string::npos ? "/" : url.substr(slash));
+  if (res && res->status >= 200 && res->status < 300) return 0;
+  std::cerr << "favorite-athlete: check " << url << " failed: "
+            << (res ? "status " + std::to_string(res->status) : httplib::to_string(res.error())) << "\n";
+  return 1;
+}
+
+// Go-style: lift the soft open-files limit to the hard one, so connections, not the default
+// 1024, are what runs out first.
+rlim_t raise_open_files_limit() {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return 0;
+  if (lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+    getrlimit(RLIMIT_NOFILE, &lim);
+  }
+  return lim.rlim_cur;
+}
+
+// Waits for one of `signals` until `timeout` (forever if none); returns the signal or 0.
+int wait_signal(const sigset_t& signals, std::optional<std::chrono::milliseconds> timeout) {
+  if (!timeout) {
+    int sig = 0;
+    return sigwait(&signals, &sig) == 0 ? sig : 0;
+  }
+  const auto ms = timeout->count();
+  const timespec ts{static_cast<time_t>(ms / 1000), static_cast<long>(ms % 1000) * 1000000L};
+  const int sig = sigtimedwait(&signals, nullptr, &ts);
+  return sig > 0 ? sig : 0;
+}
+
+[[noreturn]] void exit_now(int sig, const char* phase) {
+  log_error({{"msg", "second signal, exiting at once"}, {"signal", strsignal(sig)}, {"phase", phase}});
+  std::_Exit(128 + sig);
+}
+
+int serve(const fa::Config& config) {
+  // Signals are taken synchronously by this thread (sigwait), never by async handlers: the mask
+  // is set before any thread starts, so every thread inherits it.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+  const rlim_t open_files = raise_open_files_limit();
+
+  const fa::Service service(config.athlete);
+  fa::Limits limits;
+  limits.threads = static_cast<std::size_t>(config.threads);
+  limits.keepalive_timeout = std::chrono::seconds(config.keepalive_timeout_seconds);
+  limits.read_timeout = std::chrono::seconds(config.read_timeout_seconds);
+  std::atomic<bool> draining{false};
+  fa::AccessLogger access_log;
+  if (config.access_log) {
+    access_log = [](const fa::AccessRecord& r) {
+      fa::write_line(STDOUT_FILENO, fa::access_line(r, std::chrono::system_clock::now()));
+    };
+  }
+  fa::HttpServer server(service, limits, draining, access_log,
+                        [](const char* what) { log_error({{"msg", "request failed"}, {"exception", what}}); });
+
+  const int port = config.port == 0 ? server.bind_to_any_port(config.bind_address, AI_NUMERICHOST)
+                                    : (server.bind_to_port(config.bind_address, config.port, AI_NUMERICHOST)
+                                           ? config.port
+                                           : -1);
+  if (port <= 0) {
+    const int err = errno;
+    std::cerr << "favorite-athlete: cannot listen on BIND_ADDRESS=" << config.bind_address
+              << " PORT=" << config.port << ": " << std::strerror(err) << "\n";
+    return 1;
+  }
+
+  std::promise<bool> stopped;
+  auto listener_done = stopped.get_future();
+  std::thread listener([&] { stopped.set_value(server.listen_after_bind()); });
+  log_info({{"msg", "listening"},
+            {"address", config.bind_address},
+            {"port", port},
+            {"version", kVersion},
+            {"threads", config.threads},
+            {"max_open_files", open_files},
+            {"drain_seconds", config.drain_seconds},
+            {"shutdown_timeout_seconds", config.shutdown_timeout_seconds}});
+
+  int sig = 0;
+  while (sig == 0) {
+    sig = wait_signal(signals, std::chrono::seconds(1));
+    if (sig == 0 && listener_done.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
+      log_error({{"msg", "listener stopped unexpectedly"}});
+      listener.join();
+      return 1;
+    }
+  }
+
+  // Readiness flips at once; keep serving while load balancers stop sending new requests.
+  draining = true;
+  log_info({{"msg", "draining"}, {"signal", strsignal(sig)}, {"drain_seconds", config.drain_seconds}});
+  if (const int again = wait_signal(signals, std::chrono::seconds(config.drain_seconds))) {
+    exit_now(again, "drain");
+  }
+
+  // Stop accepting; in-flight requests finish, idle connections close.
+  server.stop();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(config.shutdown_timeout_seconds);
+  while (listener_done.wait_for(std::chrono::milliseconds(0)) != std::future_status::ready) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      log_error({{"msg", "shutdown timed out, exiting with requests in flight"},
+                 {"shutdown_timeout_seconds", config.shutdown_timeout_seconds}});
+      std::_Exit(1);
+    }
+    if (const int again = wait_signal(signals, std::chrono::milliseconds(50))) exit_now(again, "shutdown");
+  }
+  listener.join();
+  log_info({{"msg", "stopped"}});
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  const fa::Parsed parsed = fa::parse_config(args, [](const char* name) { return std::getenv(name); });
+  if (!parsed.error.empty()) {
+    std::cerr << "favorite-athlete: " << parsed.error << "\n";
+    return 2;
+  }
+  switch (parsed.action) {
+    case fa::Action::Help: std::cout << fa::usage(); return 0;
+    case fa::Action::Version: std::cout << "favorite-athlete " << kVersion << "\n"; return 0;
+    case fa::Action::Check: return check(parsed.check_url);
+    case fa::Action::Serve: break;
+  }
+  try {
+    return serve(parsed.config);
+  } catch (const std::exception& e) {
+    std::cerr << "favorite-athlete: fatal: " << e.what() << "\n";
+    return 1;
+  }
+}
