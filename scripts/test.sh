@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Builds favorite-athlete and runs every test under ctest. Extra arguments go to ctest,
+# e.g. `scripts/test.sh -L unit`. PRESET (default ci) and HTTPLIB_SOURCE: see scripts/lib.sh.
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+install_npm_tools() {
+  local lock
+  for lock in "${ROOT}"/tests/*/package-lock.json; do
+    [[ -f ${lock} ]] || continue
+    log "npm ci in ${lock%/package-lock.json}"
+    npm ci --prefix "$(dirname "${lock}")" --no-audit --no-fund --loglevel=error >/dev/null
+  done
+}
+
+main() {
+  local preset="${PRESET:-ci}"
+  install_debian_packages
+  install_npm_tools
+  build_preset "${preset}"
+  log "running ctest --preset ${preset} $*"
+  ctest --preset "${preset}" "$@"
+}
+
+main "$@"

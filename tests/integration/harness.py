@@ -1,0 +1,161 @@
+"""Runs the real favorite-athlete binary on 127.0.0.1 and talks raw HTTP/1.1 to it.
+
+Standard library only. The binary comes from $FAVORITE_ATHLETE_BIN (ctest sets it).
+"""
+import json
+import os
+import queue
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+BIN = os.environ.get("FAVORITE_ATHLETE_BIN", "build/dev/favorite-athlete")
+_sockets = []  # closed with the server, so tests need no cleanup of their own
+
+
+class Server:
+    """One server process on an ephemeral port; its stdout JSON lines are collected."""
+
+    def __init__(self, env=None, args=(), start=True):
+        full_env = {"PATH": os.environ.get("PATH", ""), "PORT": "0", "BIND_ADDRESS": "127.0.0.1",
+                    "DRAIN_SECONDS": "0"}
+        full_env.update(env or {})
+        self.proc = subprocess.Popen([BIN, *args], env=full_env, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+        self.lines = queue.Queue()
+        self.stderr = []
+        self._pumps = [threading.Thread(target=self._pump, args=(self.proc.stdout, self.lines.put), daemon=True),
+                       threading.Thread(target=self._pump, args=(self.proc.stderr, self.stderr.append), daemon=True)]
+        for pump in self._pumps:
+            pump.start()
+        self.port = None
+        if start:
+            first = self.next_log(timeout=5)
+            assert first["msg"] == "listening", first
+            self.port = first["port"]
+
+    @staticmethod
+    def _pump(stream, sink):
+        for line in stream:
+            sink(line)
+
+    def next_log(self, timeout=5, msg=None):
+        """The next stdout line (as JSON), optionally skipping to one whose msg matches."""
+        deadline = time.monotonic() + timeout
+        while True:
+            line = self.lines.get(timeout=max(deadline - time.monotonic(), 0.01))
+            record = json.loads(line)
+            if msg is None or record.get("msg") == msg:
+                return record
+
+    def remaining_logs(self, timeout=15):
+        """After the process exits: every stdout line not consumed yet, as JSON."""
+        self.proc.wait(timeout=timeout)
+        for pump in self._pumps:
+            pump.join(timeout=5)
+        records = []
+        while not self.lines.empty():
+            records.append(json.loads(self.lines.get_nowait()))
+        return records
+
+    def signal(self, sig=signal.SIGTERM):
+        self.proc.send_signal(sig)
+
+    def wait(self, timeout=15):
+        return self.proc.wait(timeout=timeout)
+
+    def stop(self):
+        while _sockets:
+            _sockets.pop().close()
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+        for pump in self._pumps:
+            pump.join(timeout=5)
+        for stream in (self.proc.stdout, self.proc.stderr):
+            stream.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def connect(port, timeout=5):
+    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    _sockets.append(sock)
+    return sock
+
+
+def request(method="GET", path="/", headers=(), body=b"", version="HTTP/1.1"):
+    head = f"{method} {path} {version}\r\nHost: test\r\n"
+    head += "".join(f"{k}: {v}\r\n" for k, v in headers)
+    return head.encode("latin-1") + b"\r\n" + body
+
+
+class Reader:
+    """Parses responses off one connection; keeps bytes that belong to the next response."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.buf = b""
+
+    def _fill(self):
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise EOFError("connection closed")
+        self.buf += chunk
+
+    def response(self, head_only=False):
+        while b"\r\n\r\n" not in self.buf:
+            self._fill()
+        head, self.buf = self.buf.split(b"\r\n\r\n", 1)
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ")[1])
+        headers = {}
+        for line in lines[1:]:
+            name, value = line.split(":", 1)
+            assert name.lower() not in headers, f"duplicate header {name}"
+            headers[name.lower()] = value.strip()
+        length = 0 if head_only else int(headers.get("content-length", "0"))
+        while len(self.buf) < length:
+            self._fill()
+        body, self.buf = self.buf[:length], self.buf[length:]
+        return status, headers, body
+
+    def closed(self, timeout=3):
+        """True if the peer closes (EOF or reset) with no further bytes within timeout."""
+        self.sock.settimeout(timeout)
+        try:
+            while True:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    return not self.buf
+                self.buf += chunk
+        except ConnectionResetError:
+            return not self.buf
+        except socket.timeout:
+            return False
+
+
+def exchange(port, data, head_only=False):
+    """Sends raw bytes on a new connection, returns (status, headers, body, reader)."""
+    sock = connect(port)
+    sock.sendall(data)
+    reader = Reader(sock)
+    return (*reader.response(head_only), reader)
+
+
+def get(port, path="/"):
+    status, headers, body, reader = exchange(port, request("GET", path, [("Connection", "close")]))
+    reader.sock.close()
+    return status, headers, body
+
+
+def send_signal_and_wait(server, sig=signal.SIGTERM, timeout=15):
+    server.signal(sig)
+    return server.wait(timeout)

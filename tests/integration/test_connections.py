@@ -1,0 +1,169 @@
+"""Connection handling: keep-alive, pipelining, bodies that are never read, and the
+cpp-httplib 0.11 defaults this service fixes (each test fails against those defaults)."""
+import resource
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import unittest
+
+from harness import Reader, Server, connect, exchange, get, request
+
+GREETING = b'{"myFavoriteAthlete":"Usain Bolt"}'
+SMUGGLED = b"GET /smuggled HTTP/1.1\r\nHost: test\r\n\r\n"
+
+
+class Connections(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server(env={"KEEPALIVE_TIMEOUT_SECONDS": "5"})
+        cls.port = cls.server.port
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    def assert_closed_after_one_response(self, data, status):
+        got, headers, _, reader = exchange(self.port, data)
+        self.assertEqual(got, status)
+        self.assertEqual(headers.get("connection"), "close")
+        self.assertTrue(reader.closed(), "a second response followed: body bytes were parsed as a request")
+
+    def test_keep_alive_serves_many_requests_on_one_connection(self):
+        reader = Reader(connect(self.port))
+        for path in ("/", "/healthz", "/readyz", "/?again", "/"):
+            reader.sock.sendall(request("GET", path))
+            status, headers, _ = reader.response()
+            self.assertEqual(status, 200)
+            self.assertNotEqual(headers.get("connection"), "close")
+
+    def test_pipelined_requests_are_all_answered_in_order(self):
+        # cpp-httplib 0.11 drops every request after the first one in the same segment.
+        sock = connect(self.port, timeout=2)
+        sock.sendall(request("GET", "/") + request("GET", "/healthz") + request("HEAD", "/") + request("GET", "/x"))
+        reader = Reader(sock)
+        self.assertEqual(reader.response()[::2], (200, GREETING))
+        self.assertEqual(reader.response()[::2], (200, b'{"status":"ok"}'))
+        self.assertEqual(reader.response(head_only=True)[0], 200)
+        self.assertEqual(reader.response()[0], 404)
+
+    def test_post_body_is_never_parsed_as_a_request(self):
+        body = SMUGGLED
+        self.assert_closed_after_one_response(
+            request("POST", "/", [("Content-Length", str(len(body)))], body), 405)
+
+    def test_chunked_post_body_is_never_parsed_as_a_request(self):
+        chunk = b"%x\r\n%s\r\n0\r\n\r\n" % (len(SMUGGLED), SMUGGLED)
+        self.assert_closed_after_one_response(
+            request("POST", "/", [("Transfer-Encoding", "chunked")], chunk), 405)
+
+    def test_content_length_and_transfer_encoding_together(self):
+        data = request("POST", "/", [("Content-Length", "4"), ("Transfer-Encoding", "chunked")], b"0\r\n\r\n" + SMUGGLED)
+        got, _, _, reader = exchange(self.port, data)
+        self.assertIn(got, (400, 405))
+        self.assertTrue(reader.closed())
+
+    def test_get_with_a_body_is_answered_and_closed(self):
+        self.assert_closed_after_one_response(
+            request("GET", "/", [("Content-Length", str(len(SMUGGLED)))], SMUGGLED), 200)
+
+    def test_expect_100_continue_gets_the_final_answer_at_once(self):
+        sock = connect(self.port, timeout=2)
+        sock.sendall(request("PUT", "/", [("Content-Length", "1000000"), ("Expect", "100-continue")]))
+        reader = Reader(sock)
+        status, headers, body = reader.response()
+        self.assertEqual((status, body), (405, b"Only GET method valid"))
+        self.assertEqual(headers.get("connection"), "close")
+
+    def test_huge_post_is_rejected_without_reading_it(self):
+        sock = connect(self.port, timeout=5)
+        sock.sendall(request("POST", "/", [("Content-Length", str(100 * 1024 * 1024))]))
+        stop = threading.Event()
+
+        def pump():  # keeps sending body bytes until the server closes
+            chunk = b"x" * 65536
+            try:
+                while not stop.is_set():
+                    sock.sendall(chunk)
+            except OSError:
+                pass
+
+        sender = threading.Thread(target=pump, daemon=True)
+        sender.start()
+        started = time.monotonic()
+        status, headers, body = Reader(sock).response()
+        stop.set()
+        self.assertEqual((status, body), (405, b"Only GET method valid"))
+        self.assertLess(time.monotonic() - started, 2)
+        sender.join(timeout=5)
+        self.assertEqual(get(self.port)[0], 200)
+
+    def test_no_nagle_stall_between_keep_alive_requests(self):
+        # Without TCP_NODELAY a response written in two parts waits for the client's delayed
+        # ACK (~40 ms): 50 requests would take 2 s or more.
+        reader = Reader(connect(self.port))
+        started = time.monotonic()
+        for _ in range(50):
+            reader.sock.sendall(request("GET", "/"))
+            self.assertEqual(reader.response()[0], 200)
+        self.assertLess(time.monotonic() - started, 1.0)
+
+    def test_listen_backlog_is_not_five(self):
+        if not shutil.which("ss"):
+            self.skipTest("ss (iproute2) is not installed")
+        out = subprocess.run(["ss", "-Hltn", f"sport = :{self.port}"], capture_output=True, text=True,
+                             check=True).stdout.split()
+        backlog = int(out[2])  # State Recv-Q Send-Q ...: Send-Q of a listener is its backlog
+        with open("/proc/sys/net/core/somaxconn") as f:
+            somaxconn = int(f.read())
+        self.assertEqual(backlog, min(1024, somaxconn))
+
+
+class Workers(unittest.TestCase):
+    def test_idle_keep_alive_connections_do_not_starve_new_clients(self):
+        # cpp-httplib 0.11: each keep-alive connection holds a worker until its timeout, so with
+        # every worker held by an idle client the next one waits that long.
+        with Server(env={"THREADS": "2", "KEEPALIVE_TIMEOUT_SECONDS": "30"}) as server:
+            idle = []
+            for _ in range(4):
+                reader = Reader(connect(server.port))
+                reader.sock.sendall(request("GET", "/"))
+                self.assertEqual(reader.response()[0], 200)
+                idle.append(reader)
+            started = time.monotonic()
+            self.assertEqual(get(server.port)[0], 200)
+            self.assertLess(time.monotonic() - started, 1.0)
+
+    def test_more_than_1024_silent_connections(self):
+        # select() cannot watch fds >= 1024 (cpp-httplib 0.11 then treats them as readable and
+        # blocks without a timeout). 1100 silent clients must neither wedge the workers nor
+        # keep a normal client from being served.
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard != resource.RLIM_INFINITY and hard < 1300:
+            self.skipTest(f"open-files hard limit {hard} is below 1300")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY else 4096, hard))
+        try:
+            with Server(env={"THREADS": "8", "KEEPALIVE_TIMEOUT_SECONDS": "30"}) as server:
+                silent = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(1100)]
+                try:
+                    started = time.monotonic()
+                    self.assertEqual(get(server.port)[0], 200)
+                    self.assertLess(time.monotonic() - started, 5.0)
+                    last = Reader(silent[-1])  # accepted with an fd above 1024
+                    last.sock.settimeout(5)
+                    last.sock.sendall(request("GET", "/", [("Connection", "close")]))
+                    try:
+                        status = last.response()[0]
+                    except (EOFError, ConnectionResetError):
+                        status = "shed"  # closed as idle before it spoke: allowed, it may retry
+                    self.assertIn(status, (200, "shed"))
+                finally:
+                    for sock in silent:
+                        sock.close()
+        finally:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,94 @@
+"""The HTTP contract through real sockets."""
+import json
+import unittest
+
+from harness import Server, exchange, get, request
+
+GREETING = b'{"myFavoriteAthlete":"Usain Bolt"}'
+
+
+class Contract(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server()
+        cls.port = cls.server.port
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    def test_get_root(self):
+        status, headers, body = get(self.port)
+        self.assertEqual(status, 200)
+        self.assertEqual(headers["content-type"], "application/json")
+        self.assertEqual(body, GREETING)
+        self.assertEqual(headers["content-length"], str(len(GREETING)))
+
+    def test_head_root_matches_get_without_body(self):
+        status, head_headers, _, reader = exchange(self.port, request("HEAD", "/"), head_only=True)
+        self.assertEqual(status, 200)
+        _, get_headers, _ = get(self.port)
+        for h in ("connection", "keep-alive"):
+            head_headers.pop(h, None)
+            get_headers.pop(h, None)
+        self.assertEqual(head_headers, get_headers)
+        # No body follows: the next bytes on the connection are the next response.
+        reader.sock.sendall(request("GET", "/healthz"))
+        self.assertEqual(reader.response()[0], 200)
+
+    def test_other_methods_are_405_on_any_path(self):
+        for method in ("POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT", "BREW", "M-SEARCH", "get"):
+            for path in ("/", "/healthz", "/nope", "*"):
+                with self.subTest(method=method, path=path):
+                    status, headers, body, _ = exchange(self.port, request(method, path))
+                    self.assertEqual(status, 405)
+                    self.assertEqual(headers["allow"], "GET, HEAD")
+                    self.assertEqual(headers["content-type"], "text/plain; charset=utf-8")
+                    self.assertEqual(body, b"Only GET method valid")
+
+    def test_unknown_path_is_404_json(self):
+        status, headers, body = get(self.port, "/no/such/thing")
+        self.assertEqual(status, 404)
+        self.assertEqual(headers["content-type"], "application/json")
+        self.assertEqual(json.loads(body), {"error": "not found"})
+
+    def test_probes(self):
+        self.assertEqual(get(self.port, "/healthz")[::2], (200, b'{"status":"ok"}'))
+        self.assertEqual(get(self.port, "/readyz")[::2], (200, b'{"status":"ready"}'))
+
+    def test_query_string_is_ignored_and_ranges_are_not_served(self):
+        self.assertEqual(get(self.port, "/?x=1")[2], GREETING)
+        status, _, body, _ = exchange(self.port, request("GET", "/", [("Range", "bytes=0-3")]))
+        self.assertEqual((status, body), (200, GREETING))
+
+    def test_one_access_log_line_per_request(self):
+        get(self.port, "/healthz?probe=1")
+        record = self.server.next_log(msg="request")
+        while record["path"] != "/healthz":
+            record = self.server.next_log(msg="request")
+        self.assertEqual(record["method"], "GET")
+        self.assertEqual(record["status"], 200)
+        self.assertTrue(record["peer"].startswith("127.0.0.1:"))
+        self.assertIsInstance(record["duration_ms"], (int, float))
+        self.assertIn("time", record)
+
+
+class Configured(unittest.TestCase):
+    def test_athlete_from_env_is_valid_json(self):
+        name = 'Zoë "Lightning" \\ 蘇炳添 </script>'
+        with Server(env={"FAVORITE_ATHLETE": name}) as server:
+            self.assertEqual(json.loads(get(server.port)[2]), {"myFavoriteAthlete": name})
+
+    def test_access_log_off(self):
+        with Server(env={"ACCESS_LOG": "off"}) as server:
+            for _ in range(3):
+                get(server.port)
+            server.signal()
+            self.assertEqual(server.wait(), 0)
+            msgs = [record["msg"] for record in server.remaining_logs()]
+            self.assertNotIn("request", msgs)
+            self.assertEqual(msgs[-1], "stopped")
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,133 @@
+"""Process behaviour: configuration errors, flags, and graceful shutdown on signals."""
+import signal
+import socket
+import subprocess
+import time
+import unittest
+
+from harness import BIN, Reader, Server, connect, get, request
+
+
+def run(args=(), env=None, timeout=5):
+    return subprocess.run([BIN, *args], env={"PATH": "/usr/bin:/bin", **(env or {})}, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+class Configuration(unittest.TestCase):
+    def assert_refused(self, env, setting, code=2, args=()):
+        started = time.monotonic()
+        result = run(args, {"BIND_ADDRESS": "127.0.0.1", **env})
+        self.assertEqual(result.returncode, code, result.stderr)
+        self.assertLess(time.monotonic() - started, 2)
+        lines = result.stderr.strip().splitlines()
+        self.assertEqual(len(lines), 1, result.stderr)
+        self.assertIn(setting, lines[0])
+        self.assertEqual(result.stdout, "")
+        return lines[0]
+
+    def test_invalid_values_exit_2_naming_the_setting(self):
+        self.assert_refused({"PORT": "abc"}, "PORT")
+        self.assert_refused({"PORT": "70000"}, "PORT")
+        self.assert_refused({"THREADS": "0"}, "THREADS")
+        self.assert_refused({"ACCESS_LOG": "maybe"}, "ACCESS_LOG")
+        self.assert_refused({"BIND_ADDRESS": "not-an-ip"}, "BIND_ADDRESS")
+        self.assert_refused({}, "--port", args=("--port", "x"))
+
+    def test_port_already_taken_exits_1(self):
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            line = self.assert_refused({"PORT": str(port)}, f"PORT={port}", code=1)
+            self.assertIn("Address already in use", line)
+
+    def test_second_instance_cannot_share_the_port(self):
+        # cpp-httplib sets SO_REUSEPORT by default: a second instance would start and take a
+        # share of the connections.
+        with Server() as first:
+            line = self.assert_refused({"PORT": str(first.port)}, f"PORT={first.port}", code=1)
+            self.assertIn("Address already in use", line)
+            self.assertEqual(get(first.port)[0], 200)
+
+    def test_help_and_version(self):
+        result = run(["--help"])
+        self.assertEqual(result.returncode, 0)
+        for setting in ("PORT", "BIND_ADDRESS", "FAVORITE_ATHLETE", "DRAIN_SECONDS", "THREADS", "ACCESS_LOG"):
+            self.assertIn(setting, result.stdout)
+        result = run(["--version"])
+        self.assertEqual(result.returncode, 0)
+        self.assertRegex(result.stdout, r"^favorite-athlete \d+\.\d+\.\d+ \(commit \S+, cpp-httplib \d")
+
+    def test_check_mode(self):
+        with Server() as server:
+            self.assertEqual(run(["--check", f"http://127.0.0.1:{server.port}/healthz"]).returncode, 0)
+            failed = run(["--check", f"http://127.0.0.1:{server.port}/nope"])
+            self.assertEqual(failed.returncode, 1)
+            self.assertIn("status 404", failed.stderr)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            closed_port = s.getsockname()[1]
+        self.assertEqual(run(["--check", f"http://127.0.0.1:{closed_port}/healthz"]).returncode, 1)
+
+
+class Shutdown(unittest.TestCase):
+    def test_sigterm_drains_then_finishes_in_flight_and_exits_0(self):
+        server = Server(env={"DRAIN_SECONDS": "2", "SHUTDOWN_TIMEOUT_SECONDS": "5", "READ_TIMEOUT_SECONDS": "10"})
+        with server:
+            port = server.port
+            keep_alive = Reader(connect(port))
+            keep_alive.sock.sendall(request("GET", "/"))
+            self.assertEqual(keep_alive.response()[0], 200)
+            in_flight = connect(port)
+            in_flight.sendall(b"GET / HTTP/1.1\r\nHost: test\r\n")  # head not finished yet
+
+            server.signal(signal.SIGTERM)
+            self.assertEqual(server.next_log(msg="draining")["drain_seconds"], 2)
+            self.assertEqual(get(port, "/readyz")[0], 503)
+            status, headers, body = get(port, "/")
+            self.assertEqual((status, body), (200, b'{"myFavoriteAthlete":"Usain Bolt"}'))
+            keep_alive.sock.sendall(request("GET", "/"))
+            status, headers, _ = keep_alive.response()
+            self.assertEqual(status, 200)
+            self.assertEqual(headers.get("connection"), "close")  # clients move to other replicas
+
+            time.sleep(2.5)  # past the drain: no longer accepting
+            with self.assertRaises(ConnectionRefusedError):
+                socket.create_connection(("127.0.0.1", port), timeout=1)
+            in_flight.sendall(b"\r\n")
+            status, _, body = Reader(in_flight).response()
+            self.assertEqual((status, body), (200, b'{"myFavoriteAthlete":"Usain Bolt"}'))
+
+            self.assertEqual(server.wait(timeout=5), 0)
+            self.assertEqual(server.remaining_logs()[-1]["msg"], "stopped")
+
+    def test_sigint_is_a_graceful_stop_too(self):
+        with Server() as server:
+            self.assertEqual(get(server.port)[0], 200)
+            server.signal(signal.SIGINT)
+            self.assertEqual(server.wait(timeout=5), 0)
+
+    def test_second_signal_exits_at_once(self):
+        with Server(env={"DRAIN_SECONDS": "30"}) as server:
+            server.signal(signal.SIGTERM)
+            server.next_log(msg="draining")
+            started = time.monotonic()
+            server.signal(signal.SIGTERM)
+            self.assertEqual(server.wait(timeout=5), 128 + signal.SIGTERM)
+            self.assertLess(time.monotonic() - started, 1)
+
+    def test_shutdown_timeout_bounds_a_stuck_request(self):
+        with Server(env={"SHUTDOWN_TIMEOUT_SECONDS": "1", "READ_TIMEOUT_SECONDS": "30"}) as server:
+            stuck = connect(server.port)
+            stuck.sendall(b"GET / HTTP/1.1\r\n")
+            time.sleep(0.2)
+            started = time.monotonic()
+            server.signal(signal.SIGTERM)
+            self.assertEqual(server.wait(timeout=5), 1)
+            self.assertLess(time.monotonic() - started, 2.5)
+            server.remaining_logs()  # waits for the output pipes to be read to the end
+            self.assertIn("shutdown timed out", "".join(server.stderr))
+
+
+if __name__ == "__main__":
+    unittest.main()
