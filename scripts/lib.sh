@@ -32,11 +32,10 @@ install_debian_packages() {
 enable_debian_sources() {
   grep -rqsE '^(Types:.*deb-src|deb-src )' /etc/apt/sources.list /etc/apt/sources.list.d/ && return 0
   log "enabling Debian source packages (deb-src) to fetch cpp-httplib's source"
-  local f
-  for f in /etc/apt/sources.list.d/*.sources; do
-    [[ -f ${f} ]] && sed 's/^Types: deb$/Types: deb-src/' "${f}" \
-      | as_root tee "/etc/apt/sources.list.d/$(basename "${f}" .sources)-src.sources" >/dev/null
-  done
+  local f=/etc/apt/sources.list.d/debian.sources  # Debian 12's default
+  if [[ -f ${f} ]]; then
+    sed 's/^Types: deb$/Types: deb-src/' "${f}" | as_root tee "${f%.sources}-src.sources" >/dev/null
+  fi
   if [[ -f /etc/apt/sources.list ]]; then
     sed -n 's/^deb /deb-src /p' /etc/apt/sources.list | as_root tee /etc/apt/sources.list.d/deb-src.list >/dev/null
   fi
