@@ -2,6 +2,7 @@
 // server.cpp and http_server.hpp adapt it to cpp-httplib.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -26,6 +27,7 @@ struct Reply {
 
 inline constexpr std::string_view kJson = "application/json";
 inline constexpr std::string_view kText = "text/plain; charset=utf-8";
+inline constexpr std::string_view kPrometheusText = "text/plain; version=0.0.4; charset=utf-8";
 inline constexpr std::string_view kMethodNotAllowed = "Only GET method valid";
 
 // RFC 9110 5.6.2: token = 1*tchar.
@@ -100,8 +102,9 @@ class Service {
  public:
   // Serialised once: any string, quotes and non-ASCII included, comes out as valid JSON.
   // Throws nlohmann::json::type_error on invalid UTF-8 (config validation rejects it first).
-  explicit Service(const std::string& athlete)
-      : greeting_(nlohmann::json{{"myFavoriteAthlete", athlete}}.dump()) {}
+  // metrics renders the Prometheus text exposition for GET /metrics (none: 404).
+  explicit Service(const std::string& athlete, std::function<std::string()> metrics = {})
+      : greeting_(nlohmann::json{{"myFavoriteAthlete", athlete}}.dump()), metrics_(std::move(metrics)) {}
 
   const std::string& greeting() const { return greeting_; }
 
@@ -120,10 +123,12 @@ class Service {
     if (req.path == "/readyz") {
       return draining ? json_reply(503, R"({"status":"draining"})") : json_reply(200, R"({"status":"ready"})");
     }
+    if (req.path == "/metrics" && metrics_) return Reply{200, std::string(kPrometheusText), metrics_(), false, false};
     return json_reply(404, json_error(reason(404)));
   }
 
   std::string greeting_;
+  std::function<std::string()> metrics_;
 };
 
 }  // namespace favorite_athlete

@@ -28,6 +28,7 @@
 
 #include "handlers.hpp"
 #include "logging.hpp"
+#include "metrics.hpp"
 
 #ifdef CPPHTTPLIB_VERSION_NUM
 #define FAVORITE_ATHLETE_HTTPLIB_MODERN 1
@@ -210,9 +211,10 @@ using AccessLogger = std::function<void(const AccessRecord&)>;
 
 class HttpServer final : public httplib::Server {
  public:
-  HttpServer(const Service& service, const Limits& limits, const std::atomic<bool>& draining,
+  HttpServer(const Service& service, const Limits& limits, const std::atomic<bool>& draining, Metrics& metrics,
              AccessLogger access_log, std::function<void(const char* what)> error_log)
-      : service_(service), limits_(limits), draining_(draining) {
+      : service_(service), limits_(limits), draining_(draining), metrics_(metrics) {
+    metrics_.set_waiting_source([this] { return waiting(); });
     new_task_queue = [this] {
       auto* pool = new WorkerPool(limits_.threads);
       pool_.store(pool);
@@ -264,13 +266,19 @@ class HttpServer final : public httplib::Server {
       res.headers.erase("Accept-Ranges");  // added to HEAD only; HEAD must match GET
       if (!res.has_header("Content-Length")) res.set_header("Content-Length", std::to_string(res.body.size()));
     });
-    if (access_log) {
-      set_logger([access_log](const httplib::Request& req, const httplib::Response& res) {
-        const auto& state = current();
-        const auto elapsed = std::chrono::duration<double, std::milli>(Clock::now() - state.started);
-        access_log(AccessRecord{req.method, req.path, res.status, elapsed.count(), state.peer});
-      });
-    }
+    // Called once per reply written, whatever produced it.
+    set_logger([this, access_log](const httplib::Request& req, const httplib::Response& res) {
+      const auto& state = current();
+      const auto elapsed = std::chrono::duration<double>(Clock::now() - state.started).count();
+      metrics_.answered(req.method, res.status, elapsed);
+      if (access_log) access_log(AccessRecord{req.method, req.path, res.status, elapsed * 1000, state.peer});
+    });
+  }
+
+  // Accepted connections waiting for a worker.
+  std::size_t waiting() const {
+    const auto* pool = pool_.load();
+    return pool == nullptr ? 0 : pool->waiting();
   }
 
  private:
@@ -305,7 +313,7 @@ class HttpServer final : public httplib::Server {
   }
 
   bool stopping() const { return svr_sock_ == INVALID_SOCKET; }
-  bool others_waiting() const { return pool_.load()->waiting() > 0; }
+  bool others_waiting() const { return waiting() > 0; }
 
   // Waits for the next request on an idle connection. Gives up at the keep-alive timeout, when
   // the server stops, or when the connection has been idle a while and others wait for a worker.
@@ -315,7 +323,10 @@ class HttpServer final : public httplib::Server {
       if (wait_fd(strm.socket(), POLLIN, stopping() ? milliseconds(0) : milliseconds(20))) return true;
       const auto idle = Clock::now() - idle_since;
       if (stopping() || idle >= limits_.keepalive_timeout) return false;
-      if (idle >= limits_.shed_idle_after && others_waiting()) return false;
+      if (idle >= limits_.shed_idle_after && others_waiting()) {
+        metrics_.connection_shed();
+        return false;
+      }
     }
   }
 
@@ -339,6 +350,7 @@ class HttpServer final : public httplib::Server {
     ::setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
     ConnectionStream strm(sock, limits_);
     current() = RequestState{};
+    metrics_.connection_opened();
     bool ok = true;
     for (std::size_t served = 0; await_request(strm, served == 0 ? WorkerPool::current_job_queued_at() : Clock::now());
          ++served) {
@@ -348,10 +360,13 @@ class HttpServer final : public httplib::Server {
       current() = RequestState{false, false, Clock::now(), strm.peer()};
       strm.begin_request();
       bool closed = false;
+      metrics_.request_started();
       ok = serve_one(strm, last, closed);
+      metrics_.request_ended();
       if (!ok || closed || last || current().close) break;
     }
     close_gracefully(strm, sock);
+    metrics_.connection_closed();
     return ok;
   }
 
@@ -375,6 +390,7 @@ class HttpServer final : public httplib::Server {
   const Service& service_;
   const Limits limits_;
   const std::atomic<bool>& draining_;
+  Metrics& metrics_;
   std::atomic<WorkerPool*> pool_{nullptr};
 };
 

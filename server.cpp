@@ -86,7 +86,8 @@ int serve(const fa::Config& config) {
   ::signal(SIGPIPE, SIG_IGN);
   const rlim_t open_files = raise_open_files_limit();
 
-  const fa::Service service(config.athlete);
+  fa::Metrics metrics(FAVORITE_ATHLETE_VERSION, FAVORITE_ATHLETE_COMMIT, CPPHTTPLIB_VERSION);
+  const fa::Service service(config.athlete, [&metrics] { return metrics.render(); });
   fa::Limits limits;
   limits.threads = static_cast<std::size_t>(config.threads);
   limits.keepalive_timeout = std::chrono::seconds(config.keepalive_timeout_seconds);
@@ -98,7 +99,7 @@ int serve(const fa::Config& config) {
       fa::write_line(STDOUT_FILENO, fa::access_line(r, std::chrono::system_clock::now()));
     };
   }
-  fa::HttpServer server(service, limits, draining, access_log,
+  fa::HttpServer server(service, limits, draining, metrics, access_log,
                         [](const char* what) { log_error({{"msg", "request failed"}, {"exception", what}}); });
 
   const int port = config.port == 0 ? server.bind_to_any_port(config.bind_address, AI_NUMERICHOST)

@@ -100,6 +100,16 @@ TEST_CASE("liveness and readiness") {
   CHECK(get("/", true).status == 200);  // still serving while draining
 }
 
+TEST_CASE("GET /metrics serves the Prometheus exposition when metrics are wired") {
+  const fa::Service with_metrics("Usain Bolt", [] { return std::string("up 1\n"); });
+  const auto r = with_metrics.respond({"GET", "/metrics", false}, false);
+  CHECK(r.status == 200);
+  CHECK(r.content_type == "text/plain; version=0.0.4; charset=utf-8");
+  CHECK(r.body == "up 1\n");
+  CHECK(with_metrics.respond({"POST", "/metrics", false}, false).status == 405);
+  CHECK(get("/metrics").status == 404);  // no metrics source: an unknown path
+}
+
 TEST_CASE("the athlete's name is JSON-escaped once, whatever it contains") {
   const fa::Service odd("Zoë \"Lightning\" \\ O'Brien\n\t\x01 蘇炳添");
   const auto parsed = nlohmann::json::parse(odd.respond({"GET", "/", false}, false).body);
