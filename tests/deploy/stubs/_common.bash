@@ -1,0 +1,13 @@
+# Shared by the stubs: record the call, keep counters in $STUB_STATE.
+# STUB_LOG, STUB_STATE are set by the bats test (tests/deploy/build-and-deploy.bats).
+: "${STUB_LOG:?STUB_LOG not set}" "${STUB_STATE:?STUB_STATE not set}"
+record() { printf '%s\n' "$*" >>"$STUB_LOG"; }
+record_env() { printf '%s KUBECONFIG=%s\n' "$1" "${KUBECONFIG-<unset>}" >>"$STUB_STATE/env.log"; }
+# counter NAME: increments and prints the number of calls so far.
+counter() {
+  local f="$STUB_STATE/count-$1" n=0
+  [[ -f $f ]] && n=$(<"$f")
+  n=$((n + 1))
+  echo "$n" >"$f"
+  echo "$n"
+}

@@ -1,0 +1,103 @@
+// Offline schema check of Kubernetes objects that REJECTS unknown fields.
+//
+//   node check-schema.mjs rendered.yaml [more.yaml ...]
+//
+// Each object becomes a TypeScript object literal typed with the matching
+// interface from `kubernetes-types` (generated from the Kubernetes OpenAPI spec)
+// and is type-checked with the TypeScript compiler. Object literals get excess
+// property checks at every nesting level, so a typo such as `imagePullPolicyy`
+// or `httpGet.paht` fails, as do wrong types and missing required fields.
+// Exit 0: all valid. Exit 1: errors listed on stderr.
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import ts from "typescript";
+import { describe, loadObjects } from "./lib.mjs";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const typesRoot = join(here, "node_modules", "kubernetes-types");
+
+// "apps/v1" -> apps/v1, "v1" -> core/v1, "networking.k8s.io/v1" -> networking/v1,
+// "rbac.authorization.k8s.io/v1" -> rbac/v1 (the package names modules by the
+// group's first label).
+function moduleFor(apiVersion) {
+  const parts = String(apiVersion).split("/");
+  if (parts.length === 1) return `core/${parts[0]}`;
+  return `${parts[0].split(".")[0]}/${parts[1]}`;
+}
+
+function main(files) {
+  if (files.length === 0) {
+    console.error("usage: node check-schema.mjs FILE.yaml...");
+    return 2;
+  }
+  const objects = loadObjects(files);
+  const errors = [];
+  const work = mkdtempSync(join(tmpdir(), "fa-schema-"));
+  try {
+    const sources = new Map(); // ts file -> description
+    objects.forEach(({ file, index, obj }, n) => {
+      const where = `${file} document ${index} (${describe(obj)})`;
+      if (typeof obj !== "object" || Array.isArray(obj)) {
+        errors.push(`${where}: not an object`);
+        return;
+      }
+      if (!obj.apiVersion || !obj.kind) {
+        errors.push(`${where}: apiVersion and kind are required`);
+        return;
+      }
+      if (!obj.metadata?.name) errors.push(`${where}: metadata.name is required`);
+      const mod = moduleFor(obj.apiVersion);
+      const dts = join(typesRoot, `${mod}.d.ts`);
+      if (!existsSync(dts) || !new RegExp(`export interface ${obj.kind} \\{`).test(readFileSync(dts, "utf8"))) {
+        errors.push(`${where}: no schema for ${obj.apiVersion} ${obj.kind} in kubernetes-types (unknown kind or API version)`);
+        return;
+      }
+      const tsFile = join(work, `${String(n).padStart(2, "0")}.ts`);
+      writeFileSync(
+        tsFile,
+        `import type { ${obj.kind} as Schema } from "kubernetes-types/${mod}";\n` +
+          `export const manifest: Schema = ${JSON.stringify(obj, null, 2)};\n`,
+      );
+      sources.set(tsFile, where);
+    });
+
+    if (sources.size > 0) {
+      const options = {
+        strict: true,
+        noEmit: true,
+        target: ts.ScriptTarget.ES2020,
+        module: ts.ModuleKind.ESNext,
+        moduleResolution: ts.ModuleResolutionKind.Bundler,
+        baseUrl: work,
+        paths: { "kubernetes-types/*": [join(typesRoot, "*")] },
+        types: [],
+        skipLibCheck: false,
+      };
+      const program = ts.createProgram([...sources.keys()], options);
+      for (const d of ts.getPreEmitDiagnostics(program)) {
+        const msg = ts.flattenDiagnosticMessageText(d.messageText, "\n  ");
+        if (d.file && sources.has(d.file.fileName)) {
+          const { line } = d.file.getLineAndCharacterOfPosition(d.start ?? 0);
+          const text = d.file.text.split("\n")[line].trim();
+          errors.push(`${sources.get(d.file.fileName)}: ${msg}\n    at: ${text}`);
+        } else {
+          errors.push(`type checker: ${msg}`);
+        }
+      }
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+
+  if (errors.length > 0) {
+    for (const e of errors) console.error(`SCHEMA ERROR ${e}`);
+    console.error(`${errors.length} schema error(s) in ${objects.length} object(s)`);
+    return 1;
+  }
+  console.log(`schema OK: ${objects.length} object(s): ${objects.map(({ obj }) => describe(obj)).join(", ")}`);
+  return 0;
+}
+
+process.exitCode = main(process.argv.slice(2));

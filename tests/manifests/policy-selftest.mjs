@@ -1,0 +1,101 @@
+// Proves the policy check fails when what it checks is broken: takes a
+// rendered overlay that passes, breaks it one way at a time, and expects each
+// breakage to produce the matching violation.
+//
+//   node policy-selftest.mjs rendered-minikube.yaml
+import { loadObjects } from "./lib.mjs";
+import { checkPolicy } from "./policy.mjs";
+
+const file = process.argv[2];
+if (!file) {
+  console.error("usage: node policy-selftest.mjs RENDERED.yaml");
+  process.exit(2);
+}
+const good = loadObjects([file]).map((x) => x.obj);
+const find = (objs, kind) => objs.find((o) => o.kind === kind);
+const ctr = (objs) => find(objs, "Deployment").spec.template.spec.containers[0];
+const podSpec = (objs) => find(objs, "Deployment").spec.template.spec;
+
+// [description, mutate(objects), expected substring of a violation]
+const mutations = [
+  ["2 replicas", (o) => (find(o, "Deployment").spec.replicas = 2), "replicas is 2"],
+  ["maxUnavailable 1", (o) => (find(o, "Deployment").spec.strategy.rollingUpdate.maxUnavailable = 1), "maxUnavailable must be 0"],
+  ["no minReadySeconds", (o) => delete find(o, "Deployment").spec.minReadySeconds, "minReadySeconds"],
+  ["selector mismatch", (o) => (find(o, "Deployment").spec.selector.matchLabels["app.kubernetes.io/name"] = "other"), "selector does not match"],
+  ["image :latest", (o) => (ctr(o).image = "favorite-athlete:latest"), "latest tag"],
+  ["image without tag", (o) => (ctr(o).image = "favorite-athlete"), "has no tag"],
+  ["imagePullPolicy Always", (o) => (ctr(o).imagePullPolicy = "Always"), "imagePullPolicy"],
+  ["liveness on /", (o) => (ctr(o).livenessProbe.httpGet.path = "/"), "livenessProbe path must be /healthz"],
+  ["readiness on /healthz", (o) => (ctr(o).readinessProbe.httpGet.path = "/healthz"), "readinessProbe path must be /readyz"],
+  ["readiness on port number", (o) => (ctr(o).readinessProbe.httpGet.port = 8080), "named port"],
+  ["no startup probe", (o) => delete ctr(o).startupProbe, "startupProbe must be an httpGet probe"],
+  ["port renamed", (o) => (ctr(o).ports[0].name = "web"), "needs a port named http"],
+  ["short grace period", (o) => (podSpec(o).terminationGracePeriodSeconds = 15), "terminationGracePeriodSeconds"],
+  ["slow readiness", (o) => (ctr(o).readinessProbe.periodSeconds = 10), "marked unready after"],
+  ["runAsNonRoot false", (o) => (podSpec(o).securityContext.runAsNonRoot = false), "runAsNonRoot must be true"],
+  ["root UID", (o) => (ctr(o).securityContext.runAsUser = 0), "runAsUser must be 65532"],
+  ["writable root fs", (o) => (ctr(o).securityContext.readOnlyRootFilesystem = false), "readOnlyRootFilesystem"],
+  ["privilege escalation", (o) => delete ctr(o).securityContext.allowPrivilegeEscalation, "allowPrivilegeEscalation"],
+  ["capabilities kept", (o) => (ctr(o).securityContext.capabilities.drop = ["NET_RAW"]), "drop ALL"],
+  ["capability added", (o) => (ctr(o).securityContext.capabilities.add = ["NET_ADMIN"]), "capabilities.add"],
+  ["seccomp Unconfined", (o) => (podSpec(o).securityContext.seccompProfile.type = "Unconfined"), "RuntimeDefault"],
+  ["token mounted", (o) => delete podSpec(o).automountServiceAccountToken, "automountServiceAccountToken"],
+  ["no topology spread", (o) => delete podSpec(o).topologySpreadConstraints, "topologySpreadConstraint"],
+  ["no memory limit", (o) => delete ctr(o).resources.limits.memory, "limits.memory"],
+  ["no cpu request", (o) => delete ctr(o).resources.requests.cpu, "requests.cpu"],
+  ["limit below request", (o) => (ctr(o).resources.limits.memory = "8Mi"), "memory limit below"],
+  ["Service NodePort", (o) => (find(o, "Service").spec.type = "NodePort"), "ClusterIP"],
+  ["Service targetPort number", (o) => (find(o, "Service").spec.ports[0].targetPort = 8080), "targetPort must be the container port name"],
+  ["Service selector mismatch", (o) => (find(o, "Service").spec.selector["app.kubernetes.io/instance"] = "x"), "Service: selector"],
+  ["Ingress class", (o) => (find(o, "Ingress").spec.ingressClassName = "traefik"), "ingressClassName"],
+  ["Ingress host", (o) => (find(o, "Ingress").spec.rules[0].host = "favorite-athlete.local"), "nip.io"],
+  ["Ingress pathType", (o) => (find(o, "Ingress").spec.rules[0].http.paths[0].pathType = "Exact"), "Prefix"],
+  ["Ingress backend port", (o) => (find(o, "Ingress").spec.rules[0].http.paths[0].backend.service.port = { name: "web" }), "not a port of the Service"],
+  ["Ingress backend service", (o) => (find(o, "Ingress").spec.rules[0].http.paths[0].backend.service.name = "other"), "backend service"],
+  ["PDB keeps only 1", (o) => (find(o, "PodDisruptionBudget").spec.maxUnavailable = 2), "keeps 1 of 3"],
+  ["PDB blocks drains", (o) => (find(o, "PodDisruptionBudget").spec = { minAvailable: 3, selector: find(o, "PodDisruptionBudget").spec.selector }), "no node can ever be drained"],
+  ["PDB v1beta1", (o) => (find(o, "PodDisruptionBudget").apiVersion = "policy/v1beta1"), "policy/v1"],
+  ["NetworkPolicy open", (o) => (find(o, "NetworkPolicy").spec.ingress[0].from = [{ namespaceSelector: {} }]), "is not only the ingress-nginx namespace"],
+  ["NetworkPolicy any port", (o) => delete find(o, "NetworkPolicy").spec.ingress[0].ports, "without `ports`"],
+  ["NetworkPolicy wrong port", (o) => (find(o, "NetworkPolicy").spec.ingress[0].ports[0].port = 9090), "not the container port"],
+  ["NetworkPolicy selector", (o) => (find(o, "NetworkPolicy").spec.podSelector = { matchLabels: { app: "x" } }), "NetworkPolicy: podSelector"],
+  ["wrong namespace", (o) => (find(o, "Service").metadata.namespace = "default"), "namespace is \"default\""],
+  ["missing label", (o) => delete find(o, "Ingress").metadata.labels["app.kubernetes.io/name"], "missing label"],
+  ["no Namespace", (o) => o.splice(o.indexOf(find(o, "Namespace")), 1), "expected exactly 1 Namespace"],
+  ["unexpected HPA", (o) => o.push({ apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler", metadata: { name: "x", namespace: "favorite-athlete", labels: { "app.kubernetes.io/name": "x", "app.kubernetes.io/part-of": "x" } }, spec: {} }), "unexpected HorizontalPodAutoscaler"],
+  ["unexpected tls", (o) => (find(o, "Ingress").spec.tls = [{ hosts: ["x"], secretName: "s" }]), "unexpected tls"],
+];
+
+const baseline = checkPolicy(good);
+let failures = 0;
+if (baseline.length > 0) {
+  console.error(`the unmodified input must pass the policy, but: ${baseline.join("; ")}`);
+  process.exit(1);
+}
+for (const [name, mutate, expected] of mutations) {
+  const objs = structuredClone(good);
+  mutate(objs);
+  const got = checkPolicy(objs);
+  if (got.some((m) => m.includes(expected))) {
+    console.log(`ok   ${name}: ${got.find((m) => m.includes(expected))}`);
+  } else {
+    failures++;
+    console.error(`FAIL ${name}: expected a violation containing ${JSON.stringify(expected)}, got ${JSON.stringify(got)}`);
+  }
+}
+
+// Overlay expectations: autoscale needs an HPA and no replicas; tls needs a tls entry.
+const extra = [
+  ["--autoscale without HPA", checkPolicy(structuredClone(good), { autoscale: true }), "expected exactly 1 HorizontalPodAutoscaler"],
+  ["--tls without tls", checkPolicy(structuredClone(good), { tls: true }), "tls: Ingress needs exactly 1 tls entry"],
+];
+for (const [name, got, expected] of extra) {
+  if (got.some((m) => m.includes(expected))) console.log(`ok   ${name}`);
+  else {
+    failures++;
+    console.error(`FAIL ${name}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(got)}`);
+  }
+}
+const total = mutations.length + extra.length;
+console.log(`${total - failures}/${total} broken variants rejected`);
+process.exitCode = failures ? 1 : 0;

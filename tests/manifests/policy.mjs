@@ -1,0 +1,278 @@
+// The deployment policy of favorite-athlete, as code: what the rendered
+// manifests must say (issue 4). checkPolicy() returns a list of violations
+// (strings); an empty list means the manifests follow the policy.
+//
+// The numbers come from the service's interface (INTERFACE.md): container port
+// 8080 named "http", /healthz liveness, /readyz readiness, UID 65532,
+// DRAIN_SECONDS 5 + SHUTDOWN_TIMEOUT_SECONDS 10 by default.
+
+export const NAMESPACE = "favorite-athlete";
+export const INGRESS_NAMESPACE = "ingress-nginx";
+const PORT_NAME = "http";
+const PORT_NUMBER = 8080;
+const UID = 65532;
+const REPLICAS = 3;
+const NAMESPACED = new Set([
+  "Deployment",
+  "Service",
+  "Ingress",
+  "PodDisruptionBudget",
+  "NetworkPolicy",
+  "HorizontalPodAutoscaler",
+  "Secret",
+  "ConfigMap",
+]);
+
+const subsetOf = (sub, sup) =>
+  !!sub && Object.keys(sub).length > 0 && Object.entries(sub).every(([k, v]) => sup?.[k] === v);
+
+// A LabelSelector selects the pod labels (matchLabels only; matchExpressions unused here).
+function selects(selector, labels) {
+  if (!selector || selector.matchExpressions?.length) return false;
+  return subsetOf(selector.matchLabels, labels);
+}
+
+// Kubernetes quantity -> number (cores or bytes). Enough for the suffixes used in manifests.
+export function quantity(q) {
+  if (q === undefined || q === null) return undefined;
+  const m = /^([0-9.]+)(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/.exec(String(q));
+  if (!m) return NaN;
+  const f = { m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 };
+  return Number(m[1]) * (m[2] ? f[m[2]] : 1);
+}
+
+function envValue(container, name, fallback) {
+  const e = (container.env ?? []).find((x) => x.name === name);
+  return e && e.value !== undefined ? Number(e.value) : fallback;
+}
+
+// opts: { autoscale: bool, tls: bool } — what this overlay must (and must not) contain.
+export function checkPolicy(objects, opts = {}) {
+  const v = [];
+  const fail = (msg) => v.push(msg);
+  const byKind = (kind) => objects.filter((o) => o?.kind === kind);
+  const one = (kind) => {
+    const list = byKind(kind);
+    if (list.length !== 1) fail(`expected exactly 1 ${kind}, found ${list.length}`);
+    return list[0];
+  };
+
+  // --- every object ---------------------------------------------------------
+  for (const o of objects) {
+    const id = `${o?.kind} ${o?.metadata?.name}`;
+    if (!o?.metadata?.labels?.["app.kubernetes.io/name"]) fail(`${id}: missing label app.kubernetes.io/name`);
+    if (!o?.metadata?.labels?.["app.kubernetes.io/part-of"]) fail(`${id}: missing label app.kubernetes.io/part-of`);
+    if (NAMESPACED.has(o?.kind) && o?.metadata?.namespace !== NAMESPACE)
+      fail(`${id}: namespace is ${JSON.stringify(o?.metadata?.namespace)}, expected ${NAMESPACE}`);
+  }
+
+  const ns = one("Namespace");
+  if (ns && ns.metadata?.name !== NAMESPACE) fail(`Namespace is ${ns.metadata?.name}, expected ${NAMESPACE}`);
+  if (ns && ns.metadata?.labels?.["pod-security.kubernetes.io/enforce"] !== "restricted")
+    fail("Namespace: pod-security.kubernetes.io/enforce must be restricted");
+
+  // --- Deployment -----------------------------------------------------------
+  const dep = one("Deployment");
+  const hpas = byKind("HorizontalPodAutoscaler");
+  if (!dep) return v;
+  const spec = dep.spec ?? {};
+  const tmpl = spec.template ?? {};
+  const podLabels = tmpl.metadata?.labels ?? {};
+  const pod = tmpl.spec ?? {};
+
+  if (opts.autoscale) {
+    if (hpas.length !== 1) fail(`autoscale: expected exactly 1 HorizontalPodAutoscaler, found ${hpas.length}`);
+    if (spec.replicas !== undefined)
+      fail("autoscale: Deployment must not set spec.replicas when an HPA owns the replica count");
+  } else {
+    if (hpas.length !== 0) fail(`unexpected HorizontalPodAutoscaler (only the autoscale overlay has one)`);
+    if (spec.replicas !== REPLICAS) fail(`Deployment: replicas is ${spec.replicas}, expected ${REPLICAS}`);
+  }
+  const minReplicas = opts.autoscale ? (hpas[0]?.spec?.minReplicas ?? 1) : spec.replicas;
+
+  const ru = spec.strategy?.rollingUpdate;
+  if (spec.strategy?.type !== "RollingUpdate") fail("Deployment: strategy.type must be RollingUpdate");
+  if (ru?.maxUnavailable !== 0) fail(`Deployment: rollingUpdate.maxUnavailable must be 0, is ${ru?.maxUnavailable}`);
+  if (ru?.maxSurge !== 1) fail(`Deployment: rollingUpdate.maxSurge must be 1, is ${ru?.maxSurge}`);
+  if (!(spec.minReadySeconds > 0)) fail("Deployment: minReadySeconds must be > 0");
+  if (!(spec.progressDeadlineSeconds > 0)) fail("Deployment: progressDeadlineSeconds must be set");
+
+  for (const k of ["app.kubernetes.io/name", "app.kubernetes.io/instance"])
+    if (!spec.selector?.matchLabels?.[k]) fail(`Deployment: selector must include ${k}`);
+  if (!selects(spec.selector, podLabels)) fail("Deployment: selector does not match the pod template labels");
+
+  if (pod.automountServiceAccountToken !== false) fail("Pod: automountServiceAccountToken must be false");
+  for (const k of ["hostNetwork", "hostPID", "hostIPC"]) if (pod[k]) fail(`Pod: ${k} must not be set`);
+
+  const psc = pod.securityContext ?? {};
+  if (psc.runAsNonRoot !== true) fail("Pod: securityContext.runAsNonRoot must be true");
+  if (psc.runAsUser !== UID) fail(`Pod: securityContext.runAsUser must be ${UID}`);
+  if (psc.seccompProfile?.type !== "RuntimeDefault") fail("Pod: seccompProfile.type must be RuntimeDefault");
+
+  const tsc = pod.topologySpreadConstraints ?? [];
+  const spread = tsc.find((c) => c.topologyKey === "kubernetes.io/hostname");
+  if (!spread) fail("Pod: needs a topologySpreadConstraint over kubernetes.io/hostname");
+  else if (!selects(spread.labelSelector, podLabels)) fail("Pod: topology spread labelSelector does not match the pod labels");
+
+  const containers = pod.containers ?? [];
+  if (containers.length !== 1) fail(`Pod: expected 1 container, found ${containers.length}`);
+  const c = containers[0] ?? {};
+
+  // Image: name:tag, never latest, never implicit.
+  for (const ctr of [...containers, ...(pod.initContainers ?? [])]) {
+    const image = String(ctr.image ?? "");
+    const m = /^(.+?)(?::([\w][\w.-]{0,127}))?(?:@sha256:[0-9a-f]{64})?$/.exec(image);
+    const tag = m?.[2];
+    if (!tag && !image.includes("@sha256:")) fail(`container ${ctr.name}: image ${image} has no tag`);
+    if (tag === "latest") fail(`container ${ctr.name}: image ${image} uses the latest tag`);
+  }
+  if (c.imagePullPolicy !== "IfNotPresent") fail(`container: imagePullPolicy must be IfNotPresent, is ${c.imagePullPolicy}`);
+
+  const port = (c.ports ?? []).find((p) => p.name === PORT_NAME);
+  if (!port) fail(`container: needs a port named ${PORT_NAME}`);
+  else if (port.containerPort !== PORT_NUMBER) fail(`container: port ${PORT_NAME} must be ${PORT_NUMBER}`);
+  if (envValue(c, "PORT", PORT_NUMBER) !== (port?.containerPort ?? PORT_NUMBER))
+    fail("container: env PORT differs from the http containerPort");
+
+  const probe = (name, path) => {
+    const p = c[name];
+    if (!p?.httpGet) return fail(`container: ${name} must be an httpGet probe`);
+    if (p.httpGet.path !== path) fail(`container: ${name} path must be ${path}, is ${p.httpGet.path}`);
+    if (p.httpGet.port !== PORT_NAME) fail(`container: ${name} must use the named port ${PORT_NAME}, uses ${p.httpGet.port}`);
+  };
+  probe("livenessProbe", "/healthz");
+  probe("readinessProbe", "/readyz");
+  probe("startupProbe", "/healthz");
+
+  // Graceful shutdown: grace period longer than drain + shutdown, and readiness
+  // fails within the drain window.
+  const drain = envValue(c, "DRAIN_SECONDS", 5);
+  const shutdown = envValue(c, "SHUTDOWN_TIMEOUT_SECONDS", 10);
+  const grace = pod.terminationGracePeriodSeconds ?? 30;
+  if (!(grace > drain + shutdown))
+    fail(`Pod: terminationGracePeriodSeconds (${grace}) must exceed DRAIN_SECONDS + SHUTDOWN_TIMEOUT_SECONDS (${drain + shutdown})`);
+  const rp = c.readinessProbe ?? {};
+  const notReadyAfter = (rp.periodSeconds ?? 10) * (rp.failureThreshold ?? 3);
+  if (notReadyAfter > drain)
+    fail(`readinessProbe: a draining pod is marked unready after up to ${notReadyAfter}s, longer than DRAIN_SECONDS (${drain})`);
+
+  const csc = c.securityContext ?? {};
+  if (csc.allowPrivilegeEscalation !== false) fail("container: allowPrivilegeEscalation must be false");
+  if (csc.readOnlyRootFilesystem !== true) fail("container: readOnlyRootFilesystem must be true");
+  if (csc.privileged === true) fail("container: privileged must not be true");
+  if (!(csc.capabilities?.drop ?? []).includes("ALL")) fail("container: capabilities must drop ALL");
+  if ((csc.capabilities?.add ?? []).length) fail("container: capabilities.add must be empty");
+  if ((csc.runAsNonRoot ?? psc.runAsNonRoot) !== true) fail("container: runAsNonRoot must be true");
+  if ((csc.runAsUser ?? psc.runAsUser) !== UID) fail(`container: runAsUser must be ${UID}`);
+  if (csc.seccompProfile && csc.seccompProfile.type !== "RuntimeDefault") fail("container: seccompProfile must be RuntimeDefault");
+
+  const req = c.resources?.requests ?? {};
+  const lim = c.resources?.limits ?? {};
+  if (!req.cpu) fail("container: resources.requests.cpu must be set");
+  if (!req.memory) fail("container: resources.requests.memory must be set");
+  if (!lim.memory) fail("container: resources.limits.memory must be set");
+  if (lim.memory && req.memory && !(quantity(lim.memory) >= quantity(req.memory)))
+    fail("container: memory limit below the memory request");
+  if (lim.cpu && req.cpu && !(quantity(lim.cpu) >= quantity(req.cpu))) fail("container: cpu limit below the cpu request");
+
+  // --- Service --------------------------------------------------------------
+  const svc = one("Service");
+  if (svc) {
+    if ((svc.spec?.type ?? "ClusterIP") !== "ClusterIP") fail(`Service: type must be ClusterIP, is ${svc.spec?.type}`);
+    if (!selects({ matchLabels: svc.spec?.selector }, podLabels)) fail("Service: selector does not match the pod labels");
+    const sp = (svc.spec?.ports ?? []).find((p) => p.name === PORT_NAME);
+    if (!sp) fail(`Service: needs a port named ${PORT_NAME}`);
+    else {
+      if (sp.port !== 80) fail(`Service: port ${PORT_NAME} must be 80, is ${sp.port}`);
+      if (sp.targetPort !== PORT_NAME) fail(`Service: targetPort must be the container port name ${PORT_NAME}, is ${sp.targetPort}`);
+    }
+  }
+
+  // --- Ingress --------------------------------------------------------------
+  const ing = one("Ingress");
+  if (ing) {
+    if (ing.spec?.ingressClassName !== "nginx") fail("Ingress: ingressClassName must be nginx");
+    const rules = ing.spec?.rules ?? [];
+    if (rules.length !== 1) fail(`Ingress: expected 1 rule, found ${rules.length}`);
+    const host = rules[0]?.host ?? "";
+    if (!/^favorite-athlete\.(\d{1,3}\.){3}\d{1,3}\.nip\.io$/.test(host))
+      fail(`Ingress: host must be favorite-athlete.<ip>.nip.io, is ${host}`);
+    const paths = rules[0]?.http?.paths ?? [];
+    const root = paths.find((p) => p.path === "/");
+    if (!root || root.pathType !== "Prefix") fail("Ingress: needs path / with pathType Prefix");
+    for (const p of paths) {
+      const b = p.backend?.service;
+      if (b?.name !== svc?.metadata?.name) fail(`Ingress: backend service ${b?.name} is not the Service ${svc?.metadata?.name}`);
+      const svcPorts = svc?.spec?.ports ?? [];
+      const ok = b?.port?.name ? svcPorts.some((s) => s.name === b.port.name) : svcPorts.some((s) => s.port === b?.port?.number);
+      if (!ok) fail(`Ingress: backend port ${JSON.stringify(b?.port)} is not a port of the Service`);
+    }
+    const tls = ing.spec?.tls ?? [];
+    if (opts.tls) {
+      if (tls.length !== 1) fail(`tls: Ingress needs exactly 1 tls entry, found ${tls.length}`);
+      else {
+        if (!tls[0].secretName) fail("tls: Ingress tls entry needs a secretName");
+        if (!(tls[0].hosts ?? []).includes(host)) fail(`tls: Ingress tls hosts ${JSON.stringify(tls[0].hosts)} do not include the rule host ${host}`);
+      }
+    } else if (tls.length) fail("Ingress: unexpected tls (only the tls overlay has it)");
+  }
+
+  // --- PodDisruptionBudget ----------------------------------------------------
+  const pdb = one("PodDisruptionBudget");
+  if (pdb) {
+    if (pdb.apiVersion !== "policy/v1") fail(`PodDisruptionBudget: apiVersion must be policy/v1, is ${pdb.apiVersion}`);
+    if (!selects(pdb.spec?.selector, podLabels)) fail("PodDisruptionBudget: selector does not match the pod labels");
+    const { minAvailable, maxUnavailable } = pdb.spec ?? {};
+    let keptUp;
+    if (typeof maxUnavailable === "number") keptUp = minReplicas - maxUnavailable;
+    else if (typeof minAvailable === "number") keptUp = minAvailable;
+    else fail("PodDisruptionBudget: use an integer minAvailable or maxUnavailable");
+    if (keptUp !== undefined && keptUp < 2) fail(`PodDisruptionBudget: keeps ${keptUp} of ${minReplicas} up, need at least 2`);
+    if (keptUp !== undefined && keptUp >= minReplicas)
+      fail(`PodDisruptionBudget: keeps all ${minReplicas} up, so no node can ever be drained`);
+  }
+
+  // --- NetworkPolicy -----------------------------------------------------------
+  const np = one("NetworkPolicy");
+  if (np) {
+    if (!selects(np.spec?.podSelector, podLabels)) fail("NetworkPolicy: podSelector does not match the pod labels");
+    if (!(np.spec?.policyTypes ?? []).includes("Ingress")) fail("NetworkPolicy: policyTypes must include Ingress");
+    const rules = np.spec?.ingress ?? [];
+    if (rules.length === 0) fail("NetworkPolicy: needs an ingress rule for the ingress controller");
+    for (const r of rules) {
+      const from = r.from ?? [];
+      if (from.length === 0) fail("NetworkPolicy: an ingress rule without `from` admits every source");
+      for (const peer of from) {
+        const onlyController =
+          !peer.podSelector &&
+          !peer.ipBlock &&
+          peer.namespaceSelector?.matchLabels?.["kubernetes.io/metadata.name"] === INGRESS_NAMESPACE &&
+          Object.keys(peer.namespaceSelector.matchLabels).length === 1 &&
+          !peer.namespaceSelector.matchExpressions;
+        if (!onlyController)
+          fail(`NetworkPolicy: source ${JSON.stringify(peer)} is not only the ${INGRESS_NAMESPACE} namespace`);
+      }
+      const ports = r.ports ?? [];
+      if (ports.length === 0) fail("NetworkPolicy: an ingress rule without `ports` admits every port");
+      for (const p of ports)
+        if (p.port !== PORT_NAME && p.port !== PORT_NUMBER)
+          fail(`NetworkPolicy: port ${p.port} is not the container port (${PORT_NAME}/${PORT_NUMBER})`);
+    }
+  }
+
+  // --- HorizontalPodAutoscaler ------------------------------------------------
+  for (const hpa of hpas) {
+    if (hpa.apiVersion !== "autoscaling/v2") fail(`HorizontalPodAutoscaler: apiVersion must be autoscaling/v2, is ${hpa.apiVersion}`);
+    const ref = hpa.spec?.scaleTargetRef ?? {};
+    if (ref.kind !== "Deployment" || ref.name !== dep.metadata?.name || ref.apiVersion !== "apps/v1")
+      fail("HorizontalPodAutoscaler: scaleTargetRef is not the Deployment");
+    if (!(hpa.spec?.minReplicas >= REPLICAS)) fail(`HorizontalPodAutoscaler: minReplicas must be >= ${REPLICAS}`);
+    if (!(hpa.spec?.maxReplicas >= hpa.spec?.minReplicas)) fail("HorizontalPodAutoscaler: maxReplicas below minReplicas");
+    const cpu = (hpa.spec?.metrics ?? []).find((m) => m.type === "Resource" && m.resource?.name === "cpu");
+    if (!cpu) fail("HorizontalPodAutoscaler: needs a cpu Resource metric");
+    else if (cpu.resource.target?.type === "Utilization" && !req.cpu)
+      fail("HorizontalPodAutoscaler: cpu Utilization needs a cpu request on the container");
+  }
+
+  return v;
+}
