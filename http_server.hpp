@@ -275,6 +275,15 @@ class HttpServer final : public httplib::Server {
     });
   }
 
+  // Serves the requests read from strm as one connection would (the fuzz target feeds it memory).
+  void serve_stream(httplib::Stream& strm, std::size_t max_requests) {
+    bool closed = false;
+    for (std::size_t served = 0; served < max_requests && !closed; ++served) {
+      current() = RequestState{false, false, Clock::now(), "fuzz"};
+      if (!serve_one(strm, false, closed) || current().close) return;
+    }
+  }
+
   // Accepted connections waiting for a worker.
   std::size_t waiting() const {
     const auto* pool = pool_.load();
@@ -330,7 +339,7 @@ class HttpServer final : public httplib::Server {
     }
   }
 
-  bool serve_one(ConnectionStream& strm, bool close_connection, bool& connection_closed) {
+  bool serve_one(httplib::Stream& strm, bool close_connection, bool& connection_closed) {
     // Byte ranges of a few bytes of JSON are not worth supporting: always send the whole body.
     auto setup = [](httplib::Request& req) { req.ranges.clear(); };
 #ifdef FAVORITE_ATHLETE_HTTPLIB_MODERN

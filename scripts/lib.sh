@@ -1,4 +1,4 @@
-# Shared by scripts/test.sh and scripts/run.sh: dependencies and the cpp-httplib source.
+# Shared by the scripts: Debian packages, offline dependency sources, building a preset.
 # shellcheck shell=bash
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -42,36 +42,44 @@ enable_debian_sources() {
   as_root apt-get update -qq
 }
 
-# Prints the CMake option that selects cpp-httplib's source for HTTPLIB_SOURCE:
-#   pinned (default)  FetchContent downloads the release pinned in CMakeLists.txt
-#   debian            the single header of Debian's source package (offline, no GitHub)
-#   DIR               a directory holding httplib.h
-httplib_cmake_arg() {
-  local source="${HTTPLIB_SOURCE:-pinned}" dir
-  case "${source}" in
+# The source directory of Debian's source package $1 (apt-get source, once, into .deps/).
+debian_source_dir() {
+  local package="$1" dir="${ROOT}/.deps/debian-${1}"
+  if ! compgen -G "${dir}/${package}-*/" >/dev/null; then
+    enable_debian_sources
+    mkdir -p "${dir}"
+    (cd "${dir}" && apt-get source -qq "${package}" >/dev/null 2>&1) \
+      || die "apt-get source ${package} failed (deb-src entries? dpkg-dev?)"
+  fi
+  compgen -G "${dir}/${package}-*/" | head -n1
+}
+
+# Prints the CMake options (one per line) that select the sources FetchContent would download,
+# for DEPS_SOURCE:
+#   pinned (default)  download the releases pinned in CMakeLists.txt
+#   debian            Debian's source packages of cpp-httplib (the single header) and of
+#                     prometheus-cpp (used by static builds only): offline, no GitHub needed
+deps_cmake_args() {
+  case "${DEPS_SOURCE:-pinned}" in
     pinned) return 0 ;;
-    debian)
-      dir="${ROOT}/.deps/httplib-debian"
-      if ! compgen -G "${dir}/cpp-httplib-*/httplib.h" >/dev/null; then
-        enable_debian_sources
-        mkdir -p "${dir}"
-        (cd "${dir}" && apt-get source -qq cpp-httplib >/dev/null 2>&1) \
-          || die "apt-get source cpp-httplib failed (deb-src entries? dpkg-dev?)"
-      fi
-      dir="$(dirname "$(compgen -G "${dir}/cpp-httplib-*/httplib.h" | head -n1)")"
-      ;;
-    *) dir="${source}" ;;
+    debian) ;;
+    *) die "DEPS_SOURCE=${DEPS_SOURCE}: expected pinned or debian" ;;
   esac
-  [[ -f "${dir}/httplib.h" ]] || die "HTTPLIB_SOURCE=${source}: no httplib.h in ${dir}"
-  log "cpp-httplib from ${dir} ($(grep -m1 -o 'CPPHTTPLIB_VERSION "[^"]*"' "${dir}/httplib.h"))"
-  printf -- '-DFETCHCONTENT_SOURCE_DIR_HTTPLIB=%s\n' "${dir}"
+  local httplib prometheus
+  httplib="$(debian_source_dir cpp-httplib)"
+  prometheus="$(debian_source_dir prometheus-cpp)"
+  [[ -f "${httplib}/httplib.h" ]] || die "no httplib.h in ${httplib}"
+  log "cpp-httplib from ${httplib} ($(grep -m1 -o 'CPPHTTPLIB_VERSION "[^"]*"' "${httplib}/httplib.h"))"
+  printf -- '-DFETCHCONTENT_SOURCE_DIR_HTTPLIB=%s\n' "${httplib%/}"
+  printf -- '-DFETCHCONTENT_SOURCE_DIR_PROMETHEUS_CPP=%s\n' "${prometheus%/}"
 }
 
 # Configures and builds a preset.
 build_preset() {
-  local preset="$1" arg
-  arg="$(httplib_cmake_arg)"
+  local preset="$1"
+  local -a args
+  mapfile -t args < <(deps_cmake_args)
   log "configuring and building preset ${preset}"
-  cmake --preset "${preset}" ${arg:+"${arg}"} >/dev/null
+  cmake --preset "${preset}" "${args[@]}" >/dev/null
   cmake --build --preset "${preset}"
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds favorite-athlete and runs every test under ctest. Extra arguments go to ctest,
-# e.g. `scripts/test.sh -L unit`. PRESET (default ci) and HTTPLIB_SOURCE: see scripts/lib.sh.
+# e.g. `scripts/test.sh -L unit`. PRESET (default ci) and DEPS_SOURCE: see scripts/lib.sh.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
