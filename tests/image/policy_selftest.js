@@ -1,0 +1,67 @@
+#!/usr/bin/env node
+// policy_selftest.js DOCKERFILE DOCKERIGNORE
+// Proves dockerfile_policy.js can fail: the real Dockerfile and .dockerignore must pass, and each
+// mutation below (one broken rule each) must be reported under the expected rule. A mutation that
+// no longer changes the text fails too, so the cases keep up with the Dockerfile.
+'use strict';
+const fs = require('fs');
+const { check } = require('./dockerfile_policy.js');
+
+const [dfPath, ignorePath] = process.argv.slice(2);
+const df = fs.readFileSync(dfPath, 'utf8');
+const ignore = fs.readFileSync(ignorePath, 'utf8');
+
+const line = (re) => (s) => s.replace(re, '');
+const cases = [
+  ['pinned-base', 'base image :latest', (s) => s.replace(/^FROM alpine:\S+/m, 'FROM alpine:latest')],
+  ['pinned-base', 'untagged base image', (s) => s.replace(/^FROM alpine:\S+/m, 'FROM alpine')],
+  ['pinned-base', 'floating tag', (s) => s.replace(/^FROM alpine:\S+/m, 'FROM alpine:edge')],
+  ['pinned-base', 'variable base image', (s) => s.replace(/^FROM alpine:\S+/m, 'FROM alpine:${ALPINE}')],
+  ['tests-in-build', 'unit tests not run', line(/^RUN ctest[^\n]*\n/m)],
+  ['tests-in-build', 'unit test failures ignored', (s) => s.replace(/^(RUN ctest[^\n]*)$/m, '$1 || true')],
+  ['tests-in-build', 'not the static preset', (s) => s.replace(/cmake --preset static/, 'cmake --preset release')],
+  ['non-root', 'USER root', (s) => s.replace(/^USER .*$/m, 'USER root')],
+  ['non-root', 'no USER', line(/^USER [^\n]*\n/m)],
+  ['non-root', 'root group', (s) => s.replace(/^USER .*$/m, 'USER 65532:0')],
+  ['entrypoint', 'shell-form ENTRYPOINT', (s) => s.replace(/^ENTRYPOINT .*$/m, 'ENTRYPOINT /favorite-athlete')],
+  ['entrypoint', 'no ENTRYPOINT', line(/^ENTRYPOINT [^\n]*\n/m)],
+  ['healthcheck', 'shell-form HEALTHCHECK', (s) => s.replace(/CMD \["\/favorite-athlete",[^\n]*\]/, 'CMD curl -f http://127.0.0.1:8080/healthz')],
+  ['healthcheck', 'no HEALTHCHECK', (s) => s.replace(/^HEALTHCHECK[^\n]*\\\n[^\n]*\n/m, '')],
+  ['oci-labels', 'revision label missing', (s) => s.replace(/org\.opencontainers\.image\.revision=/, 'org.example.revision=')],
+  ['expose', 'no EXPOSE 8080', (s) => s.replace(/^EXPOSE 8080$/m, 'EXPOSE 9090')],
+  ['no-shell', 'RUN in the runtime stage', (s) => s.replace(/^(USER .*)$/m, 'RUN ["/favorite-athlete", "--version"]\n$1')],
+  ['runtime-scratch', 'runtime FROM alpine', (s) => s.replace(/^FROM scratch/m, 'FROM alpine:3.22.1')],
+  ['multi-stage', 'single stage', (s) => s.replace(/^FROM scratch AS runtime\n/m, '')],
+];
+
+let failed = 0;
+const real = check(df, ignore);
+if (real.length) {
+  failed++;
+  console.log(`FAIL: the real ${dfPath} violates the policy:`);
+  for (const v of real) console.log(`  [${v.rule}] ${v.message}`);
+}
+const run = (rule, what, text, ign) => {
+  const got = check(text, ign);
+  if (got.some((v) => v.rule === rule)) console.log(`ok: ${what} -> [${rule}] ${got.find((v) => v.rule === rule).message}`);
+  else {
+    failed++;
+    console.log(`FAIL: ${what} not reported as [${rule}]; got ${JSON.stringify(got)}`);
+  }
+};
+for (const [rule, what, mutate] of cases) {
+  const text = mutate(df);
+  if (text === df) {
+    failed++;
+    console.log(`FAIL: mutation '${what}' no longer changes ${dfPath}; update policy_selftest.js`);
+    continue;
+  }
+  run(rule, what, text, ignore);
+}
+const ignNoGit = ignore.replace(/^\.git$/m, '');
+if (ignNoGit === ignore) { failed++; console.log('FAIL: .dockerignore mutation no longer applies'); }
+else run('dockerignore', '.dockerignore without .git', df, ignNoGit);
+run('dockerignore', 'no .dockerignore', df, null);
+
+console.log(failed ? `${failed} failure(s)` : `policy self-test: real files pass, ${cases.length + 2} broken variants all rejected`);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,48 @@
+# Image area (issue 3): Dockerfile.alpine and proof that the static binary runs as a pod runs it.
+# Included by the top-level CMakeLists.txt; every test has LABELS image. A test whose tool is
+# missing exits 77 (SKIP_RETURN_CODE) with the reason; FA_TESTS_NO_SKIP=1 (set by .ci/run) makes
+# that a failure instead. Run: ctest --preset <name> -L image
+set(_fa_img_dir "${CMAKE_CURRENT_SOURCE_DIR}/tests/image")
+set(_fa_dockerfile "${CMAKE_CURRENT_SOURCE_DIR}/Dockerfile.alpine")
+set(_fa_dockerignore "${CMAKE_CURRENT_SOURCE_DIR}/.dockerignore")
+
+if(FAVORITE_ATHLETE_STATIC)
+  # This tree is the `static` preset's build, the one Dockerfile.alpine does: test its binary.
+  set(_fa_static_bin "$<TARGET_FILE:favorite-athlete>")
+  set(_fa_static_fixture "")
+else()
+  # Any other tree: image.static_build configures the `static` preset into its own directory,
+  # builds it and runs the unit tests there, exactly the Dockerfile's build steps. Offline
+  # FetchContent settings of this tree (FETCHCONTENT_SOURCE_DIR_*, ...) are passed on.
+  set(_fa_static_dir "${CMAKE_BINARY_DIR}/image-static")
+  set(_fa_static_bin "${_fa_static_dir}/favorite-athlete")
+  set(_fa_forward "")
+  get_cmake_property(_fa_cache_vars CACHE_VARIABLES)
+  foreach(_fa_var IN LISTS _fa_cache_vars)
+    if(_fa_var MATCHES "^FETCHCONTENT_(SOURCE_DIR_.+|FULLY_DISCONNECTED|UPDATES_DISCONNECTED|TRY_FIND_PACKAGE_MODE)$"
+       AND NOT "${${_fa_var}}" STREQUAL "")
+      list(APPEND _fa_forward "-D${_fa_var}=${${_fa_var}}")
+    endif()
+  endforeach()
+  add_test(NAME image.static_build
+    COMMAND "${_fa_img_dir}/static_build.sh" "${CMAKE_CURRENT_SOURCE_DIR}" "${_fa_static_dir}" ${_fa_forward})
+  set_tests_properties(image.static_build PROPERTIES
+    LABELS image FIXTURES_SETUP fa_image_static_binary SKIP_RETURN_CODE 77 TIMEOUT 900 PROCESSORS 2)
+  set(_fa_static_fixture fa_image_static_binary)
+endif()
+
+add_test(NAME image.static_binary COMMAND "${_fa_img_dir}/static_binary.sh" "${_fa_static_bin}")
+add_test(NAME image.empty_root COMMAND "${_fa_img_dir}/empty_root.sh" "${_fa_static_bin}")
+add_test(NAME image.podman_scratch
+  COMMAND "${_fa_img_dir}/podman_scratch.sh" "${_fa_static_bin}" "${_fa_dockerfile}")
+set_tests_properties(image.static_binary image.empty_root image.podman_scratch PROPERTIES
+  LABELS image SKIP_RETURN_CODE 77 FIXTURES_REQUIRED "${_fa_static_fixture}")
+set_tests_properties(image.static_binary image.empty_root PROPERTIES TIMEOUT 120)
+set_tests_properties(image.podman_scratch PROPERTIES TIMEOUT 300 RESOURCE_LOCK podman)
+
+add_test(NAME image.dockerfile_lint
+  COMMAND "${_fa_img_dir}/node_tests.sh" lint "${_fa_dockerfile}" "${_fa_dockerignore}")
+add_test(NAME image.dockerfile_policy
+  COMMAND "${_fa_img_dir}/node_tests.sh" policy "${_fa_dockerfile}" "${_fa_dockerignore}")
+set_tests_properties(image.dockerfile_lint image.dockerfile_policy PROPERTIES
+  LABELS image SKIP_RETURN_CODE 77 TIMEOUT 60)
