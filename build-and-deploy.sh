@@ -37,6 +37,7 @@ Options:
       --autoscale      HorizontalPodAutoscaler on CPU (overlay autoscale) + the metrics-server addon
       --tunnel         use 127.0.0.1.nip.io and 'minikube tunnel' (automatic when the node IP is unreachable)
       --dry-run        print the plan and the generated kustomization; change nothing
+      --local [opts]   no cluster: three replicas behind a local nginx (scripts/local.sh up [opts])
   -h, --help           this help
 
 Environment (defaults in brackets):
@@ -125,6 +126,10 @@ while (($# > 0)); do
   --autoscale) AUTOSCALE=1 ;;
   --tunnel) TUNNEL=1 ;;
   --dry-run) DRY_RUN=1 ;;
+  --local)
+    shift
+    exec "${ROOT}/scripts/local.sh" up "$@"
+    ;;
   -h | --help)
     usage
     exit 0

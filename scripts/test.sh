@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds favorite-athlete and runs every test under ctest. Extra arguments go to ctest,
 # e.g. `scripts/test.sh -L unit`. PRESET (default ci) and DEPS_SOURCE: see scripts/lib.sh.
+# FA_TESTS_NO_SKIP=1 (CI) turns a test skipped for a missing tool into a failure.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -24,7 +25,13 @@ main() {
   install_npm_tools
   build_preset "${preset}"
   log "running ctest --preset ${preset} $*"
-  ctest --preset "${preset}" "$@"
+  local output
+  output="$(mktemp)"
+  ctest --preset "${preset}" "$@" | tee "${output}"
+  if [[ ${FA_TESTS_NO_SKIP:-0} == 1 ]] && grep -q 'Skipped' "${output}"; then
+    die "FA_TESTS_NO_SKIP=1 and tests were skipped (a tool is missing): $(grep -c Skipped "${output}")"
+  fi
+  rm -f "${output}"
 }
 
 main "$@"

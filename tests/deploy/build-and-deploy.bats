@@ -100,6 +100,14 @@ applied() { cat "$STUB_STATE/applied.yaml"; }
   [[ ! -s $STUB_LOG ]]
 }
 
+@test "--local hands over to scripts/local.sh up with the options after it, and deploys nothing" {
+  printf '#!/usr/bin/env bash\necho "local.sh $*" >>"$STUB_LOG"\n' >"$REPO/scripts/local.sh"
+  chmod +x "$REPO/scripts/local.sh"
+  deploy --local --skip-tests --port 9090
+  assert_success
+  [[ $(cat "$STUB_LOG") == "local.sh up --skip-tests --port 9090" ]]
+}
+
 @test "unknown option: exit 2" {
   deploy --frobnicate
   assert_failure 2

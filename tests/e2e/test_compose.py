@@ -1,0 +1,149 @@
+"""docker-compose.yml, checked offline (this project's CI has no Docker engine, so `docker compose
+config`/`up` cannot run): valid for Debian's docker-compose (`docker-compose config`, which needs no engine), three hardened replicas of the image
+with healthchecks, and nginx fed the same template as scripts/local.sh, which the real nginx
+accepts once rendered with the compose file's values.
+
+Needs Debian's python3-yaml, docker-compose and nginx (exit 77 without them).
+"""
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+import harness
+from harness import ROOT
+
+try:
+    import yaml
+except ImportError as e:
+    harness.skip(f"{e.name} missing (Debian package python3-yaml)")
+
+COMPOSE = os.path.join(ROOT, "docker-compose.yml")
+TEMPLATE = os.path.join(ROOT, "deploy", "nginx", "favorite-athlete.conf.template")
+REPLICAS = ["favorite-athlete-1", "favorite-athlete-2", "favorite-athlete-3"]
+
+
+def interpolate(value, env):
+    """Compose's variable interpolation (${VAR}, ${VAR:-default}, $$) on every string value."""
+    if isinstance(value, dict):
+        return {k: interpolate(v, env) for k, v in value.items()}
+    if isinstance(value, list):
+        return [interpolate(v, env) for v in value]
+    if not isinstance(value, str):
+        return value
+
+    def sub(m):
+        if m.group(0) == "$$":
+            return "$"
+        name, default = m.group(1), m.group(3)
+        return env.get(name) or (default if default is not None else "")
+
+    return re.sub(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}", sub, value)
+
+
+def envsubst(text, env):
+    """The nginx image's template step: only the names it is given (here ^FA_) are replaced."""
+    return re.sub(r"\$\{(FA_[A-Za-z0-9_]*)\}|\$(FA_[A-Za-z0-9_]*)",
+                  lambda m: env[m.group(1) or m.group(2)], text)
+
+
+class ComposeFile(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        with open(COMPOSE) as f:
+            cls.raw = yaml.safe_load(f)
+        cls.doc = interpolate(cls.raw, {})
+        cls.services = cls.doc["services"]
+
+    def test_valid_for_docker_compose(self):
+        # Debian's docker-compose validates the file against its Compose schema and resolves it,
+        # with no Docker engine needed for `config`.
+        harness.require("docker-compose", "docker-compose")
+        compose = shutil.which("docker-compose", path=harness.PATH)
+
+        def config(path):
+            return subprocess.run([compose, "-f", path, "--project-directory", ROOT, "config", "-q"],
+                                  capture_output=True, text=True, timeout=60)
+
+        res = config(COMPOSE)
+        self.assertEqual(res.returncode, 0, res.stderr)
+        # It does catch mistakes: an unknown key is refused.
+        with tempfile.NamedTemporaryFile("w", suffix=".yml", dir="/tmp", prefix="e2e-") as broken:
+            yaml.safe_dump(dict(self.raw, services=dict(self.raw["services"], nginx=dict(
+                self.raw["services"]["nginx"], cap_dorp=["ALL"]))), broken)
+            broken.flush()
+            self.assertNotEqual(config(broken.name).returncode, 0)
+
+    def test_three_replicas_of_the_image_hardened_with_healthchecks(self):
+        self.assertEqual(sorted(self.services), sorted(REPLICAS + ["nginx"]))
+        for name in REPLICAS:
+            with self.subTest(service=name):
+                s = self.services[name]
+                self.assertEqual(s["image"], "favorite-athlete:local")
+                self.assertEqual(s["build"]["context"], ".")
+                self.assertTrue(os.path.isfile(os.path.join(ROOT, s["build"]["dockerfile"])), s["build"])
+                self.assertEqual(s["healthcheck"]["test"],
+                                 ["CMD", "/favorite-athlete", "--check", "http://127.0.0.1:8080/healthz"])
+                self.assertEqual(s["user"], "65532:65532")
+                self.assertIs(s["read_only"], True)
+                self.assertEqual(s["cap_drop"], ["ALL"])
+                self.assertIn("no-new-privileges:true", s["security_opt"])
+                self.assertNotIn("ports", s, "replicas are reached through nginx only")
+                env = s["environment"]
+                self.assertEqual(env["PORT"], "8080")
+                self.assertEqual(env["BIND_ADDRESS"], "0.0.0.0")
+                grace = int(s["stop_grace_period"].rstrip("s"))
+                self.assertGreater(grace, int(env["DRAIN_SECONDS"]) + int(env["SHUTDOWN_TIMEOUT_SECONDS"]))
+                self.assertEqual(s.get("stop_signal", "SIGTERM"), "SIGTERM")
+
+    def test_nginx_pinned_waits_for_healthy_replicas_and_is_hardened(self):
+        s = self.services["nginx"]
+        self.assertRegex(s["image"], r"^nginx:\d+\.\d+\.\d+-alpine(-slim)?(@sha256:[0-9a-f]{64})?$")
+        self.assertEqual(s["depends_on"], {name: {"condition": "service_healthy"} for name in REPLICAS})
+        self.assertEqual(s["ports"], ["127.0.0.1:8088:8080"])
+        self.assertEqual(s["user"], "101:101")
+        self.assertIs(s["read_only"], True)
+        self.assertEqual(s["cap_drop"], ["ALL"])
+        for path in ("/etc/nginx/conf.d", "/var/cache/nginx", "/run"):
+            self.assertTrue(any(t.split(":")[0] == path for t in s["tmpfs"]), path)
+
+    def test_nginx_gets_the_one_shared_template(self):
+        s = self.services["nginx"]
+        [mount] = s["volumes"]
+        self.assertEqual((mount["type"], mount["target"], mount["read_only"]), ("bind", "/etc/nginx/templates", True))
+        self.assertEqual(os.path.realpath(os.path.join(ROOT, mount["source"])), os.path.dirname(TEMPLATE))
+        self.assertEqual(sorted(os.listdir(os.path.dirname(TEMPLATE))), ["favorite-athlete.conf.template"])
+        env = s["environment"]
+        self.assertEqual(env["NGINX_ENVSUBST_FILTER"], "^FA_")
+        self.assertEqual([env[f"FA_UPSTREAM_{i}"] for i in (1, 2, 3)], [f"{name}:8080" for name in REPLICAS])
+        self.assertEqual(env["FA_HOST"], harness.HOST)
+        with open(TEMPLATE) as f:
+            used = set(re.findall(r"\$\{(FA_[A-Z0-9_]+)\}", f.read()))
+        self.assertEqual(used, {k for k in env if k.startswith("FA_")}, "template and compose disagree")
+
+    def test_the_rendered_template_passes_nginx_t(self):
+        harness.require("nginx", "nginx")
+        env = dict(self.services["nginx"]["environment"])
+        # Replica names resolve only inside compose's network; nginx -t resolves upstream hosts.
+        for i in (1, 2, 3):
+            env[f"FA_UPSTREAM_{i}"] = f"127.0.0.1:{18080 + i}"
+        with open(TEMPLATE) as f:
+            rendered = envsubst(f.read(), env)
+        self.assertNotRegex(rendered, r"\$\{?FA_")
+        with tempfile.TemporaryDirectory(prefix="e2e-", dir="/tmp") as tmp:
+            with open(os.path.join(tmp, "favorite-athlete.conf"), "w") as f:
+                f.write(rendered)
+            with open(os.path.join(tmp, "nginx.conf"), "w") as f:
+                f.write(f"pid {tmp}/nginx.pid; events {{}}\n"
+                        f"http {{ access_log off; client_body_temp_path {tmp}/b; proxy_temp_path {tmp}/p;\n"
+                        f"fastcgi_temp_path {tmp}/f; uwsgi_temp_path {tmp}/u; scgi_temp_path {tmp}/s;\n"
+                        f"include {tmp}/favorite-athlete.conf; }}\n")
+            res = subprocess.run(["nginx", "-t", "-p", tmp, "-c", f"{tmp}/nginx.conf", "-e", "stderr"],
+                                 capture_output=True, text=True, timeout=30, env=dict(os.environ, PATH=harness.PATH))
+            self.assertEqual(res.returncode, 0, res.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
