@@ -4,7 +4,7 @@
 // - every request head has a byte budget and a deadline, so nothing is buffered without bound
 //   and a client trickling bytes holds a worker for at most READ_TIMEOUT_SECONDS;
 // - request bodies are never read: such connections close after the reply (no smuggling);
-// - a worker pool that sheds idle keep-alive connections when others wait for a worker;
+// - a worker pool that sheds idle or stalled connections when others wait for a worker;
 // - poll() everywhere (fds >= 1024), TCP_NODELAY, no SO_REUSEPORT.
 // Supported cpp-httplib: 0.11.x (Debian 12) and >= 0.23.1 (CPPHTTPLIB_VERSION_NUM; pinned 0.53.1).
 #pragma once
@@ -46,7 +46,7 @@ struct Limits {
   milliseconds write_timeout{5000};  // per write
   std::size_t keepalive_max_requests = 1000;
   std::size_t max_head_bytes = 16 * 1024;  // request line + headers
-  milliseconds shed_idle_after{100};       // idle connections yield when others wait this long
+  milliseconds shed_idle_after{100};       // under contention, idle or stalled connections yield after this
   milliseconds linger{1000};               // reading unread input before close, see close_gracefully
 };
 
@@ -64,7 +64,10 @@ inline bool wait_fd(int fd, short events, milliseconds timeout) {
 // The one stream of a connection, kept across its requests.
 class ConnectionStream final : public httplib::Stream {
  public:
-  ConnectionStream(socket_t fd, const Limits& limits) : fd_(fd), limits_(limits) {
+  // contended: whether other connections wait for a worker; a stalled request head then gives up
+  // its worker after limits.shed_idle_after instead of the whole read timeout.
+  ConnectionStream(socket_t fd, const Limits& limits, std::function<bool()> contended)
+      : fd_(fd), limits_(limits), contended_(std::move(contended)) {
     httplib::detail::get_remote_ip_and_port(fd, remote_ip_, remote_port_);
     httplib::detail::get_local_ip_and_port(fd, local_ip_, local_port_);
     peer_ = remote_ip_ + ":" + std::to_string(remote_port_);
@@ -76,6 +79,7 @@ class ConnectionStream final : public httplib::Stream {
     deadline_ = started_ + limits_.read_timeout;
   }
   bool has_buffered() const { return off_ < len_; }
+  bool stalled() const { return stalled_; }  // a request head was cut off under contention
   const std::string& peer() const { return peer_; }
   Clock::time_point started() const { return started_; }
 
@@ -129,12 +133,23 @@ class ConnectionStream final : public httplib::Stream {
 
  private:
   bool wait_for_input() const {
-    const auto left = std::chrono::duration_cast<milliseconds>(deadline_ - Clock::now());
-    return left.count() > 0 && wait_fd(fd_, POLLIN, left);
+    const auto stalled_since = Clock::now();
+    for (;;) {
+      const auto now = Clock::now();
+      const auto left = std::chrono::duration_cast<milliseconds>(deadline_ - now);
+      if (left.count() <= 0) return false;
+      if (wait_fd(fd_, POLLIN, std::min(left, milliseconds(20)))) return true;
+      if (Clock::now() - stalled_since >= limits_.shed_idle_after && contended_()) {
+        stalled_ = true;
+        return false;
+      }
+    }
   }
 
   socket_t fd_;
   const Limits& limits_;
+  std::function<bool()> contended_;
+  mutable bool stalled_ = false;
   std::array<char, 4096> buf_{};
   std::size_t off_ = 0, len_ = 0, budget_ = 0;
   Clock::time_point started_{}, deadline_{};
@@ -357,7 +372,7 @@ class HttpServer final : public httplib::Server {
   bool process_and_close_socket(socket_t sock) override {
     int yes = 1;
     ::setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
-    ConnectionStream strm(sock, limits_);
+    ConnectionStream strm(sock, limits_, [this] { return others_waiting(); });
     current() = RequestState{};
     metrics_.connection_opened();
     bool ok = true;
@@ -374,6 +389,7 @@ class HttpServer final : public httplib::Server {
       metrics_.request_ended();
       if (!ok || closed || last || current().close) break;
     }
+    if (strm.stalled()) metrics_.connection_shed();
     close_gracefully(strm, sock);
     metrics_.connection_closed();
     return ok;

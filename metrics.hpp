@@ -36,8 +36,8 @@ class Metrics {
         connections_(gauge("http_open_connections", "Client connections held by a worker")),
         waiting_(gauge("favorite_athlete_connections_waiting", "Accepted connections waiting for a worker")),
         shed_(prometheus::BuildCounter()
-                  .Name("favorite_athlete_idle_connections_shed_total")
-                  .Help("Idle connections closed because others waited for a worker")
+                  .Name("favorite_athlete_connections_shed_total")
+                  .Help("Idle or stalled connections closed because others waited for a worker")
                   .Register(*registry_)
                   .Add({})) {
     prometheus::BuildGauge()

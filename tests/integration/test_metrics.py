@@ -57,7 +57,7 @@ class Metrics(unittest.TestCase):
             started = time.monotonic()
             samples = scrape(server.port)  # waits for the idle connection to be shed
             self.assertLess(time.monotonic() - started, 1)
-            self.assertEqual(samples["favorite_athlete_idle_connections_shed_total"], 1)
+            self.assertEqual(samples["favorite_athlete_connections_shed_total"], 1)
             self.assertTrue(idle.closed())
 
 

@@ -1,7 +1,12 @@
 # Integration tests: the real binary on 127.0.0.1, driven over raw sockets (Python stdlib only).
 # Without Python (e.g. the image's build stage, which runs only -L unit) they show as skipped.
 find_package(Python3 3.9 COMPONENTS Interpreter)
-foreach(suite IN ITEMS contract connections malformed lifecycle metrics)
+# adversarial: hostile input and clients with RSS/fd figures, and a short soak (SOAK_SECONDS).
+foreach(suite IN ITEMS contract connections malformed lifecycle metrics adversarial)
+  set(labels integration)
+  if(suite STREQUAL "adversarial")
+    list(APPEND labels adversarial)
+  endif()
   if(Python3_Interpreter_FOUND)
     add_test(NAME integration.${suite}
       COMMAND Python3::Interpreter -B ${CMAKE_CURRENT_SOURCE_DIR}/tests/integration/test_${suite}.py -v)
@@ -9,6 +14,6 @@ foreach(suite IN ITEMS contract connections malformed lifecycle metrics)
     add_test(NAME integration.${suite} COMMAND sh -c "echo 'python3 (>= 3.9) is needed'; exit 77")
   endif()
   set_tests_properties(integration.${suite} PROPERTIES
-    LABELS integration TIMEOUT 120 SKIP_RETURN_CODE 77
+    LABELS "${labels}" TIMEOUT 180 SKIP_RETURN_CODE 77
     ENVIRONMENT "FAVORITE_ATHLETE_BIN=$<TARGET_FILE:favorite-athlete>;PYTHONDONTWRITEBYTECODE=1")
 endforeach()

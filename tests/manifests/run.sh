@@ -61,6 +61,18 @@ components:
   - $rel/components/autoscale
 YAML
   kubectl kustomize "$out/combined" >"$out/combined.yaml"
+  # minikube + components/metrics-scrape: rendered and schema-checked (its second NetworkPolicy
+  # is additive, so the one-policy rules of policy.mjs do not apply to it).
+  mkdir "$out/metrics-scrape"
+  cat >"$out/metrics-scrape/kustomization.yaml" <<YAML
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+  - $rel/overlays/minikube
+components:
+  - $rel/components/metrics-scrape
+YAML
+  kubectl kustomize "$out/metrics-scrape" >"$out/metrics-scrape.yaml"
   local f
   for f in "$out"/*.yaml; do
     [[ -s $f ]] || {
@@ -81,7 +93,7 @@ schema)
   need_node
   render_all >/dev/null
   rc=0
-  for name in base "${CHECKED[@]}"; do
+  for name in base "${CHECKED[@]}" metrics-scrape; do
     echo "== $name"
     node "$here/check-schema.mjs" "$out/$name.yaml" || rc=1
   done
