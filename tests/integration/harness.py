@@ -10,6 +10,7 @@ import socket
 import subprocess
 import threading
 import time
+import unittest
 
 BIN = os.environ.get("FAVORITE_ATHLETE_BIN", "build/dev/favorite-athlete")
 _sockets = []  # closed with the server, so tests need no cleanup of their own
@@ -159,3 +160,18 @@ def get(port, path="/"):
 def send_signal_and_wait(server, sig=signal.SIGTERM, timeout=15):
     server.signal(sig)
     return server.wait(timeout)
+
+
+class ServerTestCase(unittest.TestCase):
+    """One server for the whole class, started with ENV; tests use self.port and self.server."""
+
+    ENV = {}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server(env=cls.ENV)
+        cls.port = cls.server.port
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()

@@ -8,21 +8,14 @@ import threading
 import time
 import unittest
 
-from harness import Reader, Server, connect, exchange, get, request
+from harness import ServerTestCase, Reader, Server, connect, exchange, get, request
 
 GREETING = b'{"myFavoriteAthlete":"Usain Bolt"}'
 SMUGGLED = b"GET /smuggled HTTP/1.1\r\nHost: test\r\n\r\n"
 
 
-class Connections(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.server = Server(env={"KEEPALIVE_TIMEOUT_SECONDS": "5"})
-        cls.port = cls.server.port
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.stop()
+class Connections(ServerTestCase):
+    ENV = {"KEEPALIVE_TIMEOUT_SECONDS": "5"}
 
     def assert_closed_after_one_response(self, data, status):
         got, headers, _, reader = exchange(self.port, data)

@@ -2,20 +2,13 @@
 import json
 import unittest
 
-from harness import Server, exchange, get, request
+from harness import ServerTestCase, Server, exchange, get, request
 
 GREETING = b'{"myFavoriteAthlete":"Usain Bolt"}'
 
 
-class Contract(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.server = Server()
-        cls.port = cls.server.port
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.stop()
+class Contract(ServerTestCase):
+    ENV = {}
 
     def test_get_root(self):
         status, headers, body = get(self.port)

@@ -4,18 +4,11 @@ import socket
 import time
 import unittest
 
-from harness import Reader, Server, connect, get, request
+from harness import ServerTestCase, Reader, Server, connect, get, request
 
 
-class Malformed(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.server = Server(env={"READ_TIMEOUT_SECONDS": "2"})
-        cls.port = cls.server.port
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.stop()
+class Malformed(ServerTestCase):
+    ENV = {"READ_TIMEOUT_SECONDS": "2"}
 
     def rejected(self, data, expect=None, within=1.5):
         """Sends data; returns the 4xx status, or 'closed' when the server closed without one."""
