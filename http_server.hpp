@@ -47,6 +47,7 @@ struct Limits {
   std::size_t keepalive_max_requests = 1000;
   std::size_t max_head_bytes = 16 * 1024;  // request line + headers
   milliseconds shed_idle_after{100};       // under contention, idle or stalled connections yield after this
+  milliseconds shed_new_after{1000};       // ... and connections that never sent a byte, from accept
   milliseconds linger{1000};               // reading unread input before close, see close_gracefully
 };
 
@@ -95,16 +96,25 @@ class ConnectionStream final : public httplib::Stream {
   bool is_writable() const override { return wait_fd(fd_, POLLOUT, limits_.write_timeout); }
 #endif
 
+  // Reads what has arrived without waiting: > 0 bytes buffered, 0 at end of input, -1 if nothing yet
+  // (or an error). Trying first and polling only when nothing has arrived saves a poll() per request.
+  ssize_t fill_now() {
+    ssize_t n;
+    do n = ::recv(fd_, buf_.data(), buf_.size(), MSG_DONTWAIT);
+    while (n < 0 && errno == EINTR);
+    if (n > 0) {
+      off_ = 0;
+      len_ = static_cast<std::size_t>(n);
+    }
+    return n;
+  }
+
   ssize_t read(char* ptr, size_t size) override {
     if (budget_ == 0) return -1;  // request head too large: the parser sees a failed read
     if (!has_buffered()) {
-      if (!wait_for_input()) return -1;
-      ssize_t n;
-      do n = ::recv(fd_, buf_.data(), buf_.size(), 0);
-      while (n < 0 && errno == EINTR);
+      ssize_t n = fill_now();
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && wait_for_input()) n = fill_now();
       if (n <= 0) return n;
-      off_ = 0;
-      len_ = static_cast<std::size_t>(n);
     }
     const std::size_t n = std::min({size, len_ - off_, budget_});
     std::copy_n(buf_.data() + off_, n, ptr);
@@ -113,12 +123,28 @@ class ConnectionStream final : public httplib::Stream {
     return static_cast<ssize_t>(n);
   }
 
+  // A reply is collected here and sent with one send() by flush(): one packet, not one per part.
   ssize_t write(const char* ptr, size_t size) override {
-    if (!wait_fd(fd_, POLLOUT, limits_.write_timeout)) return -1;
-    ssize_t n;
-    do n = ::send(fd_, ptr, size, MSG_NOSIGNAL);
-    while (n < 0 && errno == EINTR);
-    return n;
+    out_.append(ptr, size);
+    if (out_.size() >= 65536 && !flush()) return -1;
+    return static_cast<ssize_t>(size);
+  }
+
+  bool flush() {
+    std::size_t done = 0;
+    while (done < out_.size()) {
+      const ssize_t n = ::send(fd_, out_.data() + done, out_.size() - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n > 0) {
+        done += static_cast<std::size_t>(n);
+      } else if (!(n < 0 && (errno == EINTR ||
+                             ((errno == EAGAIN || errno == EWOULDBLOCK) &&
+                              wait_fd(fd_, POLLOUT, limits_.write_timeout))))) {
+        out_.clear();
+        return false;
+      }
+    }
+    out_.clear();
+    return true;
   }
 
   void get_remote_ip_and_port(std::string& ip, int& port) const override {
@@ -151,6 +177,7 @@ class ConnectionStream final : public httplib::Stream {
   std::function<bool()> contended_;
   mutable bool stalled_ = false;
   std::array<char, 4096> buf_{};
+  std::string out_;
   std::size_t off_ = 0, len_ = 0, budget_ = 0;
   Clock::time_point started_{}, deadline_{};
   std::string remote_ip_, local_ip_, peer_;
@@ -341,13 +368,13 @@ class HttpServer final : public httplib::Server {
 
   // Waits for the next request on an idle connection. Gives up at the keep-alive timeout, when
   // the server stops, or when the connection has been idle a while and others wait for a worker.
-  bool await_request(const ConnectionStream& strm, Clock::time_point idle_since) const {
-    if (strm.has_buffered()) return true;
+  bool await_request(ConnectionStream& strm, Clock::time_point idle_since, milliseconds grace) const {
+    if (strm.has_buffered() || strm.fill_now() >= 0) return true;  // a request, or its end of input
     for (;;) {
       if (wait_fd(strm.socket(), POLLIN, stopping() ? milliseconds(0) : milliseconds(20))) return true;
       const auto idle = Clock::now() - idle_since;
       if (stopping() || idle >= limits_.keepalive_timeout) return false;
-      if (idle >= limits_.shed_idle_after && others_waiting()) {
+      if (idle >= grace && others_waiting()) {
         metrics_.connection_shed();
         return false;
       }
@@ -376,7 +403,9 @@ class HttpServer final : public httplib::Server {
     current() = RequestState{};
     metrics_.connection_opened();
     bool ok = true;
-    for (std::size_t served = 0; await_request(strm, served == 0 ? WorkerPool::current_job_queued_at() : Clock::now());
+    for (std::size_t served = 0;
+         served == 0 ? await_request(strm, WorkerPool::current_job_queued_at(), limits_.shed_new_after)
+                     : await_request(strm, Clock::now(), limits_.shed_idle_after);
          ++served) {
       // Under contention every reply says "Connection: close", so connections take turns.
       const bool last = served + 1 >= limits_.keepalive_max_requests || stopping() || draining_.load() ||
@@ -385,7 +414,7 @@ class HttpServer final : public httplib::Server {
       strm.begin_request();
       bool closed = false;
       metrics_.request_started();
-      ok = serve_one(strm, last, closed);
+      ok = serve_one(strm, last, closed) && strm.flush();
       metrics_.request_ended();
       if (!ok || closed || last || current().close) break;
     }
@@ -398,7 +427,8 @@ class HttpServer final : public httplib::Server {
   // Closing a socket with unread input makes the kernel send RST, which can destroy the reply
   // before the client reads it. So when input is left (an unread body, a half-parsed request),
   // send FIN first and discard input for a bounded time; those bytes are never parsed.
-  void close_gracefully(const ConnectionStream& strm, socket_t sock) const {
+  void close_gracefully(ConnectionStream& strm, socket_t sock) const {
+    strm.flush();
     int pending = 0;
     if (strm.has_buffered() || (::ioctl(sock, FIONREAD, &pending) == 0 && pending > 0) || current().close) {
       ::shutdown(sock, SHUT_WR);
