@@ -1,0 +1,3 @@
+module favorite-athlete/bench/benchtool
+
+go 1.19

@@ -1,0 +1,3 @@
+module favorite-athlete/bench/contestants/go
+
+go 1.19

@@ -1,0 +1,589 @@
+#!/usr/bin/env python3
+"""Runs the side-by-side benchmark; called by bench/run.sh (see --help there).
+
+Each contestant is started on 127.0.0.1 pinned to one CPU (the "server core"); wrk and
+benchtool run pinned to another (the "client core"). Per contestant: time from exec to the
+first 200, idle RSS, size. Per contestant and load shape: a fresh server process, a short
+warm-up, then RUNS wrk runs (requests/s median and min-max, p50/p99, errors, non-2xx) while the
+RSS of the server's process group is sampled (peak = sum over its processes of VmHWM). For
+the 1000-connection shape, benchtool also counts responses per connection.
+
+Writes results.json, results.md, plot.dat and (with gnuplot) plot.png into --out.
+Python standard library only.
+"""
+import argparse
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BODY = b'{"myFavoriteAthlete":"Usain Bolt"}'
+
+SHAPES = [
+    # key, label, wrk connections, extra wrk args
+    ("ka50", "50 keep-alive", 50, []),
+    ("ka1000", "1000 keep-alive", 1000, []),
+    ("close50", "50 Connection: close", 50, ["-H", "Connection: close"]),
+]
+
+SHORT = {"fa": "favorite-athlete", "fa_log": "f-a, access log on", "fa_t1024": "f-a, THREADS=1024",
+         "nginx": "nginx", "go": "Go net/http", "flask": "Flask+gunicorn"}
+
+FLASK_PACKAGES = ["python3.11-minimal", "libpython3.11-minimal", "libpython3.11-stdlib", "python3-flask",
+                  "python3-werkzeug", "python3-jinja2", "python3-click", "python3-itsdangerous",
+                  "python3-markupsafe", "gunicorn"]
+
+
+def log(msg):
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get_ok(port, timeout=1.0):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+            s.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            data = b""
+            while True:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+        return data.startswith(b"HTTP/1.1 200") or data.startswith(b"HTTP/1.0 200"), data
+    except OSError:
+        return False, b""
+
+
+def group_pids(pgid):
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            if int(fields[2]) == pgid:  # field 5 of stat: pgrp
+                pids.append(int(entry))
+        except (OSError, IndexError, ValueError):
+            pass
+    return pids
+
+
+def status_kb(pid, key):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def cpu_busy_ticks(cpu):
+    with open("/proc/stat") as f:
+        for line in f:
+            if line.startswith(f"cpu{cpu} "):
+                v = [int(x) for x in line.split()[1:]]
+                return sum(v[:8]) - v[3] - v[4]  # all but idle and iowait
+    return 0
+
+
+def group_cpu_ticks(pgid):
+    total = 0
+    for pid in group_pids(pgid):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime + stime, all threads
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
+class RssSampler(threading.Thread):
+    """Samples the summed VmRSS and VmHWM of a process group every 100 ms."""
+
+    def __init__(self, pgid):
+        super().__init__(daemon=True)
+        self.pgid, self.stop, self.peak_rss, self.hwm = pgid, threading.Event(), 0, {}
+
+    def run(self):
+        while not self.stop.is_set():
+            pids = group_pids(self.pgid)
+            self.peak_rss = max(self.peak_rss, sum(status_kb(p, "VmRSS") for p in pids))
+            for p in pids:
+                self.hwm[p] = max(self.hwm.get(p, 0), status_kb(p, "VmHWM"))
+            self.stop.wait(0.1)
+
+    def peak_kb(self):
+        return max(self.peak_rss, sum(self.hwm.values()))
+
+
+class Server:
+    """A contestant's process group, pinned to the server core."""
+
+    def __init__(self, spec, cpu, logdir):
+        self.spec = spec
+        self.port = free_port()
+        argv = [a.replace("@PORT@", str(self.port)) for a in spec["argv"]]
+        env = dict(os.environ, **{k: v.replace("@PORT@", str(self.port)) for k, v in spec.get("env", {}).items()})
+        if "setup" in spec:
+            spec["setup"](self.port)
+        self.logf = open(os.path.join(logdir, spec["key"] + ".log"), "ab")
+        out = subprocess.DEVNULL if spec.get("stdout_devnull") else self.logf
+        pre = (lambda: os.sched_setaffinity(0, {cpu})) if cpu is not None else None
+        self.proc = subprocess.Popen(argv, env=env, stdout=out, stderr=self.logf, stdin=subprocess.DEVNULL,
+                                     start_new_session=True, preexec_fn=pre)
+        deadline = time.monotonic() + 20
+        while True:
+            ok, data = http_get_ok(self.port)
+            if ok:
+                if BODY not in data:
+                    raise RuntimeError(f"{spec['key']}: GET / did not return the service's body: {data[:300]!r}")
+                break
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.kill()
+                raise RuntimeError(f"{spec['key']} did not answer 200 (see {self.logf.name})")
+            time.sleep(0.005)
+
+    def kill(self):
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait()
+        self.logf.close()
+        time.sleep(0.2)
+
+
+def run_wrk(port, shape, seconds, client_cpu):
+    _, _, conns, extra = shape
+    cmd = ["wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--timeout", "2s", "-s",
+           os.path.join(HERE, "wrk-report.lua"), *extra, f"http://127.0.0.1:{port}/"]
+    if client_cpu is not None:
+        cmd = ["taskset", "-c", str(client_cpu)] + cmd
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 30, check=True).stdout
+    line = [l for l in out.splitlines() if l.startswith("{")][-1]
+    r = json.loads(line)
+    r["rps"] = r["requests"] / (r["duration_us"] / 1e6)
+    r["socket_errors"] = r["connect"] + r["read"] + r["write"] + r["timeout"]
+    return r
+
+
+def benchtool(args, client_cpu, timeout, env=None):
+    cmd = [ARGS.benchtool, *args]
+    if client_cpu is not None:
+        cmd = ["taskset", "-c", str(client_cpu)] + cmd
+    return json.loads(subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=True,
+                                     env=dict(os.environ, **(env or {}))).stdout)
+
+
+def package_kb(packages):
+    total = 0
+    for p in packages:
+        r = subprocess.run(["dpkg-query", "-W", "-f=${Installed-Size}", p], capture_output=True, text=True)
+        if r.returncode == 0 and r.stdout.strip().isdigit():
+            total += int(r.stdout)
+    return total
+
+
+def contestants(workdir):
+    base_env = {"PORT": "@PORT@", "BIND_ADDRESS": "127.0.0.1", "DRAIN_SECONDS": "0"}
+    fa = []
+    fa.append({"key": "fa", "label": "favorite-athlete", "argv": [ARGS.binary],
+               "env": dict(base_env, ACCESS_LOG="off"), "size_bytes": os.path.getsize(ARGS.binary),
+               "size_note": "Release binary, dynamically linked"})
+    if not ARGS.quick:
+        fa.append({"key": "fa_log", "label": "favorite-athlete, access log on", "argv": [ARGS.binary],
+                   "env": dict(base_env, ACCESS_LOG="on"), "stdout_devnull": True, "load_only": True,
+                   "note": "access log written to /dev/null"})
+        fa.append({"key": "fa_t1024", "label": "favorite-athlete, THREADS=1024", "argv": [ARGS.binary],
+                   "env": dict(base_env, ACCESS_LOG="off", THREADS="1024"), "load_only": True})
+    if ARGS.static_binary:
+        fa.append({"key": "fa_static", "label": "favorite-athlete, static", "argv": [ARGS.static_binary],
+                   "env": dict(base_env, ACCESS_LOG="off"), "size_bytes": os.path.getsize(ARGS.static_binary),
+                   "size_note": "static, stripped (the FROM scratch image's only file)", "no_load": True})
+    others = []
+    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
+    if nginx:
+        prefix = os.path.join(workdir, "nginx")
+
+        def setup(port, prefix=prefix):
+            os.makedirs(prefix, exist_ok=True)
+            with open(os.path.join(HERE, "contestants/nginx/nginx.conf.in")) as f:
+                conf = f.read().replace("@PREFIX@", prefix).replace("@PORT@", str(port))
+            with open(os.path.join(prefix, "nginx.conf"), "w") as f:
+                f.write(conf)
+        others.append({"key": "nginx", "label": "nginx return 200", "setup": setup,
+                       "argv": [nginx, "-p", prefix, "-c", os.path.join(prefix, "nginx.conf")],
+                       "size_bytes": os.path.getsize(nginx), "size_note": "nginx binary, shared libraries not counted"})
+    if ARGS.go_server:
+        others.append({"key": "go", "label": "Go net/http", "argv": [ARGS.go_server], "env": base_env,
+                       "size_bytes": os.path.getsize(ARGS.go_server), "size_note": "static, stripped (-s -w)"})
+    gunicorn = shutil.which("gunicorn")
+    if gunicorn:
+        others.append({"key": "flask", "label": "Flask + gunicorn (2 sync workers)",
+                       "argv": [gunicorn, "--workers", "2", "--worker-class", "sync", "--bind", "127.0.0.1:@PORT@",
+                                "--backlog", "1024", "--chdir", os.path.join(HERE, "contestants/flask"),
+                                "--log-level", "warning", "app:app"],
+                       "size_bytes": package_kb(FLASK_PACKAGES) * 1024,
+                       "size_note": "installed Debian packages: python3.11, flask and its deps, gunicorn"})
+    if ARGS.quick:
+        others = others[:1]
+    return fa + others
+
+
+def measure_contestant(spec, server_cpu, client_cpu, workdir, runs, seconds, warmup):
+    res = {"key": spec["key"], "label": spec["label"], "note": spec.get("note", ""), "shapes": {}}
+    if not spec.get("load_only"):
+        res["size_bytes"], res["size_note"] = spec.get("size_bytes"), spec.get("size_note")
+        # exec to first 200
+        port = free_port()
+        env = {k: v.replace("@PORT@", str(port)) for k, v in spec.get("env", {}).items()}
+        if "setup" in spec:
+            spec["setup"](port)
+        argv = [a.replace("@PORT@", str(port)) for a in spec["argv"]]
+        st = benchtool(["startup", "-port", str(port), "-runs", "3" if ARGS.quick else "5",
+                        "-cpu", str(server_cpu if server_cpu is not None else -1), "--", *argv],
+                       client_cpu, 300, env)
+        res["start_ms"] = st["median_ms"]
+        res["start_runs_ms"] = st["runs_ms"]
+        # idle RSS: 1 s after the first 200
+        srv = Server(spec, server_cpu, workdir)
+        try:
+            time.sleep(1)
+            pids = group_pids(srv.proc.pid)
+            res["idle_rss_kb"] = sum(status_kb(p, "VmRSS") for p in pids)
+            res["processes"] = len(pids)
+        finally:
+            srv.kill()
+        log(f"{spec['label']}: exec to first 200 {res['start_ms']:.2f} ms, idle RSS {res['idle_rss_kb']} kB")
+    if spec.get("no_load"):
+        return res
+    for shape in SHAPES:
+        load = settle() if not ARGS.quick else load1()
+        srv = Server(spec, server_cpu, workdir)
+        sampler = RssSampler(srv.proc.pid)
+        sampler.start()
+        try:
+            if warmup:
+                run_wrk(srv.port, shape, warmup, client_cpu)
+            c0, g0, t0 = cpu_busy_ticks(server_cpu or 0), group_cpu_ticks(srv.proc.pid), time.monotonic()
+            rs = [run_wrk(srv.port, shape, seconds, client_cpu) for _ in range(runs)]
+            hz = os.sysconf("SC_CLK_TCK")
+            other = ((cpu_busy_ticks(server_cpu or 0) - c0) - (group_cpu_ticks(srv.proc.pid) - g0)) / hz
+            other_pct = max(0.0, 100 * other / (time.monotonic() - t0)) if server_cpu is not None else None
+            conns = None
+            if shape[0] == "ka1000":
+                conns = benchtool(["conns", "-port", str(srv.port), "-c", "1000", "-d", f"{seconds}s"],
+                                  client_cpu, seconds + 60)
+        finally:
+            sampler.stop.set()
+            sampler.join()
+            srv.kill()
+        rps = [r["rps"] for r in rs]
+        mid = sorted(rs, key=lambda r: r["rps"])[len(rs) // 2]
+        out = {"rps_median": statistics.median(rps), "rps_min": min(rps), "rps_max": max(rps),
+               "p50_ms": mid["p50_us"] / 1000, "p99_ms": mid["p99_us"] / 1000,
+               "p99_ms_max": max(r["p99_us"] for r in rs) / 1000,
+               "socket_errors": sum(r["socket_errors"] for r in rs), "timeouts": sum(r["timeout"] for r in rs),
+               "non_2xx": sum(r["status"] for r in rs), "requests": sum(r["requests"] for r in rs),
+               "peak_rss_kb": sampler.peak_kb(), "load1_at_start": load, "other_cpu_pct": other_pct, "runs": rs}
+        if conns:
+            out["per_connection"] = conns
+        res["shapes"][shape[0]] = out
+        extra = ""
+        if conns:
+            extra = (f"; per connection min {conns['per_connection_min']} median {conns['per_connection_median']}"
+                     f", {conns['connections_with_no_response']} starved")
+        log(f"{spec['label']} / {shape[1]}: {out['rps_median']:.0f} req/s, p99 {out['p99_ms']:.2f} ms, "
+            f"errors {out['socket_errors']}, non-2xx {out['non_2xx']}{extra}")
+    return res
+
+
+def machine():
+    model = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    debian = open("/etc/debian_version").read().strip() if os.path.exists("/etc/debian_version") else "?"
+    return {"cpu": model, "cores": os.cpu_count(), "kernel": platform.release(), "debian": debian,
+            "mem_total_kb": status_kb_file("/proc/meminfo", "MemTotal")}
+
+
+def status_kb_file(path, key):
+    with open(path) as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def versions():
+    def run(cmd):
+        try:
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+            return (r.stdout + r.stderr).strip().splitlines()[0]
+        except (OSError, IndexError, subprocess.SubprocessError):
+            return None
+    return {"favorite-athlete": run([ARGS.binary, "--version"]), "wrk": run(["wrk", "--version"]),
+            "nginx": run(["nginx", "-v"]) or run(["/usr/sbin/nginx", "-v"]), "go": run(["go", "version"]),
+            "gunicorn": run(["gunicorn", "--version"]),
+            "flask": run(["dpkg-query", "-W", "-f=${Version}", "python3-flask"])}
+
+
+def load1():
+    with open("/proc/loadavg") as f:
+        return float(f.read().split()[0])
+
+
+PAUSE_BUDGET = [120.0]  # seconds a whole run may spend waiting for other work on the machine
+
+
+def settle():
+    """Before each measurement: if other work loads the machine, wait a little (bounded)."""
+    t0 = time.monotonic()
+    while load1() >= 1.5 and PAUSE_BUDGET[0] > 0 and time.monotonic() - t0 < 30:
+        time.sleep(2)
+        PAUSE_BUDGET[0] -= 2
+    return load1()
+
+
+def fmt_mb(kb):
+    return f"{kb / 1024:.1f}" if kb else "–"
+
+
+def fmt_pct(v):
+    return "–" if v is None else f"{v:.0f}%"
+
+
+def fmt_rps(v):
+    return f"{v / 1000:.1f}k" if v >= 1000 else f"{v:.0f}"
+
+
+def evaluate(results):
+    by = {c["key"]: c for c in results["contestants"]}
+    fa, ng, fl = by.get("fa"), by.get("nginx"), by.get("flask")
+    st = by.get("fa_static", fa)
+    t = []
+
+    def add(name, ok, detail):
+        t.append({"target": name, "met": bool(ok), "detail": detail})
+    s = fa["shapes"]["ka50"]
+    if ng:
+        r = s["rps_median"] / ng["shapes"]["ka50"]["rps_median"]
+        add("50 keep-alive: >= 0.5x nginx req/s", r >= 0.5, f"{r:.2f}x nginx")
+    if fl:
+        r = s["rps_median"] / fl["shapes"]["ka50"]["rps_median"]
+        add("50 keep-alive: >= 10x Flask/gunicorn req/s", r >= 10, f"{r:.1f}x Flask")
+    add("50 keep-alive: p99 <= 2 ms", s["p99_ms"] <= 2, f"p99 {s['p99_ms']:.2f} ms")
+    s = fa["shapes"]["ka1000"]
+    pc = s.get("per_connection", {})
+    add("1000 keep-alive: every connection served",
+        pc.get("connections_with_no_response", 1) == 0 and pc.get("timeouts", 1) == 0,
+        f"per connection min {pc.get('per_connection_min')}, median {pc.get('per_connection_median')}, "
+        f"{pc.get('connections_with_no_response')} without any response, {pc.get('timeouts')} client timeouts")
+    add("1000 keep-alive: zero errors and timeouts (wrk)", s["socket_errors"] == 0 and s["non_2xx"] == 0,
+        f"{s['socket_errors']} socket errors ({s['timeouts']} timeouts), {s['non_2xx']} non-2xx")
+    if ng:
+        r = s["p99_ms"] / ng["shapes"]["ka1000"]["p99_ms"]
+        add("1000 keep-alive: p99 <= 3x nginx", r <= 3,
+            f"p99 {s['p99_ms']:.2f} ms vs nginx {ng['shapes']['ka1000']['p99_ms']:.2f} ms ({r:.1f}x)")
+    add("idle RSS <= 2 MB", st["idle_rss_kb"] <= 2048, f"{st['idle_rss_kb']} kB ({st['label']})")
+    add("exec to first 200 <= 5 ms", st["start_ms"] <= 5, f"{st['start_ms']:.2f} ms ({st['label']})")
+    add("binary <= 3 MB", st["size_bytes"] <= 3 * 1024 * 1024, f"{st['size_bytes'] / 1048576:.2f} MB ({st['label']})")
+    return t
+
+
+def markdown(results):
+    m = results["meta"]
+    L = []
+    L.append(f"Run {m['date']} on {m['machine']['cpu']}, {m['machine']['cores']} cores, Debian {m['machine']['debian']}, "
+             f"kernel {m['machine']['kernel']}; load average before: {m['load_before']}, after: {m['load_after']}. "
+             f"{m['pinning']}. {m['runs']} wrk runs of {m['seconds']} s per shape (after a {m['warmup']} s warm-up), "
+             f"wrk -t1 --timeout 2s, each shape on a fresh server process. "
+             f"Errors are wrk's socket errors (connect, read, write, timeout). "
+             f"The last column is the share of the server's CPU used by other processes during the measured runs "
+             f"(interference from other work on the machine; the load average is not used for this since "
+             f"a server with 1000 threads raises it itself).")
+    L.append("")
+    L.append("| contestant | load shape | req/s median (min–max) | p50 ms | p99 ms | errors (timeouts) | non-2xx "
+             "| peak RSS MB | other work on server CPU |")
+    L.append("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for c in results["contestants"]:
+        for key, label, _, _ in SHAPES:
+            s = c["shapes"].get(key)
+            if not s:
+                continue
+            L.append(f"| {c['label']} | {label} | {fmt_rps(s['rps_median'])} ({fmt_rps(s['rps_min'])}–{fmt_rps(s['rps_max'])}) "
+                     f"| {s['p50_ms']:.2f} | {s['p99_ms']:.2f} | {s['socket_errors']} ({s['timeouts']}) | {s['non_2xx']} "
+                     f"| {fmt_mb(s['peak_rss_kb'])} | {fmt_pct(s.get('other_cpu_pct'))} |")
+    L.append("")
+    L.append("| contestant | idle RSS MB | exec to first 200 ms | size MB | size means |")
+    L.append("| --- | ---: | ---: | ---: | --- |")
+    for c in results["contestants"]:
+        if "start_ms" in c:
+            L.append(f"| {c['label']} | {fmt_mb(c['idle_rss_kb'])} | {c['start_ms']:.1f} | {c['size_bytes'] / 1048576:.1f} | {c['size_note']} |")
+    L.append("")
+    L.append("1000 keep-alive connections, counted per connection by `benchtool conns` (each connection sends "
+             "GET / one at a time and reconnects when the server closes):")
+    L.append("")
+    L.append("| contestant | req/s | responses per connection: min / 1st pct / median / max | connections never served "
+             "| TCP connections opened | replies with Connection: close | errors / timeouts |")
+    L.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for c in results["contestants"]:
+        pc = c["shapes"].get("ka1000", {}).get("per_connection")
+        if pc:
+            share = 100 * pc["replies_with_connection_close"] / max(pc["responses"], 1)
+            L.append(f"| {c['label']} | {fmt_rps(pc['requests_per_sec'])} | {pc['per_connection_min']} / "
+                     f"{pc['per_connection_p1']} / {pc['per_connection_median']} / {pc['per_connection_max']} | "
+                     f"{pc['connections_with_no_response']} | {pc['tcp_connections_opened']} | {share:.0f}% | "
+                     f"{pc['errors']} / {pc['timeouts']} |")
+    if results["ratios"]:
+        L.append("")
+        L.append("Ratios of favorite-athlete (access log off) to the others (req/s; p99 for nginx):")
+        L.append("")
+        L.append("| load shape | " + " | ".join(r for r in results["ratios"][0]["values"]) + " |")
+        L.append("| --- |" + " ---: |" * len(results["ratios"][0]["values"]))
+        for r in results["ratios"]:
+            L.append(f"| {r['shape']} | " + " | ".join(f"{v:.2f}x" for v in r["values"].values()) + " |")
+    if results.get("targets"):
+        L.append("")
+        L.append("| target | met | measured |")
+        L.append("| --- | --- | --- |")
+        for t in results["targets"]:
+            L.append(f"| {t['target']} | {'yes' if t['met'] else '**no**'} | {t['detail']} |")
+    return "\n".join(L) + "\n"
+
+
+def ratios(results):
+    by = {c["key"]: c for c in results["contestants"]}
+    fa = by["fa"]
+    out = []
+    for key, label, _, _ in SHAPES:
+        vals = {}
+        for other, name in (("nginx", "vs nginx"), ("go", "vs Go"), ("flask", "vs Flask")):
+            if other in by and key in by[other]["shapes"]:
+                vals[name + " req/s"] = fa["shapes"][key]["rps_median"] / by[other]["shapes"][key]["rps_median"]
+        if "nginx" in by:
+            vals["p99 vs nginx"] = fa["shapes"][key]["p99_ms"] / max(by["nginx"]["shapes"][key]["p99_ms"], 1e-3)
+        if vals:
+            out.append({"shape": label, "values": vals})
+    return out
+
+
+def plot(results, outdir):
+    rows = [c for c in results["contestants"] if c["shapes"]]
+    dat = os.path.join(outdir, "plot.dat")
+    with open(dat, "w") as f:
+        f.write("# contestant " + " ".join(f"rps_{k} p99_{k}" for k, _, _, _ in SHAPES) + "\n")
+        for c in rows:
+            vals = []
+            for k, _, _, _ in SHAPES:
+                s = c["shapes"][k]
+                vals += [f"{s['rps_median']:.0f}", f"{max(s['p99_ms'], 0.01):.3f}"]
+            f.write(f'"{SHORT.get(c["key"], c["key"])}" ' + " ".join(vals) + "\n")
+    if not shutil.which("gnuplot"):
+        log("gnuplot not found: plot.dat written, no plot.png")
+        return
+    m = results["meta"]
+    script = f"""
+set terminal pngcairo size 1400,900 font ",10"
+set output "{os.path.join(outdir, 'plot.png')}"
+set multiplot layout 2,1 title "favorite-athlete vs the alternatives — {m['date']}, {m['machine']['cores']} cores, server and wrk on separate cores"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set key top right
+set grid ytics
+set xtics font ",9"
+set xrange [-0.6:{len(rows) - 0.4}]
+set ylabel "requests/s (median)"
+set yrange [0:*]
+set format y "%.0s%c"
+plot "{dat}" using 2:xtic(1) title "{SHAPES[0][1]}", "" using 4 title "{SHAPES[1][1]}", "" using 6 title "{SHAPES[2][1]}"
+set ylabel "p99 latency, ms (log)"
+set logscale y
+set yrange [*:*]
+set format y "%g"
+plot "{dat}" using 3:xtic(1) title "{SHAPES[0][1]}", "" using 5 title "{SHAPES[1][1]}", "" using 7 title "{SHAPES[2][1]}"
+unset multiplot
+"""
+    subprocess.run(["gnuplot"], input=script, text=True, check=True)
+
+
+def main():
+    global ARGS
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--binary", required=True)
+    p.add_argument("--static-binary")
+    p.add_argument("--go-server")
+    p.add_argument("--benchtool", required=True)
+    p.add_argument("--work", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--load-before", default="?")
+    ARGS = p.parse_args()
+    os.makedirs(ARGS.out, exist_ok=True)
+    t0 = time.monotonic()
+    cpus = sorted(os.sched_getaffinity(0))
+    server_cpu, client_cpu = (cpus[0], cpus[1]) if len(cpus) >= 2 else (None, None)
+    if client_cpu is not None:
+        os.sched_setaffinity(0, {client_cpu})  # this script's own sampling stays off the server core
+        pinning = f"server pinned to CPU {server_cpu}, wrk/benchtool/harness to CPU {client_cpu} (taskset)"
+    else:
+        pinning = "one CPU only: server and load generator share it (not pinned)"
+    runs, seconds, warmup = (1, 2, 0) if ARGS.quick else (3, 5, 1)
+    log(pinning)
+    results = {"meta": {"date": time.strftime("%Y-%m-%d %H:%M %Z"), "machine": machine(), "pinning": pinning,
+                        "load_before": ARGS.load_before, "runs": runs, "seconds": seconds, "warmup": warmup,
+                        "quick": ARGS.quick, "versions": versions()},
+               "contestants": []}
+    for spec in contestants(ARGS.work):
+        results["contestants"].append(measure_contestant(spec, server_cpu, client_cpu, ARGS.work, runs, seconds, warmup))
+    results["meta"]["load_after"] = " ".join(open("/proc/loadavg").read().split()[:3])
+    results["meta"]["elapsed_s"] = round(time.monotonic() - t0, 1)
+    results["ratios"] = ratios(results)
+    results["targets"] = evaluate(results)
+    with open(os.path.join(ARGS.out, "results.json"), "w") as f:
+        json.dump(results, f, indent=1)
+    md = markdown(results)
+    with open(os.path.join(ARGS.out, "results.md"), "w") as f:
+        f.write(md)
+    plot(results, ARGS.out)
+    print(md)
+    # The smoke test's assertions (machine-independent): the service answered every request with
+    # 2xx, without socket errors at 50 connections, and served every one of 1000 connections.
+    # Performance targets are reported, not asserted: they depend on the machine.
+    fa = results["contestants"][0]
+    bad = [k for k, s in fa["shapes"].items()
+           if s["non_2xx"] or s["requests"] == 0 or (k != "ka1000" and s["socket_errors"])]
+    pc = fa["shapes"]["ka1000"].get("per_connection", {})
+    if pc.get("connections_with_no_response", 1) or pc.get("non_200", 1):
+        bad.append("ka1000 per connection")
+    if bad:
+        log(f"FAIL: favorite-athlete: errors, non-2xx or unserved connections in: {', '.join(bad)}")
+        return 1
+    log(f"done in {results['meta']['elapsed_s']} s: {ARGS.out}")
+    return 0
+
+
+ARGS = None
+if __name__ == "__main__":
+    sys.exit(main())
