@@ -19,7 +19,7 @@ struct Config {
   std::string athlete = "Usain Bolt";
   int drain_seconds = 5;
   int shutdown_timeout_seconds = 10;
-  int threads = 64;
+  int threads = 0;  // 0: auto, two per CPU this process may run on
   bool access_log = true;
   int keepalive_timeout_seconds = 5;
   int read_timeout_seconds = 5;
@@ -88,8 +88,14 @@ inline const std::vector<Setting>& settings() {
       {"SHUTDOWN_TIMEOUT_SECONDS", "--shutdown-timeout-seconds",
        "after draining, seconds allowed for in-flight requests (default 10)",
        integer(&Config::shutdown_timeout_seconds, 1, 3600)},
-      {"THREADS", "--threads", "worker threads, each serving one connection at a time (default 64)",
-       integer(&Config::threads, 1, 4096)},
+      {"THREADS", "--threads", "worker threads, each serving one request at a time: auto (two per CPU) or a count",
+       [](Config& c, const std::string& v) -> std::string {
+         if (v == "auto") {
+           c.threads = 0;
+           return "";
+         }
+         return integer(&Config::threads, 1, 4096)(c, v).empty() ? "" : "auto or an integer from 1 to 4096";
+       }},
       {"ACCESS_LOG", "--access-log", "on or off: one JSON line per request on stdout (default on)",
        [](Config& c, const std::string& v) -> std::string {
          if (v != "on" && v != "off") return "on or off";

@@ -33,13 +33,10 @@ class Metrics {
                       .Add({}, prometheus::Histogram::BucketBoundaries{0.0001, 0.00025, 0.0005, 0.001, 0.0025,
                                                                        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1})),
         in_flight_(gauge("http_requests_in_flight", "Requests being answered")),
-        connections_(gauge("http_open_connections", "Client connections held by a worker")),
-        waiting_(gauge("favorite_athlete_connections_waiting", "Accepted connections waiting for a worker")),
-        shed_(prometheus::BuildCounter()
-                  .Name("favorite_athlete_connections_shed_total")
-                  .Help("Idle or stalled connections closed because others waited for a worker")
-                  .Register(*registry_)
-                  .Add({})) {
+        connections_(gauge("http_open_connections", "Open client connections")),
+        waiting_(gauge("favorite_athlete_connections_waiting", "Connections with a request waiting for a worker")),
+        parked_(gauge("favorite_athlete_connections_parked",
+                      "Connections idle or in the middle of a request head, holding no worker")) {
     prometheus::BuildGauge()
         .Name("favorite_athlete_build_info")
         .Help("Build of the running binary (always 1)")
@@ -50,17 +47,21 @@ class Metrics {
 
   void connection_opened() { connections_.Increment(); }
   void connection_closed() { connections_.Decrement(); }
-  void connection_shed() { shed_.Increment(); }
   void request_started() { in_flight_.Increment(); }
   void request_ended() { in_flight_.Decrement(); }
   void answered(std::string_view method, int status, double seconds) {
     counter(method, status).Increment();
     duration_.Observe(seconds);
   }
-  void set_waiting_source(std::function<std::size_t()> source) { waiting_source_ = std::move(source); }
+  // Gauges read when scraped: connections waiting for a worker, and parked (idle, no worker).
+  void set_sources(std::function<std::size_t()> waiting, std::function<std::size_t()> parked) {
+    waiting_source_ = std::move(waiting);
+    parked_source_ = std::move(parked);
+  }
 
   std::string render() {
     if (waiting_source_) waiting_.Set(static_cast<double>(waiting_source_()));
+    if (parked_source_) parked_.Set(static_cast<double>(parked_source_()));
     return prometheus::TextSerializer().Serialize(registry_->Collect());
   }
 
@@ -95,8 +96,8 @@ class Metrics {
   prometheus::Gauge& in_flight_;
   prometheus::Gauge& connections_;
   prometheus::Gauge& waiting_;
-  prometheus::Counter& shed_;
-  std::function<std::size_t()> waiting_source_;
+  prometheus::Gauge& parked_;
+  std::function<std::size_t()> waiting_source_, parked_source_;
   std::mutex mutex_;
   std::array<std::array<std::atomic<prometheus::Counter*>, 500>, kMethods.size()> series_{};
 };

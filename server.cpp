@@ -1,5 +1,6 @@
 // favorite-athlete: process concerns. Configuration, logging, signals and graceful shutdown;
 // HTTP behaviour lives in handlers.hpp, its cpp-httplib adaptation in http_server.hpp.
+#include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
 
@@ -58,6 +59,16 @@ rlim_t raise_open_files_limit() {
   return lim.rlim_cur;
 }
 
+// Two workers per CPU this process may run on (its affinity mask, as taskset or a cpuset sets
+// it): enough that one waiting on a slow write does not idle a CPU, few enough that a busy
+// worker is not queued behind dozens of others. Measured: see README "Benchmark".
+std::size_t auto_threads() {
+  cpu_set_t cpus;
+  CPU_ZERO(&cpus);
+  const int n = sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? CPU_COUNT(&cpus) : 1;
+  return 2 * static_cast<std::size_t>(std::max(n, 1));
+}
+
 // Waits for one of `signals` until `timeout` (forever if none); returns the signal or 0.
 int wait_signal(const sigset_t& signals, std::optional<std::chrono::milliseconds> timeout) {
   if (!timeout) {
@@ -89,7 +100,7 @@ int serve(const fa::Config& config) {
   fa::Metrics metrics(FAVORITE_ATHLETE_VERSION, FAVORITE_ATHLETE_COMMIT, CPPHTTPLIB_VERSION);
   const fa::Service service(config.athlete, [&metrics] { return metrics.render(); });
   fa::Limits limits;
-  limits.threads = static_cast<std::size_t>(config.threads);
+  limits.threads = config.threads > 0 ? static_cast<std::size_t>(config.threads) : auto_threads();
   limits.keepalive_timeout = std::chrono::seconds(config.keepalive_timeout_seconds);
   limits.read_timeout = std::chrono::seconds(config.read_timeout_seconds);
   std::atomic<bool> draining{false};
@@ -120,7 +131,7 @@ int serve(const fa::Config& config) {
             {"address", config.bind_address},
             {"port", port},
             {"version", kVersion},
-            {"threads", config.threads},
+            {"threads", limits.threads},
             {"max_open_files", open_files},
             {"drain_seconds", config.drain_seconds},
             {"shutdown_timeout_seconds", config.shutdown_timeout_seconds}});

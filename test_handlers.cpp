@@ -165,7 +165,7 @@ TEST_CASE("configuration defaults") {
   CHECK(p.config.athlete == "Usain Bolt");
   CHECK(p.config.drain_seconds == 5);
   CHECK(p.config.shutdown_timeout_seconds == 10);
-  CHECK(p.config.threads == 64);
+  CHECK(p.config.threads == 0);  // auto
   CHECK(p.config.access_log);
   CHECK(p.config.keepalive_timeout_seconds == 5);
   CHECK(p.config.read_timeout_seconds == 5);
@@ -187,6 +187,8 @@ TEST_CASE("configuration from the environment, overridden by flags") {
   CHECK(p.config.keepalive_timeout_seconds == 75);
   CHECK(p.config.read_timeout_seconds == 2);
   CHECK(parse({}, {{"PORT", "0"}}).config.port == 0);
+  CHECK(parse({}, {{"THREADS", "16"}}).config.threads == 16);
+  CHECK(parse({"--threads=auto"}, {{"THREADS", "16"}}).config.threads == 0);
 }
 
 TEST_CASE("invalid configuration is refused with a message naming the setting") {
@@ -211,7 +213,8 @@ TEST_CASE("invalid configuration is refused with a message naming the setting") 
       {{}, {{"FAVORITE_ATHLETE", std::string(1025, 'x')}}, "is invalid: expected a non-empty UTF-8 string of at most 1024"},
       {{}, {{"DRAIN_SECONDS", "1.5"}}, "DRAIN_SECONDS=\"1.5\" is invalid: expected an integer from 0 to 3600"},
       {{}, {{"SHUTDOWN_TIMEOUT_SECONDS", "0"}}, "SHUTDOWN_TIMEOUT_SECONDS=\"0\" is invalid"},
-      {{}, {{"THREADS", "0"}}, "THREADS=\"0\" is invalid: expected an integer from 1 to 4096"},
+      {{}, {{"THREADS", "0"}}, "THREADS=\"0\" is invalid: expected auto or an integer from 1 to 4096"},
+      {{}, {{"THREADS", "many"}}, "THREADS=\"many\" is invalid: expected auto or an integer"},
       {{}, {{"ACCESS_LOG", "yes"}}, "ACCESS_LOG=\"yes\" is invalid: expected on or off"},
       {{}, {{"KEEPALIVE_TIMEOUT_SECONDS", "0"}}, "KEEPALIVE_TIMEOUT_SECONDS=\"0\" is invalid"},
       {{}, {{"READ_TIMEOUT_SECONDS", "301"}}, "READ_TIMEOUT_SECONDS=\"301\" is invalid"},

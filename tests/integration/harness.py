@@ -5,6 +5,7 @@ Standard library only. The binary comes from $FAVORITE_ATHLETE_BIN (ctest sets i
 import json
 import os
 import queue
+import re
 import signal
 import socket
 import subprocess
@@ -14,6 +15,7 @@ import unittest
 
 BIN = os.environ.get("FAVORITE_ATHLETE_BIN", "build/dev/favorite-athlete")
 _sockets = []  # closed with the server, so tests need no cleanup of their own
+SANITIZER_REPORT = re.compile(r"ERROR: AddressSanitizer|WARNING: ThreadSanitizer|runtime error:|ERROR: LeakSanitizer")
 
 
 class Server:
@@ -77,6 +79,9 @@ class Server:
             pump.join(timeout=5)
         for stream in (self.proc.stdout, self.proc.stderr):
             stream.close()
+        # Under the asan/tsan presets a report may not stop the server: never let one pass.
+        reports = [line for line in self.stderr if SANITIZER_REPORT.search(line)]
+        assert not reports, "sanitizer report from the server:\n" + "".join(self.stderr)
 
     def __enter__(self):
         return self
@@ -175,3 +180,13 @@ class ServerTestCase(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.server.stop()
+
+
+def main():
+    """unittest.main(), except that with FA_TESTS_NO_SKIP=1 (CI) a skipped test is a failure."""
+    program = unittest.main(exit=False)
+    result = program.result
+    if result.skipped and os.environ.get("FA_TESTS_NO_SKIP") == "1":
+        print(f"FA_TESTS_NO_SKIP=1: {len(result.skipped)} test(s) skipped", flush=True)
+        raise SystemExit(1)
+    raise SystemExit(0 if result.wasSuccessful() else 1)

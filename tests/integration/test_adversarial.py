@@ -9,6 +9,7 @@ import threading
 import time
 import unittest
 
+import harness
 from harness import Reader, Server, connect, get, request
 
 MiB = 1024 * 1024
@@ -217,4 +218,4 @@ class Soak(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    harness.main()

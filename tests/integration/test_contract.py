@@ -2,6 +2,7 @@
 import json
 import unittest
 
+import harness
 from harness import ServerTestCase, Server, exchange, get, request
 
 GREETING = b'{"myFavoriteAthlete":"Usain Bolt"}'
@@ -84,4 +85,4 @@ class Configured(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    harness.main()

@@ -5,6 +5,7 @@ import subprocess
 import time
 import unittest
 
+import harness
 from harness import BIN, Reader, Server, connect, get, request
 
 
@@ -130,4 +131,4 @@ class Shutdown(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    harness.main()

@@ -4,6 +4,7 @@ import socket
 import time
 import unittest
 
+import harness
 from harness import ServerTestCase, Reader, Server, connect, get, request
 
 
@@ -101,4 +102,4 @@ class Malformed(ServerTestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    harness.main()

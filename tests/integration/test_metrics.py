@@ -3,6 +3,7 @@ import re
 import time
 import unittest
 
+import harness
 from harness import Reader, Server, connect, exchange, get, request
 
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (-?[0-9.e+-]+|\+Inf|NaN)$')
@@ -49,17 +50,30 @@ class Metrics(unittest.TestCase):
             self.assertRegex(build[0], r'commit="[^"]+"')
             self.assertRegex(build[0], r'version="\d+\.\d+\.\d+"')
 
-    def test_shed_idle_connections_are_counted(self):
-        with Server(env={"THREADS": "1", "KEEPALIVE_TIMEOUT_SECONDS": "30"}) as server:
+    def test_idle_connections_and_partial_heads_park_without_a_worker(self):
+        with Server(env={"THREADS": "1", "KEEPALIVE_TIMEOUT_SECONDS": "30", "READ_TIMEOUT_SECONDS": "2"}) as server:
             idle = Reader(connect(server.port))
             idle.sock.sendall(request("GET", "/"))
             self.assertEqual(idle.response()[0], 200)
+            slow = connect(server.port)
+            slow.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")  # and then nothing, for now
+            time.sleep(0.2)
             started = time.monotonic()
-            samples = scrape(server.port)  # waits for the idle connection to be shed
-            self.assertLess(time.monotonic() - started, 1)
-            self.assertEqual(samples["favorite_athlete_connections_shed_total"], 1)
-            self.assertTrue(idle.closed())
+            samples = scrape(server.port)  # the one worker is free for it
+            self.assertLess(time.monotonic() - started, 0.5)
+            self.assertEqual(samples["favorite_athlete_connections_parked"], 2)
+            self.assertEqual(samples["http_open_connections"], 3)
+            idle.sock.sendall(request("GET", "/"))  # parked, not closed: served again
+            self.assertEqual(idle.response()[0], 200)
+            slow.sendall(b"\r\n")  # the head completes: answered
+            self.assertEqual(Reader(slow).response()[0], 200)
+
+            stalled = connect(server.port)
+            stalled.sendall(b"GET / HTTP/1.1\r\n")
+            started = time.monotonic()
+            self.assertTrue(Reader(stalled).closed(timeout=5))  # at READ_TIMEOUT_SECONDS
+            self.assertGreater(time.monotonic() - started, 1.5)
 
 
 if __name__ == "__main__":
-    unittest.main()
+    harness.main()
