@@ -21,7 +21,7 @@ install_npm_tools() {
 
 main() {
   local preset="${PRESET:-ci}"
-  install_debian_packages
+  install_debian_packages "${ROOT}/scripts/debian-packages.txt" "${ROOT}/scripts/debian-packages-test.txt"
   install_npm_tools
   build_preset "${preset}"
   log "running ctest --preset ${preset} $*"
