@@ -13,10 +13,10 @@ as_root() {
   else die "run as root, or install by hand: $*"; fi
 }
 
-# Installs the missing Debian packages of the given lists (default: scripts/debian-packages.txt).
+# Installs the missing Debian packages of the given lists (files, one package per line).
 install_debian_packages() {
-  local -a lists=("${@:-${ROOT}/scripts/debian-packages.txt}") wanted missing=()
-  mapfile -t wanted < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "${lists[@]}")
+  local -a wanted missing=()
+  mapfile -t wanted < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$@")
   local pkg
   for pkg in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "${pkg}" 2>/dev/null | grep -q 'ok installed' || missing+=("${pkg}")

@@ -153,7 +153,7 @@ build() {
     log "building and running the tests (scripts/test.sh; --skip-tests skips them)"
     "${ROOT}/scripts/test.sh"
   else
-    install_debian_packages
+    install_debian_packages "${ROOT}/scripts/debian-packages.txt"
   fi
   build_preset release >/dev/null
   BINARY="${ROOT}/build/release/favorite-athlete"

@@ -6,7 +6,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 main() {
-  install_debian_packages
+  install_debian_packages "${ROOT}/scripts/debian-packages.txt"
   build_preset release >/dev/null
   log "serving; try: curl http://127.0.0.1:${PORT:-8080}/"
   exec "${ROOT}/build/release/favorite-athlete" "$@"

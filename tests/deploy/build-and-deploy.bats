@@ -101,6 +101,7 @@ applied() { cat "$STUB_STATE/applied.yaml"; }
 }
 
 @test "--local hands over to scripts/local.sh up with the options after it, and deploys nothing" {
+  # shellcheck disable=SC2016 # the stub expands $* and $STUB_LOG when it runs, not now
   printf '#!/usr/bin/env bash\necho "local.sh $*" >>"$STUB_LOG"\n' >"$REPO/scripts/local.sh"
   chmod +x "$REPO/scripts/local.sh"
   deploy --local --skip-tests --port 9090

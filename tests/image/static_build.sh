@@ -11,7 +11,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 src=$1 dir=$2; shift 2
 need_cmd cmake ctest ninja
 
-cd "$src"
+cd "$src" || fail "cannot enter $src"
 cmake --preset static -B "$dir" "$@"
 cmake --build "$dir"
 ctest --test-dir "$dir" -L unit --output-on-failure
