@@ -42,8 +42,8 @@ struct Limits {
   milliseconds write_timeout{5000};  // per write
   std::size_t keepalive_max_requests = 1000;
   std::size_t max_head_bytes = 16 * 1024;  // request line + headers
-  milliseconds park_after{5};  // under contention, an idle connection parks after this
-  milliseconds linger{1000};               // reading unread input before close, see close_gracefully
+  milliseconds park_after{5};    // under contention, an idle connection parks after this
+  milliseconds linger{1000};     // discarding unread input after a reply, see ConnectionStream::close
 };
 
 inline bool wait_fd(int fd, short events, milliseconds timeout) {
@@ -90,7 +90,6 @@ class ConnectionStream final : public httplib::Stream {
     const auto version = line.size() < 9 ? std::string_view() : line.substr(line.size() - 9);
     return version != " HTTP/1.1" && version != " HTTP/1.0";
   }
-  Clock::time_point started() const { return started_; }
 
 #ifdef FAVORITE_ATHLETE_HTTPLIB_MODERN
   bool is_readable() const override { return has_buffered(); }
@@ -199,8 +198,7 @@ class ConnectionStream final : public httplib::Stream {
              ::recv(fd_, sink.data(), sink.size(), 0) > 0) {
       }
     }
-    ::close(fd_);
-    fd_ = INVALID_SOCKET;
+    abort();
   }
 
  private:

@@ -1,8 +1,8 @@
 // cpp-httplib adapted to this service. cpp-httplib parses requests and writes responses; this file
 // owns what its defaults get wrong for a public-facing pod (see README "Security and limits"):
 // - one buffered stream per connection, not per request, so pipelined requests are not dropped;
-// - every request head has a byte budget and a deadline, so nothing is buffered without bound
-//   and a client trickling bytes holds a worker for at most READ_TIMEOUT_SECONDS;
+// - every request head has a byte budget and a deadline (READ_TIMEOUT_SECONDS from its first
+//   byte), so nothing is buffered without bound and a client trickling bytes holds no worker;
 // - request bodies are never read: such connections close after the reply (no smuggling);
 // - workers serve requests, not connections (connection.hpp): idle connections are parked, and
 //   under contention a connection goes to the back of the queue after each reply;
