@@ -80,10 +80,7 @@ install_packages() {
     [[ ${FA_TESTS_NO_SKIP:-0} == 1 ]] && exit 1  # CI: a missing tool is a failure
     exit 77
   fi
-  command -v apt-get >/dev/null || die "not a Debian system; install the equivalents of: ${missing[*]}"
-  log "installing Debian packages: ${missing[*]}"
-  as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  apt_install "${missing[@]}"
 }
 
 # Configures a preset and builds only the service (not the tests).

@@ -13,6 +13,14 @@ as_root() {
   else die "run as root, or install by hand: $*"; fi
 }
 
+# Installs Debian packages, non-interactively, as root (or through sudo).
+apt_install() {
+  command -v apt-get >/dev/null || die "not a Debian system; install the equivalents of: $*"
+  log "installing Debian packages: $*"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
 # Installs the missing Debian packages of the given lists (files, one package per line).
 install_debian_packages() {
   local -a wanted missing=()
@@ -21,11 +29,7 @@ install_debian_packages() {
   for pkg in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "${pkg}" 2>/dev/null | grep -q 'ok installed' || missing+=("${pkg}")
   done
-  ((${#missing[@]} == 0)) && return 0
-  command -v apt-get >/dev/null || die "not a Debian system; install the equivalents of: ${missing[*]}"
-  log "installing Debian packages: ${missing[*]}"
-  as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  ((${#missing[@]} == 0)) || apt_install "${missing[@]}"
 }
 
 # Adds deb-src entries mirroring the configured deb ones, if there are none yet.

@@ -136,10 +136,7 @@ alive() { [[ -n $1 ]] && kill -0 "$1" 2>/dev/null; }
 ensure_nginx() {
   PATH="${PATH}:/usr/sbin:/sbin"  # nginx lives in /usr/sbin, not in a user's PATH on Debian
   command -v nginx >/dev/null && return 0
-  command -v apt-get >/dev/null || die "nginx not found; install it (Debian: apt-get install nginx)"
-  log "installing the Debian package nginx"
-  as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx >/dev/null
+  apt_install nginx
   # Debian starts the system nginx on port 80 when it can; this script never uses it.
 }
 

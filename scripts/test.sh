@@ -7,10 +7,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 install_npm_tools() {
-  if ! command -v npm >/dev/null; then  # keep a Node.js that is already there (any source)
-    log "installing Debian's nodejs and npm"
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
-  fi
+  # Keep a Node.js that is already there (any source).
+  command -v npm >/dev/null || apt_install nodejs npm
   local lock
   for lock in "${ROOT}"/tests/*/package-lock.json; do
     [[ -f ${lock} ]] || continue
