@@ -15,7 +15,10 @@ const BUILD_STEPS = [
   { name: 'configure', re: /\bcmake\s+--preset[=\s]+static\b/ },
   { name: 'build', re: /\bcmake\s+--build\s+--preset[=\s]+static\b/ },
   { name: 'unit tests', re: /\bctest\s+--preset[=\s]+static\b.*\s-L[=\s]*unit\b/ },
+  { name: 'smoke test', re: /\bsh\s+tests\/image\/smoke\.sh\s+build\/static\/favorite-athlete\b/ },
 ];
+// The only way a build may skip its tests: an ARG SKIP_TESTS (default 0) tested with [ ... = 1 ] ||.
+const SKIP_GUARD = /^\[\s+"\$\{?SKIP_TESTS\}?"\s+=\s+1\s+\]\s+\|\|\s+/;
 
 // A shell-form instruction argument that is really a JSON array (exec form)?
 function execForm(text) {
@@ -71,7 +74,15 @@ function check(text, dockerignore) {
       if (/\|\|\s*(true|:|exit\s+0)\b|;\s*(true|:|exit\s+0)\s*$|\|\|\s*:\s*$/.test(cmd)) {
         bad('tests-in-build', `the ${step.name} step ignores failures: RUN ${cmd}`);
       }
+      if (/SKIP_TESTS/.test(cmd) && !SKIP_GUARD.test(cmd.trim())) {
+        bad('tests-in-build', `the ${step.name} step tests SKIP_TESTS other than as [ "$SKIP_TESTS" = 1 ] || ...: RUN ${cmd}`);
+      }
     }
+  }
+  const skipArgs = stages.flatMap((st) => st.body.filter((i) => i.getKeyword() === 'ARG'))
+    .map((a) => (a.getArgumentsContent() || '').trim()).filter((a) => /^SKIP_TESTS\b/.test(a));
+  for (const a of skipArgs) {
+    if (a !== 'SKIP_TESTS=0') bad('tests-in-build', `ARG ${a}: the tests must run by default (ARG SKIP_TESTS=0)`);
   }
 
   // Runtime stage.
@@ -148,5 +159,5 @@ if (require.main === module) {
   const violations = check(fs.readFileSync(file, 'utf8'), ignore);
   for (const v of violations) console.log(`${file}: [${v.rule}] ${v.message}`);
   if (violations.length) process.exit(1);
-  console.log(`${file}: ok (pinned bases, tests in the build, non-root ${RUNTIME_USER}, exec-form ENTRYPOINT/HEALTHCHECK, EXPOSE 8080, OCI labels, .dockerignore)`);
+  console.log(`${file}: ok (pinned bases, unit and smoke tests in the build, non-root ${RUNTIME_USER}, exec-form ENTRYPOINT/HEALTHCHECK, EXPOSE 8080, OCI labels, .dockerignore)`);
 }

@@ -62,3 +62,63 @@ assert_unprivileged() {
   grep -Eq '^NoNewPrivs:[[:space:]]+1$' "$st" || fail "no_new_privs is not set"
   log "ok: pid $1 runs as 65532:65532 with no capabilities, no_new_privs=1 ($(grep '^CapBnd:' "$st" | tr -s '\t ' ' '))"
 }
+
+# podman_sandbox DIR: every piece of podman state (storage, run dirs, events, networks) under DIR,
+# runc as the runtime, nothing pullable (no search registries). Exports the CONTAINERS_* variables.
+podman_sandbox() {
+  local work=$1
+  mkdir -p "$work/storage" "$work/run" "$work/tmp" "$work/net"
+  cat >"$work/containers.conf" <<CONF
+[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
+log_driver = "k8s-file"
+[network]
+network_config_dir = "$work/net"
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+events_logfile_path = "$work/events.log"
+tmp_dir = "$work/tmp"
+static_dir = "$work/storage/libpod"
+volume_path = "$work/storage/volumes"
+CONF
+  cat >"$work/storage.conf" <<CONF
+[storage]
+driver = "vfs"
+graphroot = "$work/storage"
+runroot = "$work/run"
+CONF
+  printf 'unqualified-search-registries = []\n' >"$work/registries.conf"
+  export CONTAINERS_CONF=$work/containers.conf CONTAINERS_STORAGE_CONF=$work/storage.conf \
+    CONTAINERS_REGISTRIES_CONF=$work/registries.conf
+}
+# podman_sandbox_remove DIR: unmount what podman left under DIR (deepest first), remove DIR.
+podman_sandbox_remove() {
+  local m
+  grep -o " $1/[^ ]*" /proc/self/mounts | sort -r | while read -r m; do umount -l "$m"; done
+  rm -rf "$1"
+}
+pod() { timeout 120 podman "$@"; }
+
+# busybox_path DIR: DIR holds one link per busybox applet and nothing else, to be all of PATH:
+# the tools Alpine's base image has (busybox), nothing from this host.
+busybox_path() {
+  local bb a
+  bb=$(command -v busybox) || fail "busybox not found"
+  mkdir -p "$1"
+  for a in $("$bb" --list); do ln -sf "$bb" "$1/$a"; done
+}
+
+# write_wrong_server FILE PORT: a stand-in "binary" (busybox sh + httpd) that starts and logs
+# like favorite-athlete but answers GET / with the wrong athlete, to prove smoke.sh can fail.
+write_wrong_server() {
+  cat >"$1" <<EOF
+#!/bin/sh
+dir=\$(mktemp -d)
+printf '{"myFavoriteAthlete":"Carl Lewis"}' >"\$dir/index.html"
+echo '{"msg":"listening","port":$2}'
+exec httpd -f -p 127.0.0.1:$2 -h "\$dir"
+EOF
+  chmod 0755 "$1"
+}

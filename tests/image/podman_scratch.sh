@@ -22,42 +22,16 @@ need_cmd podman runc nsenter curl timeout gzip
 work=$(mktemp -d "${TMPDIR:-/tmp}/fa-podman.XXXXXX")
 image=localhost/favorite-athlete:image-test
 ctr=fa-image-test-$$
-pod() { timeout 120 podman "$@"; }
 cleanup() {
   set +e
   pod rm -f -t 0 "$ctr" >/dev/null 2>&1
   pod rmi -f "$image" >/dev/null 2>&1
-  # Anything podman left mounted under the temp dir (deepest first) before removing it.
-  grep -o " $work/[^ ]*" /proc/self/mounts | sort -r | while read -r m; do umount -l "$m"; done
-  rm -rf "$work"
+  podman_sandbox_remove "$work"
 }
 trap cleanup EXIT
 
-mkdir -p "$work/ctx" "$work/storage" "$work/run" "$work/tmp" "$work/net"
-cat >"$work/containers.conf" <<CONF
-[containers]
-default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
-log_driver = "k8s-file"
-[network]
-network_config_dir = "$work/net"
-[engine]
-runtime = "runc"
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-events_logfile_path = "$work/events.log"
-tmp_dir = "$work/tmp"
-static_dir = "$work/storage/libpod"
-volume_path = "$work/storage/volumes"
-CONF
-cat >"$work/storage.conf" <<CONF
-[storage]
-driver = "vfs"
-graphroot = "$work/storage"
-runroot = "$work/run"
-CONF
-printf 'unqualified-search-registries = []\n' >"$work/registries.conf"
-export CONTAINERS_CONF=$work/containers.conf CONTAINERS_STORAGE_CONF=$work/storage.conf \
-  CONTAINERS_REGISTRIES_CONF=$work/registries.conf
+mkdir -p "$work/ctx"
+podman_sandbox "$work"
 
 # ---- the Dockerfile's last stage, fed from the build context instead of the build stage ----
 awk '/^FROM[[:space:]]/ { stage = "" } { stage = stage $0 "\n" } END { printf "%s", stage }' \

@@ -39,6 +39,13 @@ set_tests_properties(image.static_binary image.empty_root image.podman_scratch P
   LABELS image SKIP_RETURN_CODE 77 FIXTURES_REQUIRED "${_fa_static_fixture}")
 set_tests_properties(image.static_binary image.empty_root PROPERTIES TIMEOUT 120)
 set_tests_properties(image.podman_scratch PROPERTIES TIMEOUT 300 RESOURCE_LOCK podman)
+# The smoke test Dockerfile.alpine's build stage runs (tests/image/smoke.sh), here under busybox
+# alone and as a RUN of a podman build that must fail when the smoke fails.
+add_test(NAME image.smoke_busybox COMMAND "${_fa_img_dir}/smoke_busybox.sh" "${_fa_static_bin}")
+add_test(NAME image.smoke_podman COMMAND "${_fa_img_dir}/smoke_podman.sh" "${_fa_static_bin}")
+set_tests_properties(image.smoke_busybox image.smoke_podman PROPERTIES
+  LABELS image SKIP_RETURN_CODE 77 TIMEOUT 180 FIXTURES_REQUIRED "${_fa_static_fixture}")
+set_tests_properties(image.smoke_podman PROPERTIES RESOURCE_LOCK podman)
 
 add_test(NAME image.dockerfile_lint
   COMMAND "${_fa_img_dir}/node_tests.sh" lint "${_fa_dockerfile}" "${_fa_dockerignore}")
