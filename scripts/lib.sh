@@ -13,23 +13,86 @@ as_root() {
   else die "run as root, or install by hand: $*"; fi
 }
 
-# Installs Debian packages, non-interactively, as root (or through sudo).
+# Installs Debian packages, non-interactively, as root (or through sudo). Never removes a package
+# (--no-remove: a conflict fails, naming what apt would have removed) and never starts a service
+# (a policy-rc.d denies every start for the install's duration; see without_service_starts).
+# FA_APT_UPDATE=0 skips `apt-get update` (the tests run apt simulations through APT_CONFIG).
 apt_install() {
   command -v apt-get >/dev/null || die "not a Debian system; install the equivalents of: $*"
   log "installing Debian packages: $*"
-  as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+  [[ ${FA_APT_UPDATE:-1} == 0 ]] || as_root apt-get update -qq
+  if ! without_service_starts as_root env DEBIAN_FRONTEND=noninteractive \
+      apt-get install -y -qq --no-install-recommends --no-remove "$@" >/dev/null; then
+    local removed
+    removed="$(apt-get -s install --no-install-recommends --no-remove "$@" 2>/dev/null \
+      | sed -n '/will be REMOVED:/,/^[^ ]/{/^ /p}' | xargs)"
+    [[ -z ${removed} ]] || die "installing $* would remove ${removed}, so nothing was installed" \
+      "(apt-get --no-remove). Keep ${removed}: install the equivalent of $* by hand (or skip" \
+      "what needs it), or decide yourself to replace ${removed} and then rerun."
+    die "apt-get install $* failed (see apt's messages above)"
+  fi
 }
 
-# Installs the missing Debian packages of the given lists (files, one package per line).
+# without_service_starts CMD...: runs CMD with a policy-rc.d that denies every service start
+# (exit 101), so packages installed meanwhile (nginx: port 80) leave no service running; the
+# previous policy-rc.d, if any, is put back afterwards, also when CMD fails or is interrupted.
+# Units the packages enable for the next boot are left to deb-systemd-helper below.
+without_service_starts() {
+  local policy="${FA_POLICY_RC_D:-/usr/sbin/policy-rc.d}"
+  (
+    local saved=""
+    if [[ -e ${policy} ]]; then saved="$(mktemp)"; as_root cp -p "${policy}" "${saved}"; fi
+    trap 'if [[ -n ${saved} ]]; then as_root mv -f "${saved}" "${policy}"; else as_root rm -f "${policy}"; fi' EXIT
+    trap 'exit 130' INT TERM HUP
+    printf '#!/bin/sh\n# Written by favorite-athlete scripts/lib.sh for one apt-get install.\nexit 101\n' \
+      | as_root tee "${policy}" >/dev/null
+    as_root chmod 0755 "${policy}"
+    local before rc=0
+    before="$(installed_units)"
+    "$@" || rc=$?
+    ((rc != 0)) || disable_new_units "${before}"
+    exit "${rc}"
+  )
+}
+
+# The systemd service units installed packages ship, one per line.
+installed_units() {
+  dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' 2>/dev/null | awk '$1 == "ii" { print $2 }' \
+    | xargs -r dpkg-query -L 2>/dev/null | sed -n 's#^/lib/systemd/system/\([^/]*\.service\)$#\1#p' \
+    | sort -u
+}
+
+# disable_new_units BEFORE: units that appeared since BEFORE (a list from installed_units) are not
+# left enabled for the next boot either.
+disable_new_units() {
+  command -v deb-systemd-helper >/dev/null || return 0
+  local unit
+  for unit in $(comm -13 <(printf '%s\n' "$1") <(installed_units)); do
+    if deb-systemd-helper --quiet was-enabled "${unit}" 2>/dev/null; then
+      log "${unit}: installed enabled by its package; disabling it (this project never needs it running)"
+      as_root deb-systemd-helper disable "${unit}" >/dev/null 2>&1 || true
+    fi
+  done
+}
+
+# Installs the missing Debian packages of the given lists (files, one package per line). A package
+# that an installed one provides counts as there: Docker's containerd.io provides runc, and
+# installing Debian's runc over it would remove containerd.io and docker-ce.
 install_debian_packages() {
   local -a wanted missing=()
   mapfile -t wanted < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$@")
-  local pkg
+  local present pkg
+  present="$(installed_or_provided)"
   for pkg in "${wanted[@]}"; do
-    dpkg-query -W -f='${Status}' "${pkg}" 2>/dev/null | grep -q 'ok installed' || missing+=("${pkg}")
+    grep -qxF "${pkg}" <<<"${present}" || missing+=("${pkg}")
   done
   ((${#missing[@]} == 0)) || apt_install "${missing[@]}"
+}
+
+# Every installed package and every package name an installed one provides, one per line.
+installed_or_provided() {
+  dpkg-query -W -f='${db:Status-Abbrev}|${Package}|${Provides}\n' 2>/dev/null \
+    | awk -F'|' '$1 ~ /^ii/ { print $2; n = split($3, p, ","); for (i = 1; i <= n; i++) { sub(/^ +/, "", p[i]); sub(/ .*/, "", p[i]); if (p[i] != "") print p[i] } }'
 }
 
 # Adds deb-src entries mirroring the configured deb ones, if there are none yet.

@@ -15,7 +15,8 @@ Usage: scripts/local.sh [up] [options]
        scripts/local.sh rolling-restart [--run-dir DIR] [--min-ready-seconds N]
 
 up (the default)
-  Builds and tests (scripts/test.sh), builds the release preset, then runs three replicas of
+  Builds the release preset (cmake, ninja, g++: Debian packages it installs; it runs no tests, that
+  is scripts/test.sh), then runs three replicas of
   favorite-athlete on 127.0.0.1 behind nginx routed like the Ingress (host ${DEFAULT_HOST},
   prefix /), prints the URL and a curl that needs no DNS, and runs until Ctrl-C or SIGTERM, which
   stop the replicas gracefully (SIGTERM: drain, then exit 0), then nginx. A second Ctrl-C stops
@@ -29,7 +30,7 @@ rolling-restart
   exit 0 or come back.
 
 Options:
-  --skip-tests            build the release preset without running the tests first
+  --skip-tests            accepted for old command lines; no effect (up runs no tests)
   --binary PATH           run this favorite-athlete binary and build nothing
   --port N                nginx port on 127.0.0.1 (default 8088)
   --replica-ports A,B,C   the replicas' ports on 127.0.0.1 (default 18081,18082,18083)
@@ -40,7 +41,7 @@ Options:
 
 The replicas take their other settings from the environment (DRAIN_SECONDS,
 SHUTDOWN_TIMEOUT_SECONDS, ACCESS_LOG, FAVORITE_ATHLETE, ...; see README "Configuration"), e.g.
-  DRAIN_SECONDS=2 scripts/local.sh --skip-tests
+  DRAIN_SECONDS=2 scripts/local.sh
 Needs nginx (Debian package nginx; installed if missing). DEPS_SOURCE: see scripts/lib.sh.
 EOF
 }
@@ -48,7 +49,6 @@ EOF
 # --- options and state ------------------------------------------------------------------------
 
 COMMAND=up
-SKIP_TESTS=false
 BINARY=""
 NGINX_PORT=8088
 REPLICA_PORTS=(18081 18082 18083)
@@ -72,7 +72,7 @@ parse_args() {
   while [[ $# -gt 0 ]]; do
     case "$1" in
       -h | --help) usage; exit 0 ;;
-      --skip-tests) SKIP_TESTS=true ;;
+      --skip-tests) ;;  # old command lines: up no longer runs the tests
       --binary) BINARY="$(need_value "$@")"; shift ;;
       --port) NGINX_PORT="$(need_value "$@")"; shift ;;
       --replica-ports) IFS=, read -r -a REPLICA_PORTS <<<"$(need_value "$@")"; shift ;;
@@ -136,8 +136,9 @@ alive() { [[ -n $1 ]] && kill -0 "$1" 2>/dev/null; }
 ensure_nginx() {
   PATH="${PATH}:/usr/sbin:/sbin"  # nginx lives in /usr/sbin, not in a user's PATH on Debian
   command -v nginx >/dev/null && return 0
+  # apt_install starts no service: Debian's nginx package would otherwise start and enable the
+  # system nginx on port 80, which this script never uses.
   apt_install nginx
-  # Debian starts the system nginx on port 80 when it can; this script never uses it.
 }
 
 build() {
@@ -146,12 +147,8 @@ build() {
     BINARY="$(cd "$(dirname "${BINARY}")" && pwd)/$(basename "${BINARY}")"
     return 0
   fi
-  if [[ ${SKIP_TESTS} == false ]]; then
-    log "building and running the tests (scripts/test.sh; --skip-tests skips them)"
-    "${ROOT}/scripts/test.sh"
-  else
-    install_debian_packages "${ROOT}/scripts/debian-packages.txt"
-  fi
+  # No test suite here (minutes, and it installs the test tools): scripts/test.sh is for that.
+  install_debian_packages "${ROOT}/scripts/debian-packages.txt"
   build_preset release >/dev/null
   BINARY="${ROOT}/build/release/favorite-athlete"
 }

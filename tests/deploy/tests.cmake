@@ -16,3 +16,7 @@ foreach(check shellcheck bats actionlint)
     SKIP_RETURN_CODE 77
     TIMEOUT 240)
 endforeach()
+# Developer tooling never removes a package (apt --no-remove) nor starts a service: an apt
+# simulation against a crafted dpkg status (tests/deploy/apt_no_remove.sh); reads the system only.
+add_test(NAME deploy.apt_no_remove COMMAND bash ${FA_DEPLOY_TEST_DIR}/apt_no_remove.sh)
+set_tests_properties(deploy.apt_no_remove PROPERTIES LABELS deploy SKIP_RETURN_CODE 77 TIMEOUT 120)
