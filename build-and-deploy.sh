@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # build-and-deploy.sh: from a checkout to favorite-athlete answering JSON on
-# http://favorite-athlete.<minikube-ip>.nip.io/ (3 replicas behind ingress-nginx).
-# Run with --help for usage. Written for bash >= 3.2 (macOS) and Linux.
+# http://favorite-athlete.<minikube-ip>.nip.io/ (3 replicas behind ingress-nginx),
+# or on an existing kubectl context with --context.
+# Run with --help for usage. Written for bash >= 3.2 (macOS) and Linux; it needs
+# docker or podman, minikube (not with --context), kubectl, curl (openssl for
+# --tls) and basic POSIX tools, nothing else (tests/deploy checks both).
 set -Eeuo pipefail
 
 readonly APP=favorite-athlete
@@ -10,47 +13,62 @@ readonly DEPLOYMENT=favorite-athlete
 readonly TLS_SECRET=favorite-athlete-tls
 readonly INGRESS_NS=ingress-nginx
 readonly INGRESS_CONTROLLER=ingress-nginx-controller
+readonly DEFAULT_CONTEXT_HOST=favorite-athlete.127.0.0.1.nip.io
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 readonly ROOT
 
 usage() {
   cat <<EOF
-Usage: ./build-and-deploy.sh [options]          build, deploy, wait for the JSON answer
-       ./build-and-deploy.sh delete [options]   remove what this script deployed
+Usage: ./build-and-deploy.sh [options]                  build, deploy to minikube, wait for the JSON answer
+       ./build-and-deploy.sh --context NAME [options]   the same on an existing kubectl context
+       ./build-and-deploy.sh delete [options]           remove what this script deployed
 
 Steps (each logged with a timestamp, each wait bounded):
-  1. preflight: docker (or podman), minikube, kubectl, curl
-  2. run the tests (\$TEST_COMMAND, default scripts/test.sh); stop on failure
-  3. build the image from Dockerfile.alpine as $APP:<git-sha>[-dirty-<hash>]
-  4. start minikube if needed, enable the ingress addon and wait until its
-     admission jobs completed and its controller is ready
-  5. load the image into minikube (no registry, no push)
-  6. kubectl apply -k (a generated overlay on manifests/overlays/minikube that
+  1. preflight: docker (or podman), minikube, kubectl, curl (openssl for --tls)
+  2. build the image from Dockerfile.alpine as $APP:<tag>; its build stage runs the
+     unit tests and a smoke test of the binary, so a failing test fails the build
+  3. start minikube if needed, enable the ingress addon and wait until its controller
+     is ready (--context: check that the cluster answers; no minikube at all)
+  4. load the image into the cluster (no registry, no push; --image-load)
+  5. kubectl apply -k (a generated overlay on manifests/overlays/minikube that
      sets the image tag and the host), then kubectl rollout status
-  7. curl http://$APP.<minikube-ip>.nip.io/ until it answers the JSON
+  6. curl http://$APP.<minikube-ip>.nip.io/ (or --url) until it answers the JSON
 On failure: diagnostics (pods, events, logs of a failing pod), exit status 1.
 
 Options:
   -p, --profile NAME   minikube profile, also the kubectl context (default: \$MINIKUBE_PROFILE or minikube)
-      --skip-tests     skip step 2
+      --skip-tests     build the image without its in-build tests (build arg SKIP_TESTS=1)
       --tls            HTTPS: Ingress TLS (overlay tls) with a self-signed certificate made by openssl
       --autoscale      HorizontalPodAutoscaler on CPU (overlay autoscale) + the metrics-server addon
       --tunnel         use 127.0.0.1.nip.io and 'minikube tunnel' (automatic when the node IP is unreachable)
       --dry-run        print the plan and the generated kustomization; change nothing
       --local [opts]   no cluster: three replicas behind a local nginx (scripts/local.sh up [opts])
   -h, --help           this help
+Cluster mode (an existing cluster instead of minikube; no minikube command is run):
+      --context NAME   the kubectl context to deploy to (every kubectl call gets --context NAME)
+      --image-load M   how the image gets into the cluster: minikube (the default without --context),
+                       kind (kind load docker-image), k3d (k3d image import), none (the cluster uses
+                       the engine's images), archive:CMD (save a docker-archive, run 'CMD ARCHIVE IMAGE';
+                       CMD is split on spaces). Required with --context, except for contexts named
+                       kind-* (kind), k3d-* (k3d) and docker-desktop (none).
+      --host HOST      the Ingress host (default: $APP.<minikube-ip>.nip.io; with --context $DEFAULT_CONTEXT_HOST)
+      --url URL        poll URL for the answer instead of the Ingress URL (e.g. a port-forward)
+      --render-filter CMD  pipe the rendered manifests through CMD (split on spaces; stdin to stdout)
+                       and apply its output with 'kubectl apply -f -' (e.g. a shim for older clusters)
 
 Environment (defaults in brackets):
-  MINIKUBE_PROFILE [minikube]     CONTAINER_ENGINE [docker, else podman]
-  TEST_COMMAND [scripts/test.sh]  IMAGE_TAG [from git]
+  MINIKUBE_PROFILE [minikube]     CONTAINER_ENGINE [docker, else podman]   IMAGE_TAG [from git]
   MINIKUBE_START_ARGS []          extra arguments for 'minikube start', e.g. "--driver=docker --cni=calico"
   ADDON_TIMEOUT_SECONDS [300]     ROLLOUT_TIMEOUT_SECONDS [180]   HTTP_TIMEOUT_SECONDS [120]
   DELETE_TIMEOUT_SECONDS [120]    APPLY_ATTEMPTS [5]              POLL_INTERVAL_SECONDS [2]
-  KUBECONFIG is respected: the script only adds --context <profile> to kubectl.
+  KUBECONFIG is respected: the script only adds --context <profile or NAME> to kubectl.
+  The tag is the git commit (+ -dirty-<hash> for changes); without git, src-<checksum of the sources>.
 
 Examples:
   ./build-and-deploy.sh
   ./build-and-deploy.sh --profile demo --tls --autoscale
+  ./build-and-deploy.sh --context kind-demo
+  ./build-and-deploy.sh --context prod-like --image-load 'archive:./load.sh' --url http://10.0.0.5/
   ./build-and-deploy.sh --dry-run
   ./build-and-deploy.sh delete
 EOF
@@ -67,8 +85,12 @@ die() {
   err "$@"
   exit 1
 }
+usage_error() {
+  echo "$*" >&2
+  exit 2
+}
 step() {
-  STEP="$1/7 $2"
+  STEP="$1/6 $2"
   log "=== $3"
 }
 quoted() {
@@ -85,22 +107,35 @@ run() {
   log "+ $(quoted "$@")"
   "$@"
 }
-k() { kubectl --context "$PROFILE" "$@"; }
+k() { kubectl --context "$KCONTEXT" "$@"; }
 mk() { minikube -p "$PROFILE" "$@"; }
 is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
+# first_word "CMD ARGS": the program a space-separated command line runs.
+first_word() {
+  local w
+  for w in $1; do
+    printf '%s' "$w"
+    return 0
+  done
+}
 
 # ----------------------------------------------------------------------------
 # Configuration
 # ----------------------------------------------------------------------------
 COMMAND=deploy
 PROFILE=${MINIKUBE_PROFILE:-minikube}
+PROFILE_GIVEN=0
+CONTEXT=""
+IMAGE_LOAD=""
+HOST_OPTION=""
+URL_OPTION=""
+RENDER_FILTER=""
 SKIP_TESTS=0
 TLS=0
 AUTOSCALE=0
 TUNNEL=0
 DRY_RUN=0
 ENGINE=${CONTAINER_ENGINE:-}
-TEST_COMMAND=${TEST_COMMAND:-scripts/test.sh}
 MINIKUBE_START_ARGS=${MINIKUBE_START_ARGS:-}
 ADDON_TIMEOUT=${ADDON_TIMEOUT_SECONDS:-300}
 ROLLOUT_TIMEOUT=${ROLLOUT_TIMEOUT_SECONDS:-180}
@@ -109,18 +144,53 @@ DELETE_TIMEOUT=${DELETE_TIMEOUT_SECONDS:-120}
 APPLY_ATTEMPTS=${APPLY_ATTEMPTS:-5}
 POLL_INTERVAL=${POLL_INTERVAL_SECONDS:-2}
 
+# An option's value: "--opt VALUE" or "--opt=VALUE". Sets OPTARG and OPTSHIFT.
+option_value() { # option_value NAME "$@"
+  local name=$1
+  shift
+  case $1 in
+  *=*)
+    OPTARG=${1#*=}
+    OPTSHIFT=0
+    ;;
+  *)
+    (($# >= 2)) || usage_error "$name needs a value"
+    OPTARG=$2
+    OPTSHIFT=1
+    ;;
+  esac
+  [[ -n $OPTARG ]] || usage_error "$name needs a non-empty value"
+}
+
 while (($# > 0)); do
+  OPTSHIFT=0
   case $1 in
   deploy | delete) COMMAND=$1 ;;
-  -p | --profile)
-    (($# >= 2)) || {
-      echo "$1 needs a value" >&2
-      exit 2
-    }
-    PROFILE=$2
-    shift
+  -p | --profile | --profile=*)
+    option_value --profile "$@"
+    PROFILE=$OPTARG
+    PROFILE_GIVEN=1
     ;;
-  --profile=*) PROFILE=${1#--profile=} ;;
+  --context | --context=*)
+    option_value --context "$@"
+    CONTEXT=$OPTARG
+    ;;
+  --image-load | --image-load=*)
+    option_value --image-load "$@"
+    IMAGE_LOAD=$OPTARG
+    ;;
+  --host | --host=*)
+    option_value --host "$@"
+    HOST_OPTION=$OPTARG
+    ;;
+  --url | --url=*)
+    option_value --url "$@"
+    URL_OPTION=$OPTARG
+    ;;
+  --render-filter | --render-filter=*)
+    option_value --render-filter "$@"
+    RENDER_FILTER=$OPTARG
+    ;;
   --skip-tests) SKIP_TESTS=1 ;;
   --tls) TLS=1 ;;
   --autoscale) AUTOSCALE=1 ;;
@@ -134,12 +204,10 @@ while (($# > 0)); do
     usage
     exit 0
     ;;
-  *)
-    echo "unknown argument: $1 (see --help)" >&2
-    exit 2
-    ;;
+  *) usage_error "unknown argument: $1 (see --help)" ;;
   esac
   shift
+  ((OPTSHIFT == 0)) || shift
 done
 
 for v in ADDON_TIMEOUT:ADDON_TIMEOUT_SECONDS ROLLOUT_TIMEOUT:ROLLOUT_TIMEOUT_SECONDS \
@@ -147,20 +215,45 @@ for v in ADDON_TIMEOUT:ADDON_TIMEOUT_SECONDS ROLLOUT_TIMEOUT:ROLLOUT_TIMEOUT_SEC
   name=${v%%:*}
   value=${!name}
   if ! is_uint "${value}" || ((value == 0)); then
-    echo "${v#*:}: expected a positive integer, got '${value}'" >&2
-    exit 2
+    usage_error "${v#*:}: expected a positive integer, got '${value}'"
   fi
 done
-[[ $POLL_INTERVAL =~ ^[0-9]+(\.[0-9]+)?$ ]] || {
-  echo "POLL_INTERVAL_SECONDS: expected a number of seconds, got '$POLL_INTERVAL'" >&2
-  exit 2
-}
-[[ $PROFILE =~ ^[A-Za-z0-9][A-Za-z0-9._-]*$ ]] || {
-  echo "invalid minikube profile name: $PROFILE" >&2
-  exit 2
-}
+[[ $POLL_INTERVAL =~ ^[0-9]+(\.[0-9]+)?$ ]] ||
+  usage_error "POLL_INTERVAL_SECONDS: expected a number of seconds, got '$POLL_INTERVAL'"
+[[ $PROFILE =~ ^[A-Za-z0-9][A-Za-z0-9._-]*$ ]] || usage_error "invalid minikube profile name: $PROFILE"
+[[ -z $HOST_OPTION || $HOST_OPTION =~ ^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$ ]] ||
+  usage_error "--host: '$HOST_OPTION' is not a DNS name"
+[[ -z $URL_OPTION || $URL_OPTION =~ ^https?://[^[:space:]]+$ ]] ||
+  usage_error "--url: '$URL_OPTION' is not an http:// or https:// URL"
 
-OVERLAY_DIR="$ROOT/build/deploy/$PROFILE" # generated overlay; build/ is git-ignored
+if [[ -n $CONTEXT ]]; then
+  [[ $CONTEXT != -* ]] || usage_error "--context: '$CONTEXT' is not a context name"
+  ((PROFILE_GIVEN == 0)) || usage_error "--profile is for minikube; --context NAME deploys to an existing context instead: give one of them"
+  ((TUNNEL == 0)) || usage_error "--tunnel is for minikube; with --context use --host or --url"
+  if [[ -z $IMAGE_LOAD ]]; then
+    case $CONTEXT in
+    kind-*) IMAGE_LOAD=kind ;;
+    k3d-*) IMAGE_LOAD=k3d ;;
+    docker-desktop) IMAGE_LOAD=none ;;
+    *) [[ $COMMAND == delete ]] || usage_error "--context $CONTEXT needs --image-load METHOD (kind, k3d, none or archive:CMD): how does the image get into that cluster?" ;;
+    esac
+  fi
+  [[ $IMAGE_LOAD != minikube ]] || usage_error "--image-load minikube needs the minikube path (no --context)"
+  KCONTEXT=$CONTEXT
+  # The generated overlay's directory, named for the context (any characters) without surprises.
+  OVERLAY_DIR="$ROOT/build/deploy/context-$(printf '%s' "$CONTEXT" | tr -c 'A-Za-z0-9._-' '_')"
+else
+  IMAGE_LOAD=${IMAGE_LOAD:-minikube}
+  [[ $IMAGE_LOAD == minikube ]] || usage_error "--image-load $IMAGE_LOAD needs --context NAME (the minikube path loads with minikube)"
+  KCONTEXT=$PROFILE
+  OVERLAY_DIR="$ROOT/build/deploy/$PROFILE" # generated overlay; build/ is git-ignored
+fi
+case $IMAGE_LOAD in
+minikube | kind | k3d | none) ;;
+archive:?*) ;;
+"") ;; # delete --context: nothing is loaded
+*) usage_error "--image-load: unknown method '$IMAGE_LOAD' (minikube, kind, k3d, none or archive:CMD)" ;;
+esac
 CLUSTER_STEPS_STARTED=0
 WORK=""
 
@@ -172,7 +265,7 @@ diagnostics() {
   command -v kubectl >/dev/null 2>&1 || return 0
   set +e
   local t="--request-timeout=15s" pods p
-  echo "=================== diagnostics (context $PROFILE) ===================" >&2
+  echo "=================== diagnostics (context $KCONTEXT) ===================" >&2
   echo "--- kubectl -n $NAMESPACE get deployment,replicaset,pods,service,ingress,endpointslices -o wide" >&2
   k "$t" -n "$NAMESPACE" get deployment,replicaset,pods,service,ingress,endpointslices -o wide >&2
   echo "--- recent events in $NAMESPACE" >&2
@@ -209,47 +302,66 @@ trap on_exit EXIT
 # ----------------------------------------------------------------------------
 # Step 1: preflight
 # ----------------------------------------------------------------------------
+MISSING=0
+need() { # need TOOL HINT
+  if command -v "$1" >/dev/null 2>&1; then
+    log "found $1: $(command -v "$1")"
+  else
+    err "missing $1. Install: $2"
+    MISSING=1
+  fi
+}
+
+need_engine() {
+  if [[ -z $ENGINE ]]; then
+    if command -v docker >/dev/null 2>&1; then ENGINE=docker; elif command -v podman >/dev/null 2>&1; then ENGINE=podman; fi
+  fi
+  case $ENGINE in
+  docker) need docker "https://docs.docker.com/engine/install/" ;;
+  podman) need podman "https://podman.io/docs/installation" ;;
+  "")
+    err "missing docker or podman. Install one: https://docs.docker.com/engine/install/ or https://podman.io/docs/installation"
+    MISSING=1
+    ;;
+  *)
+    err "CONTAINER_ENGINE must be docker or podman, not '$ENGINE'"
+    MISSING=1
+    ;;
+  esac
+}
+
+need_image_loader() {
+  case $IMAGE_LOAD in
+  kind) need kind "https://kind.sigs.k8s.io/docs/user/quick-start/#installation" ;;
+  k3d) need k3d "https://k3d.io/#installation" ;;
+  archive:*) need "$(first_word "${IMAGE_LOAD#archive:}")" "the command given to --image-load archive:CMD" ;;
+  *) ;;
+  esac
+}
+
 preflight() {
   step 1 preflight "checking the tools this needs"
-  local missing=0
-  need() { # need TOOL HINT
-    if command -v "$1" >/dev/null 2>&1; then
-      log "found $1: $(command -v "$1")"
-    else
-      err "missing $1. Install: $2"
-      missing=1
-    fi
-  }
-  if [[ $COMMAND == deploy ]]; then
-    if [[ -z $ENGINE ]]; then
-      if command -v docker >/dev/null 2>&1; then ENGINE=docker; elif command -v podman >/dev/null 2>&1; then ENGINE=podman; fi
-    fi
-    case $ENGINE in
-    docker) need docker "https://docs.docker.com/engine/install/ (Debian/Ubuntu: apt-get install docker.io)" ;;
-    podman) need podman "https://podman.io/docs/installation (Debian/Ubuntu: apt-get install podman)" ;;
-    "")
-      err "missing docker or podman. Install one: https://docs.docker.com/engine/install/ or https://podman.io/docs/installation"
-      missing=1
-      ;;
-    *)
-      err "CONTAINER_ENGINE must be docker or podman, not '$ENGINE'"
-      missing=1
-      ;;
-    esac
-  fi
-  need minikube "https://minikube.sigs.k8s.io/docs/start/"
+  [[ $COMMAND != deploy ]] || need_engine
+  [[ -n $CONTEXT ]] || need minikube "https://minikube.sigs.k8s.io/docs/start/"
   need kubectl "https://kubernetes.io/docs/tasks/tools/ (kubectl >= 1.27, for kustomize components)"
   if [[ $COMMAND == deploy ]]; then
-    need curl "your package manager (apt-get install curl / brew install curl)"
-    [[ $TLS == 0 ]] || need openssl "your package manager (apt-get install openssl / brew install openssl)"
-    [[ -n ${IMAGE_TAG:-} ]] || need git "https://git-scm.com/downloads (or set IMAGE_TAG)"
+    need curl "https://curl.se/download.html (or your package manager)"
+    [[ $TLS == 0 ]] || need openssl "https://openssl-library.org/source/ (or your package manager)"
+    need_image_loader
+    [[ -z $RENDER_FILTER ]] || need "$(first_word "$RENDER_FILTER")" "the command given to --render-filter"
   fi
-  if ((missing)); then
+  if ((MISSING)); then
     [[ $DRY_RUN == 1 ]] || die "install the missing tools above and run again"
     warn "dry run: continuing although tools are missing"
   fi
-  log "kubeconfig: ${KUBECONFIG:-\$HOME/.kube/config} (kubectl is always called with --context $PROFILE)"
-  if [[ $COMMAND == deploy && $DRY_RUN == 0 ]]; then
+  log "kubeconfig: ${KUBECONFIG:-\$HOME/.kube/config} (kubectl is always called with --context $KCONTEXT)"
+  [[ $DRY_RUN == 0 ]] || return 0
+  if [[ -n $CONTEXT ]]; then
+    k config get-contexts "$CONTEXT" >/dev/null 2>&1 ||
+      die "kubectl does not know the context '$CONTEXT' ('kubectl config get-contexts' lists the known ones; KUBECONFIG=${KUBECONFIG:-\$HOME/.kube/config})"
+    log "kubectl context $CONTEXT exists"
+  fi
+  if [[ $COMMAND == deploy ]]; then
     "$ENGINE" info >/dev/null 2>&1 || die "'$ENGINE info' failed: is the $ENGINE daemon/machine running and can this user use it?"
   fi
   return 0
@@ -258,19 +370,32 @@ preflight() {
 # ----------------------------------------------------------------------------
 # Image tag: git commit, plus -dirty-<hash of the changes> for uncommitted work,
 # so every distinct build gets a distinct tag and a rerun of the same tree
-# gets the same one (nothing to roll out).
+# gets the same one (nothing to roll out). Without git (a downloaded archive),
+# a checksum of the source files does the same job.
 # ----------------------------------------------------------------------------
+source_checksum() {
+  (cd "$ROOT" && find . \( -name .git -o -name build -o -name .deps -o -name node_modules \) -prune -o -type f -print |
+    LC_ALL=C sort | while IFS= read -r f; do
+      printf '%s ' "$f"
+      cksum <"$f"
+    done | cksum | cut -d' ' -f1)
+}
+
 compute_tag() {
   REVISION=unknown
   VERSION=unknown
-  if git -C "$ROOT" rev-parse --verify -q HEAD >/dev/null 2>&1; then
+  local git=0
+  if command -v git >/dev/null 2>&1 && git -C "$ROOT" rev-parse --verify -q HEAD >/dev/null 2>&1; then
+    git=1
     REVISION=$(git -C "$ROOT" rev-parse HEAD)
     VERSION=$(git -C "$ROOT" describe --tags --always --dirty 2>/dev/null || echo "$REVISION")
   fi
   if [[ -n ${IMAGE_TAG:-} ]]; then
     TAG=$IMAGE_TAG
+  elif ((git == 0)); then
+    TAG="src-$(source_checksum)"
+    log "no git checkout (or no git): tagging with a checksum of the sources"
   else
-    [[ $REVISION != unknown ]] || die "no git commit to tag the image with: commit first or set IMAGE_TAG"
     TAG=$(git -C "$ROOT" rev-parse --short=12 HEAD)
     if [[ -n $(git -C "$ROOT" status --porcelain --untracked-files=normal) ]]; then
       local changes
@@ -288,41 +413,30 @@ compute_tag() {
 }
 
 # ----------------------------------------------------------------------------
-# Step 2: tests
-# ----------------------------------------------------------------------------
-run_tests() {
-  step 2 tests "running the tests: $TEST_COMMAND"
-  if [[ $SKIP_TESTS == 1 ]]; then
-    log "skipped (--skip-tests)"
-    return 0
-  fi
-  if [[ $DRY_RUN == 1 ]]; then
-    printf '  would run: (cd %q && %s)\n' "$ROOT" "$TEST_COMMAND"
-    return 0
-  fi
-  local rc=0
-  (cd "$ROOT" && bash -c "$TEST_COMMAND") || rc=$?
-  ((rc == 0)) || die "the tests failed (exit $rc): not building or deploying. Fix them, or pass --skip-tests."
-  log "tests passed"
-}
-
-# ----------------------------------------------------------------------------
-# Step 3: build
+# Step 2: build (the test gate runs inside it)
 # ----------------------------------------------------------------------------
 build_image() {
-  step 3 build "building $IMAGE from Dockerfile.alpine with $ENGINE"
+  local tests="unit tests and smoke test in the build stage"
+  [[ $SKIP_TESTS == 0 ]] || tests="in-build tests skipped (--skip-tests)"
+  step 2 build "building $IMAGE from Dockerfile.alpine with $ENGINE ($tests)"
   [[ -f $ROOT/Dockerfile.alpine || $DRY_RUN == 1 ]] || die "Dockerfile.alpine not found in $ROOT"
   BUILD_REF=$IMAGE
-  # podman names a local image localhost/<name>; the full docker.io name makes the
-  # image resolve as plain "favorite-athlete:<tag>" inside minikube, as the pods expect.
-  [[ $ENGINE != podman ]] || BUILD_REF="docker.io/library/$IMAGE"
-  run "$ENGINE" build -f "$ROOT/Dockerfile.alpine" -t "$BUILD_REF" \
-    --build-arg "REVISION=$REVISION" --build-arg "VERSION=$VERSION" "$ROOT" ||
-    die "the image build failed"
+  local -a args=(build -f "$ROOT/Dockerfile.alpine" -t "$BUILD_REF")
+  if [[ $ENGINE == podman ]]; then
+    # podman names a local image localhost/<name>; the full docker.io name makes the
+    # image resolve as plain "favorite-athlete:<tag>" in the cluster, as the pods expect.
+    # The docker format keeps HEALTHCHECK (OCI has no such field).
+    BUILD_REF="docker.io/library/$IMAGE"
+    args=(build --format docker -f "$ROOT/Dockerfile.alpine" -t "$BUILD_REF")
+  fi
+  args+=(--build-arg "REVISION=$REVISION" --build-arg "VERSION=$VERSION")
+  [[ $SKIP_TESTS == 0 ]] || args+=(--build-arg SKIP_TESTS=1)
+  run "$ENGINE" "${args[@]}" "$ROOT" ||
+    die "the image build failed; a failing unit test or smoke test in the build stage fails it too (see above). Nothing was deployed."
 }
 
 # ----------------------------------------------------------------------------
-# Step 4: cluster and ingress controller
+# Step 3: cluster and ingress controller
 # ----------------------------------------------------------------------------
 wait_ingress_addon() {
   # The addon's admission jobs create the webhook certificate and patch it into
@@ -352,8 +466,29 @@ wait_ingress_addon() {
   log "ingress controller ready"
 }
 
+# The tunnel command users must run: on Linux with a rootful driver (docker,
+# podman), minikube tunnel only forwards 127.0.0.1:80/443 when bound to
+# 127.0.0.1 explicitly (minikube's pkg/minikube/tunnel/kic).
+tunnel_command() { printf 'minikube -p %s tunnel --bind-address=127.0.0.1' "$PROFILE"; }
+
+check_context_cluster() {
+  step 3 cluster "context $CONTEXT (no minikube): the API server answers"
+  CLUSTER_STEPS_STARTED=1
+  HOST=${HOST_OPTION:-$DEFAULT_CONTEXT_HOST}
+  # The IP a <name>.<a.b.c.d>.nip.io host stands for: curl --resolve falls back to it.
+  NODE_IP=$(printf '%s\n' "$HOST" | sed -n 's/.*[.-]\([0-9]\{1,3\}\.[0-9]\{1,3\}\.[0-9]\{1,3\}\.[0-9]\{1,3\}\)\.nip\.io$/\1/p')
+  if [[ $DRY_RUN == 1 ]]; then
+    printf '  would run: kubectl --context %s get --raw /readyz\n' "$CONTEXT"
+    return 0
+  fi
+  k --request-timeout=20s get --raw /readyz >/dev/null ||
+    die "the cluster of context $CONTEXT does not answer ('kubectl --context $CONTEXT get --raw /readyz' failed)"
+  log "the cluster of context $CONTEXT answers; the ingress controller, metrics-server and image access are up to that cluster"
+  [[ $AUTOSCALE == 0 ]] || warn "--autoscale with --context: the HPA needs a metrics-server in that cluster (this script installs none)"
+}
+
 prepare_cluster() {
-  step 4 cluster "minikube profile $PROFILE, ingress addon"
+  step 3 cluster "minikube profile $PROFILE, ingress addon"
   CLUSTER_STEPS_STARTED=1
   if [[ $DRY_RUN == 1 ]]; then
     printf '  would run: minikube -p %s status   (and minikube -p %s start %s if it is not running)\n' "$PROFILE" "$PROFILE" "$MINIKUBE_START_ARGS"
@@ -362,6 +497,7 @@ prepare_cluster() {
     [[ $AUTOSCALE == 0 ]] || printf '  would run: minikube -p %s addons enable metrics-server; wait for deployment/metrics-server\n' "$PROFILE"
     NODE_IP="<minikube-ip>"
     [[ $TUNNEL == 0 ]] || NODE_IP=127.0.0.1
+    HOST=${HOST_OPTION:-$APP.$NODE_IP.nip.io}
     return 0
   fi
   if mk status >/dev/null 2>&1; then
@@ -385,23 +521,33 @@ prepare_cluster() {
   log "minikube node IP: $NODE_IP"
   if [[ $TUNNEL == 1 ]]; then
     NODE_IP=127.0.0.1
-    log "--tunnel: using 127.0.0.1; keep 'minikube -p $PROFILE tunnel' running in another terminal"
+    log "--tunnel: using 127.0.0.1; keep '$(tunnel_command)' running in another terminal"
+    log "(on Linux with the docker or podman driver, minikube tunnel forwards 127.0.0.1:80/443 only with --bind-address=127.0.0.1)"
   elif ! curl -s -o /dev/null --max-time 5 "http://$NODE_IP/"; then
     # Any HTTP answer (even nginx's 404) proves the node's port 80 is reachable.
     warn "the minikube node IP $NODE_IP is not reachable from this machine. This is expected with the docker driver on macOS and Windows, where the node lives inside Docker's VM."
-    warn "falling back to 'minikube tunnel' and 127.0.0.1.nip.io: run 'minikube -p $PROFILE tunnel' in another terminal now (it may ask for your password to bind ports 80/443) and leave it running."
+    warn "falling back to 'minikube tunnel' and 127.0.0.1.nip.io: run '$(tunnel_command)' in another terminal now (it may ask for your password to bind ports 80/443) and leave it running."
+    warn "on Linux with the docker or podman driver, minikube tunnel forwards 127.0.0.1:80/443 only with --bind-address=127.0.0.1, as in that command."
     NODE_IP=127.0.0.1
   fi
+  HOST=${HOST_OPTION:-$APP.$NODE_IP.nip.io}
 }
 
 # ----------------------------------------------------------------------------
-# Step 5: load the image into the cluster
+# Step 4: load the image into the cluster
 # ----------------------------------------------------------------------------
-load_image() {
-  step 5 load "loading $IMAGE into minikube (no registry, no push)"
+save_archive() { # save_archive FILE: the image as a docker-archive
+  if [[ $ENGINE == podman ]]; then
+    run podman save --format docker-archive -o "$1" "$BUILD_REF" || die "podman save failed"
+  else
+    run docker save -o "$1" "$IMAGE" || die "docker save failed"
+  fi
+}
+
+load_image_minikube() {
   if [[ $ENGINE == podman ]]; then
     local tar="${WORK:-<tmp>}/image.tar"
-    run podman save --format docker-archive -o "$tar" "$BUILD_REF" || die "podman save failed"
+    save_archive "$tar"
     run minikube -p "$PROFILE" image load "$tar" || die "minikube image load failed"
   else
     run minikube -p "$PROFILE" image load "$IMAGE" || die "minikube image load failed"
@@ -412,8 +558,27 @@ load_image() {
   log "$IMAGE is in the cluster"
 }
 
+load_image_archive() {
+  local tar="${WORK:-<tmp>}/image.tar" cmd=${IMAGE_LOAD#archive:}
+  save_archive "$tar"
+  # shellcheck disable=SC2086 # CMD is a command line split on spaces, as documented
+  run $cmd "$tar" "$IMAGE" || die "--image-load archive: '$cmd $tar $IMAGE' failed"
+  [[ $DRY_RUN == 1 ]] || rm -f "$tar"
+}
+
+load_image() {
+  step 4 load "loading $IMAGE into the cluster with --image-load $IMAGE_LOAD (no registry, no push)"
+  case $IMAGE_LOAD in
+  minikube) load_image_minikube ;;
+  kind) run kind load docker-image "$IMAGE" --name "${CONTEXT#kind-}" || die "kind load docker-image failed" ;;
+  k3d) run k3d image import "$IMAGE" -c "${CONTEXT#k3d-}" || die "k3d image import failed" ;;
+  none) log "--image-load none: nothing to load, the cluster uses $ENGINE's images" ;;
+  archive:*) load_image_archive ;;
+  esac
+}
+
 # ----------------------------------------------------------------------------
-# Step 6: apply and roll out
+# Step 5: apply and roll out
 # ----------------------------------------------------------------------------
 write_overlay() { # write_overlay DIR HOST: the kustomization the script applies
   local dir=$1 host=$2 base=../../../manifests
@@ -464,9 +629,29 @@ make_certificate() { # self-signed, reused while valid for another day
     die "openssl could not make a certificate (needs OpenSSL >= 1.1.1 for -addext)"
 }
 
+# With --render-filter: render once, filter once; the apply attempts send that output.
+render_filtered() {
+  k kustomize "$OVERLAY_DIR" >"$WORK/rendered.yaml" || die "kubectl kustomize $OVERLAY_DIR failed"
+  local rc=0
+  # shellcheck disable=SC2086 # CMD is a command line split on spaces, as documented
+  $RENDER_FILTER <"$WORK/rendered.yaml" >"$WORK/filtered.yaml" || rc=$?
+  ((rc == 0)) || die "--render-filter '$RENDER_FILTER' failed (exit $rc)"
+  [[ -s $WORK/filtered.yaml ]] || die "--render-filter '$RENDER_FILTER' printed nothing"
+  log "rendered $OVERLAY_DIR and filtered it through '$RENDER_FILTER'"
+}
+
+apply_once() {
+  if [[ -n $RENDER_FILTER ]]; then
+    k apply -f - <"$WORK/filtered.yaml"
+  else
+    k apply -k "$OVERLAY_DIR"
+  fi
+}
+
 apply_manifests() {
-  HOST="$APP.$NODE_IP.nip.io"
-  step 6 apply "kubectl apply -k ($IMAGE, host $HOST), then rollout status"
+  local what="apply -k"
+  [[ -z $RENDER_FILTER ]] || what="kustomize | $RENDER_FILTER | kubectl apply -f -"
+  step 5 apply "kubectl $what ($IMAGE, host $HOST), then rollout status"
   if [[ $DRY_RUN == 1 ]]; then
     local tmp
     tmp=$(mktemp -d "${TMPDIR:-/tmp}/fa-plan.XXXXXX")
@@ -475,19 +660,24 @@ apply_manifests() {
     sed 's/^/    | /' "$tmp/kustomization.yaml"
     rm -rf "$tmp"
     [[ $TLS == 0 ]] || printf '  would make a self-signed certificate for %s with openssl (Secret %s)\n' "$HOST" "$TLS_SECRET"
-    printf '  would run: kubectl --context %s apply -k %s   (up to %s attempts while the admission webhook starts)\n' "$PROFILE" "$OVERLAY_DIR" "$APPLY_ATTEMPTS"
-    printf '  would run: kubectl --context %s -n %s rollout status deployment/%s --timeout=%ss\n' "$PROFILE" "$NAMESPACE" "$DEPLOYMENT" "$ROLLOUT_TIMEOUT"
+    if [[ -n $RENDER_FILTER ]]; then
+      printf '  would run: kubectl --context %s kustomize %s | %s | kubectl --context %s apply -f -   (up to %s attempts)\n' "$KCONTEXT" "$OVERLAY_DIR" "$RENDER_FILTER" "$KCONTEXT" "$APPLY_ATTEMPTS"
+    else
+      printf '  would run: kubectl --context %s apply -k %s   (up to %s attempts while the admission webhook starts)\n' "$KCONTEXT" "$OVERLAY_DIR" "$APPLY_ATTEMPTS"
+    fi
+    printf '  would run: kubectl --context %s -n %s rollout status deployment/%s --timeout=%ss\n' "$KCONTEXT" "$NAMESPACE" "$DEPLOYMENT" "$ROLLOUT_TIMEOUT"
     return 0
   fi
   mkdir -p "$OVERLAY_DIR"
   [[ $TLS == 0 ]] || make_certificate "$OVERLAY_DIR" "$HOST"
   write_overlay "$OVERLAY_DIR" "$HOST"
   log "generated $OVERLAY_DIR/kustomization.yaml"
+  [[ -z $RENDER_FILTER ]] || render_filtered
 
   local attempt=1 out
   while :; do
-    log "+ kubectl --context $PROFILE apply -k $OVERLAY_DIR (attempt $attempt/$APPLY_ATTEMPTS)"
-    if out=$(k apply -k "$OVERLAY_DIR" 2>&1); then
+    log "+ kubectl --context $KCONTEXT $what $OVERLAY_DIR (attempt $attempt/$APPLY_ATTEMPTS)"
+    if out=$(apply_once 2>&1); then
       printf '%s\n' "$out"
       break
     fi
@@ -510,7 +700,7 @@ apply_manifests() {
 }
 
 # ----------------------------------------------------------------------------
-# Step 7: the answer
+# Step 6: the answer
 # ----------------------------------------------------------------------------
 check_answer() {
   local scheme=http port=80
@@ -518,15 +708,15 @@ check_answer() {
     scheme=https
     port=443
   }
-  URL="$scheme://$HOST/"
-  step 7 verify "waiting up to ${HTTP_TIMEOUT}s for $URL to answer the JSON"
+  URL=${URL_OPTION:-$scheme://$HOST/}
+  step 6 verify "waiting up to ${HTTP_TIMEOUT}s for $URL to answer the JSON"
   if [[ $DRY_RUN == 1 ]]; then
     printf '  would run: curl %s until it answers {"myFavoriteAthlete":...} (every %ss, at most %ss)\n' "$URL" "$POLL_INTERVAL" "$HTTP_TIMEOUT"
     return 0
   fi
   local body="$WORK/body" deadline=$((SECONDS + HTTP_TIMEOUT)) rc code
   local -a opts=(-sS --max-time 5 -H "Accept: application/json" -o "$body" -w "%{http_code}")
-  [[ $TLS == 0 ]] || opts+=(--cacert "$OVERLAY_DIR/tls/$HOST.crt")
+  [[ $TLS == 0 || $URL != https://* ]] || opts+=(--cacert "$OVERLAY_DIR/tls/$HOST.crt")
   RESOLVE_HINT=""
   while :; do
     rc=0
@@ -534,7 +724,7 @@ check_answer() {
     if ((rc == 0)) && [[ $code == 200 ]] && grep -q '"myFavoriteAthlete"' "$body"; then
       break
     fi
-    if ((rc == 6)) && [[ -z $RESOLVE_HINT ]]; then
+    if ((rc == 6)) && [[ -z $RESOLVE_HINT && -z $URL_OPTION && -n $NODE_IP ]]; then
       # nip.io names are not resolving here (offline DNS, or a resolver with DNS
       # rebinding protection that drops answers pointing to private IPs).
       warn "cannot resolve $HOST via DNS; nip.io may be blocked by this network's resolver. Using curl --resolve $HOST:$port:$NODE_IP instead."
@@ -544,10 +734,11 @@ check_answer() {
     fi
     if ((SECONDS >= deadline)); then
       err "no JSON answer from $URL within ${HTTP_TIMEOUT}s (last: curl exit $rc, HTTP ${code:-none}: $(head -c 200 "$body" 2>/dev/null; cat "$WORK/curl.err"))"
-      if [[ $NODE_IP == 127.0.0.1 ]]; then
-        die "127.0.0.1 needs 'minikube -p $PROFILE tunnel' running in another terminal"
+      if [[ -z $CONTEXT && $NODE_IP == 127.0.0.1 ]]; then
+        die "127.0.0.1 needs '$(tunnel_command)' running in another terminal"
       fi
-      die "the pods are ready but the Ingress did not answer; check 'kubectl -n $NAMESPACE describe ingress $APP' and the ingress-nginx controller logs"
+      [[ -z $URL_OPTION ]] || die "the pods are ready but $URL did not answer the JSON; is --url right?"
+      die "the pods are ready but the Ingress did not answer; check 'kubectl -n $NAMESPACE describe ingress $APP' and the ingress controller logs"
     fi
     sleep "$POLL_INTERVAL"
   done
@@ -557,23 +748,35 @@ check_answer() {
 # ----------------------------------------------------------------------------
 # delete
 # ----------------------------------------------------------------------------
+delete_namespace() {
+  CLUSTER_STEPS_STARTED=1
+  # Everything the script applies lives in this namespace (the Namespace is
+  # part of the manifests), so deleting it removes all of it.
+  run kubectl --context "$KCONTEXT" delete namespace "$NAMESPACE" --ignore-not-found --wait=true --timeout="${DELETE_TIMEOUT}s" ||
+    die "namespace $NAMESPACE was not deleted within ${DELETE_TIMEOUT}s (see 'kubectl get namespace $NAMESPACE -o yaml' for what blocks it)"
+}
+
 delete_all() {
   STEP="delete"
-  log "=== removing $APP from minikube profile $PROFILE"
+  local where="minikube profile $PROFILE"
+  [[ -z $CONTEXT ]] || where="context $CONTEXT"
+  log "=== removing $APP from $where"
   if [[ $DRY_RUN == 1 ]]; then
-    printf '  would run: kubectl --context %s delete namespace %s --ignore-not-found --wait=true --timeout=%ss\n' "$PROFILE" "$NAMESPACE" "$DELETE_TIMEOUT"
-    printf '  would run: minikube -p %s image rm %s:<each loaded tag>\n' "$PROFILE" "$APP"
+    printf '  would run: kubectl --context %s delete namespace %s --ignore-not-found --wait=true --timeout=%ss\n' "$KCONTEXT" "$NAMESPACE" "$DELETE_TIMEOUT"
+    [[ -n $CONTEXT ]] || printf '  would run: minikube -p %s image rm %s:<each loaded tag>\n' "$PROFILE" "$APP"
     printf '  would remove: %s\n' "$OVERLAY_DIR"
+    return 0
+  fi
+  if [[ -n $CONTEXT ]]; then
+    delete_namespace
+    rm -rf "$OVERLAY_DIR"
+    log "done. Images loaded into that cluster's nodes are left to its own garbage collection."
     return 0
   fi
   if ! mk status >/dev/null 2>&1; then
     log "minikube profile $PROFILE is not running: nothing deployed to remove"
   else
-    CLUSTER_STEPS_STARTED=1
-    # Everything the script applies lives in this namespace (the Namespace is
-    # part of the manifests), so deleting it removes all of it.
-    run kubectl --context "$PROFILE" delete namespace "$NAMESPACE" --ignore-not-found --wait=true --timeout="${DELETE_TIMEOUT}s" ||
-      die "namespace $NAMESPACE was not deleted within ${DELETE_TIMEOUT}s (see 'kubectl get namespace $NAMESPACE -o yaml' for what blocks it)"
+    delete_namespace
     local img
     for img in $(mk image ls 2>/dev/null | grep -E "(^|/)$APP:" || true); do
       run minikube -p "$PROFILE" image rm "$img" || warn "could not remove image $img"
@@ -595,9 +798,8 @@ main() {
   compute_tag
   log "image $IMAGE (revision $REVISION)"
   [[ $DRY_RUN == 1 ]] || WORK=$(mktemp -d "${TMPDIR:-/tmp}/fa-deploy.XXXXXX")
-  run_tests
   build_image
-  prepare_cluster
+  if [[ -n $CONTEXT ]]; then check_context_cluster; else prepare_cluster; fi
   load_image
   apply_manifests
   check_answer
@@ -614,10 +816,13 @@ main() {
   echo "Image:  $IMAGE"
   if [[ -n $RESOLVE_HINT ]]; then
     echo "Try:    curl $RESOLVE_HINT $URL   (nip.io does not resolve on this network)"
-  elif [[ $TLS == 1 ]]; then
+  elif [[ $TLS == 1 && $URL == https://* ]]; then
     echo "Try:    curl --cacert $OVERLAY_DIR/tls/$HOST.crt $URL"
   else
     echo "Try:    curl $URL"
+  fi
+  if [[ -z $CONTEXT && $NODE_IP == 127.0.0.1 ]]; then
+    echo "Needs:  $(tunnel_command)   (running in another terminal)"
   fi
 }
 

@@ -29,7 +29,7 @@ apt_install() {
     [[ -z ${removed} ]] || die "installing $* would remove ${removed}, so nothing was installed" \
       "(apt-get --no-remove). Keep ${removed}: install the equivalent of $* by hand (or skip" \
       "what needs it), or decide yourself to replace ${removed} and then rerun."
-    die "apt-get install $* failed (see apt's messages above)"
+    die "apt-get install --no-remove $* failed (see apt's messages above)"
   fi
 }
 
@@ -44,7 +44,7 @@ without_service_starts() {
     if [[ -e ${policy} ]]; then saved="$(mktemp)"; as_root cp -p "${policy}" "${saved}"; fi
     trap 'if [[ -n ${saved} ]]; then as_root mv -f "${saved}" "${policy}"; else as_root rm -f "${policy}"; fi' EXIT
     trap 'exit 130' INT TERM HUP
-    printf '#!/bin/sh\n# Written by favorite-athlete scripts/lib.sh for one apt-get install.\nexit 101\n' \
+    printf '#!/bin/sh\n# Written by favorite-athlete scripts/lib.sh for one apt_install.\nexit 101\n' \
       | as_root tee "${policy}" >/dev/null
     as_root chmod 0755 "${policy}"
     local before rc=0

@@ -1,9 +1,11 @@
 #!/usr/bin/env bats
-# build-and-deploy.sh against stub docker/podman, minikube, kubectl, curl and
-# sleep (tests/deploy/stubs) that record their calls in $STUB_LOG.
+# build-and-deploy.sh against stub docker/podman, minikube, kubectl, curl,
+# kind/k3d and sleep (tests/deploy/stubs) that record their calls in $STUB_LOG.
 # Each test runs the script in a throwaway git checkout with a PATH that holds
-# only the stubs and ordinary tools, so no real container engine, cluster or
-# network is ever touched.
+# only the stubs, basic POSIX tools and git (optional: the tag), so no real
+# container engine, cluster or network is ever touched, and nothing else the
+# script might call (apt, sudo, cmake, a compiler, python, node) is there. The
+# "host requirements" tests drop git too (and openssl unless --tls).
 
 bats_require_minimum_version 1.5.0
 load '/usr/lib/bats/bats-support/load'
@@ -20,32 +22,32 @@ setup() {
   mkdir -p "$STUB_STATE"
   : >"$STUB_LOG"
 
-  # A minimal checkout: the script, the manifests, a Dockerfile, a fake test command.
+  # A minimal checkout: the script, the manifests, a Dockerfile. A scripts/test.sh that
+  # records its call proves the script never runs the developers' suite.
   REPO=$T/repo
   mkdir -p "$REPO/scripts"
   cp "$REPO_ROOT/build-and-deploy.sh" "$REPO/"
   cp -R "$REPO_ROOT/manifests" "$REPO/"
   echo 'FROM scratch' >"$REPO/Dockerfile.alpine"
-  cat >"$REPO/scripts/test.sh" <<'EOF'
-#!/usr/bin/env bash
-echo "tests $*" >>"$STUB_LOG"
-exit "${STUB_TESTS_RC:-0}"
-EOF
+  # shellcheck disable=SC2016 # expanded when the fake runs
+  printf '#!/usr/bin/env bash\necho "tests $*" >>"$STUB_LOG"\n' >"$REPO/scripts/test.sh"
   chmod +x "$REPO/scripts/test.sh"
   printf 'build/\n' >"$REPO/.gitignore"
   git -C "$REPO" init -q
   commit_all init
 
-  # PATH = stubs + a whitelist of ordinary tools.
-  local bin=$T/bin tool
-  mkdir -p "$bin"
-  for tool in bash env cat date dirname basename mkdir rm mktemp sed grep head tail awk git tr cut sort \
-    wc chmod cp mv ls openssl uname touch tee diff; do
-    ln -s "$(command -v "$tool")" "$bin/$tool"
-  done
+  # The script's PATH: the stubs, basic POSIX tools ($POSIX_TOOLS, exactly what the script
+  # may use besides docker/podman, minikube, kubectl, curl), and separately git and openssl.
+  # The stubs get their own tools through STUB_TOOLS.
+  # shellcheck disable=SC2086 # a list of tool names
+  link_tools "$T/posix" $POSIX_TOOLS
+  link_tools "$T/git" git
+  link_tools "$T/openssl" openssl
+  link_tools "$T/stubtools" cat cp mv touch sort grep
+  export STUB_TOOLS=$T/stubtools
   STUBS=$T/stubs
   cp -R "$BATS_TEST_DIRNAME/stubs" "$STUBS"
-  export PATH="$STUBS:$bin"
+  SCRIPT_PATH="$STUBS:$T/posix:$T/git:$T/openssl"
 
   unset MINIKUBE_PROFILE CONTAINER_ENGINE TEST_COMMAND IMAGE_TAG MINIKUBE_START_ARGS KUBECONFIG
   export POLL_INTERVAL_SECONDS=0.1 HTTP_TIMEOUT_SECONDS=2 ADDON_TIMEOUT_SECONDS=7 ROLLOUT_TIMEOUT_SECONDS=9 \
@@ -66,11 +68,26 @@ teardown() {
   fi
 }
 
+# The POSIX tools build-and-deploy.sh may need (plus bash itself, >= 3.2).
+POSIX_TOOLS="bash cat date dirname mkdir rm mktemp sed grep head tail awk tr cut sort find cksum"
+link_tools() { # link_tools DIR TOOL...: DIR holds links to exactly these tools
+  local dir=$1 tool
+  shift
+  mkdir -p "$dir"
+  for tool in "$@"; do ln -s "$(command -v "$tool")" "$dir/$tool"; done
+}
+
 commit_all() {
   git -C "$REPO" add -A
   git -C "$REPO" -c user.name=test -c user.email=test@example.invalid commit -qm "$1"
 }
-deploy() { run "$REPO/build-and-deploy.sh" "$@"; }
+deploy() { run env PATH="$SCRIPT_PATH" "$REPO/build-and-deploy.sh" "$@"; }
+# The host requirements only: stubs + POSIX tools (no git; openssl only with --tls).
+deploy_minimal() {
+  local path="$STUBS:$T/posix" a
+  for a in "$@"; do [[ $a != --tls ]] || path="$path:$T/openssl"; done
+  run env PATH="$path" "$REPO/build-and-deploy.sh" "$@"
+}
 # First line number in the call log matching an extended regex (fails if none).
 line_of() {
   local n
@@ -119,8 +136,7 @@ applied() { cat "$STUB_STATE/applied.yaml"; }
 @test "deploys: steps run in the documented order and it ends with the URL and the JSON" {
   deploy
   assert_success
-  local tests build start_ing jobs ctrl load apply rollout answer
-  tests=$(line_of '^tests')
+  local build start_ing jobs ctrl load apply rollout answer
   build=$(line_of '^docker build')
   start_ing=$(line_of '^minikube -p minikube addons enable ingress')
   jobs=$(line_of 'wait --for=condition=complete job.batch/ingress-nginx-admission-create')
@@ -129,16 +145,17 @@ applied() { cat "$STUB_STATE/applied.yaml"; }
   apply=$(line_of '^kubectl --context minikube apply -k')
   rollout=$(line_of 'rollout status deployment/favorite-athlete')
   answer=$(line_of '^curl .*http://favorite-athlete\.192\.168\.49\.2\.nip\.io/')
-  ((tests < build && build < start_ing && start_ing < jobs && jobs < ctrl && ctrl < load &&
+  ((build < start_ing && start_ing < jobs && jobs < ctrl && ctrl < load &&
     load < apply && apply < rollout && rollout < answer)) || fail "wrong order: $(cat "$STUB_LOG")"
   assert_called 'wait --for=condition=complete job.batch/ingress-nginx-admission-patch'
   # Each step is logged with a timestamp.
   local s
-  for s in "1/7 preflight" "2/7 tests" "3/7 build" "4/7 cluster" "5/7 load" "6/7 apply" "7/7 verify"; do
+  for s in "1/6 preflight" "2/6 build" "3/6 cluster" "4/6 load" "5/6 apply" "6/6 verify"; do
     assert_line --regexp "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z \[$s\] ==="
   done
   assert_line "URL:    http://favorite-athlete.192.168.49.2.nip.io/"
   assert_line 'Answer: {"myFavoriteAthlete":"Usain Bolt"}'
+  refute_called '^tests'
 }
 
 @test "image: built from Dockerfile.alpine, tagged with the git commit, loaded into minikube, never pushed" {
@@ -179,32 +196,26 @@ applied() { cat "$STUB_STATE/applied.yaml"; }
   refute_called '^docker build'
 }
 
-@test "stops when the tests fail: nothing is built or deployed" {
-  STUB_TESTS_RC=1 deploy
-  assert_failure
-  assert_output --partial "the tests failed"
-  assert_called '^tests'
-  refute_called '^docker build'
+@test "a failing in-image test fails the build: nothing is loaded, applied or started" {
+  STUB_BUILD_RC=1 deploy
+  assert_failure 1
+  assert_output --partial "FAIL: GET / answered"
+  assert_output --partial "the image build failed; a failing unit test or smoke test in the build stage fails it too"
+  assert_called '^docker build'
   refute_called '^minikube'
   refute_called '^kubectl'
+  refute_called '^curl'
 }
 
-@test "--skip-tests skips the tests; TEST_COMMAND overrides the command" {
+@test "--skip-tests: the build gets SKIP_TESTS=1 and nothing else changes; by default the tests run in it" {
+  deploy
+  assert_success
+  refute_called 'SKIP_TESTS'
+  : >"$STUB_LOG"
   deploy --skip-tests
   assert_success
+  assert_called "^docker build -f $REPO/Dockerfile.alpine -t favorite-athlete:$(short_sha) .* --build-arg SKIP_TESTS=1 $REPO\$"
   refute_called '^tests'
-  : >"$STUB_LOG"
-  # shellcheck disable=SC2016 # expanded later, by the script's bash -c
-  TEST_COMMAND='echo "custom tests" >>"$STUB_LOG"' deploy
-  assert_success
-  assert_called '^custom tests'
-}
-
-@test "a failed image build stops before the cluster" {
-  STUB_BUILD_RC=1 deploy --skip-tests
-  assert_failure
-  assert_output --partial "the image build failed"
-  refute_called '^minikube'
 }
 
 @test "starts minikube when it is not running, with MINIKUBE_START_ARGS" {
@@ -364,7 +375,6 @@ applied() { cat "$STUB_STATE/applied.yaml"; }
   assert_success
   [[ ! -s $STUB_LOG ]] || fail "dry run called: $(cat "$STUB_LOG")"
   assert_output --partial "DRY RUN"
-  assert_output --partial "would run: (cd $REPO && scripts/test.sh)"
   assert_output --partial "would run: docker build -f $REPO/Dockerfile.alpine -t favorite-athlete:$(short_sha)"
   assert_output --partial "would run: minikube -p minikube addons enable ingress"
   assert_output --partial "would run: minikube -p minikube image load favorite-athlete:$(short_sha)"
@@ -385,7 +395,6 @@ applied() { cat "$STUB_STATE/applied.yaml"; }
   assert_called '^kubectl --context minikube delete namespace favorite-athlete --ignore-not-found --wait=true --timeout=11s$'
   assert_called "^minikube -p minikube image rm docker.io/library/favorite-athlete:$(short_sha)\$"
   refute_called '^docker'
-  refute_called '^tests'
   refute_called 'apply'
   [[ ! -e $REPO/build/deploy/minikube ]] || fail "generated overlay left behind"
 }
@@ -429,7 +438,9 @@ applied() { cat "$STUB_STATE/applied.yaml"; }
   STUB_NODE_REACHABLE=0 deploy --skip-tests
   assert_success
   assert_output --partial "is not reachable from this machine"
-  assert_output --partial "minikube -p minikube tunnel"
+  assert_output --partial "run 'minikube -p minikube tunnel --bind-address=127.0.0.1' in another terminal"
+  assert_output --partial "on Linux with the docker or podman driver, minikube tunnel forwards 127.0.0.1:80/443 only with --bind-address=127.0.0.1"
+  assert_line "Needs:  minikube -p minikube tunnel --bind-address=127.0.0.1   (running in another terminal)"
   applied | grep -qE '^  - host: favorite-athlete\.127\.0\.0\.1\.nip\.io$' || fail "host"
   assert_line "URL:    http://favorite-athlete.127.0.0.1.nip.io/"
 }
@@ -448,7 +459,7 @@ applied() { cat "$STUB_STATE/applied.yaml"; }
   assert_success
   local sha
   sha=$(short_sha)
-  assert_called "^podman build .* -t docker.io/library/favorite-athlete:$sha "
+  assert_called "^podman build --format docker -f $REPO/Dockerfile.alpine -t docker.io/library/favorite-athlete:$sha "
   assert_called "^podman save --format docker-archive -o [^ ]+/image.tar docker.io/library/favorite-athlete:$sha\$"
   assert_called '^minikube -p minikube image load [^ ]+/image.tar$'
   refute_called '^docker'
@@ -466,7 +477,6 @@ applied() { cat "$STUB_STATE/applied.yaml"; }
   deploy
   assert_failure
   assert_output --partial "missing minikube. Install: https://minikube.sigs.k8s.io/docs/start/"
-  refute_called '^tests'
   refute_called '^docker build'
 }
 
@@ -485,4 +495,230 @@ applied() { cat "$STUB_STATE/applied.yaml"; }
   assert_success
   run "$node" "$REPO_ROOT/tests/manifests/check-policy.mjs" --tls --autoscale "$STUB_STATE/applied.yaml"
   assert_success
+}
+
+# ---------------------------------------------------------------------------
+# Host requirements: docker or podman, minikube, kubectl, curl (openssl for --tls), bash and
+# basic POSIX tools. No git (the tag is then a checksum of the sources), nothing else.
+
+@test "host requirements only: deploys end to end without git, tagged src-<checksum>" {
+  deploy_minimal
+  assert_success
+  local tag
+  tag=$(grep -oE 'favorite-athlete:src-[0-9]+' "$STUB_LOG" | head -n1)
+  [[ -n $tag ]] || fail "no src-<checksum> tag: $(cat "$STUB_LOG")"
+  assert_called "^minikube -p minikube image load $tag\$"
+  applied | grep -q "image: $tag\$" || fail "applied image is not $tag"
+  assert_line 'Answer: {"myFavoriteAthlete":"Usain Bolt"}'
+  refute_called '^tests'
+  # The same sources give the same tag; a changed file a new one.
+  : >"$STUB_LOG"
+  deploy_minimal --skip-tests
+  assert_called "^docker build .* -t $tag "
+  echo "# changed" >>"$REPO/Dockerfile.alpine"
+  : >"$STUB_LOG"
+  deploy_minimal --skip-tests
+  refute_called "$tag"
+}
+
+@test "host requirements only: --tls (with openssl), --autoscale, --tunnel" {
+  deploy_minimal --tls
+  assert_success
+  applied | grep -q 'type: kubernetes.io/tls' || fail "no TLS secret"
+  assert_called '^curl .*--cacert .* https://favorite-athlete\.192\.168\.49\.2\.nip\.io/'
+  deploy_minimal --autoscale
+  assert_success
+  assert_called '^minikube -p minikube addons enable metrics-server'
+  applied | grep -q '^kind: HorizontalPodAutoscaler' || fail "no HPA"
+  deploy_minimal --tunnel
+  assert_success
+  assert_line "URL:    http://favorite-athlete.127.0.0.1.nip.io/"
+  assert_output --partial "minikube -p minikube tunnel --bind-address=127.0.0.1"
+}
+
+@test "host requirements only: --tls without openssl stops in preflight" {
+  run env PATH="$STUBS:$T/posix" "$REPO/build-and-deploy.sh" --tls
+  assert_failure
+  assert_output --partial "missing openssl"
+  refute_called '^docker build'
+}
+
+@test "host requirements only: delete, a failing in-image test, --context" {
+  deploy_minimal delete
+  assert_success
+  assert_called '^kubectl --context minikube delete namespace favorite-athlete'
+  : >"$STUB_LOG"
+  STUB_BUILD_RC=1 deploy_minimal
+  assert_failure
+  assert_output --partial "the image build failed"
+  refute_called '^minikube'
+  refute_called '^kubectl'
+  : >"$STUB_LOG"
+  rm "$STUBS/minikube"
+  STUB_CONTEXTS=kind-demo deploy_minimal --context kind-demo
+  assert_success
+  assert_called '^kind load docker-image favorite-athlete:src-[0-9]+ --name demo$'
+}
+
+@test "the script calls no developer tooling: no test.sh, apt, sudo, cmake, compiler, python, node" {
+  # The PATH tests above prove it runs without them; this catches a call hidden behind an option.
+  # A tool in command position: line start, after ; & | ( $( or then/do/else/run/exec/need.
+  # shellcheck disable=SC2016 # a regex, and a fixture of code
+  local re='(^|[;&|(]|\$\(|(then|do|else|run|exec|need|command -v))[[:space:]]*"?(\$ROOT/|\$\{ROOT\}/)?(scripts/test\.sh|apt-get|apt|sudo|cmake|ctest|g\+\+|gcc|clang|make|python3?|node|npm)"?([[:space:];)|&]|$)'
+  run grep -nE "$re" "$REPO_ROOT/build-and-deploy.sh"
+  assert_failure 1 # grep found nothing
+  # The check itself finds such calls.
+  # shellcheck disable=SC2016
+  printf 'x=1\nrun sudo cmake --build .\n(cd "$ROOT" && scripts/test.sh)\n' >"$T/bad.sh"
+  run grep -cE "$re" "$T/bad.sh"
+  assert_output 2
+}
+
+# ---------------------------------------------------------------------------
+# Cluster mode: --context NAME (an existing cluster; no minikube at all).
+
+@test "--context kind-*: no minikube call, kind load, every kubectl call has --context, Ingress host 127.0.0.1.nip.io" {
+  rm "$STUBS/minikube"
+  STUB_CONTEXTS="minikube kind-demo" deploy --context kind-demo
+  assert_success
+  local sha s
+  sha=$(short_sha)
+  refute_called '^minikube'
+  assert_called '^kubectl --context kind-demo config get-contexts kind-demo$'
+  assert_called "^kind load docker-image favorite-athlete:$sha --name demo\$"
+  assert_called '^kubectl --context kind-demo apply -k .*/build/deploy/context-kind-demo$'
+  assert_called '^kubectl --context kind-demo -n favorite-athlete rollout status deployment/favorite-athlete --timeout=9s$'
+  refute_called 'ingress-nginx-controller'
+  local line
+  while IFS= read -r line; do
+    [[ $line == "kubectl --context kind-demo "* ]] || fail "kubectl without --context kind-demo: $line"
+  done < <(grep '^kubectl' "$STUB_LOG")
+  applied | grep -qE '^  - host: favorite-athlete\.127\.0\.0\.1\.nip\.io$' || fail "host"
+  applied | grep -q "image: favorite-athlete:$sha\$" || fail "image"
+  assert_line "URL:    http://favorite-athlete.127.0.0.1.nip.io/"
+  for s in "3/6 cluster" "4/6 load"; do assert_output --partial "[$s]"; done
+}
+
+@test "--context: k3d-* and docker-desktop pick their loader; --image-load overrides" {
+  export STUB_CONTEXTS="k3d-dev docker-desktop other"
+  deploy --skip-tests --context k3d-dev
+  assert_success
+  assert_called "^k3d image import favorite-athlete:$(short_sha) -c dev\$"
+  : >"$STUB_LOG"
+  deploy --skip-tests --context docker-desktop
+  assert_success
+  assert_output --partial "--image-load none: nothing to load"
+  refute_called '^(kind|k3d|minikube)'
+  : >"$STUB_LOG"
+  deploy --skip-tests --context=other --image-load=kind
+  assert_success
+  assert_called "^kind load docker-image favorite-athlete:$(short_sha) --name other\$"
+}
+
+@test "--context: an unknown context or a missing --image-load stop before the build" {
+  STUB_CONTEXTS="kind-demo" deploy --context kind-nope
+  assert_failure 1
+  assert_output --partial "kubectl does not know the context 'kind-nope'"
+  refute_called '^docker build'
+  : >"$STUB_LOG"
+  STUB_CONTEXTS="mycluster" deploy --context mycluster
+  assert_failure 2
+  assert_output --partial "--context mycluster needs --image-load METHOD"
+  [[ ! -s $STUB_LOG ]]
+  deploy --context mycluster --image-load bogus
+  assert_failure 2
+  assert_output --partial "unknown method 'bogus'"
+  deploy --context mycluster --profile demo --image-load none
+  assert_failure 2
+  deploy --context mycluster --image-load minikube
+  assert_failure 2
+  deploy --image-load kind
+  assert_failure 2
+  assert_output --partial "needs --context NAME"
+}
+
+@test "--context: preflight needs no minikube, but kind for --image-load kind" {
+  rm "$STUBS/minikube" "$STUBS/kind"
+  STUB_CONTEXTS=kind-demo deploy --context kind-demo
+  assert_failure
+  assert_output --partial "missing kind"
+  refute_output --partial "missing minikube"
+  refute_called '^docker build'
+}
+
+@test "--image-load archive:CMD: a docker-archive saved by the engine, CMD ARCHIVE IMAGE, the archive removed" {
+  # shellcheck disable=SC2016 # expanded when the loader runs
+  printf '#!/usr/bin/env bash\necho "load $* archive-holds=$(cat "${@: -2:1}")" >>"$STUB_LOG"\n' >"$T/load"
+  chmod +x "$T/load"
+  STUB_CONTEXTS=lab deploy --skip-tests --context lab --image-load "archive:$T/load --verbose"
+  assert_success
+  local sha archive
+  sha=$(short_sha)
+  assert_called "^docker save -o [^ ]+/image.tar favorite-athlete:$sha\$"
+  assert_called "^load --verbose [^ ]+/image.tar favorite-athlete:$sha archive-holds=favorite-athlete:$sha\$"
+  archive=$(grep -oE '^load --verbose [^ ]+' "$STUB_LOG" | cut -d' ' -f3)
+  [[ ! -e $archive ]] || fail "archive $archive left behind"
+  # podman saves a docker-archive under the full docker.io name.
+  rm "$STUBS/docker"
+  : >"$STUB_LOG"
+  STUB_CONTEXTS=lab deploy --skip-tests --context lab --image-load "archive:$T/load"
+  assert_success
+  assert_called "^podman save --format docker-archive -o [^ ]+/image.tar docker.io/library/favorite-athlete:$sha\$"
+  assert_called "^load [^ ]+/image.tar favorite-athlete:$sha archive-holds=docker.io/library/favorite-athlete:$sha\$"
+}
+
+@test "--url: polls that URL instead of the Ingress; --host sets the Ingress host" {
+  STUB_CONTEXTS=lab deploy --skip-tests --context lab --image-load none \
+    --host fa.10.1.2.3.nip.io --url http://10.96.0.10:8080/
+  assert_success
+  applied | grep -qE '^  - host: fa\.10\.1\.2\.3\.nip\.io$' || fail "host"
+  assert_called '^curl .* http://10\.96\.0\.10:8080/$'
+  refute_called '^curl .*nip\.io'
+  assert_line "URL:    http://10.96.0.10:8080/"
+}
+
+@test "--render-filter: kubectl kustomize | CMD | kubectl apply -f -, with the same retries" {
+  # shellcheck disable=SC2016 # expanded when the filter runs
+  printf '#!/usr/bin/env bash\necho "filter $*" >>"$STUB_LOG"\necho "# filtered by the shim ($1)"\ncat\n' >"$T/filter"
+  chmod +x "$T/filter"
+  STUB_APPLY_WEBHOOK_FAILURES=1 STUB_CONTEXTS=old deploy --skip-tests --context old --image-load none \
+    --render-filter "$T/filter k8s-1.20"
+  assert_success
+  assert_called '^kubectl --context old kustomize .*/build/deploy/context-old$'
+  assert_called '^filter k8s-1.20$'
+  assert_equal "$(count_calls '^kubectl --context old apply -f -$')" 2
+  refute_called 'apply -k'
+  [[ $(head -n1 "$STUB_STATE/applied.yaml") == "# filtered by the shim (k8s-1.20)" ]] || fail "not the filter's output"
+  applied | grep -q '^kind: Deployment' || fail "no Deployment applied"
+  # A failing filter stops before anything is applied.
+  : >"$STUB_LOG"
+  link_tools "$T/false" false
+  SCRIPT_PATH="$SCRIPT_PATH:$T/false" STUB_CONTEXTS=old deploy --skip-tests --context old --image-load none --render-filter false
+  assert_failure
+  assert_output --partial "--render-filter 'false' failed"
+  refute_called 'apply'
+}
+
+@test "--context: a failed rollout gives the diagnostics on that context; delete --context removes the namespace only" {
+  STUB_ROLLOUT_RC=1 STUB_CONTEXTS=lab deploy --skip-tests --context lab --image-load none
+  assert_failure 1
+  assert_output --partial "diagnostics (context lab)"
+  assert_called '^kubectl --context lab --request-timeout=15s -n favorite-athlete describe pod favorite-athlete-7c9d8-abcde'
+  : >"$STUB_LOG"
+  rm "$STUBS/minikube"
+  STUB_CONTEXTS=lab deploy delete --context lab
+  assert_success
+  assert_called '^kubectl --context lab delete namespace favorite-athlete --ignore-not-found --wait=true --timeout=11s$'
+  refute_called '^(minikube|docker|podman)'
+  [[ ! -e $REPO/build/deploy/context-lab ]] || fail "generated overlay left behind"
+}
+
+@test "--context --dry-run: the plan without minikube, calls nothing" {
+  deploy --dry-run --context kind-demo --render-filter cat
+  assert_success
+  [[ ! -s $STUB_LOG ]] || fail "dry run called: $(cat "$STUB_LOG")"
+  assert_output --partial "would run: kubectl --context kind-demo get --raw /readyz"
+  assert_output --partial "would run: kind load docker-image favorite-athlete:$(short_sha) --name demo"
+  assert_output --partial "kustomize $REPO/build/deploy/context-kind-demo | cat | kubectl --context kind-demo apply -f -"
+  refute_output --regexp 'minikube (-p|start|addons|image|ip|status)'
 }

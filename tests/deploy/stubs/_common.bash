@@ -11,3 +11,6 @@ counter() {
   echo "$n" >"$f"
   echo "$n"
 }
+# The tools the stubs themselves use (cp, mv, touch, sort...), which the script under test may
+# not get: the bats test runs it with a minimal PATH.
+[[ -z ${STUB_TOOLS:-} ]] || PATH="$STUB_TOOLS:$PATH"
