@@ -147,6 +147,15 @@ build_preset() {
   local -a args
   mapfile -t args < <(deps_cmake_args)
   log "configuring and building preset ${preset}"
-  cmake --preset "${preset}" "${args[@]}" >/dev/null
+  local errors
+  errors="$(mktemp)"
+  if ! cmake --preset "${preset}" "${args[@]}" >/dev/null 2>"${errors}"; then
+    # The project's own one-line diagnoses (e.g. offline: use DEPS_SOURCE=debian) say it all.
+    grep -q 'favorite-athlete: ' "${errors}" && die "$(grep -o 'favorite-athlete: .*' "${errors}" | head -n1)"
+    cat "${errors}" >&2
+    die "cmake --preset ${preset} failed (see above)"
+  fi
+  cat "${errors}" >&2
+  rm -f "${errors}"
   cmake --build --preset "${preset}"
 }
