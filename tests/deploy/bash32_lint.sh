@@ -34,17 +34,14 @@ rules=(
 
 hits=0
 for file in "$@"; do
-  n=0
-  while IFS= read -r line || [[ -n $line ]]; do
-    n=$((n + 1))
-    code=$(printf '%s\n' "$line" | sed -E 's/(^|[[:space:]])#.*$//')
-    [[ -n ${code//[[:space:]]/} ]] || continue
-    for rule in "${rules[@]}"; do
-      if printf '%s\n' "$code" | grep -qE -- "${rule#*|}"; then
-        echo "$file:$n: ${rule%%|*}: $line"
-        hits=$((hits + 1))
-      fi
-    done
-  done <"$file"
+  # Comments blanked (line numbers kept), then one grep per rule.
+  code=$(sed -E 's/(^|[[:space:]])#.*$//' "$file")
+  for rule in "${rules[@]}"; do
+    while IFS= read -r hit; do
+      [[ -n $hit ]] || continue
+      echo "$file:${hit%%:*}: ${rule%%|*}: $(sed -n "${hit%%:*}p" "$file")"
+      hits=$((hits + 1))
+    done < <(printf '%s\n' "$code" | grep -nE -- "${rule#*|}" || true)
+  done
 done
 ((hits == 0)) || exit 1
