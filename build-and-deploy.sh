@@ -341,6 +341,9 @@ need_image_loader() {
 
 preflight() {
   step 1 preflight "checking the tools this needs"
+  ((BASH_VERSINFO[0] > 3 || (BASH_VERSINFO[0] == 3 && BASH_VERSINFO[1] >= 2))) ||
+    die "bash $BASH_VERSION is too old: this script needs bash >= 3.2"
+  log "found bash $BASH_VERSION"
   [[ $COMMAND != deploy ]] || need_engine
   [[ -n $CONTEXT ]] || need minikube "https://minikube.sigs.k8s.io/docs/start/"
   need kubectl "https://kubernetes.io/docs/tasks/tools/ (kubectl >= 1.27, for kustomize components)"

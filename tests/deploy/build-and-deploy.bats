@@ -560,6 +560,23 @@ applied() { cat "$STUB_STATE/applied.yaml"; }
   assert_called '^kind load docker-image favorite-athlete:src-[0-9]+ --name demo$'
 }
 
+# The tools the preflight reports, in order (the README lists the same).
+found_tools() { printf '%s\n' "$output" | sed -n 's/.*\[1\/6 preflight\] found \([^ :]*\).*/\1/p' | tr '\n' ' '; }
+
+@test "preflight checks exactly the README's host requirements" {
+  deploy_minimal
+  assert_success
+  assert_equal "$(found_tools)" "bash docker minikube kubectl curl "
+  deploy_minimal --tls
+  assert_equal "$(found_tools)" "bash docker minikube kubectl curl openssl "
+  deploy_minimal delete
+  assert_equal "$(found_tools)" "bash minikube kubectl "
+  rm "$STUBS/docker"
+  STUB_CONTEXTS=kind-demo deploy_minimal --context kind-demo
+  assert_success
+  assert_equal "$(found_tools)" "bash podman kubectl curl kind "
+}
+
 @test "the script calls no developer tooling: no test.sh, apt, sudo, cmake, compiler, python, node" {
   # The PATH tests above prove it runs without them; this catches a call hidden behind an option.
   # A tool in command position: line start, after ; & | ( $( or then/do/else/run/exec/need.
