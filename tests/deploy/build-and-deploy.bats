@@ -543,6 +543,7 @@ applied() { cat "$STUB_STATE/applied.yaml"; }
   refute_called '^docker build'
 }
 
+# shellcheck disable=SC2030 # bats runs each test in a subshell; found_tools reads $output in its own test
 @test "host requirements only: delete, a failing in-image test, --context" {
   deploy_minimal delete
   assert_success
@@ -561,7 +562,9 @@ applied() { cat "$STUB_STATE/applied.yaml"; }
 }
 
 # The tools the preflight reports, in order (the README lists the same).
-found_tools() { printf '%s\n' "$output" | sed -n 's/.*\[1\/6 preflight\] found \([^ :]*\).*/\1/p' | tr '\n' ' '; }
+# shellcheck disable=SC2031 # $output: the run result of the calling test
+found_tools() {
+  printf '%s\n' "$output" | sed -n 's/.*\[1\/6 preflight\] found \([^ :]*\).*/\1/p' | tr '\n' ' '; }
 
 @test "preflight checks exactly the README's host requirements" {
   deploy_minimal

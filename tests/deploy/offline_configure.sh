@@ -25,7 +25,7 @@ echo "ok: configure fails with: $line"
 # scripts/run.sh's build step: only that line, as its error.
 # Its `cmake --preset` is redirected into a temp tree (a developer's build/release is left alone).
 # shellcheck disable=SC2016 # expanded by the inner bash
-out=$(FA_ROOT=$root FA_BUILD=$work/build2 FA_URL=$unreachable bash -c 'source "$FA_ROOT/scripts/lib.sh"
+out=$(env -u DEPS_SOURCE FA_ROOT="$root" FA_BUILD="$work/build2" FA_URL="$unreachable" bash -c 'source "$FA_ROOT/scripts/lib.sh"
   cmake() { command cmake -S "$FA_ROOT" -B "$FA_BUILD" -G Ninja -DFAVORITE_ATHLETE_HTTPLIB_URL="$FA_URL"; }
   build_preset release' 2>&1) && fail "build_preset succeeded: $out"
 [[ $(grep -c . <<<"$out") == 2 ]] || fail "build_preset printed more than its log line and the error: $out"
