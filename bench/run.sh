@@ -88,7 +88,8 @@ install_packages() {
 build_service() {
   local preset="$1" out
   local -a args=()
-  out="$(deps_cmake_args)"
+  install_preset_tools "${preset}"
+  out="$(deps_cmake_args "${preset}")"
   [[ -n ${out} ]] && mapfile -t args <<<"${out}"
   log "building preset ${preset}"
   (cd "${ROOT}" && cmake --preset "${preset}" "${args[@]}" >/dev/null &&
