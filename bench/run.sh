@@ -25,15 +25,15 @@ usage() {
 Usage: bench/run.sh [--quick] [--out DIR] [--binary PATH] [--static-binary PATH]
                     [--musl-binary PATH] [--no-install]
 
-Builds a Release binary (CMake preset "release"; "static" and "musl", the image's libc, for idle
-RSS, size and start time), then benchmarks on 127.0.0.1, one contestant after another, with wrk:
+Builds a Release binary (CMake preset "release"), the static ones ("static", glibc, and "musl",
+the image's libc), then benchmarks on 127.0.0.1, one contestant after another, with wrk:
   favorite-athlete (access log off; access log on; THREADS=1024; static glibc; static musl),
   nginx `return 200`,
   Go net/http, Flask + gunicorn (2 sync workers)
 under three load shapes: 50 keep-alive connections, 1000 keep-alive connections, and 50
 connections sending `Connection: close`. Server and load generator are pinned to different CPUs.
 The full run first waits (at most 10 minutes) for the 1-minute load average to drop below 1.0,
-takes about 6 minutes, and writes bench/results/<date>/{results.md,results.json,plot.png}.
+takes about 10 minutes, and writes bench/results/<date>/{results.md,results.json,plot.png}.
 
   --quick               smoke mode: 1 run of 2 s per shape, favorite-athlete and one other
                         contestant; no load wait; writes to --out (default: a temporary dir)
