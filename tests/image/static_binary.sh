@@ -23,6 +23,12 @@ dyn=$(readelf -dW "$bin" 2>&1) || true
 sections=$(readelf -SW "$bin") || fail "readelf -S failed"
 [[ $sections != *.symtab* ]] || fail "has a symbol table (.symtab): not stripped"
 log "ok: static ELF, no PT_INTERP, no NEEDED, stripped"
+# musl sizes thread stacks from PT_GNU_STACK (default 128 KiB); cpp-httplib's std::regex recurses.
+stack=$(awk '$1 == "GNU_STACK" { print $6 }' <<<"$phdrs")
+if [[ $stack != 0x* ]] || ((stack < 1048576)); then
+  fail "PT_GNU_STACK size '$stack' < 1 MiB (-Wl,-z,stack-size)"
+fi
+log "ok: PT_GNU_STACK asks for $((stack / 1024)) KiB thread stacks"
 
 size=$(stat -c %s "$bin")
 max=3000000
