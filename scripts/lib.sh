@@ -86,22 +86,7 @@ install_debian_packages() {
   for pkg in "${wanted[@]}"; do
     grep -qxF "${pkg}" <<<"${present}" || missing+=("${pkg}")
   done
-  ((${#missing[@]} == 0)) || without_service_starts apt_install "${missing[@]}"
-}
-
-# Runs CMD... (a package install) with a policy-rc.d that denies every service start, unless the
-# machine has its own: etcd-server and containerd would otherwise start theirs on install.
-without_service_starts() {
-  local policy=/usr/sbin/policy-rc.d added=0 rc=0
-  if [[ ! -e ${policy} ]]; then
-    printf '#!/bin/sh\n# favorite-athlete: no service starts during its package installs\nexit 101\n' \
-      | as_root tee "${policy}" >/dev/null
-    as_root chmod 0755 "${policy}"
-    added=1
-  fi
-  ("$@") || rc=$?
-  ((added == 0)) || as_root rm -f "${policy}"
-  return "${rc}"
+  ((${#missing[@]} == 0)) || apt_install "${missing[@]}"
 }
 
 # Every installed package and every package name an installed one provides, one per line.
