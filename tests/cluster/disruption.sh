@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# disruption.sh STATE restart|new-tag|delete|drain: one disruption under steady load through the
+# Service's ClusterIP (tests/cluster/load.sh: a new connection per request, no retries), with the
+# failed requests counted.
+#   restart  kubectl rollout restart: 0 failed requests required; the rollout's duration
+#   new-tag  the render with image tag cluster-b applied: 0 failed requests required; duration
+#   delete   one pod deleted: failures counted; readiness: the pod leaves the endpoints before it
+#            stops accepting (endpoints watch vs the pod's own log), required
+#   drain    kubectl drain of the (only) node, respecting the PodDisruptionBudget, bounded by a
+#            timeout, then uncordon: evictions and failures counted, never fewer than 2 pods in
+#            the endpoints (the PDB's maxUnavailable 1), 3 Ready again after uncordon
+set -euo pipefail
+# shellcheck source=tests/cluster/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+WATCH_LOG=""
+# The Service's endpoints, one timestamped line per change: epoch-ms ip,ip,... (or <none>)
+watch_endpoints() {
+  WATCH_LOG="${STATE}/endpoints.watch"
+  # No --request-timeout (kc's 30 s would end the watch).
+  (kubectl --context "${CONTEXT}" -n "${NS}" get endpoints "${APP}" -w --no-headers -o custom-columns=IPS:.subsets[*].addresses[*].ip |
+    while IFS= read -r line; do
+      t="${EPOCHREALTIME/./}"
+      printf '%s %s\n' "${t:0:13}" "${line}"
+    done) >"${WATCH_LOG}" &
+  WATCH_PID=$!
+  sleep 1
+}
+unwatch() {
+  # The subshell's children (kubectl, the loop) by their parent's PID, then the subshell.
+  pkill -P "${WATCH_PID}" 2>/dev/null || true
+  kill "${WATCH_PID}" 2>/dev/null || true
+  wait "${WATCH_PID}" 2>/dev/null || true
+}
+# Fewest addresses in the endpoints over the watch.
+min_endpoints() { awk '{n = ($2 == "<none>") ? 0 : split($2, a, ","); if (min == "" || n < min) min = n} END {print min}' "${WATCH_LOG}"; }
+
+now_ms() { local t="${EPOCHREALTIME/./}"; printf '%s\n' "${t:0:13}"; }
+to_ms() { date -u -d "$1" +%s%3N; }
+
+rollout() { # rollout NAME CMD...: CMD starts a rollout; measure it under load, 0 failures required
+  local name="$1"
+  shift
+  settle
+  load_start "http://$(service_ip)/"
+  local t0 t1
+  t0="$(now_ms)"
+  "$@" >&2
+  kn rollout status "deployment/${APP}" --timeout=240s >&2 || fail "${name}: not rolled out within 240s"
+  t1="$(now_ms)"
+  sleep 2
+  load_stop "${name}"
+  figure "${name}: rolled out in $(((t1 - t0) / 1000)).$(((t1 - t0) % 1000 / 100)) s; ${LOAD_FAILED} of ${LOAD_TOTAL} GETs through the ClusterIP failed"
+  ((LOAD_FAILED == 0)) || fail "${name}: ${LOAD_FAILED} failed requests, want 0"
+  verify_rollout 60
+}
+
+delete_pod() {
+  local pod ip
+  settle
+  pod="$(ready_pod_names | head -n1)"
+  ip="$(kn get pod "${pod}" -o jsonpath='{.status.podIP}')"
+  load_start "http://$(service_ip)/"
+  watch_endpoints
+  kubectl --context "${CONTEXT}" -n "${NS}" logs -f "${pod}" >"${STATE}/deleted-pod.log" 2>&1 &
+  local logs_pid=$! t0
+  sleep 1
+  t0="$(now_ms)"
+  kn delete pod "${pod}" --wait=false >&2
+  wait_for 120 "3 pods Ready after deleting ${pod}" three_ready
+  wait_for 60 "the deleted pod's log stream to end" gone "${logs_pid}"
+  sleep 2
+  unwatch
+  load_stop "pod delete"
+  local left draining stopped
+  left="$(awk -v ip=",${ip}," -v t0="${t0}" '$1 >= t0 && index("," $2 ",", ip) == 0 {print $1; exit}' "${WATCH_LOG}")"
+  draining="$(grep -m1 '"msg":"draining"' "${STATE}/deleted-pod.log" | sed -E 's/.*"time":"([^"]+)".*/\1/')"
+  stopped="$(grep -m1 '"msg":"stopped"' "${STATE}/deleted-pod.log" | sed -E 's/.*"time":"([^"]+)".*/\1/')"
+  [[ -n ${left} ]] || fail "the endpoints watch never dropped ${ip} (${pod})"
+  [[ -n ${draining} && -n ${stopped} ]] || { cat "${STATE}/deleted-pod.log" >&2; fail "no draining/stopped lines in ${pod}'s log"; }
+  local drain_ms stop_accept
+  drain_ms="$(to_ms "${draining}")"
+  stop_accept=$((drain_ms + $(grep -m1 '"msg":"draining"' "${STATE}/deleted-pod.log" | sed -E 's/.*"drain_seconds":([0-9]+).*/\1/') * 1000))
+  figure "pod delete: ${LOAD_FAILED} of ${LOAD_TOTAL} GETs failed; ${pod} (${ip}) deleted at +0 ms, left the endpoints at +$((left - t0)) ms, got SIGTERM (log 'draining') at +$((drain_ms - t0)) ms, stopped accepting at +$((stop_accept - t0)) ms (draining + DRAIN_SECONDS), exited (log 'stopped') at +$(($(to_ms "${stopped}") - t0)) ms"
+  ((left < stop_accept)) || fail "readiness: ${pod} left the endpoints at +$((left - t0)) ms, after it stopped accepting (+$((stop_accept - t0)) ms)"
+  figure "readiness: ${pod} left the endpoints $((stop_accept - left)) ms before it stopped accepting"
+}
+
+drain_node() {
+  settle
+  local -a before
+  mapfile -t before < <(ready_pod_names)
+  load_start "http://$(service_ip)/"
+  watch_endpoints
+  local t0 rc=0 out
+  t0="$(now_ms)"
+  out="$(kc drain "${NODE_NAME}" --ignore-daemonsets --delete-emptydir-data --timeout=40s 2>&1)" || rc=$?
+  printf '%s\n' "${out}" >&2
+  local took=$((($(now_ms) - t0) / 1000)) evicted=0 p blocked
+  for p in "${before[@]}"; do ready_pod_names | grep -qxF "${p}" || evicted=$((evicted + 1)); done
+  blocked="$(grep -c 'violate the pod.s disruption budget' <<<"${out}" || true)"
+  figure "drain: kubectl drain exit ${rc} after ${took} s (--timeout=40s); ${evicted} of 3 pods evicted, ${blocked} eviction attempts refused by the PodDisruptionBudget; Ready pods $(ready_pods), Pending (node cordoned, nowhere to go) $(kn get pods -l "${SELECTOR}" --field-selector=status.phase=Pending -o name | wc -l)"
+  ((rc != 0)) || fail "drain: a single-node drain finished although the PDB allows 1 unavailable pod of 3 and nothing can reschedule"
+  ((evicted == 1)) || fail "drain: ${evicted} pods evicted, want exactly 1 (PDB maxUnavailable 1)"
+  t0="$(now_ms)"
+  kc uncordon "${NODE_NAME}" >&2
+  wait_for 120 "3 pods Ready after uncordon" three_ready
+  local t1
+  t1="$(now_ms)"
+  sleep 2
+  unwatch
+  load_stop "drain"
+  figure "drain+uncordon: ${LOAD_FAILED} of ${LOAD_TOTAL} GETs failed; fewest pods in the endpoints: $(min_endpoints); 3 Ready $(((t1 - t0) / 1000)) s after uncordon"
+  (($(min_endpoints) >= 2)) || fail "drain: the endpoints fell to $(min_endpoints) pods (PDB maxUnavailable 1 of 3)"
+}
+
+main() {
+  need_node_privileges
+  use_state "$1"
+  case "$2" in
+    restart) rollout "rollout restart" kn rollout restart "deployment/${APP}" ;;
+    new-tag)
+      render cluster-b >/dev/null
+      rollout "rollout to image tag cluster-b" kc apply -f "${STATE}/render.yaml"
+      [[ $(kn get deployment "${APP}" -o jsonpath='{.spec.template.spec.containers[0].image}') == "${APP}:cluster-b" ]] ||
+        fail "the Deployment does not run ${APP}:cluster-b"
+      ;;
+    delete) delete_pod ;;
+    drain) drain_node ;;
+    *) fail "usage: $0 STATE restart|new-tag|delete|drain" ;;
+  esac
+}
+
+main "$@"

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# security.sh STATE: from the node, for each of the 3 pods' container process: UIDs and GIDs all
+# 65532, no capability in any set (bounding set included), no_new_privs, a seccomp filter, and a
+# read-only root: its root mount is ro and a write into it (as root on the node, through
+# /proc/PID/root, so no permission could stop it) fails with EROFS.
+set -euo pipefail
+# shellcheck source=tests/cluster/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+container_pid() { # container_pid POD: the node PID of the pod's favorite-athlete container
+  local id
+  id="$(kn get pod "$1" -o jsonpath='{.status.containerStatuses[0].containerID}')"
+  id="${id#containerd://}"
+  [[ -n ${id} ]] || fail "pod $1 has no container ID"
+  ctr_k8s tasks ls | awk -v id="${id}" '$1 == id {print $2}'
+}
+
+check_pod() {
+  local pod="$1" pid st err
+  pid="$(container_pid "${pod}")"
+  [[ ${pid} =~ ^[1-9][0-9]*$ ]] || fail "no running task for pod ${pod}"
+  st="/proc/${pid}/status"
+  [[ $(tr '\0' ' ' <"/proc/${pid}/cmdline") == "/favorite-athlete " ]] || fail "pid ${pid} is not /favorite-athlete"
+  assert_unprivileged "${pid}"
+  grep -Eq '^CapBnd:[[:space:]]+0+$' "${st}" || fail "${pod}: bounding set not empty: $(grep CapBnd "${st}")"
+  grep -Eq '^Seccomp:[[:space:]]+2$' "${st}" || fail "${pod}: no seccomp filter (RuntimeDefault): $(grep Seccomp "${st}")"
+  [[ ,$(awk '$5 == "/" {print $6}' "/proc/${pid}/mountinfo"), == *,ro,* ]] || fail "${pod}: root mount is not ro"
+  if err="$(touch "/proc/${pid}/root/write-probe" 2>&1)"; then
+    rm -f "/proc/${pid}/root/write-probe"
+    fail "${pod}: root on the node could write into the container's root"
+  fi
+  [[ ${err} == *"Read-only file system"* ]] || fail "${pod}: the write failed, but not with EROFS: ${err}"
+  figure "${pod} pid ${pid}: $(grep -E '^(Uid|Gid|CapEff|CapBnd|NoNewPrivs|Seccomp):' "${st}" | tr -s '\t ' ' ' | paste -sd';' -); root mount ro; write into it: ${err##*: }"
+}
+
+main() {
+  need_node_privileges
+  use_state "$1"
+  local pods
+  pods="$(kn get pods -l "${SELECTOR}" --field-selector=status.phase=Running -o jsonpath='{.items[*].metadata.name}')"
+  local -a list
+  read -r -a list <<<"${pods}"
+  ((${#list[@]} == 3)) || fail "${#list[@]} running pods, want 3"
+  local p
+  for p in "${list[@]}"; do check_pod "${p}"; done
+}
+
+main "$@"
