@@ -9,6 +9,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 main() {
   (($# == 3)) || fail "usage: $0 STATE ARCHIVE IMAGE"
+  # shellcheck disable=SC2034  # read by ctr_k8s in lib.sh
   STATE="$1"
   local archive="$2" image="$3" full
   full="${image}"
