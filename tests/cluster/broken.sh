@@ -1,44 +1,46 @@
 #!/usr/bin/env bash
-# broken.sh STATE: negative tests. The checks deploy.sh relies on must fail on a broken manifest:
-#   - a wrong readiness probe path: the rollout never completes (maxUnavailable 0 keeps the old
-#     pods serving), verify_rollout fails;
-#   - a wrong Service targetPort: GET / through the ClusterIP fails, verify_answer fails.
-# Each break is applied to the running cluster, the check is run and must fail, then the good
-# render is applied again and the same check must pass.
+# broken.sh STATE: negative tests through build-and-deploy.sh --context. A broken manifest must
+# make the script fail, with its diagnostics naming the cause:
+#   - a wrong readiness probe path: step 5's rollout never completes (maxUnavailable 0 keeps the
+#     old pods serving), the diagnostics show the failing probe;
+#   - a wrong Service targetPort: the pods are Ready but step 6 gets no answer through the
+#     Ingress (stand-in) and the Service.
+# Each break goes in through --render-filter (the 1.20 shim, then a sed); afterwards the script
+# with the good render must succeed again.
 set -euo pipefail
 # shellcheck source=tests/cluster/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-# expect_failure WHAT SED_EXPR CHECK...: applies the render edited by SED_EXPR, CHECK must fail.
+# expect_failure WHAT SED_EXPR MESSAGE [VAR=VALUE...]: the script with the render edited by
+# SED_EXPR (and the environment VAR=VALUE) must exit 1, print MESSAGE and its diagnostics.
 expect_failure() {
-  local what="$1" expr="$2"
-  shift 2
-  sed -E "${expr}" "${STATE}/good.yaml" >"${STATE}/broken.yaml"
-  ! cmp -s "${STATE}/good.yaml" "${STATE}/broken.yaml" || fail "${what}: the edit '${expr}' changed nothing"
-  kc apply -f "${STATE}/broken.yaml" >&2
-  local err rc=0
-  err="$( ("$@") 2>&1 >/dev/null)" || rc=$?
-  ((rc != 0)) || fail "${what}: '$*' passed on the broken manifest"
-  figure "negative: ${what}: '$*' failed as it must: ${err##*FAIL: }"
-  kc apply -f "${STATE}/good.yaml" >&2
-  "$@" >/dev/null || fail "${what}: '$*' fails after the good render was applied again"
+  local what="$1" expr="$2" message="$3" filter="${STATE}/broken-filter"
+  shift 3
+  printf '#!/bin/sh\n%q | sed -E %q\n' "${HERE}/shim-1.20" "${expr}" >"${filter}"
+  chmod +x "${filter}"
+  cmp -s <(render "${TAG}") <(render "${TAG}" "${filter}") && fail "${what}: the edit '${expr}' changed nothing"
+  local out rc=0 t0=${SECONDS}
+  # shellcheck disable=SC2163  # "$@" is VAR=VALUE pairs
+  out="$( (export "$@" IMAGE_TAG="${TAG}" && deploy_script --render-filter "${filter}") 2>&1)" || rc=$?
+  printf '%s\n' "${out}" >&2
+  ((rc == 1)) || fail "${what}: build-and-deploy.sh exited ${rc}, want 1"
+  grep -qF "${message}" <<<"${out}" || fail "${what}: the script did not say '${message}'"
+  grep -q '=== diagnostics (context' <<<"${out}" || fail "${what}: no diagnostics"
+  figure "negative: ${what}: build-and-deploy.sh exit 1 after $((SECONDS - t0)) s: '$(grep -m1 -oF "${message}" <<<"${out}")'; diagnostics: $(grep -m1 -oE '(Readiness probe failed|no JSON answer)[^"]{0,80}' <<<"${out}" || echo '(none)')"
+  IMAGE_TAG="${TAG}" deploy_script >&2 || fail "${what}: build-and-deploy.sh fails with the good render applied again"
 }
 
 main() {
   need_node_privileges
   use_state "$1"
-  local tag
-  tag="$(kn get deployment "${APP}" -o jsonpath='{.spec.template.spec.containers[0].image}')"
-  render "${tag#*:}" >"${STATE}/good.yaml"
-  expect_failure "readiness probe path /readyz -> /readyz-wrong" 's#path: /readyz$#path: /readyz-wrong#' verify_rollout 40
-  verify_rollout 120
-  expect_failure "Service targetPort http -> 8081" 's#targetPort: http$#targetPort: 8081#' sleep_then_verify_answer
-}
-
-# kube-proxy applies a Service change within a second or two (minSyncPeriod 1 s).
-sleep_then_verify_answer() {
-  sleep 3
-  verify_answer
+  TAG="$(kn get deployment "${APP}" -o jsonpath='{.spec.template.spec.containers[0].image}')"
+  TAG="${TAG#*:}"
+  expect_failure "readiness probe path /readyz -> /readyz-wrong" 's#path: /readyz$#path: /readyz-wrong#' \
+    "did not finish rolling out within 40s" ROLLOUT_TIMEOUT_SECONDS=40
+  three_ready || fail "the old pods did not keep serving while the broken rollout hung"
+  expect_failure "Service targetPort http -> 8081" 's#targetPort: http$#targetPort: 8081#' \
+    "the pods are ready but the Ingress did not answer" HTTP_TIMEOUT_SECONDS=15
+  figure "$(verify_answer)"
 }
 
 main "$@"

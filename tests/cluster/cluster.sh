@@ -365,7 +365,7 @@ down() {
     timeout 60 kubectl --context "${CONTEXT}" delete pods --all --all-namespaces --grace-period=1 --wait=true --timeout=50s >/dev/null 2>&1
   fi
   local n
-  for n in kube-proxy kube-scheduler kube-controller-manager kubelet; do stop "${n}"; done
+  for n in ingress-nginx kube-proxy kube-scheduler kube-controller-manager kubelet; do stop "${n}"; done
   if alive containerd; then
     local task
     for task in $(ctr_k8s tasks ls -q 2>/dev/null); do

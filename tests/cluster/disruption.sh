@@ -3,7 +3,8 @@
 # Service's ClusterIP (tests/cluster/load.sh: a new connection per request, no retries), with the
 # failed requests counted.
 #   restart  kubectl rollout restart: 0 failed requests required; the rollout's duration
-#   new-tag  the render with image tag cluster-b applied: 0 failed requests required; duration
+#   new-tag  build-and-deploy.sh --context of image tag cluster-b (build, load, apply, rollout,
+#            verify): 0 failed requests required; duration
 #   delete   one pod deleted: failures counted; readiness: the pod leaves the endpoints before it
 #            stops accepting (endpoints watch vs the pod's own log), required
 #   drain    kubectl drain of the (only) node, respecting the PodDisruptionBudget, bounded by a
@@ -114,14 +115,16 @@ drain_node() {
   (($(min_endpoints) >= 2)) || fail "drain: the endpoints fell to $(min_endpoints) pods (PDB maxUnavailable 1 of 3)"
 }
 
+# shellcheck disable=SC2119  # deploy_script's arguments are extra options, none here
+deploy_with_tag() { IMAGE_TAG="$1" deploy_script; }
+
 main() {
   need_node_privileges
   use_state "$1"
   case "$2" in
     restart) rollout "rollout restart" kn rollout restart "deployment/${APP}" ;;
     new-tag)
-      render cluster-b >/dev/null
-      rollout "rollout to image tag cluster-b" kc apply -f "${STATE}/render.yaml"
+      rollout "build-and-deploy.sh of image tag cluster-b" deploy_with_tag cluster-b
       [[ $(kn get deployment "${APP}" -o jsonpath='{.spec.template.spec.containers[0].image}') == "${APP}:cluster-b" ]] ||
         fail "the Deployment does not run ${APP}:cluster-b"
       ;;

@@ -2,7 +2,7 @@
 # engine.sh STATE SUBCOMMAND ARGS...: the container engine of the cluster tests, podman with all
 # its storage and config under STATE/podman (nothing of the machine's podman is used or changed,
 # nothing is ever pulled: no search registries, --pull=never).
-#   engine.sh STATE build -f DOCKERFILE -t REF [--build-arg K=V]... CONTEXT
+#   engine.sh STATE build [--format docker] -f DOCKERFILE -t REF [--build-arg K=V]... CONTEXT
 #       what build-and-deploy.sh runs: builds DOCKERFILE's runtime stage (FROM scratch) around
 #       the binary named in STATE/app-binary instead of its Alpine build stage, which cannot run
 #       here (no registry); the same substitution as tests/image/podman_scratch.sh
@@ -44,6 +44,7 @@ build_runtime_stage() {
       -f) dockerfile="$2"; shift ;;
       -t) ref="$2"; shift ;;
       --build-arg) args+=(--build-arg "$2"); shift ;;
+      --format) [[ $2 == docker ]] || fail "engine.sh build: --format $2 (the image is built as docker)"; shift ;;
       -*) fail "engine.sh build: unexpected option $1" ;;
       *) context="$1" ;;
     esac
@@ -70,6 +71,8 @@ build_runtime_stage() {
 main() {
   local state="$1"
   shift
+  # As STATE/bin/podman (image.sh) this is `podman` on PATH: the real one is found without it.
+  PATH="$(tr ':' '\n' <<<"${PATH}" | grep -vxF "${state}/bin" | paste -sd: -)"
   podman_env "${state}/podman"
   case "${1:-}" in
     build) shift; build_runtime_stage "${state}" "$@" ;;

@@ -1,49 +1,45 @@
 #!/usr/bin/env bash
-# image.sh STATE STATIC_BINARY: the image that ships, built and loaded the way the deploy script
-# does it for minikube, with podman: the runtime stage of Dockerfile.alpine around the static
-# binary (the musl build when build/musl/favorite-athlete exists, else STATIC_BINARY, the glibc
-# static build), saved as a docker-archive and imported into the cluster's containerd as
-# favorite-athlete:cluster-a and favorite-athlete:cluster-b (two builds, distinct image IDs, for
-# the rollout to a new tag). Never pulled.
+# image.sh STATE STATIC_BINARY: readies the image build of the deploy script's cluster mode.
+# The image ships a static musl binary (Dockerfile.alpine's build stage); that stage cannot run
+# here (no registry), so engine.sh builds the runtime stage around the project's own musl build,
+# build/musl/favorite-athlete (zig's musl + libc++, not Alpine's g++: tests/image/README.md). In
+# CI (FA_TESTS_NO_SKIP=1) that build is required; elsewhere, without it, STATIC_BINARY (the glibc
+# static build) stands in, and the figure says which. Writes STATE/app-binary and puts engine.sh on
+# PATH as `podman` for build-and-deploy.sh (STATE/bin/podman). security.sh checks that this very
+# file is what the pods run.
 set -euo pipefail
 # shellcheck source=tests/cluster/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-# pick_binary STATIC_BINARY: writes the binary the image gets to STATE/app-binary.
 pick_binary() {
   local musl="${REPO}/build/musl/favorite-athlete" bin
   if [[ -x ${musl} ]]; then
     bin="${musl}"
-    figure "image binary: musl static build ${musl}"
+  elif [[ ${FA_TESTS_NO_SKIP:-0} == 1 ]]; then
+    fail "no musl build at ${musl}: the image ships musl (CI builds it first: PRESET=musl scripts/test.sh)"
   else
     [[ -x $1 ]] || fail "no static binary at $1"
     bin="$(readlink -f "$1")"
-    figure "image binary: glibc static build ${bin} (no musl build at ${musl})"
   fi
+  file -b "${bin}" | grep -q 'statically linked' || fail "${bin} is not statically linked: $(file -b "${bin}")"
   printf '%s\n' "${bin}" >"${STATE}/app-binary"
+  figure "image binary: ${bin} ($(libc_of "${bin}"), $(stat -c %s "${bin}") bytes, sha256 $(sha256sum "${bin}" | cut -c1-16))"
 }
 
-# build_and_load TAG: what build-and-deploy.sh's steps 3 and 5 do with podman and --image-load archive:.
-build_and_load() {
-  local tag="$1" ref="docker.io/library/${APP}:$1" archive="${STATE}/image-$1.tar"
-  "${HERE}/engine.sh" "${STATE}" build -f "${REPO}/Dockerfile.alpine" -t "${ref}" \
-    --build-arg "REVISION=cluster-test-${tag}" --build-arg "VERSION=0.0.0-${tag}" "${REPO}" >&2
-  "${HERE}/engine.sh" "${STATE}" save --format docker-archive -o "${archive}" "${ref}"
-  "${HERE}/import.sh" "${STATE}" "${archive}" "${APP}:${tag}"
-  rm -f "${archive}"
-}
+# libc_of BINARY: a static glibc carries its tunables' name; musl has none.
+libc_of() { if grep -qa GLIBC_TUNABLES "$1"; then echo glibc; else echo "no glibc: musl"; fi; }
 
 main() {
   need_node_privileges
   use_state "$1"
+  need_cmd podman file
   pick_binary "$2"
-  build_and_load cluster-a
-  build_and_load cluster-b
-  local a b
-  a="$(ctr_k8s images ls | awk -v r="docker.io/library/${APP}:cluster-a" '$1 == r {print $3}')"
-  b="$(ctr_k8s images ls | awk -v r="docker.io/library/${APP}:cluster-b" '$1 == r {print $3}')"
-  [[ -n ${a} && -n ${b} && ${a} != "${b}" ]] || fail "cluster-a (${a}) and cluster-b (${b}) should be distinct images"
-  figure "images in containerd: ${APP}:cluster-a ${a:0:19}, ${APP}:cluster-b ${b:0:19} (podman build of the runtime stage, docker-archive, ctr import)"
+  mkdir -p "${STATE}/bin"
+  printf '#!/bin/sh\n# podman for build-and-deploy.sh in the cluster tests: see tests/cluster/engine.sh\nexec %q %q "$@"\n' \
+    "${HERE}/engine.sh" "${STATE}" >"${STATE}/bin/podman"
+  chmod +x "${STATE}/bin/podman"
+  PATH="${STATE}/bin:${PATH}" podman info >/dev/null || fail "the podman shim does not work (podman info)"
+  log "STATE/bin/podman: engine.sh with its own storage under ${STATE}/podman"
 }
 
 main "$@"

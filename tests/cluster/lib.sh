@@ -133,6 +133,24 @@ YAML
   kubectl kustomize "${dir}" | "${filter}" | tee "${STATE}/render.yaml"
 }
 
+# The Ingress host build-and-deploy.sh is given, as for minikube: <app>.<node IP>.nip.io. There is
+# no DNS here, so the script's verify step falls back to curl --resolve HOST:80:NODE_IP, and the
+# Ingress stand-in (ingress.sh) on the node IP routes it.
+readonly INGRESS_HOST="${APP}.${NODE_IP}.nip.io"
+
+# deploy_script [ARGS...]: build-and-deploy.sh's cluster mode against this cluster, as a user of a
+# non-minikube context runs it: podman (engine.sh, on PATH as `podman` by image.sh: it builds the
+# runtime stage around the picked binary, see engine.sh), the image loaded with import.sh
+# (--image-load archive:), the render through the 1.20 shim (--render-filter), verified on the
+# Ingress host. The tag comes from IMAGE_TAG; the build stage's tests are skipped (--skip-tests)
+# because engine.sh replaces that stage (CI runs them in image.smoke_podman and ctest -L unit).
+deploy_script() {
+  [[ -x ${STATE}/bin/podman ]] || fail "no podman shim in ${STATE}/bin (cluster.image did not run)"
+  PATH="${STATE}/bin:${PATH}" CONTAINER_ENGINE=podman POLL_INTERVAL_SECONDS=1 \
+    "${REPO}/build-and-deploy.sh" --context "${CONTEXT}" --image-load "archive:${HERE}/import.sh ${STATE}" \
+    --render-filter "${HERE}/shim-1.20" --host "${INGRESS_HOST}" --skip-tests "$@"
+}
+
 # verify_rollout SECONDS: the Deployment rolled out and 3 pods are Ready.
 verify_rollout() {
   kn rollout status "deployment/${APP}" --timeout="$1s" >&2 || fail "deployment/${APP} did not roll out within $1s"

@@ -33,7 +33,8 @@ set(_fa_cl_tests
   "pod_delete|disruption.sh|delete|300"
   "liveness|liveness.sh||400"
   "drain|disruption.sh|drain|300"
-  "broken_manifest|broken.sh||400")
+  "broken_manifest|broken.sh||500"
+  "delete|delete.sh||200")
 set(_fa_cl_previous "")
 foreach(_fa_cl_spec IN LISTS _fa_cl_tests)
   string(REPLACE "|" ";" _fa_cl_spec "${_fa_cl_spec}")

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# ingress.sh STATE: the test cluster's Ingress stand-in (there is no ingress-nginx controller image
+# here). Waits until the project's Ingress is applied and its backend Service has a ClusterIP,
+# then serves that Ingress's one rule with the project's own nginx config
+# (deploy/nginx/favorite-athlete.conf.template, as scripts/local.sh and compose use it):
+# http://<the Ingress's host>/ on the node IP, port 80, proxied to the Service's ClusterIP and
+# port (kube-proxy picks the pod). The host and the backend are read from the applied Ingress,
+# so build-and-deploy.sh's --host patch is what routes. nginx runs as a cluster process
+# (STATE/pids/ingress-nginx) and `cluster.sh down` stops it. Started in the background by
+# deploy.sh before the deploy script runs; exits 1 if nothing to route appears within 300 s.
+set -euo pipefail
+# shellcheck source=tests/cluster/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=scripts/nginx.sh
+source "${REPO}/scripts/nginx.sh"
+
+# The applied Ingress's rule: "HOST SERVICE PORT_NAME_OR_NUMBER".
+ingress_rule() {
+  kn get ingress "${APP}" -o jsonpath='{.spec.rules[0].host} {.spec.rules[0].http.paths[0].backend.service.name} {.spec.rules[0].http.paths[0].backend.service.port.name}{.spec.rules[0].http.paths[0].backend.service.port.number}'
+}
+# backend SERVICE PORT: "CLUSTERIP:PORT" of the Service port the Ingress names.
+backend() {
+  local ip port
+  ip="$(kn get service "$1" -o jsonpath='{.spec.clusterIP}')"
+  port="$(kn get service "$1" -o jsonpath="{.spec.ports[?(@.name==\"$2\")].port}")"
+  [[ $2 =~ ^[0-9]+$ ]] && port="$2"
+  [[ -n ${ip} && -n ${port} ]] && printf '%s:%s\n' "${ip}" "${port}"
+}
+rule_ready() {
+  local rule
+  rule="$(ingress_rule)" || return 1
+  read -r HOST SERVICE PORT <<<"${rule}"
+  [[ -n ${PORT:-} ]] && UPSTREAM="$(backend "${SERVICE}" "${PORT}")"
+}
+
+main() {
+  use_state "$1"
+  local HOST="" SERVICE="" PORT="" UPSTREAM="" dir="${STATE}/ingress"
+  wait_for 300 "an applied Ingress ${NS}/${APP} whose backend Service has a ClusterIP" rule_ready
+  FA_LISTEN="${NODE_IP}:80" FA_HOST="${HOST}" FA_ACCESS_LOG="${STATE}/logs/ingress-access.log" \
+    FA_UPSTREAM_1="${UPSTREAM}" FA_UPSTREAM_2="${UPSTREAM}" FA_UPSTREAM_3="${UPSTREAM}" \
+    nginx_write_config "${dir}" tests/cluster/ingress.sh || fail "could not write the Ingress stand-in's nginx config"
+  setsid nginx -p "${dir}" -c "${dir}/nginx.conf" -e stderr -g 'daemon off;' </dev/null >"${STATE}/logs/ingress-nginx.log" 2>&1 &
+  echo $! >"${STATE}/pids/ingress-nginx"
+  figure "Ingress stand-in: nginx on ${NODE_IP}:80 routes host ${HOST} to Service ${SERVICE} port ${PORT} (${UPSTREAM}) with deploy/nginx/favorite-athlete.conf.template"
+}
+
+main "$@"
