@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""check_docs.py REPO: the documentation a newcomer follows must not lead nowhere.
+
+- every relative Markdown link in a tracked *.md file resolves: the file (or directory) exists,
+  and a #fragment names a heading of the target (GitHub's anchor rules);
+- every command of the README's Quick start table that runs a file of this repository
+  (`scripts/...`, `./...`) names an executable file;
+- CI runs the README's test command: .ci/run calls scripts/test.sh with DEPS_SOURCE=debian, as the
+  README says.
+Exits 1 listing every problem; `--self-test` proves each check catches a broken input."""
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)\)")
+FENCE = re.compile(r"^(```|~~~)")
+
+
+def anchors(md: Path):
+    """GitHub's heading anchors: lower case, punctuation but '-' and '_' dropped, spaces to '-'."""
+    seen, out, fenced = {}, set(), False
+    for line in md.read_text(encoding="utf-8").splitlines():
+        if FENCE.match(line):
+            fenced = not fenced
+        m = None if fenced else re.match(r"^#{1,6}\s+(.*?)\s*#*\s*$", line)
+        if not m:
+            continue
+        slug = re.sub(r"[^\w\- ]", "", m.group(1).lower()).replace(" ", "-")
+        n = seen.get(slug, 0)
+        seen[slug] = n + 1
+        out.add(slug if n == 0 else f"{slug}-{n}")
+    return out
+
+
+def links(md: Path):
+    fenced = False
+    for no, line in enumerate(md.read_text(encoding="utf-8").splitlines(), 1):
+        if FENCE.match(line):
+            fenced = not fenced
+            continue
+        if fenced:
+            continue
+        for target in LINK.findall(re.sub(r"`[^`]*`", "", line)):
+            if not re.match(r"^(https?|mailto):", target):
+                yield no, target
+
+
+def check_links(repo: Path, files):
+    problems = []
+    for md in files:
+        for no, target in links(md):
+            path, _, frag = target.partition("#")
+            dest = (md.parent / path).resolve() if path else md
+            where = f"{md.relative_to(repo)}:{no}: {target}"
+            if not dest.exists():
+                problems.append(f"{where}: no such file")
+            elif frag and dest.suffix == ".md" and frag not in anchors(dest):
+                problems.append(f"{where}: no heading #{frag} in {dest.relative_to(repo)}")
+    return problems
+
+
+def check_commands(repo: Path):
+    problems, text = [], (repo / "README.md").read_text(encoding="utf-8")
+    table = text.split("## Quick start", 1)[-1].split("\n## ", 1)[0]
+    commands = re.findall(r"^\|[^|]*\|\s*`([^`]+)`", table, re.M)
+    if not commands:
+        problems.append("README.md: no commands found in the Quick start table")
+    for cmd in commands:
+        for word in cmd.split():
+            if "/" in word and re.match(r"^(\./|scripts/)", word):
+                f = repo / word
+                if not (f.is_file() and f.stat().st_mode & 0o111):
+                    problems.append(f"README.md Quick start: `{cmd}`: {word} is not an executable file")
+    ci = (repo / ".ci/run").read_text(encoding="utf-8")
+    if "DEPS_SOURCE=debian scripts/test.sh" not in text:
+        problems.append("README.md does not give CI's test command `DEPS_SOURCE=debian scripts/test.sh`")
+    if not re.search(r'DEPS_SOURCE="?\$\{DEPS_SOURCE:-debian\}|DEPS_SOURCE=debian', ci) or not re.search(r"^\s*(PRESET=\w+ )?scripts/test\.sh", ci, re.M):
+        problems.append(".ci/run does not run the README's test command (scripts/test.sh with DEPS_SOURCE=debian)")
+    return problems
+
+
+def check(repo: Path):
+    files = [repo / f for f in subprocess.run(["git", "-C", str(repo), "ls-files", "*.md"], check=True,
+                                              capture_output=True, text=True).stdout.split()]
+    return check_links(repo, files) + check_commands(repo)
+
+
+def self_test(repo: Path):
+    """Each check must fail on a broken copy of the real files."""
+    breaks = {
+        "a link to a missing file": ("README.md", "(docs/local.md)", "(docs/missing.md)"),
+        "a link to a missing heading": ("README.md", "(manifests/README.md)", "(manifests/README.md#no-such-heading)"),
+        "a Quick start command that does not exist": ("README.md", "`scripts/run.sh`", "`scripts/no-such.sh`"),
+        "CI not running the README's test command": (".ci/run", "scripts/test.sh", "scripts/other.sh"),
+    }
+    failed = []
+    for what, (name, old, new) in breaks.items():
+        with tempfile.TemporaryDirectory() as tmp:
+            copy = Path(tmp)
+            for f in subprocess.run(["git", "-C", str(repo), "ls-files"], check=True, capture_output=True,
+                                    text=True).stdout.split():
+                if (repo / f).is_file():
+                    (copy / f).parent.mkdir(parents=True, exist_ok=True)
+                    (copy / f).write_bytes((repo / f).read_bytes())
+                    (copy / f).chmod((repo / f).stat().st_mode)
+            subprocess.run(["git", "init", "-q", tmp], check=True)
+            text = (copy / name).read_text(encoding="utf-8")
+            assert old in text, f"self-test: '{old}' not in {name}"
+            (copy / name).write_text(text.replace(old, new), encoding="utf-8")
+            subprocess.run(["git", "-C", tmp, "add", "-A"], check=True)
+            if not check(copy):
+                failed.append(what)
+            print(f"self-test: {what}: {'NOT caught' if what in failed else 'caught'}")
+    return failed
+
+
+def main():
+    repo = Path(sys.argv[-1]).resolve()
+    if "--self-test" in sys.argv:
+        failed = self_test(repo)
+        sys.exit(1 if failed else 0)
+    problems = check(repo)
+    for p in problems:
+        print(p)
+    md = len(subprocess.run(["git", "-C", str(repo), "ls-files", "*.md"], capture_output=True, text=True).stdout.split())
+    print(f"{md} Markdown files, {len(problems)} problems")
+    sys.exit(1 if problems else 0)
+
+
+if __name__ == "__main__":
+    main()
