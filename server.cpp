@@ -8,12 +8,14 @@
 #include <cstring>
 #include <future>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <thread>
 
 #include "config.hpp"
 #include "http_server.hpp"
 #include "logging.hpp"
+#include "metrics_server.hpp"
 
 namespace fa = favorite_athlete;
 
@@ -98,7 +100,7 @@ int serve(const fa::Config& config) {
   const rlim_t open_files = raise_open_files_limit();
 
   fa::Metrics metrics(FAVORITE_ATHLETE_VERSION, FAVORITE_ATHLETE_COMMIT, CPPHTTPLIB_VERSION);
-  const fa::Service service(config.athlete, [&metrics] { return metrics.render(); });
+  const fa::Service service(config.athlete);
   fa::Limits limits;
   limits.threads = config.threads > 0 ? static_cast<std::size_t>(config.threads) : auto_threads();
   limits.keepalive_timeout = std::chrono::seconds(config.keepalive_timeout_seconds);
@@ -124,12 +126,38 @@ int serve(const fa::Config& config) {
     return 1;
   }
 
+  // The metrics port, if any: bound before anything is served, so a taken port fails the start.
+  std::unique_ptr<fa::MetricsServer> metrics_server;
+  int metrics_port = fa::kMetricsOff;
+  if (config.metrics_port != fa::kMetricsOff) {
+    metrics_server = std::make_unique<fa::MetricsServer>([&metrics] { return metrics.render(); });
+    metrics_port = config.metrics_port == 0
+                       ? metrics_server->bind_to_any_port(config.bind_address, AI_NUMERICHOST)
+                       : (metrics_server->bind_to_port(config.bind_address, config.metrics_port, AI_NUMERICHOST)
+                              ? config.metrics_port
+                              : -1);
+    if (metrics_port <= 0) {
+      const int err = errno;
+      std::cerr << "favorite-athlete: cannot listen on BIND_ADDRESS=" << config.bind_address
+                << " METRICS_PORT=" << config.metrics_port << ": " << std::strerror(err) << "\n";
+      return 1;
+    }
+  }
+  std::thread metrics_listener;
+  if (metrics_server) metrics_listener = std::thread([&] { metrics_server->listen_after_bind(); });
+  const auto stop_metrics = [&] {
+    if (!metrics_server) return;
+    metrics_server->stop();
+    metrics_listener.join();
+  };
+
   std::promise<bool> stopped;
   auto listener_done = stopped.get_future();
   std::thread listener([&] { stopped.set_value(server.listen_after_bind()); });
   log_info({{"msg", "listening"},
             {"address", config.bind_address},
             {"port", port},
+            {"metrics_port", metrics_port > 0 ? nlohmann::json(metrics_port) : nlohmann::json("off")},
             {"version", kVersion},
             {"threads", limits.threads},
             {"max_open_files", open_files},
@@ -142,6 +170,7 @@ int serve(const fa::Config& config) {
     if (sig == 0 && listener_done.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
       log_error({{"msg", "listener stopped unexpectedly"}});
       listener.join();
+      stop_metrics();
       return 1;
     }
   }
@@ -165,6 +194,7 @@ int serve(const fa::Config& config) {
     if (const int again = wait_signal(signals, std::chrono::milliseconds(50))) exit_now(again, "shutdown");
   }
   listener.join();
+  stop_metrics();
   log_info({{"msg", "stopped"}});
   return 0;
 }
