@@ -83,6 +83,20 @@ int wait_signal(const sigset_t& signals, std::optional<std::chrono::milliseconds
   return sig > 0 ? sig : 0;
 }
 
+// Binds `port` (0: any free one) and returns the port bound, or -1 after a line on stderr that
+// names the setting it came from.
+int bind_port(httplib::Server& server, const std::string& address, int port, const char* setting) {
+  const int bound = port == 0 ? server.bind_to_any_port(address, AI_NUMERICHOST)
+                              : (server.bind_to_port(address, port, AI_NUMERICHOST) ? port : -1);
+  if (bound <= 0) {
+    const int err = errno;
+    std::cerr << "favorite-athlete: cannot listen on BIND_ADDRESS=" << address << " " << setting << "=" << port
+              << ": " << std::strerror(err) << "\n";
+    return -1;
+  }
+  return bound;
+}
+
 [[noreturn]] void exit_now(int sig, const char* phase) {
   log_error({{"msg", "second signal, exiting at once"}, {"signal", strsignal(sig)}, {"phase", phase}});
   std::_Exit(128 + sig);
@@ -115,33 +129,16 @@ int serve(const fa::Config& config) {
   fa::HttpServer server(service, limits, draining, metrics, access_log,
                         [](const char* what) { log_error({{"msg", "request failed"}, {"exception", what}}); });
 
-  const int port = config.port == 0 ? server.bind_to_any_port(config.bind_address, AI_NUMERICHOST)
-                                    : (server.bind_to_port(config.bind_address, config.port, AI_NUMERICHOST)
-                                           ? config.port
-                                           : -1);
-  if (port <= 0) {
-    const int err = errno;
-    std::cerr << "favorite-athlete: cannot listen on BIND_ADDRESS=" << config.bind_address
-              << " PORT=" << config.port << ": " << std::strerror(err) << "\n";
-    return 1;
-  }
+  const int port = bind_port(server, config.bind_address, config.port, "PORT");
+  if (port <= 0) return 1;
 
   // The metrics port, if any: bound before anything is served, so a taken port fails the start.
   std::unique_ptr<fa::MetricsServer> metrics_server;
   int metrics_port = fa::kMetricsOff;
   if (config.metrics_port != fa::kMetricsOff) {
     metrics_server = std::make_unique<fa::MetricsServer>([&metrics] { return metrics.render(); });
-    metrics_port = config.metrics_port == 0
-                       ? metrics_server->bind_to_any_port(config.bind_address, AI_NUMERICHOST)
-                       : (metrics_server->bind_to_port(config.bind_address, config.metrics_port, AI_NUMERICHOST)
-                              ? config.metrics_port
-                              : -1);
-    if (metrics_port <= 0) {
-      const int err = errno;
-      std::cerr << "favorite-athlete: cannot listen on BIND_ADDRESS=" << config.bind_address
-                << " METRICS_PORT=" << config.metrics_port << ": " << std::strerror(err) << "\n";
-      return 1;
-    }
+    metrics_port = bind_port(*metrics_server, config.bind_address, config.metrics_port, "METRICS_PORT");
+    if (metrics_port <= 0) return 1;
   }
   std::thread metrics_listener;
   if (metrics_server) metrics_listener = std::thread([&] { metrics_server->listen_after_bind(); });
