@@ -48,10 +48,11 @@ inline bool is_token(std::string_view s) {
 }
 
 // --- RFC 9112 request-head conformance ------------------------------------------------------------
-// cpp-httplib's parser is lenient in ways that differ by version: it skips field lines it cannot
-// parse (obs-fold, bare LF, no colon), keeps whitespace before the colon in the name, 0.11
-// percent-decodes field values, and neither version checks Host or the framing headers. So the
-// head is checked again here, on the bytes as received, and both versions answer alike.
+// cpp-httplib's parser differs by version: 0.11 skips field lines it cannot parse (obs-fold, bare
+// LF, no colon), keeps whitespace before the colon in the name and percent-decodes field values;
+// 0.53 refuses most of those but waits for a CRLF after a bare LF; neither checks Host, the
+// framing headers or the target form. So the head is checked again here, on the bytes as
+// received, and both versions answer alike.
 // docs/conformance.md lists each rule and the choices made where the RFC leaves one.
 
 struct HeadCheck {
