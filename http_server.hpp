@@ -33,7 +33,8 @@ class HttpServer final : public httplib::Server {
   HttpServer(const Service& service, const Limits& limits, const std::atomic<bool>& draining, Metrics& metrics,
              AccessLogger access_log, std::function<void(const char* what)> error_log)
       : service_(service), limits_(limits), draining_(draining), metrics_(metrics) {
-    metrics_.set_sources([this] { return waiting(); }, [this] { return lot_ ? lot_->size() : 0; });
+    // Read by the metrics port's threads: lot_ is set before pool_ is published (new_task_queue).
+    metrics_.set_sources([this] { return waiting(); }, [this] { return pool_.load() != nullptr ? lot_->size() : 0; });
     // One pool and parking lot per listen(); the lot stops (closing idle connections) before
     // the pool finishes the queued work and joins its workers.
     new_task_queue = [this] {

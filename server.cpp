@@ -179,6 +179,9 @@ int serve(const fa::Config& config) {
     exit_now(again, "drain");
   }
 
+  // The metrics port closes first: its gauges read the public server's worker pool, which goes
+  // away when that server stops. A scrape during the last seconds of a shutdown is lost.
+  stop_metrics();
   // Stop accepting; in-flight requests finish, idle connections close.
   server.stop();
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(config.shutdown_timeout_seconds);
@@ -191,7 +194,6 @@ int serve(const fa::Config& config) {
     if (const int again = wait_signal(signals, std::chrono::milliseconds(50))) exit_now(again, "shutdown");
   }
   listener.join();
-  stop_metrics();
   log_info({{"msg", "stopped"}});
   return 0;
 }
