@@ -91,6 +91,15 @@ class Metrics(unittest.TestCase):
             self.assertLess(time.monotonic() - started, 1.0)
             idle.close()
 
+    def test_scraped_while_draining_then_closed_before_the_public_port(self):
+        with Server(env=dict(METRICS, DRAIN_SECONDS="1")) as server:
+            get(server.port)
+            server.signal()
+            server.next_log(msg="draining")
+            self.assertIn("http_requests_in_flight", scrape(server))  # still scraped while draining
+            self.assertEqual(server.wait(), 0)
+            self.assertEqual(server.remaining_logs()[-1]["msg"], "stopped")
+
     def test_off_by_default(self):
         with Server() as server:
             self.assertEqual(server.metrics_port, "off")
