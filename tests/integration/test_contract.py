@@ -22,7 +22,7 @@ class Contract(ServerTestCase):
         status, head_headers, _, reader = exchange(self.port, request("HEAD", "/"), head_only=True)
         self.assertEqual(status, 200)
         _, get_headers, _ = get(self.port)
-        for h in ("connection", "keep-alive"):
+        for h in ("connection", "keep-alive", "date"):  # Date may tick between the two
             head_headers.pop(h, None)
             get_headers.pop(h, None)
         self.assertEqual(head_headers, get_headers)
@@ -32,7 +32,8 @@ class Contract(ServerTestCase):
 
     def test_other_methods_are_405_on_any_path(self):
         for method in ("POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT", "BREW", "M-SEARCH", "get"):
-            for path in ("/", "/healthz", "/nope", "*"):
+            # "*" (asterisk-form) is a valid target for OPTIONS only: for others it is a 400.
+            for path in ("/", "/healthz", "/nope") + (("*",) if method == "OPTIONS" else ()):
                 with self.subTest(method=method, path=path):
                     status, headers, body, _ = exchange(self.port, request(method, path))
                     self.assertEqual(status, 405)

@@ -1,16 +1,24 @@
-"""GET /metrics: the Prometheus text exposition reflects what the server did."""
+"""GET /metrics on the metrics port (METRICS_PORT): the Prometheus text exposition reflects what
+the public port did; the public port itself never serves it."""
 import re
+import subprocess
 import time
 import unittest
 
 import harness
-from harness import Reader, Server, connect, exchange, get, request
+from harness import BIN, Reader, Server, connect, exchange, get, request
 
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (-?[0-9.e+-]+|\+Inf|NaN)$')
+# What Prometheus 2.x sends when it scrapes a target.
+SCRAPE_HEADERS = [("Accept", "application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
+                             "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"),
+                  ("Accept-Encoding", "gzip"), ("User-Agent", "Prometheus/2.45.0"),
+                  ("X-Prometheus-Scrape-Timeout-Seconds", "10"), ("Connection", "close")]
 
 
-def scrape(port):
-    status, headers, body = get(port, "/metrics")
+def scrape(server):
+    status, headers, body, reader = exchange(server.metrics_port, request("GET", "/metrics", SCRAPE_HEADERS))
+    reader.sock.close()
     assert status == 200, status
     assert headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8", headers
     samples = {}
@@ -23,35 +31,95 @@ def scrape(port):
     return samples
 
 
+METRICS = {"METRICS_PORT": "0"}  # any free port, logged in the "listening" line
+
+
 class Metrics(unittest.TestCase):
     def test_counters_histogram_and_gauges(self):
-        with Server() as server:
-            before = scrape(server.port)
+        with Server(env=METRICS) as server:
+            self.assertNotEqual(server.metrics_port, server.port)
+            before = scrape(server)
             for _ in range(3):
                 get(server.port, "/")
             for method in ("POST", "BREW"):
                 exchange(server.port, request(method, "/"))[3].sock.close()
             get(server.port, "/nope")
             time.sleep(0.2)  # the server notices the closed connections
-            after = scrape(server.port)
+            after = scrape(server)
+            # Scrapes are not requests of the public port: they count nowhere.
             self.assertEqual(after['http_requests_total{code="200",method="GET"}'],
-                             before.get('http_requests_total{code="200",method="GET"}', 0) + 4)  # 3 + 1 scrape
+                             before.get('http_requests_total{code="200",method="GET"}', 0) + 3)
             self.assertEqual(after['http_requests_total{code="405",method="POST"}'], 1)
             self.assertEqual(after['http_requests_total{code="405",method="OTHER"}'], 1)  # bounded labels
             self.assertEqual(after['http_requests_total{code="404",method="GET"}'], 1)
             answered = sum(v for k, v in after.items() if k.startswith("http_requests_total"))
             self.assertEqual(after["http_request_duration_seconds_count"], answered)
             self.assertEqual(after['http_request_duration_seconds_bucket{le="+Inf"}'], answered)
-            self.assertEqual(after["http_requests_in_flight"], 1)  # this scrape
-            self.assertEqual(after["http_open_connections"], 1)
+            self.assertEqual(after["http_requests_in_flight"], 0)
+            self.assertEqual(after["http_open_connections"], 0)
             self.assertEqual(after["favorite_athlete_connections_waiting"], 0)
             build = [k for k in after if k.startswith("favorite_athlete_build_info")]
             self.assertEqual(len(build), 1)
             self.assertRegex(build[0], r'commit="[^"]+"')
             self.assertRegex(build[0], r'version="\d+\.\d+\.\d+"')
 
+    def test_public_port_never_serves_metrics(self):
+        with Server(env=METRICS) as server:
+            for path in ("/metrics", "/metrics/", "/metrics?x=1", "http://test/metrics"):
+                with self.subTest(path=path):
+                    status, _, body = get(server.port, path)
+                    self.assertEqual(status, 404)
+                    self.assertNotIn(b"favorite_athlete_build_info", body)
+
+    def test_metrics_port_serves_only_metrics(self):
+        with Server(env=METRICS) as server:
+            self.assertEqual(get(server.metrics_port, "/")[0], 404)
+            self.assertEqual(get(server.metrics_port, "/healthz")[0], 404)
+            status, headers, _, _ = exchange(server.metrics_port, request("POST", "/metrics"))
+            self.assertEqual((status, headers["allow"]), (405, "GET, HEAD"))
+            status, headers, body, _ = exchange(server.metrics_port, request("HEAD", "/metrics"), head_only=True)
+            self.assertEqual((status, body), (200, b""))
+            self.assertRegex(headers["date"], r" GMT$")
+            # One request per connection: a kept-alive scraper never holds the one worker.
+            status, headers, _, reader = exchange(server.metrics_port, request("GET", "/metrics"))
+            self.assertEqual((status, headers.get("connection")), (200, "close"))
+            self.assertTrue(reader.closed())
+            # A client that sends nothing holds one of the two workers, not the scrape.
+            idle = connect(server.metrics_port)
+            started = time.monotonic()
+            self.assertIn("http_requests_in_flight", scrape(server))
+            self.assertLess(time.monotonic() - started, 1.0)
+            idle.close()
+
+    def test_scraped_while_draining_then_closed_before_the_public_port(self):
+        with Server(env=dict(METRICS, DRAIN_SECONDS="1")) as server:
+            get(server.port)
+            server.signal()
+            server.next_log(msg="draining")
+            self.assertIn("http_requests_in_flight", scrape(server))  # still scraped while draining
+            self.assertEqual(server.wait(), 0)
+            self.assertEqual(server.remaining_logs()[-1]["msg"], "stopped")
+
+    def test_off_by_default(self):
+        with Server() as server:
+            self.assertEqual(server.metrics_port, "off")
+
+    def test_metrics_port_equal_to_port_is_refused(self):
+        res = subprocess.run([BIN], env={"PORT": "18999", "METRICS_PORT": "18999"}, capture_output=True, text=True,
+                             timeout=10)
+        self.assertEqual(res.returncode, 2)
+        self.assertIn("METRICS_PORT (--metrics-port) 18999 is invalid: expected a port other than PORT", res.stderr)
+
+    def test_taken_metrics_port_fails_the_start(self):
+        with Server(env=METRICS) as first:
+            server = Server(env={"METRICS_PORT": str(first.metrics_port)}, start=False)
+            self.assertEqual(server.wait(timeout=10), 1)
+            server.stop()
+            self.assertIn(f"METRICS_PORT={first.metrics_port}", "".join(server.stderr))
+
     def test_idle_connections_and_partial_heads_park_without_a_worker(self):
-        with Server(env={"THREADS": "1", "KEEPALIVE_TIMEOUT_SECONDS": "30", "READ_TIMEOUT_SECONDS": "2"}) as server:
+        env = dict(METRICS, THREADS="1", KEEPALIVE_TIMEOUT_SECONDS="30", READ_TIMEOUT_SECONDS="2")
+        with Server(env=env) as server:
             idle = Reader(connect(server.port))
             idle.sock.sendall(request("GET", "/"))
             self.assertEqual(idle.response()[0], 200)
@@ -59,10 +127,11 @@ class Metrics(unittest.TestCase):
             slow.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")  # and then nothing, for now
             time.sleep(0.2)
             started = time.monotonic()
-            samples = scrape(server.port)  # the one worker is free for it
+            self.assertEqual(get(server.port)[0], 200)  # the one worker is free for it
             self.assertLess(time.monotonic() - started, 0.5)
+            samples = scrape(server)  # the metrics port: no worker of the public port
             self.assertEqual(samples["favorite_athlete_connections_parked"], 2)
-            self.assertEqual(samples["http_open_connections"], 3)
+            self.assertEqual(samples["http_open_connections"], 2)
             idle.sock.sendall(request("GET", "/"))  # parked, not closed: served again
             self.assertEqual(idle.response()[0], 200)
             slow.sendall(b"\r\n")  # the head completes: answered

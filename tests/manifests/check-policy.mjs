@@ -1,17 +1,21 @@
 // Policy check of rendered manifests (see policy.mjs for the rules).
 //
-//   node check-policy.mjs [--autoscale] [--tls] rendered.yaml
+//   node check-policy.mjs [--autoscale] [--tls] [--metrics-scrape] rendered.yaml
 //
-// --autoscale / --tls: the overlay must have an HPA / Ingress TLS (and without
-// the flag must not). Exit 0: policy holds. Exit 1: violations on stderr.
+// --autoscale / --tls / --metrics-scrape: the overlay must have an HPA / Ingress
+// TLS / the scraper's NetworkPolicy (and without the flag must not). Exit 0: policy holds. Exit 1: violations on stderr.
 import { describe, loadObjects } from "./lib.mjs";
 import { checkPolicy } from "./policy.mjs";
 
 const args = process.argv.slice(2);
-const opts = { autoscale: args.includes("--autoscale"), tls: args.includes("--tls") };
+const opts = {
+  autoscale: args.includes("--autoscale"),
+  tls: args.includes("--tls"),
+  metricsScrape: args.includes("--metrics-scrape"),
+};
 const files = args.filter((a) => !a.startsWith("--"));
 if (files.length === 0) {
-  console.error("usage: node check-policy.mjs [--autoscale] [--tls] FILE.yaml...");
+  console.error("usage: node check-policy.mjs [--autoscale] [--tls] [--metrics-scrape] FILE.yaml...");
   process.exit(2);
 }
 const objects = loadObjects(files).map((x) => x.obj);

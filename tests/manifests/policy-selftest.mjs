@@ -2,16 +2,18 @@
 // rendered overlay that passes, breaks it one way at a time, and expects each
 // breakage to produce the matching violation.
 //
-//   node policy-selftest.mjs rendered-minikube.yaml
+//   node policy-selftest.mjs rendered-minikube.yaml rendered-metrics-scrape.yaml
 import { loadObjects } from "./lib.mjs";
 import { checkPolicy } from "./policy.mjs";
 
-const file = process.argv[2];
-if (!file) {
-  console.error("usage: node policy-selftest.mjs RENDERED.yaml");
+const [file, scrapeFile] = process.argv.slice(2);
+if (!file || !scrapeFile) {
+  console.error("usage: node policy-selftest.mjs RENDERED.yaml RENDERED-METRICS-SCRAPE.yaml");
   process.exit(2);
 }
 const good = loadObjects([file]).map((x) => x.obj);
+const goodScrape = loadObjects([scrapeFile]).map((x) => x.obj);
+const scrapePolicy = (objs) => objs.find((o) => o.kind === "NetworkPolicy" && o.metadata.name !== "favorite-athlete");
 const find = (objs, kind) => objs.find((o) => o.kind === kind);
 const ctr = (objs) => find(objs, "Deployment").spec.template.spec.containers[0];
 const podSpec = (objs) => find(objs, "Deployment").spec.template.spec;
@@ -30,6 +32,18 @@ const mutations = [
   ["readiness on port number", (o) => (ctr(o).readinessProbe.httpGet.port = 8080), "named port"],
   ["no startup probe", (o) => delete ctr(o).startupProbe, "startupProbe must be an httpGet probe"],
   ["port renamed", (o) => (ctr(o).ports[0].name = "web"), "needs a port named http"],
+  ["no metrics port", (o) => (ctr(o).ports = ctr(o).ports.filter((p) => p.name !== "metrics")), "needs a port named metrics"],
+  ["metrics port is the http port", (o) => (ctr(o).ports.find((p) => p.name === "metrics").containerPort = 8080), "must differ from port http"],
+  ["METRICS_PORT env differs", (o) => (ctr(o).env.find((e) => e.name === "METRICS_PORT").value = "9090"), "env METRICS_PORT differs"],
+  ["scraped on the public port", (o) => (find(o, "Deployment").spec.template.metadata.annotations["prometheus.io/port"] = "8080"), "prometheus.io/port is 8080"],
+  ["scrape path", (o) => (find(o, "Deployment").spec.template.metadata.annotations["prometheus.io/path"] = "/"), "prometheus.io/path"],
+  ["metrics on the Service", (o) => find(o, "Service").spec.ports.push({ name: "metrics", port: 9797, targetPort: "metrics" }), "Service: port metrics exposes metrics"],
+  ["metrics by number on the Service", (o) => find(o, "Service").spec.ports.push({ name: "m", port: 9797, targetPort: 9797 }), "only the container port http"],
+  ["Ingress on a metrics Service port", (o) => {
+    find(o, "Service").spec.ports.push({ name: "metrics", port: 9797, targetPort: "metrics" });
+    find(o, "Ingress").spec.rules[0].http.paths[0].backend.service.port = { name: "metrics" };
+  }, "Service: port metrics exposes metrics"],
+  ["NetworkPolicy on the metrics port", (o) => (find(o, "NetworkPolicy").spec.ingress[0].ports[0].port = "metrics"), "not the container port"],
   ["short grace period", (o) => (podSpec(o).terminationGracePeriodSeconds = 15), "terminationGracePeriodSeconds"],
   ["slow readiness", (o) => (ctr(o).readinessProbe.periodSeconds = 10), "marked unready after"],
   ["runAsNonRoot false", (o) => (podSpec(o).securityContext.runAsNonRoot = false), "runAsNonRoot must be true"],
@@ -96,6 +110,28 @@ for (const [name, got, expected] of extra) {
     console.error(`FAIL ${name}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(got)}`);
   }
 }
-const total = mutations.length + extra.length;
+// components/metrics-scrape: the scraper's namespace reaches the metrics port, and nothing else.
+const scrapeMutations = [
+  ["scrape policy on the http port", (o) => (scrapePolicy(o).spec.ingress[0].ports[0].port = "http"), "must admit the metrics port only"],
+  ["scrape policy on any port", (o) => delete scrapePolicy(o).spec.ingress[0].ports, "must admit the metrics port only"],
+  ["scrape policy from anywhere", (o) => (scrapePolicy(o).spec.ingress[0].from = [{ ipBlock: { cidr: "0.0.0.0/0" } }]), "namespace chosen by label"],
+  ["scrape policy missing", (o) => o.splice(o.indexOf(scrapePolicy(o)), 1), "expected exactly 2 NetworkPolicy"],
+];
+const scrapeBaseline = checkPolicy(goodScrape, { metricsScrape: true });
+if (scrapeBaseline.length > 0) {
+  console.error(`the unmodified metrics-scrape render must pass the policy, but: ${scrapeBaseline.join("; ")}`);
+  process.exit(1);
+}
+for (const [name, mutate, expected] of scrapeMutations) {
+  const objs = structuredClone(goodScrape);
+  mutate(objs);
+  const got = checkPolicy(objs, { metricsScrape: true });
+  if (got.some((m) => m.includes(expected))) console.log(`ok   ${name}: ${got.find((m) => m.includes(expected))}`);
+  else {
+    failures++;
+    console.error(`FAIL ${name}: expected a violation containing ${JSON.stringify(expected)}, got ${JSON.stringify(got)}`);
+  }
+}
+const total = mutations.length + extra.length + scrapeMutations.length;
 console.log(`${total - failures}/${total} broken variants rejected`);
 process.exitCode = failures ? 1 : 0;

@@ -10,6 +10,8 @@ export const NAMESPACE = "favorite-athlete";
 export const INGRESS_NAMESPACE = "ingress-nginx";
 const PORT_NAME = "http";
 const PORT_NUMBER = 8080;
+// GET /metrics is served only here (METRICS_PORT), for Prometheus: never by the Service.
+const METRICS_PORT_NAME = "metrics";
 const UID = 65532;
 const REPLICAS = 3;
 const NAMESPACED = new Set([
@@ -46,7 +48,8 @@ function envValue(container, name, fallback) {
   return e && e.value !== undefined ? Number(e.value) : fallback;
 }
 
-// opts: { autoscale: bool, tls: bool } — what this overlay must (and must not) contain.
+// opts: { autoscale: bool, tls: bool, metricsScrape: bool } — what this overlay must (and must
+// not) contain.
 export function checkPolicy(objects, opts = {}) {
   const v = [];
   const fail = (msg) => v.push(msg);
@@ -134,6 +137,21 @@ export function checkPolicy(objects, opts = {}) {
   if (envValue(c, "PORT", PORT_NUMBER) !== (port?.containerPort ?? PORT_NUMBER))
     fail("container: env PORT differs from the http containerPort");
 
+  // Metrics: their own port, named, set by METRICS_PORT, and where Prometheus is told to look.
+  const metricsPort = (c.ports ?? []).find((p) => p.name === METRICS_PORT_NAME);
+  if (!metricsPort) fail(`container: needs a port named ${METRICS_PORT_NAME} (METRICS_PORT)`);
+  else {
+    if (metricsPort.containerPort === (port?.containerPort ?? PORT_NUMBER))
+      fail(`container: port ${METRICS_PORT_NAME} must differ from port ${PORT_NAME}`);
+    if (envValue(c, "METRICS_PORT", undefined) !== metricsPort.containerPort)
+      fail(`container: env METRICS_PORT differs from the ${METRICS_PORT_NAME} containerPort`);
+    const ann = tmpl.metadata?.annotations ?? {};
+    if (ann["prometheus.io/scrape"] !== "true") fail('Pod: annotation prometheus.io/scrape must be "true"');
+    if (ann["prometheus.io/port"] !== String(metricsPort.containerPort))
+      fail(`Pod: annotation prometheus.io/port is ${ann["prometheus.io/port"]}, must be the ${METRICS_PORT_NAME} port ${metricsPort.containerPort}`);
+    if (ann["prometheus.io/path"] !== "/metrics") fail("Pod: annotation prometheus.io/path must be /metrics");
+  }
+
   const probe = (name, path) => {
     const p = c[name];
     if (!p?.httpGet) return fail(`container: ${name} must be an httpGet probe`);
@@ -180,6 +198,10 @@ export function checkPolicy(objects, opts = {}) {
   if (svc) {
     if ((svc.spec?.type ?? "ClusterIP") !== "ClusterIP") fail(`Service: type must be ClusterIP, is ${svc.spec?.type}`);
     if (!selects({ matchLabels: svc.spec?.selector }, podLabels)) fail("Service: selector does not match the pod labels");
+    // The Ingress routes to this Service: it must reach nothing but the http port.
+    for (const p of svc.spec?.ports ?? [])
+      if (p.targetPort !== PORT_NAME && p.targetPort !== PORT_NUMBER)
+        fail(`Service: port ${p.name} exposes ${p.targetPort}: only the container port ${PORT_NAME} may be exposed`);
     const sp = (svc.spec?.ports ?? []).find((p) => p.name === PORT_NAME);
     if (!sp) fail(`Service: needs a port named ${PORT_NAME}`);
     else {
@@ -233,7 +255,22 @@ export function checkPolicy(objects, opts = {}) {
   }
 
   // --- NetworkPolicy -----------------------------------------------------------
-  const np = one("NetworkPolicy");
+  const nps = byKind("NetworkPolicy");
+  const np = nps.find((o) => o.metadata?.name === dep.metadata?.name);
+  if (nps.length !== (opts.metricsScrape ? 2 : 1) || !np)
+    fail(`expected exactly ${opts.metricsScrape ? 2 : 1} NetworkPolicy (the base one named ${dep.metadata?.name}), found ${nps.length}`);
+  for (const scrape of nps.filter((o) => o !== np)) {
+    // components/metrics-scrape: the scraper's namespace, on the metrics port only.
+    if (!selects(scrape.spec?.podSelector, podLabels)) fail("metrics-scrape NetworkPolicy: podSelector does not match the pod labels");
+    for (const r of scrape.spec?.ingress ?? []) {
+      const from = r.from ?? [];
+      if (from.length === 0 || from.some((peer) => !peer.namespaceSelector?.matchLabels || peer.ipBlock))
+        fail("metrics-scrape NetworkPolicy: every source must be a namespace chosen by label");
+      const ports = r.ports ?? [];
+      if (ports.length === 0 || ports.some((p) => p.port !== METRICS_PORT_NAME))
+        fail(`metrics-scrape NetworkPolicy: must admit the ${METRICS_PORT_NAME} port only, admits ${JSON.stringify(ports)}`);
+    }
+  }
   if (np) {
     if (!selects(np.spec?.podSelector, podLabels)) fail("NetworkPolicy: podSelector does not match the pod labels");
     if (!(np.spec?.policyTypes ?? []).includes("Ingress")) fail("NetworkPolicy: policyTypes must include Ingress");

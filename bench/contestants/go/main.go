@@ -1,4 +1,5 @@
-// The Go contestant: net/http answering GET / with the service's bytes. Standard library only.
+// The Go contestant: net/http answering GET / with the service's bytes (and the rest of its
+// contract: 405 with Allow, /healthz, 404). Standard library only.
 package main
 
 import (
@@ -17,6 +18,11 @@ func main() {
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			w.WriteHeader(http.StatusMethodNotAllowed)
 			w.Write([]byte("Only GET method valid"))
+			return
+		}
+		if r.URL.Path == "/healthz" { // the rest of the contract, for tests/conformance
+			w.Header().Set("Content-Type", "application/json")
+			w.Write([]byte(`{"status":"ok"}`))
 			return
 		}
 		if r.URL.Path != "/" {

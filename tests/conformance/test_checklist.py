@@ -1,0 +1,121 @@
+"""The conformance checklist (checklist.py) against the real binary: one subtest per requirement.
+
+With --against HOST_PORT it judges any server already listening there instead (used to show that
+the checklist fails on a server that breaks it: docs/conformance.md)."""
+import os
+import socket
+import sys
+import threading
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+
+import harness  # noqa: E402  (tests/integration/harness.py)
+from checklist import BY_ID, CASES, corpus_files  # noqa: E402
+from runner import exchange, judge  # noqa: E402
+
+AGAINST = None
+
+
+class Checklist(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        if AGAINST:
+            cls.server, cls.port = None, AGAINST
+        else:
+            # READ_TIMEOUT_SECONDS=2: a case the server waits on ends within the runner's deadline.
+            cls.server = harness.Server(env={"READ_TIMEOUT_SECONDS": "2"})
+            cls.port = cls.server.port
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.server:
+            cls.server.stop()
+
+    def test_every_requirement(self):
+        failed = []
+        for case in CASES:
+            with self.subTest(case=case.id, ref=case.ref, rule=case.rule):
+                problems = judge(case, exchange(self.port, case.raw, head=case.head,
+                                                replies=len(case.replies or (1,))))
+                if problems:
+                    failed.append(case.id)
+                self.assertEqual(problems, [], f"{case.id} ({case.ref}: {case.rule})")
+        print(f"\n{len(CASES) - len(failed)}/{len(CASES)} requirements met"
+              + (f"; failed: {', '.join(failed)}" if failed else ""), flush=True)
+
+    def test_the_fuzz_corpus_holds_every_case(self):
+        # The seeds libFuzzer starts from (and ctest's fuzz.corpus replays) are the checklist's
+        # requests; regenerate with `python3 tests/conformance/checklist.py fuzz/corpus`.
+        corpus = os.path.join(HERE, "..", "..", "fuzz", "corpus")
+        on_disk = {n for n in os.listdir(corpus) if n.startswith("conformance-")}
+        self.assertEqual(on_disk, set(corpus_files()))
+        for name, raw in corpus_files().items():
+            with open(os.path.join(corpus, name), "rb") as f:
+                self.assertEqual(f.read(), raw, name)
+
+    def test_the_server_still_serves(self):
+        if self.server:
+            self.assertEqual(harness.get(self.port)[0], 200)
+
+
+class NonConformingStub:
+    """A deliberately non-conforming server: 200 and the greeting for any request head, no Date,
+    never closes. The checklist must fail it, or it proves nothing."""
+
+    def __init__(self):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    @staticmethod
+    def _serve(conn):
+        body = b'{"myFavoriteAthlete":"Usain Bolt"}'
+        buf = b""
+        with conn:
+            while True:
+                try:
+                    chunk = conn.recv(65536)
+                except OSError:
+                    return
+                if not chunk:
+                    return
+                buf += chunk
+                while b"\r\n\r\n" in buf:
+                    _, buf = buf.split(b"\r\n\r\n", 1)
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+                                 % (len(body), body))
+
+    def close(self):
+        self.listener.close()
+
+
+class ChecklistFailsAViolatingServer(unittest.TestCase):
+    def test_the_stub_breaks_these_requirements(self):
+        stub = NonConformingStub()
+        try:
+            for case_id in ("host-missing", "host-twice", "obs-fold", "space-before-colon", "content-length-invalid",
+                            "te-not-final-chunked", "date", "post-405-allow", "connection-close"):
+                with self.subTest(case=case_id):
+                    case = BY_ID[case_id]
+                    self.assertNotEqual(judge(case, exchange(stub.port, case.raw, head=case.head)), [])
+            # ...and it does meet one, so the judge is not simply failing everything.
+            self.assertEqual(judge(BY_ID["get-origin-form"], exchange(stub.port, BY_ID["get-origin-form"].raw)), [])
+        finally:
+            stub.close()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 2 and sys.argv[1] == "--against":
+        AGAINST = int(sys.argv.pop(2))
+        sys.argv.pop(1)
+    harness.main()
