@@ -3,10 +3,28 @@
 # its steps 1-6 for real: preflight, image build, cluster check, image load, apply through the
 # 1.20 shim + rollout status, and the answer on the Ingress host through the Ingress stand-in),
 # image tag cluster-a. Then the figures: 3 pods Ready, GET / through the Service's ClusterIP
-# answers the contract, and the script printed that answer from the Ingress URL.
+# answers the contract, and the script printed that answer from the Ingress URL. Metrics: /metrics
+# through the Ingress route is a 404, the Service has no metrics port, and a Prometheus-style scrape
+# of a pod, as its prometheus.io annotations say, answers the exposition.
 set -euo pipefail
 # shellcheck source=tests/cluster/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+# metrics_off_the_public_route: what a Prometheus annotation-based scrape and a client of the Ingress see.
+metrics_off_the_public_route() {
+  local code ports pod ip port path out
+  code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 --resolve "${INGRESS_HOST}:80:${NODE_IP}" "http://${INGRESS_HOST}/metrics")"
+  [[ ${code} == 404 ]] || fail "GET /metrics through the Ingress answered ${code}, want 404"
+  ports="$(kn get service "${APP}" -o jsonpath='{.spec.ports[*].name}')"
+  [[ ${ports} == http ]] || fail "the Service has ports '${ports}', want only http (the Ingress's)"
+  pod="$(ready_pod_names | head -n1)"
+  ip="$(kn get pod "${pod}" -o jsonpath='{.status.podIP}')"
+  port="$(kn get pod "${pod}" -o jsonpath='{.metadata.annotations.prometheus\.io/port}')"
+  path="$(kn get pod "${pod}" -o jsonpath='{.metadata.annotations.prometheus\.io/path}')"
+  out="$(curl -sS --max-time 5 "http://${ip}:${port}${path}")" || fail "scrape of http://${ip}:${port}${path} failed"
+  grep -q '^http_requests_total{' <<<"${out}" || fail "scrape of http://${ip}:${port}${path}: no http_requests_total"
+  figure "metrics: GET /metrics through the Ingress -> ${code}; Service ports: ${ports}; scrape of ${pod} as annotated (http://${ip}:${port}${path}) -> $(wc -l <<<"${out}") lines, $(grep -m1 '^http_requests_total{' <<<"${out}")"
+}
 
 main() {
   need_node_privileges
@@ -28,6 +46,7 @@ main() {
   figure "build-and-deploy.sh step 6: $(grep -m1 -o 'cannot resolve.*instead' <<<"${out}" || echo 'resolved by DNS'); $(grep -E '^(URL|Answer|Image):' <<<"${out}" | paste -sd';' -)"
   kn get pods,service,endpoints,pdb,ingress,networkpolicy -o wide >&2
   figure "$(verify_answer)"
+  metrics_off_the_public_route
 }
 
 main "$@"
