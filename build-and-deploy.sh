@@ -556,7 +556,8 @@ load_image_minikube() {
     run minikube -p "$PROFILE" image load "$IMAGE" || die "minikube image load failed"
   fi
   [[ $DRY_RUN == 0 ]] || return 0
-  mk image ls 2>/dev/null | grep -q "$APP:$TAG\$" ||
+  # grep reads the whole list (no -q): under pipefail an early exit would SIGPIPE minikube.
+  mk image ls 2>/dev/null | grep "$APP:$TAG\$" >/dev/null ||
     die "$IMAGE is not in minikube's image list after loading ('minikube -p $PROFILE image ls')"
   log "$IMAGE is in the cluster"
 }

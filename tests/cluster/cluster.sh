@@ -422,7 +422,7 @@ down() {
 leftovers() {
   local -a left=()
   ip link show "${BRIDGE}" >/dev/null 2>&1 && left+=("link ${BRIDGE}")
-  iptables-save | grep -qE '^:(KUBE-|FA-CLUSTER-)' && left+=("iptables chains")
+  iptables-save | grep -E '^:(KUBE-|FA-CLUSTER-)' >/dev/null && left+=("iptables chains")
   [[ -z $(find /sys/fs/cgroup/*/kubepods -maxdepth 0 2>/dev/null) ]] || left+=("cgroups kubepods")
   [[ ! -e ${STATE} ]] || left+=("${STATE}")
   grep -qF " ${STATE}/" /proc/self/mountinfo && left+=("mounts under ${STATE}")

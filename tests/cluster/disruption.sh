@@ -98,7 +98,7 @@ drain_node() {
   out="$(kc drain "${NODE_NAME}" --ignore-daemonsets --delete-emptydir-data --timeout=40s 2>&1)" || rc=$?
   printf '%s\n' "${out}" >&2
   local took=$((($(now_ms) - t0) / 1000)) evicted=0 p blocked
-  for p in "${before[@]}"; do ready_pod_names | grep -qxF "${p}" || evicted=$((evicted + 1)); done
+  for p in "${before[@]}"; do ready_pod_names | grep -xF "${p}" >/dev/null || evicted=$((evicted + 1)); done
   blocked="$(grep -c 'violate the pod.s disruption budget' <<<"${out}" || true)"
   figure "drain: kubectl drain exit ${rc} after ${took} s (--timeout=40s); ${evicted} of 3 pods evicted, ${blocked} eviction attempts refused by the PodDisruptionBudget; Ready pods $(ready_pods), Pending (node cordoned, nowhere to go) $(kn get pods -l "${SELECTOR}" --field-selector=status.phase=Pending -o name | wc -l)"
   ((rc != 0)) || fail "drain: a single-node drain finished although the PDB allows 1 unavailable pod of 3 and nothing can reschedule"

@@ -21,7 +21,7 @@ pick_binary() {
     [[ -x $1 ]] || fail "no static binary at $1"
     bin="$(readlink -f "$1")"
   fi
-  file -b "${bin}" | grep -q 'statically linked' || fail "${bin} is not statically linked: $(file -b "${bin}")"
+  file -b "${bin}" | grep 'statically linked' >/dev/null || fail "${bin} is not statically linked: $(file -b "${bin}")"
   printf '%s\n' "${bin}" >"${STATE}/app-binary"
   figure "image binary: ${bin} ($(libc_of "${bin}"), $(stat -c %s "${bin}") bytes, sha256 $(sha256sum "${bin}" | cut -c1-16))"
 }

@@ -16,8 +16,12 @@ main() {
   [[ ${full} == */* ]] || full="docker.io/library/${full}"
   [[ ${full} == *.*/* || ${full} == localhost/* ]] || full="docker.io/${full}"
   ctr_k8s images import "${archive}" >&2 || fail "ctr images import ${archive} failed"
-  ctr_k8s images ls -q | grep -qxF "${full}" ||
-    fail "${full} is not in containerd after importing ${archive} (has: $(ctr_k8s images ls -q | tr '\n' ' '))"
+  # The list first, then grep: `ctr ... | grep -q` under pipefail fails when grep's early exit
+  # SIGPIPEs ctr (seen: "fa-pause:1 is not in containerd (has: fa-pause:1 ...)").
+  local have
+  have="$(ctr_k8s images ls -q)"
+  grep -qxF "${full}" <<<"${have}" ||
+    fail "${full} is not in containerd after importing ${archive} (has: ${have//$'\n'/ })"
   log "import.sh: ${full} is in the cluster's containerd (namespace k8s.io)"
 }
 

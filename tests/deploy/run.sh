@@ -39,7 +39,7 @@ case ${1:-} in
 shellcheck)
   command -v shellcheck >/dev/null 2>&1 || skip "shellcheck not found (Debian: apt-get install --no-remove shellcheck)"
   mapfile -t scripts < <(shell_scripts)
-  printf '%s\n' "${scripts[@]}" | grep -qx "$root/build-and-deploy.sh" || {
+  printf '%s\n' "${scripts[@]}" | grep -x "$root/build-and-deploy.sh" >/dev/null || {
     echo "build-and-deploy.sh not among the scripts found: the file search is broken" >&2
     exit 1
   }
