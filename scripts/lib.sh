@@ -1,11 +1,11 @@
-# Shared by the scripts: Debian packages, offline dependency sources, building a preset.
 # shellcheck shell=bash
+# Shared by the scripts: Debian packages, offline dependency sources, building a preset. Logging
+# (log, warn, die, step, run) is scripts/log.sh's, sourced here.
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 readonly ROOT
-
-log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+# shellcheck source=scripts/log.sh
+source "${ROOT}/scripts/log.sh"
 
 as_root() {
   if [[ ${EUID} -eq 0 ]]; then "$@"

@@ -1,8 +1,9 @@
 # shellcheck shell=bash
 # Sourced: a private, unprivileged nginx routed like the Ingress, from the one shared template
 # deploy/nginx/favorite-athlete.conf.template. Used by scripts/local.sh (three replicas on
-# loopback) and tests/cluster/ingress.sh (the test cluster's Ingress stand-in). Both functions
-# print what went wrong and return 1; the caller decides how to fail.
+# loopback) and tests/cluster/ingress.sh (the test cluster's Ingress stand-in), both of which
+# source scripts/log.sh first. Both functions log what went wrong (err) and return 1; the caller
+# decides how to fail.
 
 NGINX_TEMPLATE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/deploy/nginx/favorite-athlete.conf.template"
 readonly NGINX_TEMPLATE
@@ -13,11 +14,14 @@ nginx_render() {
   local text name
   text="$(<"${NGINX_TEMPLATE}")"
   for name in FA_LISTEN FA_HOST FA_UPSTREAM_1 FA_UPSTREAM_2 FA_UPSTREAM_3 FA_ACCESS_LOG; do
-    [[ -n ${!name:-} ]] || { echo "nginx_render: ${name} is not set" >&2; return 1; }
+    [[ -n ${!name:-} ]] || {
+      err "nginx_render: ${name} is not set"
+      return 1
+    }
     text="${text//"\${${name}}"/${!name}}"
   done
   if [[ ${text} == *"\${FA_"[A-Z]* ]]; then
-    echo "${NGINX_TEMPLATE} uses a \${FA_...} name that nginx_render does not set" >&2
+    err "${NGINX_TEMPLATE} uses a \${FA_...} name that nginx_render does not set"
     return 1
   fi
   printf '%s\n' "${text}"
@@ -51,7 +55,7 @@ http {
 }
 EOF
   nginx -t -q -p "${dir}" -c "${dir}/nginx.conf" -e stderr || {
-    echo "nginx rejects ${dir}/nginx.conf" >&2
+    err "nginx rejects ${dir}/nginx.conf"
     return 1
   }
 }

@@ -22,11 +22,12 @@ setup() {
   mkdir -p "$STUB_STATE"
   : >"$STUB_LOG"
 
-  # A minimal checkout: the script, the manifests, a Dockerfile. A scripts/test.sh that
+  # A minimal checkout: the script and the shell library it sources, the manifests, a Dockerfile. A scripts/test.sh that
   # records its call proves the script never runs the developers' suite.
   REPO=$T/repo
   mkdir -p "$REPO/scripts"
   cp "$REPO_ROOT/build-and-deploy.sh" "$REPO/"
+  cp "$REPO_ROOT/scripts/log.sh" "$REPO/scripts/"
   cp -R "$REPO_ROOT/manifests" "$REPO/"
   echo 'FROM scratch' >"$REPO/Dockerfile.alpine"
   # shellcheck disable=SC2016 # expanded when the fake runs
@@ -382,7 +383,7 @@ applied() { cat "$STUB_STATE/applied.yaml"; }
   assert_output --partial "|     newTag: \"$(short_sha)\""
   assert_output --partial "|   - ../../../manifests/components/tls"
   assert_output --partial "would run: kubectl --context minikube apply -k"
-  assert_output --partial "would run: curl https://favorite-athlete.<minikube-ip>.nip.io/"
+  assert_output --regexp "would run: curl -sS --max-time 5 [^[:cntrl:]]* https://favorite-athlete\.<minikube-ip>\.nip\.io/"
   [[ ! -e $REPO/build ]] || fail "dry run wrote $REPO/build"
 }
 
@@ -585,7 +586,7 @@ found_tools() {
   # A tool in command position: line start, after ; & | ( $( or then/do/else/run/exec/need.
   # shellcheck disable=SC2016 # a regex, and a fixture of code
   local re='(^|[;&|(]|\$\(|(then|do|else|run|exec|need|command -v))[[:space:]]*"?(\$ROOT/|\$\{ROOT\}/)?(scripts/test\.sh|apt-get|apt|sudo|cmake|ctest|g\+\+|gcc|clang|make|python3?|node|npm)"?([[:space:];)|&]|$)'
-  run grep -nE "$re" "$REPO_ROOT/build-and-deploy.sh"
+  run grep -nE "$re" "$REPO_ROOT/build-and-deploy.sh" "$REPO_ROOT/scripts/log.sh"
   assert_failure 1 # grep found nothing
   # The check itself finds such calls.
   # shellcheck disable=SC2016
@@ -739,6 +740,11 @@ found_tools() {
   [[ ! -s $STUB_LOG ]] || fail "dry run called: $(cat "$STUB_LOG")"
   assert_output --partial "would run: kubectl --context kind-demo get --raw /readyz"
   assert_output --partial "would run: kind load docker-image favorite-athlete:$(short_sha) --name demo"
-  assert_output --partial "kustomize $REPO/build/deploy/context-kind-demo | cat | kubectl --context kind-demo apply -f -"
+  # The render, through the --render-filter (cat), into kubectl apply -f -: in that order.
+  assert_output --partial "would run: kubectl --context kind-demo kustomize $REPO/build/deploy/context-kind-demo"
+  assert_output --partial "would run: cat"
+  assert_output --partial "would run: kubectl --context kind-demo apply -f -"
+  [[ $output == *"would run: kubectl --context kind-demo kustomize $REPO/build/deploy/context-kind-demo"*"would run: cat"*"would run: kubectl --context kind-demo apply -f -"* ]] ||
+    fail "the plan does not render, filter and apply in that order"
   refute_output --regexp 'minikube (-p|start|addons|image|ip|status)'
 }

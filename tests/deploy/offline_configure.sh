@@ -7,9 +7,9 @@
 set -Eeuo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
-fail() { echo "FAIL: $*" >&2; exit 1; }
-command -v cmake >/dev/null 2>&1 || { echo "SKIPPED: cmake not found" >&2; exit 77; }
-command -v ninja >/dev/null 2>&1 || { echo "SKIPPED: ninja not found" >&2; exit 77; }
+# shellcheck source=tests/image/lib.sh
+. "$root/tests/image/lib.sh" # fail, skip, need_cmd
+need_cmd cmake ninja
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/fa-offline.XXXXXX")
 trap 'rm -rf "$work"' EXIT

