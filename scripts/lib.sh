@@ -109,15 +109,23 @@ enable_debian_sources() {
   as_root apt-get update -qq
 }
 
-# The source directory of Debian's source package $1 (apt-get source, once, into .deps/), asked
-# for by the name $2 (default $1; a binary package's name when another source shares $1's).
+# debian_source_dir PACKAGE [NAME [DIR [FILE]]]: prints the source tree of Debian's source
+# package PACKAGE, fetched once with `apt-get source NAME` into DIR and reused from then on.
+#   NAME  what apt-get source is asked for (default PACKAGE): a binary package's name when
+#         another source shares PACKAGE's, or PACKAGE=VERSION
+#   DIR   where the tree goes (default .deps/debian-PACKAGE)
+#   FILE  a file every complete tree has (default debian/control): without it, an interrupted
+#         fetch, DIR is emptied and fetched again
 debian_source_dir() {
-  local package="$1" dir="${ROOT}/.deps/debian-${1}" name="${2:-$1}"
-  if ! compgen -G "${dir}/${package}-*/" >/dev/null; then
+  local package="$1" name="${2:-$1}" dir="${3:-${ROOT}/.deps/debian-$1}" file="${4:-debian/control}"
+  if ! compgen -G "${dir}/${package}-*/${file}" >/dev/null; then
     enable_debian_sources
-    mkdir -p "${dir}"
+    rm -rf "${dir}" && mkdir -p "${dir}"
+    log "apt-get source ${name} into ${dir}"
     (cd "${dir}" && apt-get source -qq "${name}" >/dev/null 2>&1) \
       || die "apt-get source ${name} failed (deb-src entries? dpkg-dev?)"
+    compgen -G "${dir}/${package}-*/${file}" >/dev/null \
+      || die "apt-get source ${name} left no ${package}-*/${file} in ${dir}"
   fi
   compgen -G "${dir}/${package}-*/" | head -n1
 }

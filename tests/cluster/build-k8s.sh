@@ -25,17 +25,8 @@ source_version() {
   printf '%s\n' "${v}"
 }
 
-# The source tree of VERSION, fetched once into the cache.
-fetch_source() {
-  local version="$1" dir="${CACHE}/src/${1}"
-  if ! compgen -G "${dir}/kubernetes-*/Makefile" >/dev/null; then
-    rm -rf "${dir}" && mkdir -p "${dir}"
-    log "apt-get source kubernetes=${version} into ${dir}"
-    (cd "${dir}" && apt-get source -qq "kubernetes=${version}" >/dev/null 2>&1) \
-      || die "apt-get source kubernetes=${version} failed (deb-src entries? dpkg-dev?)"
-  fi
-  compgen -G "${dir}/kubernetes-*/" | head -n1
-}
+# The source tree of VERSION, fetched once into the cache (complete when it has its Makefile).
+fetch_source() { debian_source_dir kubernetes "kubernetes=$1" "${CACHE}/src/$1" Makefile; }
 
 # Builds COMPONENTS in SRC (as debian/rules does: GOPATH symlink, CGO off) into OUT/bin.
 build() {
