@@ -45,7 +45,7 @@ takes about 10 minutes, and writes bench/results/<date>/{results.md,results.json
   --no-install          do not install Debian packages; exit 77 (skip) when wrk or go is missing
   -h, --help            this text
 
-Environment: DEPS_SOURCE=debian builds with Debian's source
+Environment: FA_DEPS_SOURCE=debian builds with Debian's source
 packages instead of downloading from GitHub, as scripts/test.sh does. Needs root (or sudo) to install: wrk nginx-light python3-flask gunicorn
 golang-go gnuplot-nox.
 EOF
@@ -91,7 +91,7 @@ install_packages() {
 }
 
 # Configures a preset and builds only the service (not the tests).
-# Offline sources as scripts/lib.sh selects them (DEPS_SOURCE=debian).
+# Offline sources as scripts/lib.sh selects them (FA_DEPS_SOURCE=debian).
 build_service() {
   local preset="$1" out
   local -a args=()

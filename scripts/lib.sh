@@ -131,17 +131,17 @@ debian_source_dir() {
 }
 
 # Prints the CMake options (one per line) that select the sources FetchContent would download,
-# for DEPS_SOURCE:
+# for FA_DEPS_SOURCE:
 #   pinned (default)  download the releases pinned in CMakeLists.txt
 #   debian            Debian's source packages of cpp-httplib (the single header) and of
 #                     prometheus-cpp (used by static builds only): offline, no GitHub needed
-# PRESET musl also gets nlohmann_json's and doctest's: glibc's /usr/include is not for musl.
+# FA_PRESET musl also gets nlohmann_json's and doctest's: glibc's /usr/include is not for musl.
 deps_cmake_args() {
   local preset="${1:-}"
-  case "${DEPS_SOURCE:-pinned}" in
+  case "${FA_DEPS_SOURCE:-pinned}" in
     pinned) return 0 ;;
     debian) ;;
-    *) die "DEPS_SOURCE=${DEPS_SOURCE}: expected pinned or debian" ;;
+    *) die "FA_DEPS_SOURCE=${FA_DEPS_SOURCE}: expected pinned or debian" ;;
   esac
   local httplib prometheus
   httplib="$(debian_source_dir cpp-httplib)"
@@ -178,7 +178,7 @@ build_preset() {
   local errors
   errors="$(mktemp)"
   if ! cmake --preset "${preset}" "${args[@]}" >/dev/null 2>"${errors}"; then
-    # The project's own one-line diagnoses (e.g. offline: use DEPS_SOURCE=debian) say it all.
+    # The project's own one-line diagnoses (e.g. offline: use FA_DEPS_SOURCE=debian) say it all.
     grep -q 'favorite-athlete: ' "${errors}" && die "$(grep -o 'favorite-athlete: .*' "${errors}" | head -n1)"
     cat "${errors}" >&2
     die "cmake --preset ${preset} failed (see above)"

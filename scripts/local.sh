@@ -43,7 +43,7 @@ Options:
 The replicas take their other settings from the environment (DRAIN_SECONDS,
 SHUTDOWN_TIMEOUT_SECONDS, ACCESS_LOG, FAVORITE_ATHLETE, ...; see README "Configuration"), e.g.
   DRAIN_SECONDS=2 scripts/local.sh
-Needs nginx (Debian package nginx; installed if missing). DEPS_SOURCE: see scripts/lib.sh.
+Needs nginx (Debian package nginx; installed if missing). FA_DEPS_SOURCE: see scripts/lib.sh.
 EOF
 }
 

@@ -20,6 +20,6 @@ endforeach()
 # simulation against a crafted dpkg status (tests/deploy/apt_no_remove.sh); reads the system only.
 add_test(NAME deploy.apt_no_remove COMMAND bash ${FA_DEPLOY_TEST_DIR}/apt_no_remove.sh)
 set_tests_properties(deploy.apt_no_remove PROPERTIES LABELS deploy SKIP_RETURN_CODE 77 TIMEOUT 120)
-# Offline configure: one line naming DEPS_SOURCE=debian when cpp-httplib cannot be downloaded.
+# Offline configure: one line naming FA_DEPS_SOURCE=debian when cpp-httplib cannot be downloaded.
 add_test(NAME deploy.offline_configure COMMAND bash ${FA_DEPLOY_TEST_DIR}/offline_configure.sh)
 set_tests_properties(deploy.offline_configure PROPERTIES LABELS deploy SKIP_RETURN_CODE 77 TIMEOUT 120)

@@ -20,7 +20,7 @@ foreach(suite IN ITEMS contract rolling_restart kill9 shutdown slow_clients)
     TIMEOUT 120
     # The load tests measure: never two at once.
     RESOURCE_LOCK favorite-athlete-e2e
-    ENVIRONMENT "FAVORITE_ATHLETE_BIN=$<TARGET_FILE:favorite-athlete>;PYTHONDONTWRITEBYTECODE=1")
+    ENVIRONMENT "FA_BIN=$<TARGET_FILE:favorite-athlete>;PYTHONDONTWRITEBYTECODE=1")
 endforeach()
 
 # docker-compose.yml checked offline (no Docker engine in CI) with Debian's docker-compose and
