@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs favorite-athlete without a cluster: three replicas on 127.0.0.1 behind a real nginx that
 # routes like the Ingress, with the nginx config docker-compose.yml uses too
-# (deploy/nginx/favorite-athlete.conf.template). See `scripts/local.sh --help`.
+# (nginx/favorite-athlete.conf.template). See `scripts/local.sh --help`.
 set -Eeuo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"

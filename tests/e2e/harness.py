@@ -22,7 +22,7 @@ BIN = os.path.abspath(os.environ.get("FA_BIN", os.path.join(ROOT, "build/dev/fav
 HOST = "favorite-athlete.127.0.0.1.nip.io"
 BODY = b'{"myFavoriteAthlete":"Usain Bolt"}'
 SKIP = 77
-# nginx's passive health (deploy/nginx/favorite-athlete.conf.template): a failed replica gets no
+# nginx's passive health (nginx/favorite-athlete.conf.template): a failed replica gets no
 # traffic for at most this long (fail_timeout=1s, counted in whole seconds), then rejoins.
 FAIL_TIMEOUT = 2.0
 PATH = os.environ.get("PATH", "") + ":/usr/sbin:/sbin"
