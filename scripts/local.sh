@@ -41,7 +41,8 @@ Options:
   -h, --help              this help
 
 The replicas take their other settings from the environment (DRAIN_SECONDS,
-SHUTDOWN_TIMEOUT_SECONDS, ACCESS_LOG, FAVORITE_ATHLETE, ...; see README "Configuration"), e.g.
+SHUTDOWN_TIMEOUT_SECONDS, ACCESS_LOG, FAVORITE_ATHLETE, ...: the table in config.hpp, or
+favorite-athlete --help), e.g.
   DRAIN_SECONDS=2 scripts/local.sh
 Needs nginx (Debian package nginx; installed if missing). FA_DEPS_SOURCE: see scripts/lib.sh.
 EOF

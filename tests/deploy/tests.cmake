@@ -1,4 +1,5 @@
-# Deploy tests (issue 4). Included by the top-level CMakeLists.txt:
+# Deploy tests: build-and-deploy.sh, the shell scripts, the CI workflow. Included by the
+# top-level CMakeLists.txt:
 #   include(tests/deploy/tests.cmake OPTIONAL)
 # Needs shellcheck, bats + bats-assert + bats-support (Debian), kubectl, git,
 # node and `npm ci` in tests/deploy; a test exits 77 (skipped) with a message
