@@ -2,6 +2,22 @@
 # Runs favorite-athlete without a cluster: three replicas on 127.0.0.1 behind a real nginx that
 # routes like the Ingress, with the nginx config docker-compose.yml uses too
 # (nginx/favorite-athlete.conf.template). See `scripts/local.sh --help`.
+#
+# Why ~450 lines: this script stands in for the parts of Kubernetes the tests/e2e suite checks
+# the service against, and each part is a section below, readable on its own:
+#   options and state   parse_args: ports, host, run directory
+#   small helpers       an HTTP status probe over /dev/tcp (no curl needed), port checks
+#   build / nginx       build the release preset; render and start nginx (scripts/nginx.sh)
+#   replicas            the kubelet's part: start each replica in its own session with a
+#                       parent-death signal, restart one that exits (restartPolicy: Always) with
+#                       a capped back-off, record every exit (pid, code) for rolling-restart and
+#                       the tests
+#   up                  the supervisor loop (wait -n), graceful stop in the Deployment's order
+#                       (replicas drain first, then nginx), a second Ctrl-C stops at once, and
+#                       nothing outlives the script
+#   rolling restart     the Deployment's rollout: one replica at a time, exit 0 checked, the new
+#                       one ready for minReadySeconds before the next
+# Each of these is asserted by tests/e2e; dropping one drops what a test proves.
 set -Eeuo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
