@@ -356,9 +356,9 @@ preflight() {
 source_checksum() {
   (cd "$ROOT" && find . \( -name .git -o -name build -o -name .deps -o -name node_modules \) -prune -o -type f -print |
     LC_ALL=C sort | while IFS= read -r f; do
-      printf '%s ' "$f"
-      cksum <"$f"
-    done | cksum | cut -d' ' -f1)
+    printf '%s ' "$f"
+    cksum <"$f"
+  done | cksum | cut -d' ' -f1)
 }
 
 compute_tag() {
@@ -705,7 +705,9 @@ check_answer() {
       continue
     fi
     if ((SECONDS >= deadline)); then
-      err "no JSON answer from $URL within ${HTTP_TIMEOUT}s (last: curl exit $rc, HTTP ${code:-none}: $(head -c 200 "$body" 2>/dev/null; cat "$WORK/curl.err"))"
+      local got
+      got="$(head -c 200 "$body" 2>/dev/null || true)$(cat "$WORK/curl.err" || true)"
+      err "no JSON answer from $URL within ${HTTP_TIMEOUT}s (last: curl exit $rc, HTTP ${code:-none}: $got)"
       if [[ -z $CONTEXT && $NODE_IP == 127.0.0.1 ]]; then
         die "127.0.0.1 needs '$(tunnel_command)' running in another terminal"
       fi

@@ -84,20 +84,47 @@ parse_args() {
     shift
   fi
   case "${COMMAND}" in
-    up | rolling-restart) ;;
-    *) usage >&2; die "unknown command: ${COMMAND}" ;;
+  up | rolling-restart) ;;
+  *)
+    usage >&2
+    die "unknown command: ${COMMAND}"
+    ;;
   esac
   while [[ $# -gt 0 ]]; do
     case "$1" in
-      -h | --help) usage; exit 0 ;;
-      --skip-tests) ;;  # old command lines: up no longer runs the tests
-      --binary) BINARY="$(need_value "$@")"; shift ;;
-      --port) NGINX_PORT="$(need_value "$@")"; shift ;;
-      --replica-ports) IFS=, read -r -a REPLICA_PORTS <<<"$(need_value "$@")"; shift ;;
-      --host) ROUTED_HOST="$(need_value "$@")"; shift ;;
-      --run-dir) RUN_DIR="$(need_value "$@")"; shift ;;
-      --min-ready-seconds) MIN_READY_SECONDS="$(need_value "$@")"; shift ;;
-      *) usage >&2; die "unknown option: $1" ;;
+    -h | --help)
+      usage
+      exit 0
+      ;;
+    --skip-tests) ;; # old command lines: up no longer runs the tests
+    --binary)
+      BINARY="$(need_value "$@")"
+      shift
+      ;;
+    --port)
+      NGINX_PORT="$(need_value "$@")"
+      shift
+      ;;
+    --replica-ports)
+      IFS=, read -r -a REPLICA_PORTS <<<"$(need_value "$@")"
+      shift
+      ;;
+    --host)
+      ROUTED_HOST="$(need_value "$@")"
+      shift
+      ;;
+    --run-dir)
+      RUN_DIR="$(need_value "$@")"
+      shift
+      ;;
+    --min-ready-seconds)
+      MIN_READY_SECONDS="$(need_value "$@")"
+      shift
+      ;;
+    *)
+      usage >&2
+      die "unknown option: $1"
+      ;;
     esac
     shift
   done
@@ -152,7 +179,7 @@ alive() { [[ -n $1 ]] && kill -0 "$1" 2>/dev/null; }
 # --- build --------------------------------------------------------------------------------------
 
 ensure_nginx() {
-  PATH="${PATH}:/usr/sbin:/sbin"  # nginx lives in /usr/sbin, not in a user's PATH on Debian
+  PATH="${PATH}:/usr/sbin:/sbin" # nginx lives in /usr/sbin, not in a user's PATH on Debian
   command -v nginx >/dev/null && return 0
   # apt_install starts no service: Debian's nginx package would otherwise start and enable the
   # system nginx on port 80, which this script never uses.
@@ -176,7 +203,7 @@ build() {
 # nginx's main context and the shared template, rendered by scripts/nginx.sh.
 write_nginx_config() {
   mkdir -p "${RUN_DIR}"
-  chmod 0755 "${RUN_DIR}"  # nginx's workers (nobody) reach their temp paths through it
+  chmod 0755 "${RUN_DIR}" # nginx's workers (nobody) reach their temp paths through it
   FA_LISTEN="127.0.0.1:${NGINX_PORT}" FA_HOST="${ROUTED_HOST}" FA_ACCESS_LOG="${RUN_DIR}/nginx-access.log" \
     FA_UPSTREAM_1="127.0.0.1:${REPLICA_PORTS[0]}" FA_UPSTREAM_2="127.0.0.1:${REPLICA_PORTS[1]}" \
     FA_UPSTREAM_3="127.0.0.1:${REPLICA_PORTS[2]}" nginx_write_config "${RUN_DIR}/nginx" scripts/local.sh ||
@@ -190,8 +217,8 @@ start_nginx() {
   NGINX_PID=$!
   printf '%s\n' "${NGINX_PID}" >"${RUN_DIR}/nginx.pid"
   # The routed host answers as soon as nginx and one replica do.
-  wait_status "${NGINX_PORT}" /healthz "${ROUTED_HOST}" 200 10 \
-    || die "nginx does not answer on 127.0.0.1:${NGINX_PORT} (see ${RUN_DIR}/nginx.log)"
+  wait_status "${NGINX_PORT}" /healthz "${ROUTED_HOST}" 200 10 ||
+    die "nginx does not answer on 127.0.0.1:${NGINX_PORT} (see ${RUN_DIR}/nginx.log)"
 }
 
 # --- replicas -------------------------------------------------------------------------------
@@ -230,8 +257,8 @@ start_replicas() {
   local n
   for n in 1 2 3; do start_replica "${n}"; done
   for n in 1 2 3; do
-    wait_status "${REPLICA_PORTS[n - 1]}" /readyz localhost 200 10 \
-      || die "replica ${n} is not ready on 127.0.0.1:${REPLICA_PORTS[n - 1]} (see ${RUN_DIR}/replica-${n}.log)"
+    wait_status "${REPLICA_PORTS[n - 1]}" /readyz localhost 200 10 ||
+      die "replica ${n} is not ready on 127.0.0.1:${REPLICA_PORTS[n - 1]} (see ${RUN_DIR}/replica-${n}.log)"
   done
 }
 
@@ -263,7 +290,7 @@ reap() {
     wait "${pid}" 2>/dev/null || rc=$?
     if ((rc <= 128)) || ! alive "${pid}"; then break; fi
   done
-  if ((rc > 128)); then  # killed by a signal, or interrupted as it exited: ask once more
+  if ((rc > 128)); then # killed by a signal, or interrupted as it exited: ask once more
     again=0
     wait "${pid}" 2>/dev/null || again=$?
     ((again == 127)) || rc=${again}
@@ -387,7 +414,7 @@ supervise() {
     pid=""
     rc=0
     wait -n -p pid || rc=$?
-    [[ -n ${pid:-} && ${pid} != "${TICK_PID}" ]] || continue  # a tick, or a signal's trap ran
+    [[ -n ${pid:-} && ${pid} != "${TICK_PID}" ]] || continue # a tick, or a signal's trap ran
     if [[ ${pid} == "${NGINX_PID}" ]]; then
       NGINX_PID=""
       stop_all || true
@@ -441,8 +468,8 @@ rolling_restart() {
     exited_after="$(awk -v a="${t0}" -v b="${EPOCHREALTIME}" 'BEGIN { printf "%.1f", b - a }')"
     [[ ${rc} == 0 ]] || die "replica ${n} (pid ${old}) exited with ${rc}, not 0"
     deadline=$((SECONDS + 30))
-    until new="$(replica_pid "${n}")" && [[ ${new} != "${old}" ]] && alive "${new}" \
-      && [[ $(http_status "${port}" /readyz localhost) == 200 ]]; do
+    until new="$(replica_pid "${n}")" && [[ ${new} != "${old}" ]] && alive "${new}" &&
+      [[ $(http_status "${port}" /readyz localhost) == 200 ]]; do
       ((SECONDS < deadline)) || die "replica ${n} did not come back ready on port ${port} within 30 s"
       sleep 0.05
     done
@@ -453,8 +480,8 @@ rolling_restart() {
     deadline=$((${EPOCHREALTIME/./} + MIN_READY_SECONDS * 1000000))
     while ((${EPOCHREALTIME/./} < deadline)); do
       sleep 0.25
-      [[ $(replica_pid "${n}") == "${new}" && $(http_status "${port}" /readyz localhost) == 200 ]] \
-        || die "replica ${n} (pid ${new}) did not stay ready for ${MIN_READY_SECONDS} s"
+      [[ $(replica_pid "${n}") == "${new}" && $(http_status "${port}" /readyz localhost) == 200 ]] ||
+        die "replica ${n} (pid ${new}) did not stay ready for ${MIN_READY_SECONDS} s"
     done
   done
   log "rolling restart done: 3 replicas restarted one at a time"
@@ -463,8 +490,8 @@ rolling_restart() {
 main() {
   parse_args "$@"
   case "${COMMAND}" in
-    up) up ;;
-    rolling-restart) rolling_restart ;;
+  up) up ;;
+  rolling-restart) rolling_restart ;;
   esac
 }
 

@@ -89,7 +89,7 @@ load_start() {
   LOAD_LOG="$(mktemp "${TMPDIR:-/tmp}/fa-load.XXXXXX")"
   "${HERE}/load.sh" "$1" "${EXPECTED_ROOT_BODY}" >"${LOAD_LOG}" 2>/dev/null &
   LOAD_PID=$!
-  trap stop_background EXIT  # never left running by a failed test
+  trap stop_background EXIT # never left running by a failed test
   sleep 1
 }
 # load_stop NAME: stops the loop, prints "NAME: total, failed" as a figure and returns the failures
@@ -114,7 +114,7 @@ load_stop() {
 render() {
   local tag="$1" filter="${2:-${HERE}/shim-1.20}" dir="${STATE}/overlay"
   mkdir -p "${dir}"
-  local base  # kustomize takes relative paths only
+  local base # kustomize takes relative paths only
   base="$(realpath --relative-to="${dir}" "${REPO}/manifests/overlays/minikube")"
   cat >"${dir}/kustomization.yaml" <<YAML
 apiVersion: kustomize.config.k8s.io/v1beta1

@@ -146,8 +146,8 @@ applied() { cat "$STUB_STATE/applied.yaml"; }
   apply=$(line_of '^kubectl --context minikube apply -k')
   rollout=$(line_of 'rollout status deployment/favorite-athlete')
   answer=$(line_of '^curl .*http://favorite-athlete\.192\.168\.49\.2\.nip\.io/')
-  ((build < start_ing && start_ing < jobs && jobs < ctrl && ctrl < load &&
-    load < apply && apply < rollout && rollout < answer)) || fail "wrong order: $(cat "$STUB_LOG")"
+  { ((build < start_ing && start_ing < jobs && jobs < ctrl && ctrl < load)) &&
+    ((load < apply && apply < rollout && rollout < answer)); } || fail "wrong order: $(cat "$STUB_LOG")"
   assert_called 'wait --for=condition=complete job.batch/ingress-nginx-admission-patch'
   # Each step is logged with a timestamp.
   local s
@@ -565,7 +565,8 @@ applied() { cat "$STUB_STATE/applied.yaml"; }
 # The tools the preflight reports, in order (the README lists the same).
 # shellcheck disable=SC2031 # $output: the run result of the calling test
 found_tools() {
-  printf '%s\n' "$output" | sed -n 's/.*\[1\/6 preflight\] found \([^ :]*\).*/\1/p' | tr '\n' ' '; }
+  printf '%s\n' "$output" | sed -n 's/.*\[1\/6 preflight\] found \([^ :]*\).*/\1/p' | tr '\n' ' '
+}
 
 @test "preflight checks exactly the README's host requirements" {
   deploy_minimal
