@@ -1,14 +1,14 @@
 # Deploy tests: build-and-deploy.sh, the shell scripts, the CI workflow. Included by the
 # top-level CMakeLists.txt:
 #   include(tests/deploy/tests.cmake OPTIONAL)
-# Needs shellcheck, bats + bats-assert + bats-support (Debian), kubectl, git,
+# Needs shellcheck, shfmt, bats + bats-assert + bats-support (Debian), kubectl, git,
 # node and `npm ci` in tests/deploy; a test exits 77 (skipped) with a message
 # when its tool is missing. No cluster, container engine or network is used:
 # the bats tests put stub docker/minikube/kubectl/curl first on PATH.
 # Paths from this file's own location, so it works wherever it is included from.
 set(FA_DEPLOY_TEST_DIR ${CMAKE_CURRENT_LIST_DIR})
 get_filename_component(FA_DEPLOY_REPO_ROOT ${CMAKE_CURRENT_LIST_DIR}/../.. ABSOLUTE)
-foreach(check shellcheck bats actionlint bash32 no-remove)
+foreach(check shellcheck shfmt bats actionlint bash32 no-remove)
   add_test(NAME deploy.${check}
            COMMAND bash ${FA_DEPLOY_TEST_DIR}/run.sh ${check}
            WORKING_DIRECTORY ${FA_DEPLOY_REPO_ROOT})
