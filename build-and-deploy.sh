@@ -75,37 +75,14 @@ EOF
 }
 
 # ----------------------------------------------------------------------------
-# Logging and helpers
+# Logging and helpers: log, warn, err, die, step and run (which only prints the
+# command under --dry-run) come from scripts/log.sh, the project's one shell library.
 # ----------------------------------------------------------------------------
-STEP="-"
-log() { printf '%s [%s] %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$STEP" "$*"; }
-warn() { printf '%s [%s] WARNING: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$STEP" "$*" >&2; }
-err() { printf '%s [%s] ERROR: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$STEP" "$*" >&2; }
-die() {
-  err "$@"
-  exit 1
-}
+# shellcheck source=scripts/log.sh
+. "$ROOT/scripts/log.sh"
 usage_error() {
   echo "$*" >&2
   exit 2
-}
-step() {
-  STEP="$1/6 $2"
-  log "=== $3"
-}
-quoted() {
-  local out="" a
-  for a in "$@"; do out="$out $(printf '%q' "$a")"; done
-  printf '%s' "${out# }"
-}
-# run CMD...: log the command, then run it (or only print it with --dry-run).
-run() {
-  if [[ $DRY_RUN == 1 ]]; then
-    printf '  would run: %s\n' "$(quoted "$@")"
-    return 0
-  fi
-  log "+ $(quoted "$@")"
-  "$@"
 }
 k() { kubectl --context "$KCONTEXT" "$@"; }
 mk() { minikube -p "$PROFILE" "$@"; }
@@ -340,7 +317,7 @@ need_image_loader() {
 }
 
 preflight() {
-  step 1 preflight "checking the tools this needs"
+  step "1/6 preflight" "checking the tools this needs"
   ((BASH_VERSINFO[0] > 3 || (BASH_VERSINFO[0] == 3 && BASH_VERSINFO[1] >= 2))) ||
     die "bash $BASH_VERSION is too old: this script needs bash >= 3.2"
   log "found bash $BASH_VERSION"
@@ -379,9 +356,9 @@ preflight() {
 source_checksum() {
   (cd "$ROOT" && find . \( -name .git -o -name build -o -name .deps -o -name node_modules \) -prune -o -type f -print |
     LC_ALL=C sort | while IFS= read -r f; do
-      printf '%s ' "$f"
-      cksum <"$f"
-    done | cksum | cut -d' ' -f1)
+    printf '%s ' "$f"
+    cksum <"$f"
+  done | cksum | cut -d' ' -f1)
 }
 
 compute_tag() {
@@ -421,7 +398,7 @@ compute_tag() {
 build_image() {
   local tests="unit tests and smoke test in the build stage"
   [[ $SKIP_TESTS == 0 ]] || tests="in-build tests skipped (--skip-tests)"
-  step 2 build "building $IMAGE from Dockerfile.alpine with $ENGINE ($tests)"
+  step "2/6 build" "building $IMAGE from Dockerfile.alpine with $ENGINE ($tests)"
   [[ -f $ROOT/Dockerfile.alpine || $DRY_RUN == 1 ]] || die "Dockerfile.alpine not found in $ROOT"
   BUILD_REF=$IMAGE
   local -a args=(build -f "$ROOT/Dockerfile.alpine" -t "$BUILD_REF")
@@ -446,14 +423,15 @@ wait_ingress_addon() {
   # the ValidatingWebhookConfiguration; until they complete and the controller
   # is ready, creating an Ingress fails. Wait on those conditions (never delete
   # the webhook configuration: it is what rejects broken Ingresses).
-  local jobs j
-  jobs=$(k -n "$INGRESS_NS" get jobs -o name 2>/dev/null || true)
+  # A dry run lists no jobs: it shows the wait for each with a placeholder name.
+  local jobs="job/<each-admission-job>" j
+  [[ $DRY_RUN == 1 ]] || jobs=$(k -n "$INGRESS_NS" get jobs -o name 2>/dev/null || true)
   if [[ -z $jobs ]]; then
     log "no admission jobs in $INGRESS_NS (already completed and cleaned up)"
   fi
   for j in $jobs; do
     log "waiting up to ${ADDON_TIMEOUT}s for $j to complete"
-    if ! k -n "$INGRESS_NS" wait --for=condition=complete "$j" --timeout="${ADDON_TIMEOUT}s"; then
+    if ! run kubectl --context "$KCONTEXT" -n "$INGRESS_NS" wait --for=condition=complete "$j" --timeout="${ADDON_TIMEOUT}s"; then
       # A completed job may be deleted by its TTL while we wait: that is success.
       if k -n "$INGRESS_NS" get "$j" >/dev/null 2>&1; then
         die "$j did not complete within ${ADDON_TIMEOUT}s. It creates the admission webhook certificate; see 'kubectl -n $INGRESS_NS logs $j' (raise ADDON_TIMEOUT_SECONDS on a slow machine)."
@@ -462,11 +440,11 @@ wait_ingress_addon() {
     fi
   done
   log "waiting up to ${ADDON_TIMEOUT}s for deployment/$INGRESS_CONTROLLER to be ready"
-  k -n "$INGRESS_NS" rollout status "deployment/$INGRESS_CONTROLLER" --timeout="${ADDON_TIMEOUT}s" ||
+  run kubectl --context "$KCONTEXT" -n "$INGRESS_NS" rollout status "deployment/$INGRESS_CONTROLLER" --timeout="${ADDON_TIMEOUT}s" ||
     die "the ingress controller was not ready within ${ADDON_TIMEOUT}s (image pull on a slow network? see the pods below; raise ADDON_TIMEOUT_SECONDS)"
-  k -n "$INGRESS_NS" wait --for=condition=Ready pod -l app.kubernetes.io/component=controller --timeout="${ADDON_TIMEOUT}s" ||
+  run kubectl --context "$KCONTEXT" -n "$INGRESS_NS" wait --for=condition=Ready pod -l app.kubernetes.io/component=controller --timeout="${ADDON_TIMEOUT}s" ||
     die "the ingress controller pod was not Ready within ${ADDON_TIMEOUT}s"
-  log "ingress controller ready"
+  [[ $DRY_RUN == 1 ]] || log "ingress controller ready"
 }
 
 # The tunnel command users must run: on Linux with a rootful driver (docker,
@@ -475,36 +453,28 @@ wait_ingress_addon() {
 tunnel_command() { printf 'minikube -p %s tunnel --bind-address=127.0.0.1' "$PROFILE"; }
 
 check_context_cluster() {
-  step 3 cluster "context $CONTEXT (no minikube): the API server answers"
+  step "3/6 cluster" "context $CONTEXT (no minikube): the API server answers"
   CLUSTER_STEPS_STARTED=1
   HOST=${HOST_OPTION:-$DEFAULT_CONTEXT_HOST}
   # The IP a <name>.<a.b.c.d>.nip.io host stands for: curl --resolve falls back to it.
   NODE_IP=$(printf '%s\n' "$HOST" | sed -n 's/.*[.-]\([0-9]\{1,3\}\.[0-9]\{1,3\}\.[0-9]\{1,3\}\.[0-9]\{1,3\}\)\.nip\.io$/\1/p')
-  if [[ $DRY_RUN == 1 ]]; then
-    printf '  would run: kubectl --context %s get --raw /readyz\n' "$CONTEXT"
-    return 0
-  fi
-  k --request-timeout=20s get --raw /readyz >/dev/null ||
+  run kubectl --context "$KCONTEXT" get --raw /readyz --request-timeout=20s >/dev/null ||
     die "the cluster of context $CONTEXT does not answer ('kubectl --context $CONTEXT get --raw /readyz' failed)"
+  [[ $DRY_RUN == 0 ]] || return 0
   log "the cluster of context $CONTEXT answers; the ingress controller, metrics-server and image access are up to that cluster"
   [[ $AUTOSCALE == 0 ]] || warn "--autoscale with --context: the HPA needs a metrics-server in that cluster (this script installs none)"
 }
 
 prepare_cluster() {
-  step 3 cluster "minikube profile $PROFILE, ingress addon"
+  step "3/6 cluster" "minikube profile $PROFILE, ingress addon"
   CLUSTER_STEPS_STARTED=1
-  if [[ $DRY_RUN == 1 ]]; then
-    printf '  would run: minikube -p %s status   (and minikube -p %s start %s if it is not running)\n' "$PROFILE" "$PROFILE" "$MINIKUBE_START_ARGS"
-    printf '  would run: minikube -p %s addons enable ingress\n' "$PROFILE"
-    printf '  would wait: admission jobs in %s complete, deployment/%s rolled out, controller pod Ready (%ss each)\n' "$INGRESS_NS" "$INGRESS_CONTROLLER" "$ADDON_TIMEOUT"
-    [[ $AUTOSCALE == 0 ]] || printf '  would run: minikube -p %s addons enable metrics-server; wait for deployment/metrics-server\n' "$PROFILE"
-    NODE_IP="<minikube-ip>"
-    [[ $TUNNEL == 0 ]] || NODE_IP=127.0.0.1
-    HOST=${HOST_OPTION:-$APP.$NODE_IP.nip.io}
-    return 0
-  fi
-  if mk status >/dev/null 2>&1; then
+  # A dry run reads nothing from the cluster: it shows the start as if the profile were stopped.
+  if [[ $DRY_RUN == 0 ]] && mk status >/dev/null 2>&1; then
     log "minikube profile $PROFILE is running"
+  elif [[ $DRY_RUN == 1 ]]; then
+    log "minikube -p $PROFILE status decides: if the profile is not running, it is started"
+    # shellcheck disable=SC2086 # MINIKUBE_START_ARGS is a list of arguments
+    run minikube -p "$PROFILE" start $MINIKUBE_START_ARGS
   else
     log "minikube profile $PROFILE is not running: starting it (bounded by minikube's own --wait-timeout)"
     # shellcheck disable=SC2086 # MINIKUBE_START_ARGS is a list of arguments
@@ -515,8 +485,14 @@ prepare_cluster() {
   if [[ $AUTOSCALE == 1 ]]; then
     run minikube -p "$PROFILE" addons enable metrics-server || die "enabling the metrics-server addon failed"
     log "waiting up to ${ADDON_TIMEOUT}s for deployment/metrics-server"
-    k -n kube-system rollout status deployment/metrics-server --timeout="${ADDON_TIMEOUT}s" ||
+    run kubectl --context "$KCONTEXT" -n kube-system rollout status deployment/metrics-server --timeout="${ADDON_TIMEOUT}s" ||
       die "metrics-server was not ready within ${ADDON_TIMEOUT}s"
+  fi
+  if [[ $DRY_RUN == 1 ]]; then
+    NODE_IP="<minikube-ip>"
+    [[ $TUNNEL == 0 ]] || NODE_IP=127.0.0.1
+    HOST=${HOST_OPTION:-$APP.$NODE_IP.nip.io}
+    return 0
   fi
 
   NODE_IP=$(mk ip) || die "'minikube -p $PROFILE ip' failed"
@@ -549,7 +525,7 @@ save_archive() { # save_archive FILE: the image as a docker-archive
 
 load_image_minikube() {
   if [[ $ENGINE == podman ]]; then
-    local tar="${WORK:-<tmp>}/image.tar"
+    local tar="$WORK/image.tar"
     save_archive "$tar"
     run minikube -p "$PROFILE" image load "$tar" || die "minikube image load failed"
   else
@@ -563,15 +539,15 @@ load_image_minikube() {
 }
 
 load_image_archive() {
-  local tar="${WORK:-<tmp>}/image.tar" cmd=${IMAGE_LOAD#archive:}
+  local tar="$WORK/image.tar" cmd=${IMAGE_LOAD#archive:}
   save_archive "$tar"
   # shellcheck disable=SC2086 # CMD is a command line split on spaces, as documented
   run $cmd "$tar" "$IMAGE" || die "--image-load archive: '$cmd $tar $IMAGE' failed"
-  [[ $DRY_RUN == 1 ]] || rm -f "$tar"
+  rm -f "$tar"
 }
 
 load_image() {
-  step 4 load "loading $IMAGE into the cluster with --image-load $IMAGE_LOAD (no registry, no push)"
+  step "4/6 load" "loading $IMAGE into the cluster with --image-load $IMAGE_LOAD (no registry, no push)"
   case $IMAGE_LOAD in
   minikube) load_image_minikube ;;
   kind) run kind load docker-image "$IMAGE" --name "${CONTEXT#kind-}" || die "kind load docker-image failed" ;;
@@ -618,69 +594,61 @@ write_overlay() { # write_overlay DIR HOST: the kustomization the script applies
   } >"$dir/kustomization.yaml"
 }
 
-make_certificate() { # self-signed, reused while valid for another day
+make_certificate() { # self-signed, reused while valid for another day; for Secret $TLS_SECRET
   local dir=$1 host=$2
-  mkdir -p "$dir/tls"
   if [[ -s $dir/tls/$host.crt && -s $dir/tls/$host.key ]] &&
     openssl x509 -checkend 86400 -noout -in "$dir/tls/$host.crt" >/dev/null 2>&1; then
     log "reusing the self-signed certificate for $host"
     return 0
   fi
-  log "making a self-signed certificate for $host (openssl; valid 365 days)"
-  (umask 077 && openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 365 \
+  log "making a self-signed certificate for $host (openssl; valid 365 days; Secret $TLS_SECRET)"
+  run mkdir -p "$dir/tls"
+  (umask 077 && run -q openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 365 \
     -subj "/CN=$host" -addext "subjectAltName=DNS:$host" \
-    -keyout "$dir/tls/$host.key" -out "$dir/tls/$host.crt" >/dev/null 2>&1) ||
+    -keyout "$dir/tls/$host.key" -out "$dir/tls/$host.crt") ||
     die "openssl could not make a certificate (needs OpenSSL >= 1.1.1 for -addext)"
 }
 
 # With --render-filter: render once, filter once; the apply attempts send that output.
 render_filtered() {
-  k kustomize "$OVERLAY_DIR" >"$WORK/rendered.yaml" || die "kubectl kustomize $OVERLAY_DIR failed"
+  run kubectl --context "$KCONTEXT" kustomize "$OVERLAY_DIR" >"$WORK/rendered.yaml" || die "kubectl kustomize $OVERLAY_DIR failed"
   local rc=0
   # shellcheck disable=SC2086 # CMD is a command line split on spaces, as documented
-  $RENDER_FILTER <"$WORK/rendered.yaml" >"$WORK/filtered.yaml" || rc=$?
+  run $RENDER_FILTER <"$WORK/rendered.yaml" >"$WORK/filtered.yaml" || rc=$?
   ((rc == 0)) || die "--render-filter '$RENDER_FILTER' failed (exit $rc)"
-  [[ -s $WORK/filtered.yaml ]] || die "--render-filter '$RENDER_FILTER' printed nothing"
-  log "rendered $OVERLAY_DIR and filtered it through '$RENDER_FILTER'"
+  [[ $DRY_RUN == 1 || -s $WORK/filtered.yaml ]] || die "--render-filter '$RENDER_FILTER' printed nothing"
+  log "rendered $OVERLAY_DIR and filtered it through '$RENDER_FILTER' (stdin to stdout)"
 }
 
 apply_once() {
   if [[ -n $RENDER_FILTER ]]; then
-    k apply -f - <"$WORK/filtered.yaml"
+    run kubectl --context "$KCONTEXT" apply -f - <"$WORK/filtered.yaml"
   else
-    k apply -k "$OVERLAY_DIR"
+    run kubectl --context "$KCONTEXT" apply -k "$OVERLAY_DIR"
   fi
 }
 
 apply_manifests() {
   local what="apply -k"
   [[ -z $RENDER_FILTER ]] || what="kustomize | $RENDER_FILTER | kubectl apply -f -"
-  step 5 apply "kubectl $what ($IMAGE, host $HOST), then rollout status"
+  step "5/6 apply" "kubectl $what ($IMAGE, host $HOST), then rollout status"
   if [[ $DRY_RUN == 1 ]]; then
-    local tmp
-    tmp=$(mktemp -d "${TMPDIR:-/tmp}/fa-plan.XXXXXX")
-    write_overlay "$tmp" "$HOST"
-    printf '  would write %s/kustomization.yaml:\n' "$OVERLAY_DIR"
-    sed 's/^/    | /' "$tmp/kustomization.yaml"
-    rm -rf "$tmp"
-    [[ $TLS == 0 ]] || printf '  would make a self-signed certificate for %s with openssl (Secret %s)\n' "$HOST" "$TLS_SECRET"
-    if [[ -n $RENDER_FILTER ]]; then
-      printf '  would run: kubectl --context %s kustomize %s | %s | kubectl --context %s apply -f -   (up to %s attempts)\n' "$KCONTEXT" "$OVERLAY_DIR" "$RENDER_FILTER" "$KCONTEXT" "$APPLY_ATTEMPTS"
-    else
-      printf '  would run: kubectl --context %s apply -k %s   (up to %s attempts while the admission webhook starts)\n' "$KCONTEXT" "$OVERLAY_DIR" "$APPLY_ATTEMPTS"
-    fi
-    printf '  would run: kubectl --context %s -n %s rollout status deployment/%s --timeout=%ss\n' "$KCONTEXT" "$NAMESPACE" "$DEPLOYMENT" "$ROLLOUT_TIMEOUT"
-    return 0
+    # The plan shows the kustomization it would write (written here to WORK, a temp dir).
+    write_overlay "$WORK" "$HOST"
+    log "would write $OVERLAY_DIR/kustomization.yaml:"
+    sed 's/^/    | /' "$WORK/kustomization.yaml" >&2
+  else
+    mkdir -p "$OVERLAY_DIR"
+    write_overlay "$OVERLAY_DIR" "$HOST"
+    log "generated $OVERLAY_DIR/kustomization.yaml"
   fi
-  mkdir -p "$OVERLAY_DIR"
   [[ $TLS == 0 ]] || make_certificate "$OVERLAY_DIR" "$HOST"
-  write_overlay "$OVERLAY_DIR" "$HOST"
-  log "generated $OVERLAY_DIR/kustomization.yaml"
   [[ -z $RENDER_FILTER ]] || render_filtered
 
+  log "applying: up to $APPLY_ATTEMPTS attempts while the ingress-nginx admission webhook starts"
   local attempt=1 out
   while :; do
-    log "+ kubectl --context $KCONTEXT $what $OVERLAY_DIR (attempt $attempt/$APPLY_ATTEMPTS)"
+    log "apply attempt $attempt/$APPLY_ATTEMPTS"
     if out=$(apply_once 2>&1); then
       printf '%s\n' "$out"
       break
@@ -699,7 +667,7 @@ apply_manifests() {
   done
 
   log "waiting up to ${ROLLOUT_TIMEOUT}s for deployment/$DEPLOYMENT to roll out"
-  k -n "$NAMESPACE" rollout status "deployment/$DEPLOYMENT" --timeout="${ROLLOUT_TIMEOUT}s" ||
+  run kubectl --context "$KCONTEXT" -n "$NAMESPACE" rollout status "deployment/$DEPLOYMENT" --timeout="${ROLLOUT_TIMEOUT}s" ||
     die "deployment/$DEPLOYMENT did not finish rolling out within ${ROLLOUT_TIMEOUT}s (the old pods keep serving: maxUnavailable is 0)"
 }
 
@@ -713,14 +681,15 @@ check_answer() {
     port=443
   }
   URL=${URL_OPTION:-$scheme://$HOST/}
-  step 6 verify "waiting up to ${HTTP_TIMEOUT}s for $URL to answer the JSON"
-  if [[ $DRY_RUN == 1 ]]; then
-    printf '  would run: curl %s until it answers {"myFavoriteAthlete":...} (every %ss, at most %ss)\n' "$URL" "$POLL_INTERVAL" "$HTTP_TIMEOUT"
-    return 0
-  fi
+  step "6/6 verify" "waiting up to ${HTTP_TIMEOUT}s for $URL to answer the JSON {\"myFavoriteAthlete\":...} (curl every ${POLL_INTERVAL}s)"
   local body="$WORK/body" deadline=$((SECONDS + HTTP_TIMEOUT)) rc code
   local -a opts=(-sS --max-time 5 -H "Accept: application/json" -o "$body" -w "%{http_code}")
   [[ $TLS == 0 || $URL != https://* ]] || opts+=(--cacert "$OVERLAY_DIR/tls/$HOST.crt")
+  # The poll repeats one curl (not logged each time); a dry run shows it once.
+  if [[ $DRY_RUN == 1 ]]; then
+    run curl "${opts[@]}" "$URL"
+    return 0
+  fi
   RESOLVE_HINT=""
   while :; do
     rc=0
@@ -737,7 +706,9 @@ check_answer() {
       continue
     fi
     if ((SECONDS >= deadline)); then
-      err "no JSON answer from $URL within ${HTTP_TIMEOUT}s (last: curl exit $rc, HTTP ${code:-none}: $(head -c 200 "$body" 2>/dev/null; cat "$WORK/curl.err"))"
+      local got
+      got="$(head -c 200 "$body" 2>/dev/null || true)$(cat "$WORK/curl.err" || true)"
+      err "no JSON answer from $URL within ${HTTP_TIMEOUT}s (last: curl exit $rc, HTTP ${code:-none}: $got)"
       if [[ -z $CONTEXT && $NODE_IP == 127.0.0.1 ]]; then
         die "127.0.0.1 needs '$(tunnel_command)' running in another terminal"
       fi
@@ -765,28 +736,25 @@ delete_all() {
   local where="minikube profile $PROFILE"
   [[ -z $CONTEXT ]] || where="context $CONTEXT"
   log "=== removing $APP from $where"
-  if [[ $DRY_RUN == 1 ]]; then
-    printf '  would run: kubectl --context %s delete namespace %s --ignore-not-found --wait=true --timeout=%ss\n' "$KCONTEXT" "$NAMESPACE" "$DELETE_TIMEOUT"
-    [[ -n $CONTEXT ]] || printf '  would run: minikube -p %s image rm %s:<each loaded tag>\n' "$PROFILE" "$APP"
-    printf '  would remove: %s\n' "$OVERLAY_DIR"
-    return 0
-  fi
   if [[ -n $CONTEXT ]]; then
     delete_namespace
-    rm -rf "$OVERLAY_DIR"
+    run rm -rf "$OVERLAY_DIR"
     log "done. Images loaded into that cluster's nodes are left to its own garbage collection."
     return 0
   fi
-  if ! mk status >/dev/null 2>&1; then
+  # A dry run reads nothing from the cluster: it shows the removal as if the profile were
+  # running, with a placeholder for the image tags 'minikube image ls' would list.
+  if [[ $DRY_RUN == 0 ]] && ! mk status >/dev/null 2>&1; then
     log "minikube profile $PROFILE is not running: nothing deployed to remove"
   else
     delete_namespace
-    local img
-    for img in $(mk image ls 2>/dev/null | grep -E "(^|/)$APP:" || true); do
+    local img images="$APP:<each-loaded-tag>"
+    [[ $DRY_RUN == 1 ]] || images=$(mk image ls 2>/dev/null | grep -E "(^|/)$APP:" || true)
+    for img in $images; do
       run minikube -p "$PROFILE" image rm "$img" || warn "could not remove image $img"
     done
   fi
-  rm -rf "$OVERLAY_DIR"
+  run rm -rf "$OVERLAY_DIR"
   log "done. Left in place (may predate this script): the minikube profile and its ingress/metrics-server addons."
   log "to remove those too: minikube -p $PROFILE addons disable ingress; or minikube delete -p $PROFILE"
 }
@@ -801,7 +769,8 @@ main() {
   fi
   compute_tag
   log "image $IMAGE (revision $REVISION)"
-  [[ $DRY_RUN == 1 ]] || WORK=$(mktemp -d "${TMPDIR:-/tmp}/fa-deploy.XXXXXX")
+  # Temporary files (also in a dry run, which writes its plan's kustomization there).
+  WORK=$(mktemp -d "${TMPDIR:-/tmp}/fa-deploy.XXXXXX")
   build_image
   if [[ -n $CONTEXT ]]; then check_context_cluster; else prepare_cluster; fi
   load_image

@@ -63,7 +63,8 @@ rlim_t raise_open_files_limit() {
 
 // Two workers per CPU this process may run on (its affinity mask, as taskset or a cpuset sets
 // it): enough that one waiting on a slow write does not idle a CPU, few enough that a busy
-// worker is not queued behind dozens of others. Measured: see README "Benchmark".
+// worker is not queued behind dozens of others. Measured by bench/run.sh against THREADS=1024
+// (results in bench/results/<date>/results.md).
 std::size_t auto_threads() {
   cpu_set_t cpus;
   CPU_ZERO(&cpus);

@@ -52,7 +52,7 @@ takes about 10 minutes, and writes bench/results/<date>/{results.md,results.json
   --no-install          do not install Debian packages; exit 77 (skip) when wrk or go is missing
   -h, --help            this text
 
-Environment: DEPS_SOURCE=debian builds with Debian's source
+Environment: FA_DEPS_SOURCE=debian builds with Debian's source
 packages instead of downloading from GitHub, as scripts/test.sh does. Needs root (or sudo) to install: wrk nginx-light python3-flask gunicorn
 golang-go gnuplot-nox.
 EOF
@@ -61,20 +61,38 @@ EOF
 parse_args() {
   while (($#)); do
     case "$1" in
-      --quick) QUICK=1 ;;
-      --differential) DIFFERENTIAL=1 QUICK=1 ;;
-      --write) DIFFERENTIAL_ARGS+=(--write) ;;
-      --no-install) INSTALL=0 ;;
-      --out) OUT="${2:?--out needs a directory}"; shift ;;
-      --out=*) OUT="${1#*=}" ;;
-      --binary) BINARY="${2:?--binary needs a path}"; shift ;;
-      --binary=*) BINARY="${1#*=}" ;;
-      --static-binary) STATIC_BINARY="${2:?--static-binary needs a path}"; shift ;;
-      --static-binary=*) STATIC_BINARY="${1#*=}" ;;
-      --musl-binary) MUSL_BINARY="${2:?--musl-binary needs a path}"; shift ;;
-      --musl-binary=*) MUSL_BINARY="${1#*=}" ;;
-      -h | --help) usage; exit 0 ;;
-      *) usage >&2; die "unknown argument: $1" ;;
+    --quick) QUICK=1 ;;
+    --differential) DIFFERENTIAL=1 QUICK=1 ;;
+    --write) DIFFERENTIAL_ARGS+=(--write) ;;
+    --no-install) INSTALL=0 ;;
+    --out)
+      OUT="${2:?--out needs a directory}"
+      shift
+      ;;
+    --out=*) OUT="${1#*=}" ;;
+    --binary)
+      BINARY="${2:?--binary needs a path}"
+      shift
+      ;;
+    --binary=*) BINARY="${1#*=}" ;;
+    --static-binary)
+      STATIC_BINARY="${2:?--static-binary needs a path}"
+      shift
+      ;;
+    --static-binary=*) STATIC_BINARY="${1#*=}" ;;
+    --musl-binary)
+      MUSL_BINARY="${2:?--musl-binary needs a path}"
+      shift
+      ;;
+    --musl-binary=*) MUSL_BINARY="${1#*=}" ;;
+    -h | --help)
+      usage
+      exit 0
+      ;;
+    *)
+      usage >&2
+      die "unknown argument: $1"
+      ;;
     esac
     shift
   done
@@ -99,14 +117,14 @@ install_packages() {
   ((${#missing[@]} == 0)) && return 0
   if ((!INSTALL)); then
     log "SKIP: missing Debian packages: ${missing[*]} (run without --no-install to install them)"
-    [[ ${FA_TESTS_NO_SKIP:-0} == 1 ]] && exit 1  # CI: a missing tool is a failure
+    [[ ${FA_TESTS_NO_SKIP:-0} == 1 ]] && exit 1 # CI: a missing tool is a failure
     exit 77
   fi
   apt_install "${missing[@]}"
 }
 
 # Configures a preset and builds only the service (not the tests).
-# Offline sources as scripts/lib.sh selects them (DEPS_SOURCE=debian).
+# Offline sources as scripts/lib.sh selects them (FA_DEPS_SOURCE=debian).
 build_service() {
   local preset="$1" out
   local -a args=()
@@ -175,7 +193,7 @@ run_harness() {
   [[ -n ${STATIC_BINARY} ]] && args+=(--static-binary "${STATIC_BINARY}")
   [[ -n ${MUSL_BINARY} ]] && args+=(--musl-binary "${MUSL_BINARY}")
   ((QUICK)) && args+=(--quick)
-  ulimit -n "$(ulimit -Hn)"  # 1000 connections need more than 1024 descriptors
+  ulimit -n "$(ulimit -Hn)" # 1000 connections need more than 1024 descriptors
   python3 "${BENCH}/harness.py" "${args[@]}"
 }
 

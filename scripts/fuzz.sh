@@ -11,7 +11,7 @@ main() {
   local seconds="${1:-60}"
   install_debian_packages "${ROOT}/scripts/debian-packages.txt" "${ROOT}/scripts/debian-packages-test.txt"
   build_preset fuzz >/dev/null
-  work="$(mktemp -d)"  # global: the EXIT trap runs after main returns
+  work="$(mktemp -d)" # global: the EXIT trap runs after main returns
   trap 'rm -rf "${work}"' EXIT
   mkdir -p "${ROOT}/build/fuzz/artifacts"
   log "fuzzing for ${seconds} s"

@@ -1,15 +1,17 @@
-# Shared by the scripts: Debian packages, offline dependency sources, building a preset.
 # shellcheck shell=bash
+# Shared by the scripts: Debian packages, offline dependency sources, building a preset. Logging
+# (log, warn, die, step, run) is scripts/log.sh's, sourced here.
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 readonly ROOT
-
-log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+# shellcheck source=scripts/log.sh
+source "${ROOT}/scripts/log.sh"
 
 as_root() {
-  if [[ ${EUID} -eq 0 ]]; then "$@"
-  elif command -v sudo >/dev/null; then sudo "$@"
+  if [[ ${EUID} -eq 0 ]]; then
+    "$@"
+  elif command -v sudo >/dev/null; then
+    sudo "$@"
   else die "run as root, or install by hand: $*"; fi
 }
 
@@ -22,10 +24,10 @@ apt_install() {
   log "installing Debian packages: $*"
   [[ ${FA_APT_UPDATE:-1} == 0 ]] || as_root apt-get update -qq
   if ! without_service_starts as_root env DEBIAN_FRONTEND=noninteractive \
-      apt-get install -y -qq --no-install-recommends --no-remove "$@" >/dev/null; then
+    apt-get install -y -qq --no-install-recommends --no-remove "$@" >/dev/null; then
     local removed
-    removed="$(apt-get -s install --no-install-recommends --no-remove "$@" 2>/dev/null \
-      | sed -n '/will be REMOVED:/,/^[^ ]/{/^ /p}' | xargs)"
+    removed="$(apt-get -s install --no-install-recommends --no-remove "$@" 2>/dev/null |
+      sed -n '/will be REMOVED:/,/^[^ ]/{/^ /p}' | xargs)"
     [[ -z ${removed} ]] || die "installing $* would remove ${removed}, so nothing was installed" \
       "(apt-get --no-remove). Keep ${removed}: install the equivalent of $* by hand (or skip" \
       "what needs it), or decide yourself to replace ${removed} and then rerun."
@@ -41,11 +43,14 @@ without_service_starts() {
   local policy="${FA_POLICY_RC_D:-/usr/sbin/policy-rc.d}"
   (
     local saved=""
-    if [[ -e ${policy} ]]; then saved="$(mktemp)"; as_root cp -p "${policy}" "${saved}"; fi
+    if [[ -e ${policy} ]]; then
+      saved="$(mktemp)"
+      as_root cp -p "${policy}" "${saved}"
+    fi
     trap 'if [[ -n ${saved} ]]; then as_root mv -f "${saved}" "${policy}"; else as_root rm -f "${policy}"; fi' EXIT
     trap 'exit 130' INT TERM HUP
-    printf '#!/bin/sh\n# Written by favorite-athlete scripts/lib.sh for one apt_install.\nexit 101\n' \
-      | as_root tee "${policy}" >/dev/null
+    printf '#!/bin/sh\n# Written by favorite-athlete scripts/lib.sh for one apt_install.\nexit 101\n' |
+      as_root tee "${policy}" >/dev/null
     as_root chmod 0755 "${policy}"
     local before rc=0
     before="$(installed_units)"
@@ -57,9 +62,9 @@ without_service_starts() {
 
 # The systemd service units installed packages ship, one per line.
 installed_units() {
-  dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' 2>/dev/null | awk '$1 == "ii" { print $2 }' \
-    | xargs -r dpkg-query -L 2>/dev/null | sed -n 's#^/lib/systemd/system/\([^/]*\.service\)$#\1#p' \
-    | sort -u
+  dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' 2>/dev/null | awk '$1 == "ii" { print $2 }' |
+    xargs -r dpkg-query -L 2>/dev/null | sed -n 's#^/lib/systemd/system/\([^/]*\.service\)$#\1#p' |
+    sort -u
 }
 
 # disable_new_units BEFORE: units that appeared since BEFORE (a list from installed_units) are not
@@ -91,15 +96,15 @@ install_debian_packages() {
 
 # Every installed package and every package name an installed one provides, one per line.
 installed_or_provided() {
-  dpkg-query -W -f='${db:Status-Abbrev}|${Package}|${Provides}\n' 2>/dev/null \
-    | awk -F'|' '$1 ~ /^ii/ { print $2; n = split($3, p, ","); for (i = 1; i <= n; i++) { sub(/^ +/, "", p[i]); sub(/ .*/, "", p[i]); if (p[i] != "") print p[i] } }'
+  dpkg-query -W -f='${db:Status-Abbrev}|${Package}|${Provides}\n' 2>/dev/null |
+    awk -F'|' '$1 ~ /^ii/ { print $2; n = split($3, p, ","); for (i = 1; i <= n; i++) { sub(/^ +/, "", p[i]); sub(/ .*/, "", p[i]); if (p[i] != "") print p[i] } }'
 }
 
 # Adds deb-src entries mirroring the configured deb ones, if there are none yet.
 enable_debian_sources() {
   grep -rqsE '^(Types:.*deb-src|deb-src )' /etc/apt/sources.list /etc/apt/sources.list.d/ && return 0
   log "enabling Debian source packages (deb-src) to fetch cpp-httplib's source"
-  local f=/etc/apt/sources.list.d/debian.sources  # Debian 12's default
+  local f=/etc/apt/sources.list.d/debian.sources # Debian 12's default
   if [[ -f ${f} ]]; then
     sed 's/^Types: deb$/Types: deb-src/' "${f}" | as_root tee "${f%.sources}-src.sources" >/dev/null
   fi
@@ -109,31 +114,39 @@ enable_debian_sources() {
   as_root apt-get update -qq
 }
 
-# The source directory of Debian's source package $1 (apt-get source, once, into .deps/), asked
-# for by the name $2 (default $1; a binary package's name when another source shares $1's).
+# debian_source_dir PACKAGE [NAME [DIR [FILE]]]: prints the source tree of Debian's source
+# package PACKAGE, fetched once with `apt-get source NAME` into DIR and reused from then on.
+#   NAME  what apt-get source is asked for (default PACKAGE): a binary package's name when
+#         another source shares PACKAGE's, or PACKAGE=VERSION
+#   DIR   where the tree goes (default .deps/debian-PACKAGE)
+#   FILE  a file every complete tree has (default debian/control): without it, an interrupted
+#         fetch, DIR is emptied and fetched again
 debian_source_dir() {
-  local package="$1" dir="${ROOT}/.deps/debian-${1}" name="${2:-$1}"
-  if ! compgen -G "${dir}/${package}-*/" >/dev/null; then
+  local package="$1" name="${2:-$1}" dir="${3:-${ROOT}/.deps/debian-$1}" file="${4:-debian/control}"
+  if ! compgen -G "${dir}/${package}-*/${file}" >/dev/null; then
     enable_debian_sources
-    mkdir -p "${dir}"
-    (cd "${dir}" && apt-get source -qq "${name}" >/dev/null 2>&1) \
-      || die "apt-get source ${name} failed (deb-src entries? dpkg-dev?)"
+    rm -rf "${dir}" && mkdir -p "${dir}"
+    log "apt-get source ${name} into ${dir}"
+    (cd "${dir}" && apt-get source -qq "${name}" >/dev/null 2>&1) ||
+      die "apt-get source ${name} failed (deb-src entries? dpkg-dev?)"
+    compgen -G "${dir}/${package}-*/${file}" >/dev/null ||
+      die "apt-get source ${name} left no ${package}-*/${file} in ${dir}"
   fi
   compgen -G "${dir}/${package}-*/" | head -n1
 }
 
 # Prints the CMake options (one per line) that select the sources FetchContent would download,
-# for DEPS_SOURCE:
+# for FA_DEPS_SOURCE:
 #   pinned (default)  download the releases pinned in CMakeLists.txt
 #   debian            Debian's source packages of cpp-httplib (the single header) and of
 #                     prometheus-cpp (used by static builds only): offline, no GitHub needed
-# PRESET musl also gets nlohmann_json's and doctest's: glibc's /usr/include is not for musl.
+# FA_PRESET musl also gets nlohmann_json's and doctest's: glibc's /usr/include is not for musl.
 deps_cmake_args() {
   local preset="${1:-}"
-  case "${DEPS_SOURCE:-pinned}" in
-    pinned) return 0 ;;
-    debian) ;;
-    *) die "DEPS_SOURCE=${DEPS_SOURCE}: expected pinned or debian" ;;
+  case "${FA_DEPS_SOURCE:-pinned}" in
+  pinned) return 0 ;;
+  debian) ;;
+  *) die "FA_DEPS_SOURCE=${FA_DEPS_SOURCE}: expected pinned or debian" ;;
   esac
   local httplib prometheus
   httplib="$(debian_source_dir cpp-httplib)"
@@ -145,7 +158,7 @@ deps_cmake_args() {
   [[ ${preset} == musl ]] || return 0
   local json doctest
   json="$(debian_source_dir nlohmann-json3)"
-  doctest="$(debian_source_dir doctest doctest-dev)"  # source "doctest" alone is Haskell's
+  doctest="$(debian_source_dir doctest doctest-dev)" # source "doctest" alone is Haskell's
   printf -- '-DFETCHCONTENT_SOURCE_DIR_NLOHMANN_JSON=%s\n' "${json%/}"
   printf -- '-DFETCHCONTENT_SOURCE_DIR_DOCTEST=%s\n' "${doctest%/}"
 }
@@ -170,7 +183,7 @@ build_preset() {
   local errors
   errors="$(mktemp)"
   if ! cmake --preset "${preset}" "${args[@]}" >/dev/null 2>"${errors}"; then
-    # The project's own one-line diagnoses (e.g. offline: use DEPS_SOURCE=debian) say it all.
+    # The project's own one-line diagnoses (e.g. offline: use FA_DEPS_SOURCE=debian) say it all.
     grep -q 'favorite-athlete: ' "${errors}" && die "$(grep -o 'favorite-athlete: .*' "${errors}" | head -n1)"
     cat "${errors}" >&2
     die "cmake --preset ${preset} failed (see above)"

@@ -1,7 +1,23 @@
 #!/usr/bin/env bash
 # Runs favorite-athlete without a cluster: three replicas on 127.0.0.1 behind a real nginx that
 # routes like the Ingress, with the nginx config docker-compose.yml uses too
-# (deploy/nginx/favorite-athlete.conf.template). See `scripts/local.sh --help`.
+# (nginx/favorite-athlete.conf.template). See `scripts/local.sh --help`.
+#
+# Why ~450 lines: this script stands in for the parts of Kubernetes the tests/e2e suite checks
+# the service against, and each part is a section below, readable on its own:
+#   options and state   parse_args: ports, host, run directory
+#   small helpers       an HTTP status probe over /dev/tcp (no curl needed), port checks
+#   build / nginx       build the release preset; render and start nginx (scripts/nginx.sh)
+#   replicas            the kubelet's part: start each replica in its own session with a
+#                       parent-death signal, restart one that exits (restartPolicy: Always) with
+#                       a capped back-off, record every exit (pid, code) for rolling-restart and
+#                       the tests
+#   up                  the supervisor loop (wait -n), graceful stop in the Deployment's order
+#                       (replicas drain first, then nginx), a second Ctrl-C stops at once, and
+#                       nothing outlives the script
+#   rolling restart     the Deployment's rollout: one replica at a time, exit 0 checked, the new
+#                       one ready for minReadySeconds before the next
+# Each of these is asserted by tests/e2e; dropping one drops what a test proves.
 set -Eeuo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -42,9 +58,10 @@ Options:
 
 Each replica serves GET /metrics on a free port of its own (METRICS_PORT=0, named in its log),
 never through nginx. The replicas take their other settings from the environment (DRAIN_SECONDS,
-SHUTDOWN_TIMEOUT_SECONDS, ACCESS_LOG, FAVORITE_ATHLETE, ...; see README "Configuration"), e.g.
+SHUTDOWN_TIMEOUT_SECONDS, ACCESS_LOG, FAVORITE_ATHLETE, ...: the table in config.hpp, or
+favorite-athlete --help), e.g.
   DRAIN_SECONDS=2 scripts/local.sh
-Needs nginx (Debian package nginx; installed if missing). DEPS_SOURCE: see scripts/lib.sh.
+Needs nginx (Debian package nginx; installed if missing). FA_DEPS_SOURCE: see scripts/lib.sh.
 EOF
 }
 
@@ -68,20 +85,47 @@ parse_args() {
     shift
   fi
   case "${COMMAND}" in
-    up | rolling-restart) ;;
-    *) usage >&2; die "unknown command: ${COMMAND}" ;;
+  up | rolling-restart) ;;
+  *)
+    usage >&2
+    die "unknown command: ${COMMAND}"
+    ;;
   esac
   while [[ $# -gt 0 ]]; do
     case "$1" in
-      -h | --help) usage; exit 0 ;;
-      --skip-tests) ;;  # old command lines: up no longer runs the tests
-      --binary) BINARY="$(need_value "$@")"; shift ;;
-      --port) NGINX_PORT="$(need_value "$@")"; shift ;;
-      --replica-ports) IFS=, read -r -a REPLICA_PORTS <<<"$(need_value "$@")"; shift ;;
-      --host) ROUTED_HOST="$(need_value "$@")"; shift ;;
-      --run-dir) RUN_DIR="$(need_value "$@")"; shift ;;
-      --min-ready-seconds) MIN_READY_SECONDS="$(need_value "$@")"; shift ;;
-      *) usage >&2; die "unknown option: $1" ;;
+    -h | --help)
+      usage
+      exit 0
+      ;;
+    --skip-tests) ;; # old command lines: up no longer runs the tests
+    --binary)
+      BINARY="$(need_value "$@")"
+      shift
+      ;;
+    --port)
+      NGINX_PORT="$(need_value "$@")"
+      shift
+      ;;
+    --replica-ports)
+      IFS=, read -r -a REPLICA_PORTS <<<"$(need_value "$@")"
+      shift
+      ;;
+    --host)
+      ROUTED_HOST="$(need_value "$@")"
+      shift
+      ;;
+    --run-dir)
+      RUN_DIR="$(need_value "$@")"
+      shift
+      ;;
+    --min-ready-seconds)
+      MIN_READY_SECONDS="$(need_value "$@")"
+      shift
+      ;;
+    *)
+      usage >&2
+      die "unknown option: $1"
+      ;;
     esac
     shift
   done
@@ -136,7 +180,7 @@ alive() { [[ -n $1 ]] && kill -0 "$1" 2>/dev/null; }
 # --- build --------------------------------------------------------------------------------------
 
 ensure_nginx() {
-  PATH="${PATH}:/usr/sbin:/sbin"  # nginx lives in /usr/sbin, not in a user's PATH on Debian
+  PATH="${PATH}:/usr/sbin:/sbin" # nginx lives in /usr/sbin, not in a user's PATH on Debian
   command -v nginx >/dev/null && return 0
   # apt_install starts no service: Debian's nginx package would otherwise start and enable the
   # system nginx on port 80, which this script never uses.
@@ -160,7 +204,7 @@ build() {
 # nginx's main context and the shared template, rendered by scripts/nginx.sh.
 write_nginx_config() {
   mkdir -p "${RUN_DIR}"
-  chmod 0755 "${RUN_DIR}"  # nginx's workers (nobody) reach their temp paths through it
+  chmod 0755 "${RUN_DIR}" # nginx's workers (nobody) reach their temp paths through it
   FA_LISTEN="127.0.0.1:${NGINX_PORT}" FA_HOST="${ROUTED_HOST}" FA_ACCESS_LOG="${RUN_DIR}/nginx-access.log" \
     FA_UPSTREAM_1="127.0.0.1:${REPLICA_PORTS[0]}" FA_UPSTREAM_2="127.0.0.1:${REPLICA_PORTS[1]}" \
     FA_UPSTREAM_3="127.0.0.1:${REPLICA_PORTS[2]}" nginx_write_config "${RUN_DIR}/nginx" scripts/local.sh ||
@@ -174,8 +218,8 @@ start_nginx() {
   NGINX_PID=$!
   printf '%s\n' "${NGINX_PID}" >"${RUN_DIR}/nginx.pid"
   # The routed host answers as soon as nginx and one replica do.
-  wait_status "${NGINX_PORT}" /healthz "${ROUTED_HOST}" 200 10 \
-    || die "nginx does not answer on 127.0.0.1:${NGINX_PORT} (see ${RUN_DIR}/nginx.log)"
+  wait_status "${NGINX_PORT}" /healthz "${ROUTED_HOST}" 200 10 ||
+    die "nginx does not answer on 127.0.0.1:${NGINX_PORT} (see ${RUN_DIR}/nginx.log)"
 }
 
 # --- replicas -------------------------------------------------------------------------------
@@ -217,8 +261,8 @@ start_replicas() {
   local n
   for n in 1 2 3; do start_replica "${n}"; done
   for n in 1 2 3; do
-    wait_status "${REPLICA_PORTS[n - 1]}" /readyz localhost 200 10 \
-      || die "replica ${n} is not ready on 127.0.0.1:${REPLICA_PORTS[n - 1]} (see ${RUN_DIR}/replica-${n}.log)"
+    wait_status "${REPLICA_PORTS[n - 1]}" /readyz localhost 200 10 ||
+      die "replica ${n} is not ready on 127.0.0.1:${REPLICA_PORTS[n - 1]} (see ${RUN_DIR}/replica-${n}.log)"
   done
 }
 
@@ -250,7 +294,7 @@ reap() {
     wait "${pid}" 2>/dev/null || rc=$?
     if ((rc <= 128)) || ! alive "${pid}"; then break; fi
   done
-  if ((rc > 128)); then  # killed by a signal, or interrupted as it exited: ask once more
+  if ((rc > 128)); then # killed by a signal, or interrupted as it exited: ask once more
     again=0
     wait "${pid}" 2>/dev/null || again=$?
     ((again == 127)) || rc=${again}
@@ -374,7 +418,7 @@ supervise() {
     pid=""
     rc=0
     wait -n -p pid || rc=$?
-    [[ -n ${pid:-} && ${pid} != "${TICK_PID}" ]] || continue  # a tick, or a signal's trap ran
+    [[ -n ${pid:-} && ${pid} != "${TICK_PID}" ]] || continue # a tick, or a signal's trap ran
     if [[ ${pid} == "${NGINX_PID}" ]]; then
       NGINX_PID=""
       stop_all || true
@@ -428,8 +472,8 @@ rolling_restart() {
     exited_after="$(awk -v a="${t0}" -v b="${EPOCHREALTIME}" 'BEGIN { printf "%.1f", b - a }')"
     [[ ${rc} == 0 ]] || die "replica ${n} (pid ${old}) exited with ${rc}, not 0"
     deadline=$((SECONDS + 30))
-    until new="$(replica_pid "${n}")" && [[ ${new} != "${old}" ]] && alive "${new}" \
-      && [[ $(http_status "${port}" /readyz localhost) == 200 ]]; do
+    until new="$(replica_pid "${n}")" && [[ ${new} != "${old}" ]] && alive "${new}" &&
+      [[ $(http_status "${port}" /readyz localhost) == 200 ]]; do
       ((SECONDS < deadline)) || die "replica ${n} did not come back ready on port ${port} within 30 s"
       sleep 0.05
     done
@@ -440,8 +484,8 @@ rolling_restart() {
     deadline=$((${EPOCHREALTIME/./} + MIN_READY_SECONDS * 1000000))
     while ((${EPOCHREALTIME/./} < deadline)); do
       sleep 0.25
-      [[ $(replica_pid "${n}") == "${new}" && $(http_status "${port}" /readyz localhost) == 200 ]] \
-        || die "replica ${n} (pid ${new}) did not stay ready for ${MIN_READY_SECONDS} s"
+      [[ $(replica_pid "${n}") == "${new}" && $(http_status "${port}" /readyz localhost) == 200 ]] ||
+        die "replica ${n} (pid ${new}) did not stay ready for ${MIN_READY_SECONDS} s"
     done
   done
   log "rolling restart done: 3 replicas restarted one at a time"
@@ -450,8 +494,8 @@ rolling_restart() {
 main() {
   parse_args "$@"
   case "${COMMAND}" in
-    up) up ;;
-    rolling-restart) rolling_restart ;;
+  up) up ;;
+  rolling-restart) rolling_restart ;;
   esac
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds a Release favorite-athlete and runs it in the foreground (Ctrl-C stops it gracefully).
-# Arguments go to the binary, e.g. `scripts/run.sh --port 9000`; DEPS_SOURCE: see scripts/lib.sh.
+# Arguments go to the binary, e.g. `scripts/run.sh --port 9000`; FA_DEPS_SOURCE: see scripts/lib.sh.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds favorite-athlete and runs every test under ctest. Extra arguments go to ctest,
-# e.g. `scripts/test.sh -L unit`. PRESET (default ci) and DEPS_SOURCE: see scripts/lib.sh.
+# e.g. `scripts/test.sh -L unit`. FA_PRESET (default ci) and FA_DEPS_SOURCE: see scripts/lib.sh.
 # FA_TESTS_NO_SKIP=1 (CI) turns a test skipped for a missing tool into a failure.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -18,7 +18,7 @@ install_npm_tools() {
 }
 
 main() {
-  local preset="${PRESET:-ci}"
+  local preset="${FA_PRESET:-ci}"
   install_debian_packages "${ROOT}/scripts/debian-packages.txt" "${ROOT}/scripts/debian-packages-test.txt"
   install_npm_tools
   build_preset "${preset}"

@@ -1,4 +1,4 @@
-# Bench area (issue 6): a smoke run of bench/run.sh --quick (one 2 s wrk run per load shape,
+# Bench area: a smoke run of bench/run.sh --quick (one 2 s wrk run per load shape,
 # this service and one other contestant, all on 127.0.0.1). It fails when the service answers
 # anything but 2xx, has socket errors at 50 connections, or leaves one of 1000 connections
 # unserved; performance targets are reported, not asserted. Skips (77) without wrk or go

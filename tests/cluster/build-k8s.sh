@@ -25,23 +25,14 @@ source_version() {
   printf '%s\n' "${v}"
 }
 
-# The source tree of VERSION, fetched once into the cache.
-fetch_source() {
-  local version="$1" dir="${CACHE}/src/${1}"
-  if ! compgen -G "${dir}/kubernetes-*/Makefile" >/dev/null; then
-    rm -rf "${dir}" && mkdir -p "${dir}"
-    log "apt-get source kubernetes=${version} into ${dir}"
-    (cd "${dir}" && apt-get source -qq "kubernetes=${version}" >/dev/null 2>&1) \
-      || die "apt-get source kubernetes=${version} failed (deb-src entries? dpkg-dev?)"
-  fi
-  compgen -G "${dir}/kubernetes-*/" | head -n1
-}
+# The source tree of VERSION, fetched once into the cache (complete when it has its Makefile).
+fetch_source() { debian_source_dir kubernetes "kubernetes=$1" "${CACHE}/src/$1" Makefile; }
 
 # Builds COMPONENTS in SRC (as debian/rules does: GOPATH symlink, CGO off) into OUT/bin.
 build() {
   local src="$1" out="$2" tmp
   tmp="${out}.tmp.$$"
-  rm -rf "${tmp}" "${src}/_output" && mkdir -p "${tmp}/bin" "${tmp}/home"  # no half-built leftovers
+  rm -rf "${tmp}" "${src}/_output" && mkdir -p "${tmp}/bin" "${tmp}/home" # no half-built leftovers
   mkdir -p "${src}/.go/src/k8s.io"
   [[ -L ${src}/.go/src/k8s.io/kubernetes ]] || ln -s ../../.. "${src}/.go/src/k8s.io/kubernetes"
   log "building kubernetes ${COMPONENTS[*]} in ${src} (10-15 minutes cold)"
@@ -49,8 +40,11 @@ build() {
   what="$(printf 'cmd/%s ' "${COMPONENTS[@]}")"
   (cd "${src}" && env HOME="${tmp}/home" GOPATH="${src}/.go" GOCACHE="${CACHE}/gocache" \
     GOPROXY=off GOFLAGS=-mod=vendor CGO_ENABLED=0 GOMAXPROCS=2 \
-    make WHAT="${what% }" >"${tmp}/build.log" 2>&1) \
-    || { tail -n 30 "${tmp}/build.log" >&2; die "kubernetes build failed (log: ${tmp}/build.log)"; }
+    make WHAT="${what% }" >"${tmp}/build.log" 2>&1) ||
+    {
+      tail -n 30 "${tmp}/build.log" >&2
+      die "kubernetes build failed (log: ${tmp}/build.log)"
+    }
   local c
   for c in "${COMPONENTS[@]}"; do install -m 0755 "${src}/_output/bin/${c}" "${tmp}/bin/${c}"; done
   rm -rf "${tmp:?}/home" "${out:?}"
@@ -65,11 +59,11 @@ main() {
   out="${CACHE}/${key}"
   mkdir -p "${CACHE}"
   exec 9>"${CACHE}/.lock"
-  flock 9  # one build at a time; a second caller waits and then finds it cached
+  flock 9 # one build at a time; a second caller waits and then finds it cached
   if [[ ! -f ${out}/bin/kube-proxy ]]; then
     build "$(fetch_source "${version}")" "${out}"
     printf 'kubernetes source %s, %s, %s\n' "${version}" "$(go env GOVERSION)" "${COMPONENTS[*]}" >"${out}/VERSION"
-    rm -rf "${CACHE:?}/src/${version}"  # 2.8 GiB of sources and Go build cache; refetched if needed
+    rm -rf "${CACHE:?}/src/${version}" # 2.8 GiB of sources and Go build cache; refetched if needed
     log "built into ${out}/bin"
   fi
   printf '%s/bin\n' "${out}"

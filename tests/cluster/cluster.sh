@@ -32,7 +32,10 @@ stop() {
   local name="$1" pid i
   [[ -f ${STATE}/pids/${name} ]] || return 0
   pid="$(cat "${STATE}/pids/${name}")"
-  kill -TERM "${pid}" 2>/dev/null || { rm -f "${STATE}/pids/${name}"; return 0; }
+  kill -TERM "${pid}" 2>/dev/null || {
+    rm -f "${STATE}/pids/${name}"
+    return 0
+  }
   for ((i = 0; i < 40; i++)); do
     kill -0 "${pid}" 2>/dev/null || break
     sleep 0.25
@@ -46,8 +49,14 @@ wait_up() {
   shift 2
   deadline=$((SECONDS + secs))
   until "$@" >/dev/null 2>&1; do
-    alive "${name}" || { tail -n 25 "${STATE}/logs/${name}.log" >&2; fail "${name} exited"; }
-    ((SECONDS < deadline)) || { tail -n 25 "${STATE}/logs/${name}.log" >&2; fail "${name} not up within ${secs}s"; }
+    alive "${name}" || {
+      tail -n 25 "${STATE}/logs/${name}.log" >&2
+      fail "${name} exited"
+    }
+    ((SECONDS < deadline)) || {
+      tail -n 25 "${STATE}/logs/${name}.log" >&2
+      fail "${name} not up within ${secs}s"
+    }
     sleep 0.5
   done
   log "${name} is up"
@@ -355,7 +364,10 @@ up() {
 # processes, then removes what is left.
 down() {
   STATE="$1"
-  [[ -d ${STATE} ]] || { log "nothing to tear down at ${STATE}"; return 0; }
+  [[ -d ${STATE} ]] || {
+    log "nothing to tear down at ${STATE}"
+    return 0
+  }
   trap - EXIT
   set +e
   export KUBECONFIG="${STATE}/kubeconfig"
@@ -432,10 +444,20 @@ leftovers() {
 
 main() {
   case "${1:-}" in
-    build) need_node_privileges; need_cmd go apt-get; "${HERE}/build-k8s.sh" ;;
-    up) (($# == 2)) || fail "usage: $0 up STATE"; up "$2" ;;
-    down) (($# == 2)) || fail "usage: $0 down STATE"; down "$2" ;;
-    *) fail "usage: $0 build | $0 up STATE | $0 down STATE" ;;
+  build)
+    need_node_privileges
+    need_cmd go apt-get
+    "${HERE}/build-k8s.sh"
+    ;;
+  up)
+    (($# == 2)) || fail "usage: $0 up STATE"
+    up "$2"
+    ;;
+  down)
+    (($# == 2)) || fail "usage: $0 down STATE"
+    down "$2"
+    ;;
+  *) fail "usage: $0 build | $0 up STATE | $0 down STATE" ;;
   esac
 }
 

@@ -33,7 +33,7 @@ main() {
   "${HERE}/ingress.sh" "${STATE}" &
   local ingress_pid=$! t0=${SECONDS} out rc=0
   # shellcheck disable=SC2064  # this PID, now
-  trap "kill ${ingress_pid} 2>/dev/null || true" EXIT  # never left waiting after a failure
+  trap "kill ${ingress_pid} 2>/dev/null || true" EXIT # never left waiting after a failure
   # shellcheck disable=SC2119  # deploy_script's arguments are extra options, none here
   out="$(IMAGE_TAG=cluster-a deploy_script 2>&1)" || rc=$?
   printf '%s\n' "${out}" >&2

@@ -36,7 +36,10 @@ unwatch() {
 # Fewest addresses in the endpoints over the watch.
 min_endpoints() { awk '{n = ($2 == "<none>") ? 0 : split($2, a, ","); if (min == "" || n < min) min = n} END {print min}' "${WATCH_LOG}"; }
 
-now_ms() { local t="${EPOCHREALTIME/./}"; printf '%s\n' "${t:0:13}"; }
+now_ms() {
+  local t="${EPOCHREALTIME/./}"
+  printf '%s\n' "${t:0:13}"
+}
 to_ms() { date -u -d "$1" +%s%3N; }
 
 rollout() { # rollout NAME CMD...: CMD starts a rollout; measure it under load, 0 failures required
@@ -78,7 +81,10 @@ delete_pod() {
   draining="$(grep -m1 '"msg":"draining"' "${STATE}/deleted-pod.log" | sed -E 's/.*"time":"([^"]+)".*/\1/')"
   stopped="$(grep -m1 '"msg":"stopped"' "${STATE}/deleted-pod.log" | sed -E 's/.*"time":"([^"]+)".*/\1/')"
   [[ -n ${left} ]] || fail "the endpoints watch never dropped ${ip} (${pod})"
-  [[ -n ${draining} && -n ${stopped} ]] || { cat "${STATE}/deleted-pod.log" >&2; fail "no draining/stopped lines in ${pod}'s log"; }
+  [[ -n ${draining} && -n ${stopped} ]] || {
+    cat "${STATE}/deleted-pod.log" >&2
+    fail "no draining/stopped lines in ${pod}'s log"
+  }
   local drain_ms stop_accept
   drain_ms="$(to_ms "${draining}")"
   stop_accept=$((drain_ms + $(grep -m1 '"msg":"draining"' "${STATE}/deleted-pod.log" | sed -E 's/.*"drain_seconds":([0-9]+).*/\1/') * 1000))
@@ -122,15 +128,15 @@ main() {
   need_node_privileges
   use_state "$1"
   case "$2" in
-    restart) rollout "rollout restart" kn rollout restart "deployment/${APP}" ;;
-    new-tag)
-      rollout "build-and-deploy.sh of image tag cluster-b" deploy_with_tag cluster-b
-      [[ $(kn get deployment "${APP}" -o jsonpath='{.spec.template.spec.containers[0].image}') == "${APP}:cluster-b" ]] ||
-        fail "the Deployment does not run ${APP}:cluster-b"
-      ;;
-    delete) delete_pod ;;
-    drain) drain_node ;;
-    *) fail "usage: $0 STATE restart|new-tag|delete|drain" ;;
+  restart) rollout "rollout restart" kn rollout restart "deployment/${APP}" ;;
+  new-tag)
+    rollout "build-and-deploy.sh of image tag cluster-b" deploy_with_tag cluster-b
+    [[ $(kn get deployment "${APP}" -o jsonpath='{.spec.template.spec.containers[0].image}') == "${APP}:cluster-b" ]] ||
+      fail "the Deployment does not run ${APP}:cluster-b"
+    ;;
+  delete) delete_pod ;;
+  drain) drain_node ;;
+  *) fail "usage: $0 STATE restart|new-tag|delete|drain" ;;
   esac
 }
 

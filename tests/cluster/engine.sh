@@ -41,12 +41,24 @@ build_runtime_stage() {
   local -a args=()
   while (($#)); do
     case "$1" in
-      -f) dockerfile="$2"; shift ;;
-      -t) ref="$2"; shift ;;
-      --build-arg) args+=(--build-arg "$2"); shift ;;
-      --format) [[ $2 == docker ]] || fail "engine.sh build: --format $2 (the image is built as docker)"; shift ;;
-      -*) fail "engine.sh build: unexpected option $1" ;;
-      *) context="$1" ;;
+    -f)
+      dockerfile="$2"
+      shift
+      ;;
+    -t)
+      ref="$2"
+      shift
+      ;;
+    --build-arg)
+      args+=(--build-arg "$2")
+      shift
+      ;;
+    --format)
+      [[ $2 == docker ]] || fail "engine.sh build: --format $2 (the image is built as docker)"
+      shift
+      ;;
+    -*) fail "engine.sh build: unexpected option $1" ;;
+    *) context="$1" ;;
     esac
     shift
   done
@@ -75,9 +87,15 @@ main() {
   PATH="$(tr ':' '\n' <<<"${PATH}" | grep -vxF "${state}/bin" | paste -sd: -)"
   podman_env "${state}/podman"
   case "${1:-}" in
-    build) shift; build_runtime_stage "${state}" "$@" ;;
-    raw) shift; exec podman "$@" ;;
-    *) exec podman "$@" ;;
+  build)
+    shift
+    build_runtime_stage "${state}" "$@"
+    ;;
+  raw)
+    shift
+    exec podman "$@"
+    ;;
+  *) exec podman "$@" ;;
   esac
 }
 

@@ -16,7 +16,7 @@ pick_binary() {
   if [[ -x ${musl} ]]; then
     bin="${musl}"
   elif [[ ${FA_TESTS_NO_SKIP:-0} == 1 ]]; then
-    fail "no musl build at ${musl}: the image ships musl (CI builds it first: PRESET=musl scripts/test.sh)"
+    fail "no musl build at ${musl}: the image ships musl (CI builds it first: FA_PRESET=musl scripts/test.sh)"
   else
     [[ -x $1 ]] || fail "no static binary at $1"
     bin="$(readlink -f "$1")"

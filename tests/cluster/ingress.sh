@@ -2,7 +2,7 @@
 # ingress.sh STATE: the test cluster's Ingress stand-in (there is no ingress-nginx controller image
 # here). Waits until the project's Ingress is applied and its backend Service has a ClusterIP,
 # then serves that Ingress's one rule with the project's own nginx config
-# (deploy/nginx/favorite-athlete.conf.template, as scripts/local.sh and compose use it):
+# (nginx/favorite-athlete.conf.template, as scripts/local.sh and compose use it):
 # http://<the Ingress's host>/ on the node IP, port 80, proxied to the Service's ClusterIP and
 # port (kube-proxy picks the pod). The host and the backend are read from the applied Ingress,
 # so build-and-deploy.sh's --host patch is what routes. nginx runs as a cluster process
@@ -42,7 +42,7 @@ main() {
     nginx_write_config "${dir}" tests/cluster/ingress.sh || fail "could not write the Ingress stand-in's nginx config"
   setsid nginx -p "${dir}" -c "${dir}/nginx.conf" -e stderr -g 'daemon off;' </dev/null >"${STATE}/logs/ingress-nginx.log" 2>&1 &
   echo $! >"${STATE}/pids/ingress-nginx"
-  figure "Ingress stand-in: nginx on ${NODE_IP}:80 routes host ${HOST} to Service ${SERVICE} port ${PORT} (${UPSTREAM}) with deploy/nginx/favorite-athlete.conf.template"
+  figure "Ingress stand-in: nginx on ${NODE_IP}:80 routes host ${HOST} to Service ${SERVICE} port ${PORT} (${UPSTREAM}) with nginx/favorite-athlete.conf.template"
 }
 
 main "$@"

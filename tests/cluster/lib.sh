@@ -1,8 +1,8 @@
 # shellcheck shell=bash disable=SC2034  # constants for the scripts that source this file
 # Shared by the tests/cluster scripts (sourced): the cluster's fixed addresses and names, logging,
 # kubectl against the test cluster, and the load loop the disruption tests measure with. Builds on
-# tests/image/lib.sh: fail, skip (exit 77; a failure under FA_TESTS_NO_SKIP=1), EXPECTED_ROOT_BODY,
-# assert_unprivileged.
+# tests/image/lib.sh: scripts/log.sh's log and die, fail, skip (exit 77; a failure under
+# FA_TESTS_NO_SKIP=1), need_cmd, EXPECTED_ROOT_BODY, assert_unprivileged.
 # shellcheck source=tests/image/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../image/lib.sh"
 
@@ -22,15 +22,10 @@ readonly HERE
 REPO="$(cd "${HERE}/../.." && pwd)"
 readonly REPO
 
-log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S.%3N)" "$*" >&2; }
+# Log lines with milliseconds (GNU date), to set beside the load loop's epoch-ms records.
+LOG_DATE_FORMAT='%Y-%m-%dT%H:%M:%S.%3NZ'
 # A figure the docs quote: one greppable line per measured result.
 figure() { printf 'FIGURE: %s\n' "$*"; }
-need_cmd() {
-  local c
-  for c in "$@"; do
-    command -v "${c}" >/dev/null 2>&1 || skip "'${c}' is not installed (scripts/debian-packages-test.txt lists the packages)"
-  done
-}
 # Root, and cgroups this process can create (the kubelet makes the pods' cgroups).
 need_node_privileges() {
   [[ ${EUID} -eq 0 ]] || skip "needs root (a kubelet, containerd, network namespaces, iptables)"
@@ -94,7 +89,7 @@ load_start() {
   LOAD_LOG="$(mktemp "${TMPDIR:-/tmp}/fa-load.XXXXXX")"
   "${HERE}/load.sh" "$1" "${EXPECTED_ROOT_BODY}" >"${LOAD_LOG}" 2>/dev/null &
   LOAD_PID=$!
-  trap stop_background EXIT  # never left running by a failed test
+  trap stop_background EXIT # never left running by a failed test
   sleep 1
 }
 # load_stop NAME: stops the loop, prints "NAME: total, failed" as a figure and returns the failures
@@ -119,7 +114,7 @@ load_stop() {
 render() {
   local tag="$1" filter="${2:-${HERE}/shim-1.20}" dir="${STATE}/overlay"
   mkdir -p "${dir}"
-  local base  # kustomize takes relative paths only
+  local base # kustomize takes relative paths only
   base="$(realpath --relative-to="${dir}" "${REPO}/manifests/overlays/minikube")"
   cat >"${dir}/kustomization.yaml" <<YAML
 apiVersion: kustomize.config.k8s.io/v1beta1

@@ -13,10 +13,11 @@
 set -Eeuo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
+# shellcheck source=tests/image/lib.sh
+. "$root/tests/image/lib.sh" # fail, skip, need_cmd
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
 ok() { echo "ok: $*"; }
-command -v apt-get >/dev/null 2>&1 || { echo "SKIPPED: apt-get not found" >&2; exit 77; }
+need_cmd apt-get
 apt-cache show runc >/dev/null 2>&1 || fail "apt knows no runc package (run apt-get update)"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/fa-apt.XXXXXX")

@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # build-and-deploy.sh against stub docker/podman, minikube, kubectl, curl,
-# kind/k3d and sleep (tests/deploy/stubs) that record their calls in $STUB_LOG.
+# kind/k3d and sleep (tests/deploy/stubs) that record their calls in $FA_STUB_LOG.
 # Each test runs the script in a throwaway git checkout with a PATH that holds
 # only the stubs, basic POSIX tools and git (optional: the tag), so no real
 # container engine, cluster or network is ever touched, and nothing else the
@@ -14,23 +14,24 @@ load '/usr/lib/bats/bats-assert/load'
 REPO_ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
 
 setup() {
-  REAL_KUBECTL=$(command -v kubectl) || skip "kubectl not found (the kubectl stub renders with the real kustomize)"
-  REAL_SLEEP=$(command -v sleep)
-  export REAL_KUBECTL REAL_SLEEP
+  FA_REAL_KUBECTL=$(command -v kubectl) || skip "kubectl not found (the kubectl stub renders with the real kustomize)"
+  FA_REAL_SLEEP=$(command -v sleep)
+  export FA_REAL_KUBECTL FA_REAL_SLEEP
   T=$BATS_TEST_TMPDIR
-  export STUB_LOG=$T/calls.log STUB_STATE=$T/state
-  mkdir -p "$STUB_STATE"
-  : >"$STUB_LOG"
+  export FA_STUB_LOG=$T/calls.log FA_STUB_STATE=$T/state
+  mkdir -p "$FA_STUB_STATE"
+  : >"$FA_STUB_LOG"
 
-  # A minimal checkout: the script, the manifests, a Dockerfile. A scripts/test.sh that
+  # A minimal checkout: the script and the shell library it sources, the manifests, a Dockerfile. A scripts/test.sh that
   # records its call proves the script never runs the developers' suite.
   REPO=$T/repo
   mkdir -p "$REPO/scripts"
   cp "$REPO_ROOT/build-and-deploy.sh" "$REPO/"
+  cp "$REPO_ROOT/scripts/log.sh" "$REPO/scripts/"
   cp -R "$REPO_ROOT/manifests" "$REPO/"
   echo 'FROM scratch' >"$REPO/Dockerfile.alpine"
   # shellcheck disable=SC2016 # expanded when the fake runs
-  printf '#!/usr/bin/env bash\necho "tests $*" >>"$STUB_LOG"\n' >"$REPO/scripts/test.sh"
+  printf '#!/usr/bin/env bash\necho "tests $*" >>"$FA_STUB_LOG"\n' >"$REPO/scripts/test.sh"
   chmod +x "$REPO/scripts/test.sh"
   printf 'build/\n' >"$REPO/.gitignore"
   git -C "$REPO" init -q
@@ -38,13 +39,13 @@ setup() {
 
   # The script's PATH: the stubs, basic POSIX tools ($POSIX_TOOLS, exactly what the script
   # may use besides docker/podman, minikube, kubectl, curl), and separately git and openssl.
-  # The stubs get their own tools through STUB_TOOLS.
+  # The stubs get their own tools through FA_STUB_TOOLS.
   # shellcheck disable=SC2086 # a list of tool names
   link_tools "$T/posix" $POSIX_TOOLS
   link_tools "$T/git" git
   link_tools "$T/openssl" openssl
   link_tools "$T/stubtools" cat cp mv touch sort grep
-  export STUB_TOOLS=$T/stubtools
+  export FA_STUB_TOOLS=$T/stubtools
   STUBS=$T/stubs
   cp -R "$BATS_TEST_DIRNAME/stubs" "$STUBS"
   SCRIPT_PATH="$STUBS:$T/posix:$T/git:$T/openssl"
@@ -52,17 +53,17 @@ setup() {
   unset MINIKUBE_PROFILE CONTAINER_ENGINE TEST_COMMAND IMAGE_TAG MINIKUBE_START_ARGS KUBECONFIG
   export POLL_INTERVAL_SECONDS=0.1 HTTP_TIMEOUT_SECONDS=2 ADDON_TIMEOUT_SECONDS=7 ROLLOUT_TIMEOUT_SECONDS=9 \
     DELETE_TIMEOUT_SECONDS=11 APPLY_ATTEMPTS=3
-  touch "$STUB_STATE/minikube-running" # default: the cluster is up
+  touch "$FA_STUB_STATE/minikube-running" # default: the cluster is up
 }
 
 # Whatever a test did, the script must never have done these.
 teardown() {
-  [[ -n ${STUB_LOG:-} && -f $STUB_LOG ]] || return 0
-  if grep -Ein 'delete.*(validatingwebhookconfiguration|ingress-nginx-admission)' "$STUB_LOG"; then
+  [[ -n ${FA_STUB_LOG:-} && -f $FA_STUB_LOG ]] || return 0
+  if grep -Ein 'delete.*(validatingwebhookconfiguration|ingress-nginx-admission)' "$FA_STUB_LOG"; then
     echo "FORBIDDEN: deleted the ingress-nginx admission webhook" >&2
     return 1
   fi
-  if grep -En '^(docker|podman) (push|login)|^minikube .*image push' "$STUB_LOG"; then
+  if grep -En '^(docker|podman) (push|login)|^minikube .*image push' "$FA_STUB_LOG"; then
     echo "FORBIDDEN: pushed to a registry / logged in" >&2
     return 1
   fi
@@ -91,21 +92,21 @@ deploy_minimal() {
 # First line number in the call log matching an extended regex (fails if none).
 line_of() {
   local n
-  n=$(grep -nE -m1 -- "$1" "$STUB_LOG" | cut -d: -f1)
+  n=$(grep -nE -m1 -- "$1" "$FA_STUB_LOG" | cut -d: -f1)
   [[ -n $n ]] || {
     echo "no call matching /$1/ in:" >&2
-    cat "$STUB_LOG" >&2
+    cat "$FA_STUB_LOG" >&2
     return 1
   }
   echo "$n"
 }
-assert_called() { grep -qE -- "$1" "$STUB_LOG" || fail "expected a call matching /$1/; calls: $(cat "$STUB_LOG")"; }
+assert_called() { grep -qE -- "$1" "$FA_STUB_LOG" || fail "expected a call matching /$1/; calls: $(cat "$FA_STUB_LOG")"; }
 refute_called() {
-  if grep -nE -- "$1" "$STUB_LOG"; then fail "unexpected call matching /$1/"; fi
+  if grep -nE -- "$1" "$FA_STUB_LOG"; then fail "unexpected call matching /$1/"; fi
 }
-count_calls() { grep -cE -- "$1" "$STUB_LOG" || true; }
+count_calls() { grep -cE -- "$1" "$FA_STUB_LOG" || true; }
 short_sha() { git -C "$REPO" rev-parse --short=12 HEAD; }
-applied() { cat "$STUB_STATE/applied.yaml"; }
+applied() { cat "$FA_STUB_STATE/applied.yaml"; }
 
 # ---------------------------------------------------------------------------
 
@@ -114,23 +115,23 @@ applied() { cat "$STUB_STATE/applied.yaml"; }
   assert_success
   assert_output --partial "Usage: ./build-and-deploy.sh"
   assert_output --partial "--dry-run"
-  [[ ! -s $STUB_LOG ]]
+  [[ ! -s $FA_STUB_LOG ]]
 }
 
 @test "--local hands over to scripts/local.sh up with the options after it, and deploys nothing" {
-  # shellcheck disable=SC2016 # the stub expands $* and $STUB_LOG when it runs, not now
-  printf '#!/usr/bin/env bash\necho "local.sh $*" >>"$STUB_LOG"\n' >"$REPO/scripts/local.sh"
+  # shellcheck disable=SC2016 # the stub expands $* and $FA_STUB_LOG when it runs, not now
+  printf '#!/usr/bin/env bash\necho "local.sh $*" >>"$FA_STUB_LOG"\n' >"$REPO/scripts/local.sh"
   chmod +x "$REPO/scripts/local.sh"
   deploy --local --skip-tests --port 9090
   assert_success
-  [[ $(cat "$STUB_LOG") == "local.sh up --skip-tests --port 9090" ]]
+  [[ $(cat "$FA_STUB_LOG") == "local.sh up --skip-tests --port 9090" ]]
 }
 
 @test "unknown option: exit 2" {
   deploy --frobnicate
   assert_failure 2
   assert_output --partial "unknown argument"
-  [[ ! -s $STUB_LOG ]]
+  [[ ! -s $FA_STUB_LOG ]]
 }
 
 @test "deploys: steps run in the documented order and it ends with the URL and the JSON" {
@@ -145,8 +146,8 @@ applied() { cat "$STUB_STATE/applied.yaml"; }
   apply=$(line_of '^kubectl --context minikube apply -k')
   rollout=$(line_of 'rollout status deployment/favorite-athlete')
   answer=$(line_of '^curl .*http://favorite-athlete\.192\.168\.49\.2\.nip\.io/')
-  ((build < start_ing && start_ing < jobs && jobs < ctrl && ctrl < load &&
-    load < apply && apply < rollout && rollout < answer)) || fail "wrong order: $(cat "$STUB_LOG")"
+  { ((build < start_ing && start_ing < jobs && jobs < ctrl && ctrl < load)) &&
+    ((load < apply && apply < rollout && rollout < answer)); } || fail "wrong order: $(cat "$FA_STUB_LOG")"
   assert_called 'wait --for=condition=complete job.batch/ingress-nginx-admission-patch'
   # Each step is logged with a timestamp.
   local s
@@ -176,16 +177,16 @@ applied() { cat "$STUB_STATE/applied.yaml"; }
   deploy --skip-tests
   assert_success
   local tag1 tag2 tag3
-  tag1=$(grep -oE 'favorite-athlete:[0-9a-f]{12}-dirty-[0-9a-f]{8}' "$STUB_LOG" | head -n1)
+  tag1=$(grep -oE 'favorite-athlete:[0-9a-f]{12}-dirty-[0-9a-f]{8}' "$FA_STUB_LOG" | head -n1)
   [[ $tag1 == favorite-athlete:$(short_sha)-dirty-* ]] || fail "tag: $tag1"
-  : >"$STUB_LOG"
+  : >"$FA_STUB_LOG"
   deploy --skip-tests
-  tag2=$(grep -oE 'favorite-athlete:[0-9a-f]{12}-dirty-[0-9a-f]{8}' "$STUB_LOG" | head -n1)
+  tag2=$(grep -oE 'favorite-athlete:[0-9a-f]{12}-dirty-[0-9a-f]{8}' "$FA_STUB_LOG" | head -n1)
   assert_equal "$tag2" "$tag1"
   echo "new file" >"$REPO/untracked.txt"
-  : >"$STUB_LOG"
+  : >"$FA_STUB_LOG"
   deploy --skip-tests
-  tag3=$(grep -oE 'favorite-athlete:[0-9a-f]{12}-dirty-[0-9a-f]{8}' "$STUB_LOG" | head -n1)
+  tag3=$(grep -oE 'favorite-athlete:[0-9a-f]{12}-dirty-[0-9a-f]{8}' "$FA_STUB_LOG" | head -n1)
   [[ $tag3 != "$tag1" ]] || fail "an untracked file did not change the tag"
 }
 
@@ -197,7 +198,7 @@ applied() { cat "$STUB_STATE/applied.yaml"; }
 }
 
 @test "a failing in-image test fails the build: nothing is loaded, applied or started" {
-  STUB_BUILD_RC=1 deploy
+  FA_STUB_BUILD_RC=1 deploy
   assert_failure 1
   assert_output --partial "FAIL: GET / answered"
   assert_output --partial "the image build failed; a failing unit test or smoke test in the build stage fails it too"
@@ -211,7 +212,7 @@ applied() { cat "$STUB_STATE/applied.yaml"; }
   deploy
   assert_success
   refute_called 'SKIP_TESTS'
-  : >"$STUB_LOG"
+  : >"$FA_STUB_LOG"
   deploy --skip-tests
   assert_success
   assert_called "^docker build -f $REPO/Dockerfile.alpine -t favorite-athlete:$(short_sha) .* --build-arg SKIP_TESTS=1 $REPO\$"
@@ -219,7 +220,7 @@ applied() { cat "$STUB_STATE/applied.yaml"; }
 }
 
 @test "starts minikube when it is not running, with MINIKUBE_START_ARGS" {
-  rm "$STUB_STATE/minikube-running"
+  rm "$FA_STUB_STATE/minikube-running"
   MINIKUBE_START_ARGS="--driver=docker --cpus=2" deploy --skip-tests
   assert_success
   assert_called '^minikube -p minikube start --driver=docker --cpus=2$'
@@ -238,17 +239,17 @@ applied() { cat "$STUB_STATE/applied.yaml"; }
   local line
   while IFS= read -r line; do
     [[ $line == *--timeout=7s* || $line == *--timeout=9s* ]] || fail "unbounded: $line"
-  done < <(grep -E '^kubectl .*( wait | rollout status )' "$STUB_LOG")
+  done < <(grep -E '^kubectl .*( wait | rollout status )' "$FA_STUB_LOG")
   assert_called 'rollout status deployment/favorite-athlete --timeout=9s'
   assert_called 'rollout status deployment/ingress-nginx-controller --timeout=7s'
   assert_called 'rollout status deployment/metrics-server --timeout=7s'
   while IFS= read -r line; do
     [[ $line == *"--max-time "* ]] || fail "curl without --max-time: $line"
-  done < <(grep -E '^curl ' "$STUB_LOG")
+  done < <(grep -E '^curl ' "$FA_STUB_LOG")
 }
 
 @test "curl: polls with a pause only after a failed attempt, then succeeds" {
-  STUB_CURL_FAILURES=2 deploy --skip-tests
+  FA_STUB_CURL_FAILURES=2 deploy --skip-tests
   assert_success
   assert_equal "$(count_calls '^sleep')" 2
   assert_called '^sleep 0.1$'
@@ -257,13 +258,13 @@ applied() { cat "$STUB_STATE/applied.yaml"; }
   while IFS= read -r line; do
     if [[ $line == sleep* ]]; then [[ $prev == "curl "*nip.io* ]] || fail "sleep after '$prev'"; fi
     prev=$line
-  done <"$STUB_LOG"
+  done <"$FA_STUB_LOG"
   assert_line 'Answer: {"myFavoriteAthlete":"Usain Bolt"}'
 }
 
 @test "curl: gives up at HTTP_TIMEOUT_SECONDS with an explanation and diagnostics" {
   SECONDS=0
-  STUB_CURL_FAILURES=always HTTP_TIMEOUT_SECONDS=1 deploy --skip-tests
+  FA_STUB_CURL_FAILURES=always HTTP_TIMEOUT_SECONDS=1 deploy --skip-tests
   assert_failure
   ((SECONDS < 20)) || fail "took ${SECONDS}s"
   assert_output --partial "no JSON answer from http://favorite-athlete.192.168.49.2.nip.io/ within 1s"
@@ -271,7 +272,7 @@ applied() { cat "$STUB_STATE/applied.yaml"; }
 }
 
 @test "apply: retried while the admission webhook starts, then succeeds" {
-  STUB_APPLY_WEBHOOK_FAILURES=2 deploy --skip-tests
+  FA_STUB_APPLY_WEBHOOK_FAILURES=2 deploy --skip-tests
   assert_success
   assert_equal "$(count_calls 'apply -k')" 3
   assert_equal "$(count_calls '^sleep')" 2
@@ -279,7 +280,7 @@ applied() { cat "$STUB_STATE/applied.yaml"; }
 }
 
 @test "apply: gives up after APPLY_ATTEMPTS when the webhook never answers" {
-  STUB_APPLY_WEBHOOK_FAILURES=99 APPLY_ATTEMPTS=3 deploy --skip-tests
+  FA_STUB_APPLY_WEBHOOK_FAILURES=99 APPLY_ATTEMPTS=3 deploy --skip-tests
   assert_failure
   assert_equal "$(count_calls 'apply -k')" 3
   assert_output --partial "still refused the Ingress after 3 attempts"
@@ -287,35 +288,35 @@ applied() { cat "$STUB_STATE/applied.yaml"; }
 }
 
 @test "apply: other errors are not retried" {
-  STUB_APPLY_ERROR='error: resource mapping not found' deploy --skip-tests
+  FA_STUB_APPLY_ERROR='error: resource mapping not found' deploy --skip-tests
   assert_failure
   assert_equal "$(count_calls 'apply -k')" 1
   assert_output --partial "not a webhook start-up error"
 }
 
 @test "ingress controller never ready: explained, nothing applied" {
-  STUB_CONTROLLER_RC=1 deploy --skip-tests
+  FA_STUB_CONTROLLER_RC=1 deploy --skip-tests
   assert_failure
   assert_output --partial "ingress controller was not ready within 7s"
   refute_called 'apply -k'
 }
 
 @test "admission job not complete: explained, nothing applied" {
-  STUB_WAIT_RC=1 deploy --skip-tests
+  FA_STUB_WAIT_RC=1 deploy --skip-tests
   assert_failure
   assert_output --partial "did not complete within 7s"
   refute_called 'apply -k'
 }
 
 @test "admission jobs already cleaned up: no wait on jobs, still waits for the controller" {
-  STUB_NO_JOBS=1 deploy --skip-tests
+  FA_STUB_NO_JOBS=1 deploy --skip-tests
   assert_success
   refute_called 'wait --for=condition=complete'
   assert_called 'rollout status deployment/ingress-nginx-controller'
 }
 
 @test "failed rollout: diagnostics (pods, events, describe and logs of the failing pod), exit 1" {
-  STUB_ROLLOUT_RC=1 deploy --skip-tests
+  FA_STUB_ROLLOUT_RC=1 deploy --skip-tests
   assert_failure 1
   assert_output --partial "did not finish rolling out within 9s"
   assert_output --partial "diagnostics"
@@ -331,18 +332,18 @@ applied() { cat "$STUB_STATE/applied.yaml"; }
 @test "idempotent: a second run starts nothing new and applies the same thing; a new commit rolls out its tag" {
   deploy
   assert_success
-  cp "$STUB_STATE/applied.yaml" "$T/first.yaml"
-  : >"$STUB_LOG"
+  cp "$FA_STUB_STATE/applied.yaml" "$T/first.yaml"
+  : >"$FA_STUB_LOG"
   deploy
   assert_success
   refute_called 'minikube -p minikube start'
   assert_called 'apply -k'
   assert_called 'rollout status deployment/favorite-athlete'
-  diff "$T/first.yaml" "$STUB_STATE/applied.yaml" || fail "second run applied something different"
+  diff "$T/first.yaml" "$FA_STUB_STATE/applied.yaml" || fail "second run applied something different"
 
   echo "# v2" >>"$REPO/Dockerfile.alpine"
   commit_all v2
-  : >"$STUB_LOG"
+  : >"$FA_STUB_LOG"
   deploy
   assert_success
   applied | grep -q "image: favorite-athlete:$(short_sha)\$" || fail "new tag not applied"
@@ -353,12 +354,12 @@ applied() { cat "$STUB_STATE/applied.yaml"; }
   export KUBECONFIG=$T/my-kubeconfig
   deploy --skip-tests
   assert_success
-  ! grep -v "KUBECONFIG=$T/my-kubeconfig\$" "$STUB_STATE/env.log" || fail "KUBECONFIG changed"
+  ! grep -v "KUBECONFIG=$T/my-kubeconfig\$" "$FA_STUB_STATE/env.log" || fail "KUBECONFIG changed"
   refute_called '--kubeconfig'
   local line
   while IFS= read -r line; do
     [[ $line == "kubectl --context minikube "* ]] || fail "kubectl without --context: $line"
-  done < <(grep '^kubectl' "$STUB_LOG")
+  done < <(grep '^kubectl' "$FA_STUB_LOG")
 }
 
 @test "--profile: minikube -p and kubectl --context use it" {
@@ -373,7 +374,7 @@ applied() { cat "$STUB_STATE/applied.yaml"; }
 @test "--dry-run prints the plan and the generated kustomization, calls nothing" {
   deploy --dry-run --tls --autoscale
   assert_success
-  [[ ! -s $STUB_LOG ]] || fail "dry run called: $(cat "$STUB_LOG")"
+  [[ ! -s $FA_STUB_LOG ]] || fail "dry run called: $(cat "$FA_STUB_LOG")"
   assert_output --partial "DRY RUN"
   assert_output --partial "would run: docker build -f $REPO/Dockerfile.alpine -t favorite-athlete:$(short_sha)"
   assert_output --partial "would run: minikube -p minikube addons enable ingress"
@@ -382,14 +383,14 @@ applied() { cat "$STUB_STATE/applied.yaml"; }
   assert_output --partial "|     newTag: \"$(short_sha)\""
   assert_output --partial "|   - ../../../manifests/components/tls"
   assert_output --partial "would run: kubectl --context minikube apply -k"
-  assert_output --partial "would run: curl https://favorite-athlete.<minikube-ip>.nip.io/"
+  assert_output --regexp "would run: curl -sS --max-time 5 [^[:cntrl:]]* https://favorite-athlete\.<minikube-ip>\.nip\.io/"
   [[ ! -e $REPO/build ]] || fail "dry run wrote $REPO/build"
 }
 
 @test "delete: removes the namespace (bounded) and the loaded images; builds nothing" {
   deploy --skip-tests
   assert_success
-  : >"$STUB_LOG"
+  : >"$FA_STUB_LOG"
   deploy delete
   assert_success
   assert_called '^kubectl --context minikube delete namespace favorite-athlete --ignore-not-found --wait=true --timeout=11s$'
@@ -400,7 +401,7 @@ applied() { cat "$STUB_STATE/applied.yaml"; }
 }
 
 @test "delete when minikube is not running: nothing to do, success" {
-  rm "$STUB_STATE/minikube-running"
+  rm "$FA_STUB_STATE/minikube-running"
   deploy delete
   assert_success
   assert_output --partial "nothing deployed to remove"
@@ -435,7 +436,7 @@ applied() { cat "$STUB_STATE/applied.yaml"; }
 }
 
 @test "node IP unreachable: says so and falls back to minikube tunnel with 127.0.0.1.nip.io" {
-  STUB_NODE_REACHABLE=0 deploy --skip-tests
+  FA_STUB_NODE_REACHABLE=0 deploy --skip-tests
   assert_success
   assert_output --partial "is not reachable from this machine"
   assert_output --partial "run 'minikube -p minikube tunnel --bind-address=127.0.0.1' in another terminal"
@@ -446,7 +447,7 @@ applied() { cat "$STUB_STATE/applied.yaml"; }
 }
 
 @test "nip.io does not resolve: falls back to curl --resolve and says so" {
-  STUB_CURL_NO_DNS=1 deploy --skip-tests
+  FA_STUB_CURL_NO_DNS=1 deploy --skip-tests
   assert_success
   assert_output --partial "nip.io may be blocked"
   assert_called '^curl .*--resolve favorite-athlete\.192\.168\.49\.2\.nip\.io:80:192\.168\.49\.2'
@@ -466,7 +467,7 @@ applied() { cat "$STUB_STATE/applied.yaml"; }
 }
 
 @test "image missing in minikube after load: explained" {
-  STUB_IMAGE_LOAD_DROPS=1 deploy --skip-tests
+  FA_STUB_IMAGE_LOAD_DROPS=1 deploy --skip-tests
   assert_failure
   assert_output --partial "is not in minikube's image list"
   refute_called 'apply -k'
@@ -493,7 +494,7 @@ applied() { cat "$STUB_STATE/applied.yaml"; }
   node=$(PATH=/usr/local/bin:/usr/bin:/bin command -v node) || skip "node not found"
   deploy --skip-tests --tls --autoscale
   assert_success
-  run "$node" "$REPO_ROOT/tests/manifests/check-policy.mjs" --tls --autoscale "$STUB_STATE/applied.yaml"
+  run "$node" "$REPO_ROOT/tests/manifests/check-policy.mjs" --tls --autoscale "$FA_STUB_STATE/applied.yaml"
   assert_success
 }
 
@@ -505,18 +506,18 @@ applied() { cat "$STUB_STATE/applied.yaml"; }
   deploy_minimal
   assert_success
   local tag
-  tag=$(grep -oE 'favorite-athlete:src-[0-9]+' "$STUB_LOG" | head -n1)
-  [[ -n $tag ]] || fail "no src-<checksum> tag: $(cat "$STUB_LOG")"
+  tag=$(grep -oE 'favorite-athlete:src-[0-9]+' "$FA_STUB_LOG" | head -n1)
+  [[ -n $tag ]] || fail "no src-<checksum> tag: $(cat "$FA_STUB_LOG")"
   assert_called "^minikube -p minikube image load $tag\$"
   applied | grep -q "image: $tag\$" || fail "applied image is not $tag"
   assert_line 'Answer: {"myFavoriteAthlete":"Usain Bolt"}'
   refute_called '^tests'
   # The same sources give the same tag; a changed file a new one.
-  : >"$STUB_LOG"
+  : >"$FA_STUB_LOG"
   deploy_minimal --skip-tests
   assert_called "^docker build .* -t $tag "
   echo "# changed" >>"$REPO/Dockerfile.alpine"
-  : >"$STUB_LOG"
+  : >"$FA_STUB_LOG"
   deploy_minimal --skip-tests
   refute_called "$tag"
 }
@@ -548,15 +549,15 @@ applied() { cat "$STUB_STATE/applied.yaml"; }
   deploy_minimal delete
   assert_success
   assert_called '^kubectl --context minikube delete namespace favorite-athlete'
-  : >"$STUB_LOG"
-  STUB_BUILD_RC=1 deploy_minimal
+  : >"$FA_STUB_LOG"
+  FA_STUB_BUILD_RC=1 deploy_minimal
   assert_failure
   assert_output --partial "the image build failed"
   refute_called '^minikube'
   refute_called '^kubectl'
-  : >"$STUB_LOG"
+  : >"$FA_STUB_LOG"
   rm "$STUBS/minikube"
-  STUB_CONTEXTS=kind-demo deploy_minimal --context kind-demo
+  FA_STUB_CONTEXTS=kind-demo deploy_minimal --context kind-demo
   assert_success
   assert_called '^kind load docker-image favorite-athlete:src-[0-9]+ --name demo$'
 }
@@ -564,7 +565,8 @@ applied() { cat "$STUB_STATE/applied.yaml"; }
 # The tools the preflight reports, in order (the README lists the same).
 # shellcheck disable=SC2031 # $output: the run result of the calling test
 found_tools() {
-  printf '%s\n' "$output" | sed -n 's/.*\[1\/6 preflight\] found \([^ :]*\).*/\1/p' | tr '\n' ' '; }
+  printf '%s\n' "$output" | sed -n 's/.*\[1\/6 preflight\] found \([^ :]*\).*/\1/p' | tr '\n' ' '
+}
 
 @test "preflight checks exactly the README's host requirements" {
   deploy_minimal
@@ -575,7 +577,7 @@ found_tools() {
   deploy_minimal delete
   assert_equal "$(found_tools)" "bash minikube kubectl "
   rm "$STUBS/docker"
-  STUB_CONTEXTS=kind-demo deploy_minimal --context kind-demo
+  FA_STUB_CONTEXTS=kind-demo deploy_minimal --context kind-demo
   assert_success
   assert_equal "$(found_tools)" "bash podman kubectl curl kind "
 }
@@ -585,7 +587,7 @@ found_tools() {
   # A tool in command position: line start, after ; & | ( $( or then/do/else/run/exec/need.
   # shellcheck disable=SC2016 # a regex, and a fixture of code
   local re='(^|[;&|(]|\$\(|(then|do|else|run|exec|need|command -v))[[:space:]]*"?(\$ROOT/|\$\{ROOT\}/)?(scripts/test\.sh|apt-get|apt|sudo|cmake|ctest|g\+\+|gcc|clang|make|python3?|node|npm)"?([[:space:];)|&]|$)'
-  run grep -nE "$re" "$REPO_ROOT/build-and-deploy.sh"
+  run grep -nE "$re" "$REPO_ROOT/build-and-deploy.sh" "$REPO_ROOT/scripts/log.sh"
   assert_failure 1 # grep found nothing
   # The check itself finds such calls.
   # shellcheck disable=SC2016
@@ -599,7 +601,7 @@ found_tools() {
 
 @test "--context kind-*: no minikube call, kind load, every kubectl call has --context, Ingress host 127.0.0.1.nip.io" {
   rm "$STUBS/minikube"
-  STUB_CONTEXTS="minikube kind-demo" deploy --context kind-demo
+  FA_STUB_CONTEXTS="minikube kind-demo" deploy --context kind-demo
   assert_success
   local sha s
   sha=$(short_sha)
@@ -612,7 +614,7 @@ found_tools() {
   local line
   while IFS= read -r line; do
     [[ $line == "kubectl --context kind-demo "* ]] || fail "kubectl without --context kind-demo: $line"
-  done < <(grep '^kubectl' "$STUB_LOG")
+  done < <(grep '^kubectl' "$FA_STUB_LOG")
   applied | grep -qE '^  - host: favorite-athlete\.127\.0\.0\.1\.nip\.io$' || fail "host"
   applied | grep -q "image: favorite-athlete:$sha\$" || fail "image"
   assert_line "URL:    http://favorite-athlete.127.0.0.1.nip.io/"
@@ -620,31 +622,31 @@ found_tools() {
 }
 
 @test "--context: k3d-* and docker-desktop pick their loader; --image-load overrides" {
-  export STUB_CONTEXTS="k3d-dev docker-desktop other"
+  export FA_STUB_CONTEXTS="k3d-dev docker-desktop other"
   deploy --skip-tests --context k3d-dev
   assert_success
   assert_called "^k3d image import favorite-athlete:$(short_sha) -c dev\$"
-  : >"$STUB_LOG"
+  : >"$FA_STUB_LOG"
   deploy --skip-tests --context docker-desktop
   assert_success
   assert_output --partial "--image-load none: nothing to load"
   refute_called '^(kind|k3d|minikube)'
-  : >"$STUB_LOG"
+  : >"$FA_STUB_LOG"
   deploy --skip-tests --context=other --image-load=kind
   assert_success
   assert_called "^kind load docker-image favorite-athlete:$(short_sha) --name other\$"
 }
 
 @test "--context: an unknown context or a missing --image-load stop before the build" {
-  STUB_CONTEXTS="kind-demo" deploy --context kind-nope
+  FA_STUB_CONTEXTS="kind-demo" deploy --context kind-nope
   assert_failure 1
   assert_output --partial "kubectl does not know the context 'kind-nope'"
   refute_called '^docker build'
-  : >"$STUB_LOG"
-  STUB_CONTEXTS="mycluster" deploy --context mycluster
+  : >"$FA_STUB_LOG"
+  FA_STUB_CONTEXTS="mycluster" deploy --context mycluster
   assert_failure 2
   assert_output --partial "--context mycluster needs --image-load METHOD"
-  [[ ! -s $STUB_LOG ]]
+  [[ ! -s $FA_STUB_LOG ]]
   deploy --context mycluster --image-load bogus
   assert_failure 2
   assert_output --partial "unknown method 'bogus'"
@@ -659,7 +661,7 @@ found_tools() {
 
 @test "--context: preflight needs no minikube, but kind for --image-load kind" {
   rm "$STUBS/minikube" "$STUBS/kind"
-  STUB_CONTEXTS=kind-demo deploy --context kind-demo
+  FA_STUB_CONTEXTS=kind-demo deploy --context kind-demo
   assert_failure
   assert_output --partial "missing kind"
   refute_output --partial "missing minikube"
@@ -668,27 +670,27 @@ found_tools() {
 
 @test "--image-load archive:CMD: a docker-archive saved by the engine, CMD ARCHIVE IMAGE, the archive removed" {
   # shellcheck disable=SC2016 # expanded when the loader runs
-  printf '#!/usr/bin/env bash\necho "load $* archive-holds=$(cat "${@: -2:1}")" >>"$STUB_LOG"\n' >"$T/load"
+  printf '#!/usr/bin/env bash\necho "load $* archive-holds=$(cat "${@: -2:1}")" >>"$FA_STUB_LOG"\n' >"$T/load"
   chmod +x "$T/load"
-  STUB_CONTEXTS=lab deploy --skip-tests --context lab --image-load "archive:$T/load --verbose"
+  FA_STUB_CONTEXTS=lab deploy --skip-tests --context lab --image-load "archive:$T/load --verbose"
   assert_success
   local sha archive
   sha=$(short_sha)
   assert_called "^docker save -o [^ ]+/image.tar favorite-athlete:$sha\$"
   assert_called "^load --verbose [^ ]+/image.tar favorite-athlete:$sha archive-holds=favorite-athlete:$sha\$"
-  archive=$(grep -oE '^load --verbose [^ ]+' "$STUB_LOG" | cut -d' ' -f3)
+  archive=$(grep -oE '^load --verbose [^ ]+' "$FA_STUB_LOG" | cut -d' ' -f3)
   [[ ! -e $archive ]] || fail "archive $archive left behind"
   # podman saves a docker-archive under the full docker.io name.
   rm "$STUBS/docker"
-  : >"$STUB_LOG"
-  STUB_CONTEXTS=lab deploy --skip-tests --context lab --image-load "archive:$T/load"
+  : >"$FA_STUB_LOG"
+  FA_STUB_CONTEXTS=lab deploy --skip-tests --context lab --image-load "archive:$T/load"
   assert_success
   assert_called "^podman save --format docker-archive -o [^ ]+/image.tar docker.io/library/favorite-athlete:$sha\$"
   assert_called "^load [^ ]+/image.tar favorite-athlete:$sha archive-holds=docker.io/library/favorite-athlete:$sha\$"
 }
 
 @test "--url: polls that URL instead of the Ingress; --host sets the Ingress host" {
-  STUB_CONTEXTS=lab deploy --skip-tests --context lab --image-load none \
+  FA_STUB_CONTEXTS=lab deploy --skip-tests --context lab --image-load none \
     --host fa.10.1.2.3.nip.io --url http://10.96.0.10:8080/
   assert_success
   applied | grep -qE '^  - host: fa\.10\.1\.2\.3\.nip\.io$' || fail "host"
@@ -699,34 +701,34 @@ found_tools() {
 
 @test "--render-filter: kubectl kustomize | CMD | kubectl apply -f -, with the same retries" {
   # shellcheck disable=SC2016 # expanded when the filter runs
-  printf '#!/usr/bin/env bash\necho "filter $*" >>"$STUB_LOG"\necho "# filtered by the shim ($1)"\ncat\n' >"$T/filter"
+  printf '#!/usr/bin/env bash\necho "filter $*" >>"$FA_STUB_LOG"\necho "# filtered by the shim ($1)"\ncat\n' >"$T/filter"
   chmod +x "$T/filter"
-  STUB_APPLY_WEBHOOK_FAILURES=1 STUB_CONTEXTS=old deploy --skip-tests --context old --image-load none \
+  FA_STUB_APPLY_WEBHOOK_FAILURES=1 FA_STUB_CONTEXTS=old deploy --skip-tests --context old --image-load none \
     --render-filter "$T/filter k8s-1.20"
   assert_success
   assert_called '^kubectl --context old kustomize .*/build/deploy/context-old$'
   assert_called '^filter k8s-1.20$'
   assert_equal "$(count_calls '^kubectl --context old apply -f -$')" 2
   refute_called 'apply -k'
-  [[ $(head -n1 "$STUB_STATE/applied.yaml") == "# filtered by the shim (k8s-1.20)" ]] || fail "not the filter's output"
+  [[ $(head -n1 "$FA_STUB_STATE/applied.yaml") == "# filtered by the shim (k8s-1.20)" ]] || fail "not the filter's output"
   applied | grep -q '^kind: Deployment' || fail "no Deployment applied"
   # A failing filter stops before anything is applied.
-  : >"$STUB_LOG"
+  : >"$FA_STUB_LOG"
   link_tools "$T/false" false
-  SCRIPT_PATH="$SCRIPT_PATH:$T/false" STUB_CONTEXTS=old deploy --skip-tests --context old --image-load none --render-filter false
+  SCRIPT_PATH="$SCRIPT_PATH:$T/false" FA_STUB_CONTEXTS=old deploy --skip-tests --context old --image-load none --render-filter false
   assert_failure
   assert_output --partial "--render-filter 'false' failed"
   refute_called 'apply'
 }
 
 @test "--context: a failed rollout gives the diagnostics on that context; delete --context removes the namespace only" {
-  STUB_ROLLOUT_RC=1 STUB_CONTEXTS=lab deploy --skip-tests --context lab --image-load none
+  FA_STUB_ROLLOUT_RC=1 FA_STUB_CONTEXTS=lab deploy --skip-tests --context lab --image-load none
   assert_failure 1
   assert_output --partial "diagnostics (context lab)"
   assert_called '^kubectl --context lab --request-timeout=15s -n favorite-athlete describe pod favorite-athlete-7c9d8-abcde'
-  : >"$STUB_LOG"
+  : >"$FA_STUB_LOG"
   rm "$STUBS/minikube"
-  STUB_CONTEXTS=lab deploy delete --context lab
+  FA_STUB_CONTEXTS=lab deploy delete --context lab
   assert_success
   assert_called '^kubectl --context lab delete namespace favorite-athlete --ignore-not-found --wait=true --timeout=11s$'
   refute_called '^(minikube|docker|podman)'
@@ -736,9 +738,14 @@ found_tools() {
 @test "--context --dry-run: the plan without minikube, calls nothing" {
   deploy --dry-run --context kind-demo --render-filter cat
   assert_success
-  [[ ! -s $STUB_LOG ]] || fail "dry run called: $(cat "$STUB_LOG")"
+  [[ ! -s $FA_STUB_LOG ]] || fail "dry run called: $(cat "$FA_STUB_LOG")"
   assert_output --partial "would run: kubectl --context kind-demo get --raw /readyz"
   assert_output --partial "would run: kind load docker-image favorite-athlete:$(short_sha) --name demo"
-  assert_output --partial "kustomize $REPO/build/deploy/context-kind-demo | cat | kubectl --context kind-demo apply -f -"
+  # The render, through the --render-filter (cat), into kubectl apply -f -: in that order.
+  assert_output --partial "would run: kubectl --context kind-demo kustomize $REPO/build/deploy/context-kind-demo"
+  assert_output --partial "would run: cat"
+  assert_output --partial "would run: kubectl --context kind-demo apply -f -"
+  [[ $output == *"would run: kubectl --context kind-demo kustomize $REPO/build/deploy/context-kind-demo"*"would run: cat"*"would run: kubectl --context kind-demo apply -f -"* ]] ||
+    fail "the plan does not render, filter and apply in that order"
   refute_output --regexp 'minikube (-p|start|addons|image|ip|status)'
 }

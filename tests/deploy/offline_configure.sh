@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # offline_configure.sh: when cpp-httplib cannot be downloaded, configuring says so in one line
-# naming DEPS_SOURCE=debian, instead of FetchContent's wall of sub-build errors; and
+# naming FA_DEPS_SOURCE=debian, instead of FetchContent's wall of sub-build errors; and
 # scripts/run.sh (scripts/lib.sh build_preset) shows just that line. The download is pointed at
 # a closed local port through the cache variable FAVORITE_ATHLETE_HTTPLIB_URL, so no network is
 # used; the pinned URL and SHA-256 in CMakeLists.txt stay what users get.
 set -Eeuo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
-fail() { echo "FAIL: $*" >&2; exit 1; }
-command -v cmake >/dev/null 2>&1 || { echo "SKIPPED: cmake not found" >&2; exit 77; }
-command -v ninja >/dev/null 2>&1 || { echo "SKIPPED: ninja not found" >&2; exit 77; }
+# shellcheck source=tests/image/lib.sh
+. "$root/tests/image/lib.sh" # fail, skip, need_cmd
+need_cmd cmake ninja
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/fa-offline.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -18,17 +18,17 @@ configure() { cmake -S "$root" -B "$work/build" -G Ninja -DFAVORITE_ATHLETE_HTTP
 
 if out=$(configure 2>&1); then fail "configure succeeded without cpp-httplib: $out"; fi
 line=$(grep '^favorite-athlete: cannot download cpp-httplib' <<<"$out") || fail "no one-line diagnosis in: $out"
-[[ $line == *"from $unreachable"* && $line == *"DEPS_SOURCE=debian"* ]] || fail "the line does not name the URL and DEPS_SOURCE=debian: $line"
+[[ $line == *"from $unreachable"* && $line == *"FA_DEPS_SOURCE=debian"* ]] || fail "the line does not name the URL and FA_DEPS_SOURCE=debian: $line"
 ! grep -q 'FetchContent' <<<"$out" || fail "FetchContent's own errors still show: $out"
 echo "ok: configure fails with: $line"
 
 # scripts/run.sh's build step: only that line, as its error.
 # Its `cmake --preset` is redirected into a temp tree (a developer's build/release is left alone).
 # shellcheck disable=SC2016 # expanded by the inner bash
-out=$(env -u DEPS_SOURCE FA_ROOT="$root" FA_BUILD="$work/build2" FA_URL="$unreachable" bash -c 'source "$FA_ROOT/scripts/lib.sh"
+out=$(env -u FA_DEPS_SOURCE FA_ROOT="$root" FA_BUILD="$work/build2" FA_URL="$unreachable" bash -c 'source "$FA_ROOT/scripts/lib.sh"
   cmake() { command cmake -S "$FA_ROOT" -B "$FA_BUILD" -G Ninja -DFAVORITE_ATHLETE_HTTPLIB_URL="$FA_URL"; }
   build_preset release' 2>&1) && fail "build_preset succeeded: $out"
 [[ $(grep -c . <<<"$out") == 2 ]] || fail "build_preset printed more than its log line and the error: $out"
-[[ $(tail -n1 <<<"$out") == *"error: favorite-athlete: cannot download cpp-httplib"*"DEPS_SOURCE=debian"* ]] ||
+[[ $(tail -n1 <<<"$out") == *"error: favorite-athlete: cannot download cpp-httplib"*"FA_DEPS_SOURCE=debian"* ]] ||
   fail "build_preset's error is not the one line: $out"
 echo "ok: scripts/lib.sh build_preset fails with: $(tail -n1 <<<"$out")"

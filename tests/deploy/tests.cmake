@@ -1,13 +1,14 @@
-# Deploy tests (issue 4). Included by the top-level CMakeLists.txt:
+# Deploy tests: build-and-deploy.sh, the shell scripts, the CI workflow. Included by the
+# top-level CMakeLists.txt:
 #   include(tests/deploy/tests.cmake OPTIONAL)
-# Needs shellcheck, bats + bats-assert + bats-support (Debian), kubectl, git,
+# Needs shellcheck, shfmt, bats + bats-assert + bats-support (Debian), kubectl, git,
 # node and `npm ci` in tests/deploy; a test exits 77 (skipped) with a message
 # when its tool is missing. No cluster, container engine or network is used:
 # the bats tests put stub docker/minikube/kubectl/curl first on PATH.
 # Paths from this file's own location, so it works wherever it is included from.
 set(FA_DEPLOY_TEST_DIR ${CMAKE_CURRENT_LIST_DIR})
 get_filename_component(FA_DEPLOY_REPO_ROOT ${CMAKE_CURRENT_LIST_DIR}/../.. ABSOLUTE)
-foreach(check shellcheck bats actionlint bash32 no-remove)
+foreach(check shellcheck shfmt bats actionlint bash32 no-remove)
   add_test(NAME deploy.${check}
            COMMAND bash ${FA_DEPLOY_TEST_DIR}/run.sh ${check}
            WORKING_DIRECTORY ${FA_DEPLOY_REPO_ROOT})
@@ -23,6 +24,6 @@ set_tests_properties(deploy.bats PROPERTIES TIMEOUT 900)
 # simulation against a crafted dpkg status (tests/deploy/apt_no_remove.sh); reads the system only.
 add_test(NAME deploy.apt_no_remove COMMAND bash ${FA_DEPLOY_TEST_DIR}/apt_no_remove.sh)
 set_tests_properties(deploy.apt_no_remove PROPERTIES LABELS deploy SKIP_RETURN_CODE 77 TIMEOUT 120)
-# Offline configure: one line naming DEPS_SOURCE=debian when cpp-httplib cannot be downloaded.
+# Offline configure: one line naming FA_DEPS_SOURCE=debian when cpp-httplib cannot be downloaded.
 add_test(NAME deploy.offline_configure COMMAND bash ${FA_DEPLOY_TEST_DIR}/offline_configure.sh)
 set_tests_properties(deploy.offline_configure PROPERTIES LABELS deploy SKIP_RETURN_CODE 77 TIMEOUT 120)

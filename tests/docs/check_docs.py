@@ -5,7 +5,7 @@
   and a #fragment names a heading of the target (GitHub's anchor rules);
 - every command of the README's Quick start table that runs a file of this repository
   (`scripts/...`, `./...`) names an executable file;
-- CI runs the README's test command: .ci/run calls scripts/test.sh with DEPS_SOURCE=debian, as the
+- CI runs the README's test command: .ci/run calls scripts/test.sh with FA_DEPS_SOURCE=debian, as the
   README says.
 Exits 1 listing every problem; `--self-test` proves each check catches a broken input."""
 import re
@@ -74,10 +74,10 @@ def check_commands(repo: Path):
                 if not (f.is_file() and f.stat().st_mode & 0o111):
                     problems.append(f"README.md Quick start: `{cmd}`: {word} is not an executable file")
     ci = (repo / ".ci/run").read_text(encoding="utf-8")
-    if "DEPS_SOURCE=debian scripts/test.sh" not in text:
-        problems.append("README.md does not give CI's test command `DEPS_SOURCE=debian scripts/test.sh`")
-    if not re.search(r'DEPS_SOURCE="?\$\{DEPS_SOURCE:-debian\}|DEPS_SOURCE=debian', ci) or not re.search(r"^\s*(PRESET=\w+ )?scripts/test\.sh", ci, re.M):
-        problems.append(".ci/run does not run the README's test command (scripts/test.sh with DEPS_SOURCE=debian)")
+    if "FA_DEPS_SOURCE=debian scripts/test.sh" not in text:
+        problems.append("README.md does not give CI's test command `FA_DEPS_SOURCE=debian scripts/test.sh`")
+    if not re.search(r'FA_DEPS_SOURCE="?\$\{FA_DEPS_SOURCE:-debian\}|FA_DEPS_SOURCE=debian', ci) or not re.search(r"^\s*(FA_PRESET=\w+ )?scripts/test\.sh", ci, re.M):
+        problems.append(".ci/run does not run the README's test command (scripts/test.sh with FA_DEPS_SOURCE=debian)")
     return problems
 
 

@@ -1,7 +1,7 @@
 """End-to-end harness: scripts/local.sh (three replicas behind a real nginx) on free 127.0.0.1 ports,
 and a steady load through nginx that counts every request.
 
-Standard library only. The binary comes from $FAVORITE_ATHLETE_BIN (ctest sets it). A test whose
+Standard library only. The binary comes from $FA_BIN (ctest sets it). A test whose
 tool is missing exits 77 (ctest: skipped). Everything a test starts is stopped when it ends.
 """
 import http.client
@@ -18,11 +18,11 @@ import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 LOCAL_SH = os.path.join(ROOT, "scripts", "local.sh")
-BIN = os.path.abspath(os.environ.get("FAVORITE_ATHLETE_BIN", os.path.join(ROOT, "build/dev/favorite-athlete")))
+BIN = os.path.abspath(os.environ.get("FA_BIN", os.path.join(ROOT, "build/dev/favorite-athlete")))
 HOST = "favorite-athlete.127.0.0.1.nip.io"
 BODY = b'{"myFavoriteAthlete":"Usain Bolt"}'
 SKIP = 77
-# nginx's passive health (deploy/nginx/favorite-athlete.conf.template): a failed replica gets no
+# nginx's passive health (nginx/favorite-athlete.conf.template): a failed replica gets no
 # traffic for at most this long (fail_timeout=1s, counted in whole seconds), then rejoins.
 FAIL_TIMEOUT = 2.0
 PATH = os.environ.get("PATH", "") + ":/usr/sbin:/sbin"

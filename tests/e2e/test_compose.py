@@ -21,7 +21,7 @@ except ImportError as e:
     harness.skip(f"{e.name} missing (Debian package python3-yaml)")
 
 COMPOSE = os.path.join(ROOT, "docker-compose.yml")
-TEMPLATE = os.path.join(ROOT, "deploy", "nginx", "favorite-athlete.conf.template")
+TEMPLATE = os.path.join(ROOT, "nginx", "favorite-athlete.conf.template")
 REPLICAS = ["favorite-athlete-1", "favorite-athlete-2", "favorite-athlete-3"]
 
 

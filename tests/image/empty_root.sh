@@ -18,7 +18,10 @@ if [[ "${1:-}" == --inside ]]; then
   # as_pod [VAR=VALUE...] [-- ARG...]
   as_pod() {
     local envs=() args=()
-    while (($#)) && [[ $1 != -- ]]; do envs+=("$1"); shift; done
+    while (($#)) && [[ $1 != -- ]]; do
+      envs+=("$1")
+      shift
+    done
     (($#)) && shift
     args=("$@")
     exec env -i "${envs[@]}" "$setpriv_bin" --no-new-privs --inh-caps=-all \
@@ -54,7 +57,10 @@ if [[ "${1:-}" == --inside ]]; then
   rc=0
   timeout 30 tail --pid="$pid" -f /dev/null || fail "no exit within 30 s of SIGTERM"
   wait "$pid" || rc=$?
-  ((rc == 0)) || { cat "$work/stderr" >&2; fail "exit status $rc after SIGTERM, want 0"; }
+  ((rc == 0)) || {
+    cat "$work/stderr" >&2
+    fail "exit status $rc after SIGTERM, want 0"
+  }
   grep -q '"listening"' "$work/stdout" || fail "no JSON start line on stdout"
   log "ok: SIGTERM -> exit 0; stdout: $(wc -l <"$work/stdout") JSON lines, stderr: $(wc -c <"$work/stderr") bytes"
   exit 0

@@ -1,9 +1,14 @@
 # shellcheck shell=bash
-# Helpers shared by the tests/image scripts (sourced, not run).
+# Helpers shared by the tests/image scripts (sourced, not run). log, warn, die and run are
+# scripts/log.sh's; fail and skip are the tests' exits on top of them.
 set -euo pipefail
+# shellcheck source=scripts/log.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/log.sh"
 
-log() { printf '%s\n' "$*" >&2; }
-fail() { log "FAIL: $*"; exit 1; }
+fail() {
+  log "FAIL: $*"
+  exit 1
+}
 # ctest maps exit 77 to "Skipped" (SKIP_RETURN_CODE). In CI set FA_TESTS_NO_SKIP=1: a missing tool
 # is then a failure, so a test .ci/run provisions for can never be skipped silently.
 skip() {
@@ -14,7 +19,7 @@ skip() {
 need_cmd() {
   local c
   for c in "$@"; do
-    command -v "$c" >/dev/null 2>&1 || skip "'$c' is not installed (see tests/image/README.md for the Debian packages)"
+    command -v "$c" >/dev/null 2>&1 || skip "'$c' is not installed (scripts/debian-packages-test.txt lists the Debian packages)"
   done
 }
 need_root() { [[ "$(id -u)" == 0 ]] || skip "needs root (namespaces, chroot, podman as root)"; }
@@ -27,11 +32,14 @@ readonly EXPECTED_HEALTH_BODY='{"status":"ok"}'
 # http_expect URL STATUS BODY [CURL_PREFIX...]: GET URL (through an optional command prefix such
 # as `nsenter -t PID -n`) and compare status, JSON content type and exact body.
 http_expect() {
-  local url=$1 status=$2 body=$3; shift 3
+  local url=$1 status=$2 body=$3
+  shift 3
   local out got_status got_type got_body
   out=$("$@" curl -sS --max-time 5 -w '\n%{http_code} %{content_type}' "$url") || fail "GET $url: curl failed"
   got_body=${out%$'\n'*}
-  got_status=${out##*$'\n'}; got_type=${got_status#* }; got_status=${got_status%% *}
+  got_status=${out##*$'\n'}
+  got_type=${got_status#* }
+  got_status=${got_status%% *}
   [[ "$got_status" == "$status" ]] || fail "GET $url: status $got_status, want $status (body: $got_body)"
   [[ "$got_type" == application/json* ]] || fail "GET $url: content type '$got_type', want application/json"
   [[ "$got_body" == "$body" ]] || fail "GET $url: body '$got_body', want '$body'"
@@ -40,7 +48,8 @@ http_expect() {
 
 # wait_http URL SECONDS PID [CURL_PREFIX...]: poll until URL answers 2xx; fail early if PID died.
 wait_http() {
-  local url=$1 secs=$2 pid=$3; shift 3
+  local url=$1 secs=$2 pid=$3
+  shift 3
   local deadline=$((SECONDS + secs))
   until "$@" curl -fsS --max-time 1 -o /dev/null "$url" 2>/dev/null; do
     kill -0 "$pid" 2>/dev/null || fail "server (pid $pid) exited before answering $url"

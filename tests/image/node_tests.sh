@@ -19,26 +19,29 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/fa-dflint.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 case $mode in
-  lint)
-    lint() { node "$here/node_modules/dockerfile-utils/bin/dockerfile-utils" lint --json "$1"; }
-    log "dockerfile-utils $(node -p "require('$here/node_modules/dockerfile-utils/package.json').version")"
-    out=$(lint "$dockerfile") || fail "dockerfile-utils lint failed: $out"
-    [[ $out == '[]' ]] || fail "dockerfile-utils reports problems in $dockerfile: $out"
-    log "ok: dockerfile-utils lint: no errors, no warnings in $dockerfile"
-    # Known-bad variant: a second ENTRYPOINT (warning) and an unknown instruction (error).
-    { cat "$dockerfile"; printf 'ENTRYPOINT ["/x"]\nENTRYPIONT ["/y"]\n'; } >"$work/Dockerfile.bad"
-    out=$(lint "$work/Dockerfile.bad") || true
-    [[ $out == *ENTRYPOINT* && $out == *ENTRYPIONT* ]] || fail "linter did not flag the known-bad variant: $out"
-    log "ok: dockerfile-utils flags a known-bad variant"
-    ;;
-  policy)
-    node "$here/dockerfile_policy.js" "$dockerfile" "$dockerignore" || fail "policy violations in $dockerfile"
-    sed -E 's/^USER .*/USER root/' "$dockerfile" >"$work/Dockerfile.bad"
-    if node "$here/dockerfile_policy.js" "$work/Dockerfile.bad" "$dockerignore"; then
-      fail "policy checker accepted USER root"
-    fi
-    log "ok: the checker's command line exits non-zero on a bad Dockerfile"
-    node "$here/policy_selftest.js" "$dockerfile" "$dockerignore" || fail "policy self-test failed"
-    ;;
-  *) fail "unknown mode $mode" ;;
+lint)
+  lint() { node "$here/node_modules/dockerfile-utils/bin/dockerfile-utils" lint --json "$1"; }
+  log "dockerfile-utils $(node -p "require('$here/node_modules/dockerfile-utils/package.json').version")"
+  out=$(lint "$dockerfile") || fail "dockerfile-utils lint failed: $out"
+  [[ $out == '[]' ]] || fail "dockerfile-utils reports problems in $dockerfile: $out"
+  log "ok: dockerfile-utils lint: no errors, no warnings in $dockerfile"
+  # Known-bad variant: a second ENTRYPOINT (warning) and an unknown instruction (error).
+  {
+    cat "$dockerfile"
+    printf 'ENTRYPOINT ["/x"]\nENTRYPIONT ["/y"]\n'
+  } >"$work/Dockerfile.bad"
+  out=$(lint "$work/Dockerfile.bad") || true
+  [[ $out == *ENTRYPOINT* && $out == *ENTRYPIONT* ]] || fail "linter did not flag the known-bad variant: $out"
+  log "ok: dockerfile-utils flags a known-bad variant"
+  ;;
+policy)
+  node "$here/dockerfile_policy.js" "$dockerfile" "$dockerignore" || fail "policy violations in $dockerfile"
+  sed -E 's/^USER .*/USER root/' "$dockerfile" >"$work/Dockerfile.bad"
+  if node "$here/dockerfile_policy.js" "$work/Dockerfile.bad" "$dockerignore"; then
+    fail "policy checker accepted USER root"
+  fi
+  log "ok: the checker's command line exits non-zero on a bad Dockerfile"
+  node "$here/policy_selftest.js" "$dockerfile" "$dockerignore" || fail "policy self-test failed"
+  ;;
+*) fail "unknown mode $mode" ;;
 esac

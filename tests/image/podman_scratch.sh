@@ -102,7 +102,10 @@ log "ok: --check and the image HEALTHCHECK pass inside the container"
 
 pod stop -t 30 "$ctr" >/dev/null || fail "podman stop failed"
 rc=$(pod inspect -f '{{.State.ExitCode}}' "$ctr")
-[[ $rc == 0 ]] || { pod logs "$ctr" >&2; fail "exit status $rc after SIGTERM, want 0"; }
+[[ $rc == 0 ]] || {
+  pod logs "$ctr" >&2
+  fail "exit status $rc after SIGTERM, want 0"
+}
 logs=$(pod logs "$ctr" 2>&1) || fail "podman logs failed: $logs"
 [[ $logs == *'"msg":"listening"'* ]] || fail "no JSON start line in the container log: $logs"
 log "ok: podman stop (SIGTERM) -> exit 0"

@@ -8,7 +8,10 @@
 # Exits non-zero with a FAIL: line on the first broken rule; every wait is bounded.
 set -eu
 
-[ $# -eq 1 ] || { echo "usage: $0 BINARY" >&2; exit 2; }
+[ $# -eq 1 ] || {
+  echo "usage: $0 BINARY" >&2
+  exit 2
+}
 bin=$1
 expected_root='{"myFavoriteAthlete":"Usain Bolt"}'
 work=$(mktemp -d "${TMPDIR:-/tmp}/fa-smoke.XXXXXX")
@@ -34,7 +37,10 @@ start_server() {
   tries=0
   port=""
   while [ -z "$port" ]; do
-    kill -0 "$pid" 2>/dev/null || { pid=""; fail "$bin exited before it listened"; }
+    kill -0 "$pid" 2>/dev/null || {
+      pid=""
+      fail "$bin exited before it listened"
+    }
     tries=$((tries + 1))
     [ "$tries" -le 100 ] || fail "no \"listening\" log line with a port within 10 s"
     sleep 0.1

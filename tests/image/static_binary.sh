@@ -53,7 +53,10 @@ port=
 for _ in $(seq 50); do
   port=$(grep -o '"port":[0-9]*' "$work/out" 2>/dev/null | head -n1 | cut -d: -f2 || true)
   [[ -n $port ]] && break
-  kill -0 "$pid" 2>/dev/null || { cat "$work/err" >&2; fail "server exited at start"; }
+  kill -0 "$pid" 2>/dev/null || {
+    cat "$work/err" >&2
+    fail "server exited at start"
+  }
   sleep 0.2
 done
 [[ -n $port && $port != 0 ]] || fail "no start line with the port on stdout: $(head -c 500 "$work/out")"
@@ -71,5 +74,8 @@ rc=0
 timeout 30 tail --pid="$pid" -f /dev/null || fail "no exit within 30 s of SIGTERM"
 wait "$pid" || rc=$?
 pid=
-((rc == 0)) || { cat "$work/err" >&2; fail "exit status $rc after SIGTERM, want 0"; }
+((rc == 0)) || {
+  cat "$work/err" >&2
+  fail "exit status $rc after SIGTERM, want 0"
+}
 log "ok: SIGTERM -> exit 0"

@@ -8,7 +8,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/lib.sh"
 
 [[ $# -ge 2 ]] || fail "usage: $0 SOURCE_DIR BUILD_DIR [-DVAR=VALUE...]"
-src=$1 dir=$2; shift 2
+src=$1 dir=$2
+shift 2
 need_cmd cmake ctest ninja
 
 cd "$src" || fail "cannot enter $src"

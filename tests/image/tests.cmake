@@ -1,4 +1,4 @@
-# Image area (issue 3): Dockerfile.alpine and proof that the static binary runs as a pod runs it.
+# Image area: Dockerfile.alpine and proof that the static binary runs as a pod runs it.
 # Included by the top-level CMakeLists.txt; every test has LABELS image. A test whose tool is
 # missing exits 77 (SKIP_RETURN_CODE) with the reason; FA_TESTS_NO_SKIP=1 (set by .ci/run) makes
 # that a failure instead. Run: ctest --preset <name> -L image

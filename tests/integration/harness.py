@@ -1,6 +1,6 @@
 """Runs the real favorite-athlete binary on 127.0.0.1 and talks raw HTTP/1.1 to it.
 
-Standard library only. The binary comes from $FAVORITE_ATHLETE_BIN (ctest sets it).
+Standard library only. The binary comes from $FA_BIN (ctest sets it).
 """
 import json
 import os
@@ -13,7 +13,7 @@ import threading
 import time
 import unittest
 
-BIN = os.environ.get("FAVORITE_ATHLETE_BIN", "build/dev/favorite-athlete")
+BIN = os.environ.get("FA_BIN", "build/dev/favorite-athlete")
 _sockets = []  # closed with the server, so tests need no cleanup of their own
 SANITIZER_REPORT = re.compile(r"ERROR: AddressSanitizer|WARNING: ThreadSanitizer|runtime error:|ERROR: LeakSanitizer")
 

@@ -1,6 +1,6 @@
 """Hostile input and hostile clients straight at the binary, with figures printed.
 
-SOAK_SECONDS (default 20) sets the soak's length: `SOAK_SECONDS=300` is the long soak."""
+FA_SOAK_SECONDS (default 20) sets the soak's length: `FA_SOAK_SECONDS=300` is the long soak."""
 import os
 import resource
 import socket
@@ -159,7 +159,7 @@ class SlowAndIdleClients(unittest.TestCase):
 
 class Soak(unittest.TestCase):
     def test_mixed_traffic_keeps_memory_and_fds_flat(self):
-        seconds = int(os.environ.get("SOAK_SECONDS", "20"))
+        seconds = int(os.environ.get("FA_SOAK_SECONDS", "20"))
         with Server(env={"ACCESS_LOG": "off", "READ_TIMEOUT_SECONDS": "2"}) as server:
             port, pid = server.port, server.proc.pid
             counts = {"sent": 0, "2xx": 0, "4xx": 0, "5xx": 0, "closed": 0}

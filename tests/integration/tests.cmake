@@ -1,7 +1,7 @@
 # Integration tests: the real binary on 127.0.0.1, driven over raw sockets (Python stdlib only).
 # Without Python (e.g. the image's build stage, which runs only -L unit) they show as skipped.
 find_package(Python3 3.9 COMPONENTS Interpreter)
-# adversarial: hostile input and clients with RSS/fd figures, and a short soak (SOAK_SECONDS).
+# adversarial: hostile input and clients with RSS/fd figures, and a short soak (FA_SOAK_SECONDS).
 foreach(suite IN ITEMS contract connections malformed lifecycle metrics adversarial)
   set(labels integration)
   if(suite STREQUAL "adversarial")
@@ -15,5 +15,5 @@ foreach(suite IN ITEMS contract connections malformed lifecycle metrics adversar
   endif()
   set_tests_properties(integration.${suite} PROPERTIES
     LABELS "${labels}" TIMEOUT 180 SKIP_RETURN_CODE 77
-    ENVIRONMENT "FAVORITE_ATHLETE_BIN=$<TARGET_FILE:favorite-athlete>;PYTHONDONTWRITEBYTECODE=1")
+    ENVIRONMENT "FA_BIN=$<TARGET_FILE:favorite-athlete>;PYTHONDONTWRITEBYTECODE=1")
 endforeach()

@@ -1,5 +1,5 @@
 // The deployment policy of favorite-athlete, as code: what the rendered
-// manifests must say (issue 4). checkPolicy() returns a list of violations
+// manifests must say. checkPolicy() returns a list of violations
 // (strings); an empty list means the manifests follow the policy.
 //
 // The numbers come from the service's interface (INTERFACE.md): container port

@@ -14,11 +14,8 @@ set -Eeuo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
-
-skip() {
-  echo "SKIPPED: $*" >&2
-  exit 77
-}
+# shellcheck source=tests/image/lib.sh
+. "$root/tests/image/lib.sh" # skip (exit 77; a failure under FA_TESTS_NO_SKIP=1)
 need_kubectl() {
   command -v kubectl >/dev/null 2>&1 || skip "kubectl not found (kustomize is built into kubectl)"
 }
@@ -33,7 +30,7 @@ trap 'rm -rf "$out"' EXIT
 
 # Overlays and what each must contain (flags for check-policy.mjs).
 declare -A OVERLAY_FLAGS=([minikube]="" [autoscale]="--autoscale" [tls]="--tls" [combined]="--autoscale --tls"
-  [metrics-scrape]="--metrics-scrape")
+  [metrics - scrape]="--metrics-scrape")
 CHECKED=(minikube autoscale tls combined metrics-scrape)
 
 # Renders base, every overlay, and "combined" (minikube + both components, the

@@ -1,4 +1,4 @@
-# Manifest tests (issue 4). Included by the top-level CMakeLists.txt:
+# Manifest tests: the rendered manifests/ against the schemas and the deployment policy. Included by the top-level CMakeLists.txt:
 #   include(tests/manifests/tests.cmake OPTIONAL)
 # Needs kubectl (kustomize built in), node, and `npm ci` in tests/manifests;
 # each test exits 77 (skipped) with a message when one is missing.
