@@ -732,6 +732,7 @@ delete_namespace() {
 }
 
 delete_all() {
+  # shellcheck disable=SC2034 # STEP: read by log() of scripts/log.sh
   STEP="delete"
   local where="minikube profile $PROFILE"
   [[ -z $CONTEXT ]] || where="context $CONTEXT"
@@ -777,10 +778,12 @@ main() {
   apply_manifests
   check_answer
   [[ $DRY_RUN == 0 ]] || {
+    # shellcheck disable=SC2034 # STEP: read by log() of scripts/log.sh
     STEP="done"
     log "dry run complete"
     return 0
   }
+  # shellcheck disable=SC2034 # STEP: read by log() of scripts/log.sh
   STEP="done"
   log "favorite-athlete is up"
   echo
