@@ -30,7 +30,7 @@ trap 'rm -rf "$out"' EXIT
 
 # Overlays and what each must contain (flags for check-policy.mjs).
 declare -A OVERLAY_FLAGS=([minikube]="" [autoscale]="--autoscale" [tls]="--tls" [combined]="--autoscale --tls"
-  [metrics - scrape]="--metrics-scrape")
+  ["metrics-scrape"]="--metrics-scrape")
 CHECKED=(minikube autoscale tls combined metrics-scrape)
 
 # Renders base, every overlay, and "combined" (minikube + both components, the
