@@ -11,11 +11,11 @@ set -euo pipefail
 # shellcheck source=tests/cluster/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-# expect_failure WHAT SED_EXPR MESSAGE [VAR=VALUE...]: the script with the render edited by
-# SED_EXPR (and the environment VAR=VALUE) must exit 1, print MESSAGE and its diagnostics.
+# expect_failure WHAT SED_EXPR MESSAGE CAUSE [VAR=VALUE...]: the script with the render edited by
+# SED_EXPR (and the environment VAR=VALUE) must exit 1, print MESSAGE, and diagnostics naming CAUSE.
 expect_failure() {
-  local what="$1" expr="$2" message="$3" filter="${STATE}/broken-filter"
-  shift 3
+  local what="$1" expr="$2" message="$3" cause="$4" filter="${STATE}/broken-filter"
+  shift 4
   printf '#!/bin/sh\n%q | sed -E %q\n' "${HERE}/shim-1.20" "${expr}" >"${filter}"
   chmod +x "${filter}"
   cmp -s <(render "${TAG}") <(render "${TAG}" "${filter}") && fail "${what}: the edit '${expr}' changed nothing"
@@ -26,7 +26,8 @@ expect_failure() {
   ((rc == 1)) || fail "${what}: build-and-deploy.sh exited ${rc}, want 1"
   grep -qF "${message}" <<<"${out}" || fail "${what}: the script did not say '${message}'"
   grep -q '=== diagnostics (context' <<<"${out}" || fail "${what}: no diagnostics"
-  figure "negative: ${what}: build-and-deploy.sh exit 1 after $((SECONDS - t0)) s: '$(grep -m1 -oF "${message}" <<<"${out}")'; diagnostics: $(grep -m1 -oE '(Readiness probe failed|no JSON answer)[^"]{0,80}' <<<"${out}" || echo '(none)')"
+  grep -qF "${cause}" <<<"${out}" || fail "${what}: the script's output does not name the cause '${cause}'"
+  figure "negative: ${what}: build-and-deploy.sh exit 1 after $((SECONDS - t0)) s: '${message}'; its output names the cause: '${cause}'"
   IMAGE_TAG="${TAG}" deploy_script >&2 || fail "${what}: build-and-deploy.sh fails with the good render applied again"
 }
 
@@ -36,10 +37,12 @@ main() {
   TAG="$(kn get deployment "${APP}" -o jsonpath='{.spec.template.spec.containers[0].image}')"
   TAG="${TAG#*:}"
   expect_failure "readiness probe path /readyz -> /readyz-wrong" 's#path: /readyz$#path: /readyz-wrong#' \
-    "did not finish rolling out within 40s" ROLLOUT_TIMEOUT_SECONDS=40
+    "did not finish rolling out within 40s" "Readiness probe failed: HTTP probe failed with statuscode: 404" \
+    ROLLOUT_TIMEOUT_SECONDS=40
   three_ready || fail "the old pods did not keep serving while the broken rollout hung"
   expect_failure "Service targetPort http -> 8081" 's#targetPort: http$#targetPort: 8081#' \
-    "the pods are ready but the Ingress did not answer" HTTP_TIMEOUT_SECONDS=15
+    "the pods are ready but the Ingress did not answer" "no JSON answer from http://${INGRESS_HOST}/ within 15s" \
+    HTTP_TIMEOUT_SECONDS=15
   figure "$(verify_answer)"
 }
 
