@@ -31,6 +31,16 @@ def scrape(server):
     return samples
 
 
+def scrape_until(server, name, want, seconds):
+    """Scrapes until the sample NAME is WANT or SECONDS have passed; returns the last scrape."""
+    deadline = time.monotonic() + seconds
+    while True:
+        samples = scrape(server)
+        if samples.get(name) == want or time.monotonic() > deadline:
+            return samples
+        time.sleep(0.05)
+
+
 METRICS = {"METRICS_PORT": "0"}  # any free port, logged in the "listening" line
 
 
@@ -129,7 +139,9 @@ class Metrics(unittest.TestCase):
             started = time.monotonic()
             self.assertEqual(get(server.port)[0], 200)  # the one worker is free for it
             self.assertLess(time.monotonic() - started, 0.5)
-            samples = scrape(server)  # the metrics port: no worker of the public port
+            # The metrics port: no worker of the public port. The one-shot GET's connection stays
+            # open while the server lingers after its reply (at most 1 s): wait for it to go.
+            samples = scrape_until(server, "http_open_connections", 2, seconds=3)
             self.assertEqual(samples["favorite_athlete_connections_parked"], 2)
             self.assertEqual(samples["http_open_connections"], 2)
             idle.sock.sendall(request("GET", "/"))  # parked, not closed: served again
