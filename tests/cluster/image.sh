@@ -4,9 +4,9 @@
 # here (no registry), so engine.sh builds the runtime stage around the project's own musl build,
 # build/musl/favorite-athlete (zig's musl + libc++, not Alpine's g++: tests/image/README.md). In
 # CI (FA_TESTS_NO_SKIP=1) that build is required; elsewhere, without it, STATIC_BINARY (the glibc
-# static build) stands in, and the figure says which. Writes STATE/app-binary and puts engine.sh on
-# PATH as `podman` for build-and-deploy.sh (STATE/bin/podman). security.sh checks that this very
-# file is what the pods run.
+# static build) stands in, and the figure says which. Copies it to STATE/favorite-athlete, names the
+# copy in STATE/app-binary (security.sh checks that the pods run these very bytes), and puts
+# engine.sh on PATH as `podman` for build-and-deploy.sh (STATE/bin/podman).
 set -euo pipefail
 # shellcheck source=tests/cluster/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -22,8 +22,11 @@ pick_binary() {
     bin="$(readlink -f "$1")"
   fi
   file -b "${bin}" | grep 'statically linked' >/dev/null || fail "${bin} is not statically linked: $(file -b "${bin}")"
-  printf '%s\n' "${bin}" >"${STATE}/app-binary"
-  figure "image binary: ${bin} ($(libc_of "${bin}"), $(stat -c %s "${bin}") bytes, sha256 $(sha256sum "${bin}" | cut -c1-16))"
+  # A copy: every image of this run (and security.sh's check) has these bytes, even if a build
+  # replaces the original meanwhile.
+  install -m 0755 "${bin}" "${STATE}/favorite-athlete"
+  printf '%s\n' "${STATE}/favorite-athlete" >"${STATE}/app-binary"
+  figure "image binary: ${bin} ($(libc_of "${bin}"), $(stat -c %s "${bin}") bytes, sha256 $(sha256sum "${bin}" | cut -c1-16)), copied to ${STATE}/favorite-athlete"
 }
 
 # libc_of BINARY: a static glibc carries its tunables' name; musl has none.
