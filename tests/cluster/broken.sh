@@ -18,7 +18,10 @@ expect_failure() {
   shift 4
   printf '#!/bin/sh\n%q | sed -E %q\n' "${HERE}/shim-1.20" "${expr}" >"${filter}"
   chmod +x "${filter}"
-  cmp -s <(render "${TAG}") <(render "${TAG}" "${filter}") && fail "${what}: the edit '${expr}' changed nothing"
+  local rendered
+  rendered="$(kubectl kustomize "${SCRIPT_OVERLAY}")" || fail "kubectl kustomize ${SCRIPT_OVERLAY} failed"
+  cmp -s <("${HERE}/shim-1.20" <<<"${rendered}") <("${filter}" <<<"${rendered}") &&
+    fail "${what}: the edit '${expr}' changed nothing"
   local out rc=0 t0=${SECONDS}
   # shellcheck disable=SC2163  # "$@" is VAR=VALUE pairs
   out="$( (export "$@" IMAGE_TAG="${TAG}" && deploy_script --render-filter "${filter}") 2>&1)" || rc=$?

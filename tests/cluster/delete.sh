@@ -8,7 +8,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 main() {
   need_node_privileges
   use_state "$1"
-  local overlay="${REPO}/build/deploy/context-${CONTEXT}" t0=${SECONDS}
+  local overlay="${SCRIPT_OVERLAY}" t0=${SECONDS}
   [[ -f ${overlay}/kustomization.yaml ]] || fail "no overlay at ${overlay}: the deploy tests did not run the script"
   "${REPO}/build-and-deploy.sh" delete --context "${CONTEXT}" >&2 || fail "build-and-deploy.sh delete --context ${CONTEXT} failed"
   local left

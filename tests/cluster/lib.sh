@@ -108,25 +108,8 @@ load_stop() {
   rm -f "${LOAD_LOG}"
 }
 
-# render TAG [FILTER]: the project's minikube overlay as build-and-deploy.sh renders it (a
-# generated kustomization on top of it setting the image tag), piped through FILTER (default: the
-# 1.20 shim). Written to STATE/render.yaml, printed.
-render() {
-  local tag="$1" filter="${2:-${HERE}/shim-1.20}" dir="${STATE}/overlay"
-  mkdir -p "${dir}"
-  local base # kustomize takes relative paths only
-  base="$(realpath --relative-to="${dir}" "${REPO}/manifests/overlays/minikube")"
-  cat >"${dir}/kustomization.yaml" <<YAML
-apiVersion: kustomize.config.k8s.io/v1beta1
-kind: Kustomization
-resources:
-  - ${base}
-images:
-  - name: ${APP}
-    newTag: "${tag}"
-YAML
-  kubectl kustomize "${dir}" | "${filter}" | tee "${STATE}/render.yaml"
-}
+# The kustomization build-and-deploy.sh generates for this context (what it renders and applies).
+readonly SCRIPT_OVERLAY="${REPO}/build/deploy/context-${CONTEXT}"
 
 # The Ingress host build-and-deploy.sh is given, as for minikube: <app>.<node IP>.nip.io. There is
 # no DNS here, so the script's verify step falls back to curl --resolve HOST:80:NODE_IP, and the
