@@ -1,5 +1,5 @@
-// JSON log lines: one object per line, written with a single write(2) so that lines from
-// concurrent workers never interleave (below PIPE_BUF on a pipe, and in practice on a tty/file).
+// JSON log lines: one object per line. Lines and batches of them (access_log.hpp) are written
+// under one lock, so that nothing written by one thread ever splits what another writes.
 #pragma once
 
 #include <unistd.h>
@@ -8,7 +8,9 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <mutex>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -41,29 +43,82 @@ inline std::string json_line(nlohmann::json fields, std::chrono::system_clock::t
   return fields.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
-inline std::string access_line(const AccessRecord& r, std::chrono::system_clock::time_point t) {
-  return json_line({{"level", "info"},
-                    {"msg", "request"},
-                    {"method", r.method},
-                    {"path", r.path},
-                    {"status", r.status},
-                    {"duration_ms", static_cast<double>(static_cast<long long>(r.duration_ms * 1000)) / 1000},
-                    {"peer", r.peer}},
-                   t);
+namespace detail {
+
+// Appends s as a JSON string. ASCII is escaped here (the hot path: paths and peers); anything
+// else goes through nlohmann_json, which replaces invalid UTF-8.
+inline void append_json_string(std::string& out, std::string_view s) {
+  for (const char c : s) {
+    if (static_cast<unsigned char>(c) >= 0x80) {
+      out += nlohmann::json(std::string(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      return;
+    }
+  }
+  out += '"';
+  for (const char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
 }
 
-inline void write_line(int fd, const std::string& line) {
-  std::size_t done = 0;
-  while (done < line.size()) {
-    const ssize_t n = ::write(fd, line.data() + done, line.size() - done);
+}  // namespace detail
+
+// Appends one access log line: the fields of json_line's lines, in the same (sorted) order,
+// written without building a JSON object, since it runs once per request.
+inline void append_access_line(std::string& out, const AccessRecord& r, std::chrono::system_clock::time_point t) {
+  const auto us = static_cast<long long>(r.duration_ms * 1000);
+  char num[48];
+  std::snprintf(num, sizeof num, "%lld.%03lld", us / 1000, us % 1000);
+  out += "{\"duration_ms\":";
+  out += num;
+  out += ",\"level\":\"info\",\"method\":";
+  detail::append_json_string(out, r.method);
+  out += ",\"msg\":\"request\",\"path\":";
+  detail::append_json_string(out, r.path);
+  out += ",\"peer\":";
+  detail::append_json_string(out, r.peer);
+  out += ",\"status\":";
+  out += std::to_string(r.status);
+  out += ",\"time\":\"";
+  out += format_time(t);
+  out += "\"}\n";
+}
+
+inline std::string access_line(const AccessRecord& r, std::chrono::system_clock::time_point t) {
+  std::string line;
+  append_access_line(line, r, t);
+  return line;
+}
+
+// Writes all of data with as few write(2) calls as the fd takes. One process-wide lock: lines and
+// batches of lines from different threads never interleave, even past PIPE_BUF on a pipe.
+inline void write_all(int fd, std::string_view data) {
+  static std::mutex mutex;
+  std::lock_guard<std::mutex> lock(mutex);
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return;  // a closed stdout must not take the service down
-    done += static_cast<std::size_t>(n);
+    data.remove_prefix(static_cast<std::size_t>(n));
   }
 }
 
 inline void log_to(int fd, nlohmann::json fields) {
-  write_line(fd, json_line(std::move(fields), std::chrono::system_clock::now()));
+  write_all(fd, json_line(std::move(fields), std::chrono::system_clock::now()));
 }
 
 }  // namespace favorite_athlete

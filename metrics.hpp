@@ -16,6 +16,8 @@
 #include <string>
 #include <string_view>
 
+#include "event_loop.hpp"
+
 namespace favorite_athlete {
 
 class Metrics {
@@ -34,9 +36,12 @@ class Metrics {
                                                                        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1})),
         in_flight_(gauge("http_requests_in_flight", "Requests being answered")),
         connections_(gauge("http_open_connections", "Open client connections")),
-        waiting_(gauge("favorite_athlete_connections_waiting", "Connections with a request waiting for a worker")),
-        parked_(gauge("favorite_athlete_connections_parked",
-                      "Connections idle or in the middle of a request head, holding no worker")) {
+        states_(prometheus::BuildGauge()
+                    .Name("favorite_athlete_connections")
+                    .Help("Open client connections by state: idle (between requests), reading (a request head "
+                          "in part), writing (a reply the client has not taken yet), closing (after a last reply)")
+                    .Register(*registry_)) {
+    for (std::size_t s = 0; s < kStateNames.size(); ++s) state_gauges_[s] = &states_.Add({{"state", kStateNames[s]}});
     prometheus::BuildGauge()
         .Name("favorite_athlete_build_info")
         .Help("Build of the running binary (always 1)")
@@ -45,23 +50,27 @@ class Metrics {
         .Set(1);
   }
 
-  void connection_opened() { connections_.Increment(); }
-  void connection_closed() { connections_.Decrement(); }
   void request_started() { in_flight_.Increment(); }
   void request_ended() { in_flight_.Decrement(); }
   void answered(std::string_view method, int status, double seconds) {
     counter(method, status).Increment();
     duration_.Observe(seconds);
   }
-  // Gauges read when scraped: connections waiting for a worker, and parked (idle, no worker).
-  void set_sources(std::function<std::size_t()> waiting, std::function<std::size_t()> parked) {
-    waiting_source_ = std::move(waiting);
-    parked_source_ = std::move(parked);
+  // Where the connection gauges are read from when scraped: open connections per state.
+  void set_connection_source(std::function<std::array<std::size_t, 4>()> source) {
+    connection_source_ = std::move(source);
   }
 
   std::string render() {
-    if (waiting_source_) waiting_.Set(static_cast<double>(waiting_source_()));
-    if (parked_source_) parked_.Set(static_cast<double>(parked_source_()));
+    if (connection_source_) {
+      const auto counts = connection_source_();
+      std::size_t open = 0;
+      for (std::size_t s = 0; s < counts.size(); ++s) {
+        state_gauges_[s]->Set(static_cast<double>(counts[s]));
+        open += counts[s];
+      }
+      connections_.Set(static_cast<double>(open));
+    }
     return prometheus::TextSerializer().Serialize(registry_->Collect());
   }
 
@@ -95,9 +104,9 @@ class Metrics {
   prometheus::Histogram& duration_;
   prometheus::Gauge& in_flight_;
   prometheus::Gauge& connections_;
-  prometheus::Gauge& waiting_;
-  prometheus::Gauge& parked_;
-  std::function<std::size_t()> waiting_source_, parked_source_;
+  prometheus::Family<prometheus::Gauge>& states_;
+  std::array<prometheus::Gauge*, kStateNames.size()> state_gauges_{};
+  std::function<std::array<std::size_t, 4>()> connection_source_;
   std::mutex mutex_;
   std::array<std::array<std::atomic<prometheus::Counter*>, 500>, kMethods.size()> series_{};
 };

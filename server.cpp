@@ -61,15 +61,13 @@ rlim_t raise_open_files_limit() {
   return lim.rlim_cur;
 }
 
-// Two workers per CPU this process may run on (its affinity mask, as taskset or a cpuset sets
-// it): enough that one waiting on a slow write does not idle a CPU, few enough that a busy
-// worker is not queued behind dozens of others. Measured by bench/run.sh against THREADS=1024
-// (results in bench/results/<date>/results.md).
-std::size_t auto_threads() {
+// One event loop per CPU this process may run on (its affinity mask, as taskset or a cpuset sets
+// it): each loop keeps one CPU busy, and more would only take turns on the same CPUs.
+std::size_t auto_loops() {
   cpu_set_t cpus;
   CPU_ZERO(&cpus);
   const int n = sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? CPU_COUNT(&cpus) : 1;
-  return 2 * static_cast<std::size_t>(std::max(n, 1));
+  return static_cast<std::size_t>(std::max(n, 1));
 }
 
 // Waits for one of `signals` until `timeout` (forever if none); returns the signal or 0.
@@ -84,11 +82,11 @@ int wait_signal(const sigset_t& signals, std::optional<std::chrono::milliseconds
   return sig > 0 ? sig : 0;
 }
 
-// Binds `port` (0: any free one) and returns the port bound, or -1 after a line on stderr that
-// names the setting it came from.
-int bind_port(httplib::Server& server, const std::string& address, int port, const char* setting) {
-  const int bound = port == 0 ? server.bind_to_any_port(address, AI_NUMERICHOST)
-                              : (server.bind_to_port(address, port, AI_NUMERICHOST) ? port : -1);
+// Binds `port` (0: any free one) with bind(address, port), which returns the port bound or -1
+// with errno set; on failure, a line on stderr names the setting the port came from.
+template <typename Bind>
+int bind_port(Bind bind, const std::string& address, int port, const char* setting) {
+  const int bound = bind(address, port);
   if (bound <= 0) {
     const int err = errno;
     std::cerr << "favorite-athlete: cannot listen on BIND_ADDRESS=" << address << " " << setting << "=" << port
@@ -117,20 +115,16 @@ int serve(const fa::Config& config) {
   fa::Metrics metrics(FAVORITE_ATHLETE_VERSION, FAVORITE_ATHLETE_COMMIT, CPPHTTPLIB_VERSION);
   const fa::Service service(config.athlete);
   fa::Limits limits;
-  limits.threads = config.threads > 0 ? static_cast<std::size_t>(config.threads) : auto_threads();
+  limits.loops = config.threads > 0 ? static_cast<std::size_t>(config.threads) : auto_loops();
   limits.keepalive_timeout = std::chrono::seconds(config.keepalive_timeout_seconds);
   limits.read_timeout = std::chrono::seconds(config.read_timeout_seconds);
   std::atomic<bool> draining{false};
-  fa::AccessLogger access_log;
-  if (config.access_log) {
-    access_log = [](const fa::AccessRecord& r) {
-      fa::write_line(STDOUT_FILENO, fa::access_line(r, std::chrono::system_clock::now()));
-    };
-  }
-  fa::HttpServer server(service, limits, draining, metrics, access_log,
+  fa::HttpServer server(service, limits, draining, metrics, config.access_log ? STDOUT_FILENO : -1,
                         [](const char* what) { log_error({{"msg", "request failed"}, {"exception", what}}); });
+  metrics.set_connection_source([&server] { return server.connection_counts(); });
 
-  const int port = bind_port(server, config.bind_address, config.port, "PORT");
+  const int port = bind_port([&](const std::string& a, int p) { return server.bind(a, p); }, config.bind_address,
+                             config.port, "PORT");
   if (port <= 0) return 1;
 
   // The metrics port, if any: bound before anything is served, so a taken port fails the start.
@@ -138,7 +132,12 @@ int serve(const fa::Config& config) {
   int metrics_port = fa::kMetricsOff;
   if (config.metrics_port != fa::kMetricsOff) {
     metrics_server = std::make_unique<fa::MetricsServer>([&metrics] { return metrics.render(); });
-    metrics_port = bind_port(*metrics_server, config.bind_address, config.metrics_port, "METRICS_PORT");
+    metrics_port = bind_port(
+        [&](const std::string& a, int p) {
+          if (p != 0) return metrics_server->bind_to_port(a, p, AI_NUMERICHOST) ? p : -1;
+          return metrics_server->bind_to_any_port(a, AI_NUMERICHOST);
+        },
+        config.bind_address, config.metrics_port, "METRICS_PORT");
     if (metrics_port <= 0) return 1;
   }
   std::thread metrics_listener;
@@ -151,13 +150,13 @@ int serve(const fa::Config& config) {
 
   std::promise<bool> stopped;
   auto listener_done = stopped.get_future();
-  std::thread listener([&] { stopped.set_value(server.listen_after_bind()); });
+  std::thread listener([&] { stopped.set_value(server.run()); });
   log_info({{"msg", "listening"},
             {"address", config.bind_address},
             {"port", port},
             {"metrics_port", metrics_port > 0 ? nlohmann::json(metrics_port) : nlohmann::json("off")},
             {"version", kVersion},
-            {"threads", limits.threads},
+            {"event_loops", limits.loops},
             {"max_open_files", open_files},
             {"drain_seconds", config.drain_seconds},
             {"shutdown_timeout_seconds", config.shutdown_timeout_seconds}});
@@ -180,8 +179,8 @@ int serve(const fa::Config& config) {
     exit_now(again, "drain");
   }
 
-  // The metrics port closes first: its gauges read the public server's worker pool, which goes
-  // away when that server stops. A scrape during the last seconds of a shutdown is lost.
+  // The metrics port closes first: its counts would show the public port emptying, which no
+  // one is left to scrape once the pod is gone. A scrape during the last seconds is lost.
   stop_metrics();
   // Stop accepting; in-flight requests finish, idle connections close.
   server.stop();

@@ -1,7 +1,12 @@
-// libFuzzer target: arbitrary bytes as one connection's input, through cpp-httplib's real request
-// parser and this service's handlers (as cpp-httplib's own server fuzzer does, with a Stream fed
-// from memory). Besides crashes and sanitizer reports it checks what clients may rely on: every
-// reply is well-formed HTTP/1.1 and none is a server error (5xx but 501).
+// libFuzzer target: arbitrary bytes as one client connection's input, through the real connection
+// code: an event loop (event_loop.hpp) serving one end of a socketpair, with cpp-httplib's parser
+// and this service's handlers, exactly as a pod serves a TCP connection. Besides crashes and
+// sanitizer reports it checks what clients may rely on: every reply is well-formed HTTP/1.1 and
+// none is a server error (5xx but 501).
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -13,45 +18,31 @@ namespace fa = favorite_athlete;
 
 namespace {
 
-class MemoryStream final : public httplib::Stream {
- public:
-  MemoryStream(const uint8_t* data, size_t size) : data_(reinterpret_cast<const char*>(data)), size_(size) {}
-  const std::string& output() const { return output_; }
-
-#ifdef FAVORITE_ATHLETE_HTTPLIB_MODERN
-  bool is_readable() const override { return off_ < size_; }
-  bool wait_readable() const override { return off_ < size_; }
-  bool wait_writable() const override { return true; }
-  time_t duration() const override { return 0; }
-#else
-  bool is_readable() const override { return off_ < size_; }
-  bool is_writable() const override { return true; }
-#endif
-  ssize_t read(char* ptr, size_t size) override {
-    const size_t n = std::min(size, size_ - off_);
-    std::memcpy(ptr, data_ + off_, n);
-    off_ += n;
-    return static_cast<ssize_t>(n);
+// What the server sent back for `input`, sent by a client that then closes its side.
+std::string exchange(fa::HttpServer& server, const fa::Limits& limits, const uint8_t* input, size_t size) {
+  int fds[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) std::abort();
+  const int buffer = 1 << 20;  // the whole input and every reply fit: one thread plays both ends
+  for (const int fd : fds) {
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buffer, sizeof buffer);
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
   }
-  ssize_t write(const char* ptr, size_t size) override {
-    output_.append(ptr, size);
-    return static_cast<ssize_t>(size);
+  if (size > 0 && ::send(fds[0], input, size, MSG_NOSIGNAL) != static_cast<ssize_t>(size)) std::abort();
+  ::shutdown(fds[0], SHUT_WR);
+  ::fcntl(fds[1], F_SETFL, O_NONBLOCK);
+  {
+    fa::EventLoop loop(-1, limits,
+                       [&](fa::ConnectionStream& s, bool last, fa::AccessLog& log) { return server.answer(s, last, log); },
+                       -1);
+    loop.adopt(fds[1]);
+    loop.run_until_empty();
   }
-  void get_remote_ip_and_port(std::string& ip, int& port) const override {
-    ip = "127.0.0.1";
-    port = 40000;
-  }
-  void get_local_ip_and_port(std::string& ip, int& port) const override {
-    ip = "127.0.0.1";
-    port = 8080;
-  }
-  socket_t socket() const override { return INVALID_SOCKET; }
-
- private:
-  const char* data_;
-  size_t size_, off_ = 0;
-  std::string output_;
-};
+  std::string out;
+  char buf[65536];
+  for (ssize_t n; (n = ::recv(fds[0], buf, sizeof buf, 0)) > 0;) out.append(buf, static_cast<size_t>(n));
+  ::close(fds[0]);
+  return out;
+}
 
 void require(bool ok, const char* what, const std::string& output) {
   if (ok) return;
@@ -65,11 +56,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static fa::Metrics metrics("fuzz", "fuzz", CPPHTTPLIB_VERSION);
   static const fa::Service service("Usain Bolt");
   static const std::atomic<bool> draining{false};
-  static fa::HttpServer server(service, fa::Limits{}, draining, metrics, {}, [](const char*) {});
+  static const fa::Limits limits = [] {
+    fa::Limits l;
+    l.keepalive_max_requests = 64;
+    l.write_timeout = std::chrono::milliseconds(100);
+    return l;
+  }();
+  static fa::HttpServer server(service, limits, draining, metrics, -1, [](const char*) {});
 
-  MemoryStream strm(data, size);
-  server.serve_stream(strm, 64);
-  const std::string& out = strm.output();
+  const std::string out = exchange(server, limits, data, size);
   require(out.empty() || out.rfind("HTTP/1.1 ", 0) == 0, "output starts with a status line", out);
   // No server error: the only 5xx is 501, the deliberate answer to a transfer coding other than
   // chunked (RFC 9112 6.1, handlers.hpp check_head).

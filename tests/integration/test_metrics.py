@@ -67,7 +67,8 @@ class Metrics(unittest.TestCase):
             self.assertEqual(after['http_request_duration_seconds_bucket{le="+Inf"}'], answered)
             self.assertEqual(after["http_requests_in_flight"], 0)
             self.assertEqual(after["http_open_connections"], 0)
-            self.assertEqual(after["favorite_athlete_connections_waiting"], 0)
+            for state in ("idle", "reading", "writing", "closing"):
+                self.assertEqual(after[f'favorite_athlete_connections{{state="{state}"}}'], 0)
             build = [k for k in after if k.startswith("favorite_athlete_build_info")]
             self.assertEqual(len(build), 1)
             self.assertRegex(build[0], r'commit="[^"]+"')
@@ -127,7 +128,7 @@ class Metrics(unittest.TestCase):
             server.stop()
             self.assertIn(f"METRICS_PORT={first.metrics_port}", "".join(server.stderr))
 
-    def test_idle_connections_and_partial_heads_park_without_a_worker(self):
+    def test_idle_connections_and_partial_heads_hold_no_thread(self):
         env = dict(METRICS, THREADS="1", KEEPALIVE_TIMEOUT_SECONDS="30", READ_TIMEOUT_SECONDS="2")
         with Server(env=env) as server:
             idle = Reader(connect(server.port))
@@ -137,14 +138,15 @@ class Metrics(unittest.TestCase):
             slow.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")  # and then nothing, for now
             time.sleep(0.2)
             started = time.monotonic()
-            self.assertEqual(get(server.port)[0], 200)  # the one worker is free for it
+            self.assertEqual(get(server.port)[0], 200)  # the one event loop serves it meanwhile
             self.assertLess(time.monotonic() - started, 0.5)
-            # The metrics port: no worker of the public port. The one-shot GET's connection stays
-            # open while the server lingers after its reply (at most 1 s): wait for it to go.
+            # The one-shot GET's connection stays open while the server lingers after its reply
+            # (at most 1 s): wait for it to go.
             samples = scrape_until(server, "http_open_connections", 2, seconds=3)
-            self.assertEqual(samples["favorite_athlete_connections_parked"], 2)
+            self.assertEqual(samples['favorite_athlete_connections{state="idle"}'], 1)
+            self.assertEqual(samples['favorite_athlete_connections{state="reading"}'], 1)
             self.assertEqual(samples["http_open_connections"], 2)
-            idle.sock.sendall(request("GET", "/"))  # parked, not closed: served again
+            idle.sock.sendall(request("GET", "/"))  # idle, not closed: served again
             self.assertEqual(idle.response()[0], 200)
             slow.sendall(b"\r\n")  # the head completes: answered
             self.assertEqual(Reader(slow).response()[0], 200)

@@ -1,0 +1,53 @@
+// The access log of one event loop: lines are collected and written in batches, one write(2)
+// per batch instead of one per request. A batch is written when it reaches kCapacity, when the
+// loop goes idle, when its oldest line is kMaxDelay old, and when the loop ends (a graceful stop).
+// Batches hold whole lines only and go through write_all's lock, so lines from different loops
+// never tear or interleave. A SIGKILL loses what is not written yet: at most kMaxDelay of lines.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "logging.hpp"
+
+namespace favorite_athlete {
+
+class AccessLog {
+ public:
+  static constexpr std::size_t kCapacity = 64 * 1024;
+  static constexpr std::chrono::milliseconds kMaxDelay{100};
+
+  // fd < 0: the access log is off and add() is never called.
+  explicit AccessLog(int fd) : fd_(fd) {}
+  AccessLog(const AccessLog&) = delete;
+  AccessLog& operator=(const AccessLog&) = delete;
+  ~AccessLog() { flush(); }
+
+  bool on() const { return fd_ >= 0; }
+
+  void add(const AccessRecord& record, std::chrono::steady_clock::time_point now) {
+    if (lines_.empty()) oldest_ = now;
+    append_access_line(lines_, record, std::chrono::system_clock::now());
+    if (lines_.size() >= kCapacity) flush();
+  }
+
+  // When the lines collected so far must be written at the latest; none if there are none.
+  std::optional<std::chrono::steady_clock::time_point> due() const {
+    if (lines_.empty()) return std::nullopt;
+    return oldest_ + kMaxDelay;
+  }
+
+  void flush() {
+    if (lines_.empty()) return;
+    write_all(fd_, lines_);
+    lines_.clear();
+  }
+
+ private:
+  int fd_;
+  std::string lines_;  // whole lines, each ending in '\n'
+  std::chrono::steady_clock::time_point oldest_{};
+};
+
+}  // namespace favorite_athlete

@@ -1,0 +1,172 @@
+// The bytes of one client connection, as cpp-httplib's parser sees them: what was read ahead
+// from the socket, and the replies not sent yet. Nothing here ever waits. The event loop reads
+// into it when the socket is readable, cpp-httplib parses a request out of it only once a whole
+// head is buffered (head_ready), and the loop sends what the reply left in it.
+#pragma once
+
+#include <httplib.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+namespace favorite_athlete {
+
+class ConnectionStream final : public httplib::Stream {
+ public:
+  // What fill() and flush() found.
+  enum class Io { Done, Again, Closed };
+
+  // fd: a connected, non-blocking socket, owned (closed) by the caller.
+  ConnectionStream(int fd, std::size_t max_head_bytes, std::string remote_ip, int remote_port,
+                   std::string local_ip, int local_port)
+      : fd_(fd),
+        max_head_bytes_(max_head_bytes),
+        remote_ip_(std::move(remote_ip)),
+        local_ip_(std::move(local_ip)),
+        peer_(remote_ip_ + ":" + std::to_string(remote_port)),
+        remote_port_(remote_port),
+        local_port_(local_port) {}
+
+  // --- input ---------------------------------------------------------------------------------
+  bool has_buffered() const { return off_ < in_.size(); }
+  bool at_eof() const { return eof_; }
+
+  // A whole request head is buffered, or enough to answer it: the blank line that ends the
+  // headers, a first line that is not HTTP/1.x (HTTP/0.9, TLS, HTTP/2...), the head's byte
+  // budget, or the end of input. Only then is it parsed, so parsing never waits for the network.
+  bool head_ready() const {
+    const std::string_view b = unread();
+    if (eof_ || b.size() >= max_head_bytes_) return true;
+    if (b.find("\n\r\n") != std::string_view::npos || b.find("\n\n") != std::string_view::npos) return true;
+    const auto eol = b.find('\n');
+    if (eol == std::string_view::npos) return false;
+    std::string_view line = b.substr(0, eol);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    const auto version = line.size() < 9 ? std::string_view() : line.substr(line.size() - 9);
+    return version != " HTTP/1.1" && version != " HTTP/1.0";
+  }
+
+  // The head of the next request as received (for check_head): the unread bytes, at most the
+  // head budget and the two bytes that could end it. Valid until the next fill().
+  std::string_view head() const { return unread().substr(0, max_head_bytes_ + 2); }
+
+  // Starts parsing one request: it may consume at most max_head_bytes (its head; bodies are
+  // never read).
+  void begin_request() { budget_ = max_head_bytes_; }
+
+  // Reads what the socket has, without waiting, unless a head's worth is already buffered.
+  Io fill() {
+    if (unread().size() >= max_head_bytes_) return Io::Done;
+    compact();
+    const std::size_t had = in_.size();
+    in_.resize(had + kChunk);
+    ssize_t n;
+    do n = ::recv(fd_, in_.data() + had, kChunk, 0);
+    while (n < 0 && errno == EINTR);
+    in_.resize(had + static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
+    if (n > 0) return Io::Done;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return Io::Again;
+    eof_ = true;  // end of input, or an error: nothing more will arrive either way
+    return Io::Closed;
+  }
+
+  // --- output --------------------------------------------------------------------------------
+  bool has_output() const { return sent_ < out_.size(); }
+
+  // Sends what the replies left, without waiting: Done when all is sent, Again when the socket
+  // takes no more for now (the loop waits for EPOLLOUT), Closed if the peer is gone.
+  Io flush() {
+    while (sent_ < out_.size()) {
+      const ssize_t n = ::send(fd_, out_.data() + sent_, out_.size() - sent_, MSG_NOSIGNAL);
+      if (n > 0) {
+        sent_ += static_cast<std::size_t>(n);
+      } else if (n < 0 && errno == EINTR) {
+        continue;
+      } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        return Io::Again;
+      } else {
+        return Io::Closed;
+      }
+    }
+    out_.clear();
+    sent_ = 0;
+    return Io::Done;
+  }
+
+  // --- httplib::Stream: the parser reads the buffered head, the reply is appended --------------
+  ssize_t read(char* ptr, size_t size) override {
+    const std::size_t n = std::min({size, unread().size(), budget_});
+    if (n == 0) return budget_ == 0 ? -1 : 0;  // past the budget: a failed read; else end of input
+    std::memcpy(ptr, in_.data() + off_, n);
+    consume(n);
+    return static_cast<ssize_t>(n);
+  }
+  ssize_t write(const char* ptr, size_t size) override {
+    out_.append(ptr, size);
+    return static_cast<ssize_t>(size);
+  }
+  bool is_readable() const override { return has_buffered(); }
+#ifdef CPPHTTPLIB_VERSION_NUM  // >= 0.23.1
+  bool wait_readable() const override { return has_buffered(); }
+  bool wait_writable() const override { return true; }
+  time_t duration() const override { return 0; }
+  // Lets the parser scan the buffer for line ends in one pass (0.53).
+  const char* buffered_data(size_t& size) const override {
+    size = std::min(unread().size(), budget_);
+    return size == 0 ? nullptr : in_.data() + off_;
+  }
+  void consume_buffered(size_t size) override { consume(size); }
+#else
+  bool is_writable() const override { return true; }
+#endif
+  void get_remote_ip_and_port(std::string& ip, int& port) const override {
+    ip = remote_ip_;
+    port = remote_port_;
+  }
+  void get_local_ip_and_port(std::string& ip, int& port) const override {
+    ip = local_ip_;
+    port = local_port_;
+  }
+  socket_t socket() const override { return fd_; }
+
+  const std::string& remote_ip() const { return remote_ip_; }
+  int remote_port() const { return remote_port_; }
+  const std::string& local_ip() const { return local_ip_; }
+  int local_port() const { return local_port_; }
+  const std::string& peer() const { return peer_; }  // remote address:port, for the access log
+
+ private:
+  std::string_view unread() const { return std::string_view(in_.data() + off_, in_.size() - off_); }
+  void consume(std::size_t n) {
+    off_ += n;
+    budget_ -= n;
+  }
+  // Drops consumed bytes before reading more, so the buffer stays about a head's size.
+  void compact() {
+    if (off_ == in_.size()) {
+      in_.clear();
+      off_ = 0;
+    } else if (off_ >= kChunk) {
+      in_.erase(0, off_);
+      off_ = 0;
+    }
+  }
+
+  static constexpr std::size_t kChunk = 4096;
+  int fd_;
+  std::size_t max_head_bytes_;
+  std::string in_;           // read ahead: in_[off_..] is not consumed yet
+  std::size_t off_ = 0;      // first unconsumed byte of in_
+  std::size_t budget_ = 0;   // bytes the request being parsed may still consume
+  bool eof_ = false;         // nothing more will arrive
+  std::string out_;          // replies: out_[sent_..] is not sent yet
+  std::size_t sent_ = 0;     // first unsent byte of out_
+  std::string remote_ip_, local_ip_, peer_;
+  int remote_port_ = 0, local_port_ = 0;
+};
+
+}  // namespace favorite_athlete
