@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -32,7 +33,7 @@ class ConnectionStream final : public httplib::Stream {
         local_port_(local_port) {}
 
   // --- input ---------------------------------------------------------------------------------
-  bool has_buffered() const { return off_ < in_.size(); }
+  bool has_buffered() const { return off_ < len_; }
   bool at_eof() const { return eof_; }
 
   // A whole request head is buffered, or enough to answer it: the blank line that ends the
@@ -61,18 +62,24 @@ class ConnectionStream final : public httplib::Stream {
   // Reads what the socket has, without waiting, unless a head's worth is already buffered.
   Io fill() {
     if (unread().size() >= max_head_bytes_) return Io::Done;
-    compact();
-    const std::size_t had = in_.size();
-    in_.resize(had + kChunk);
+    make_room();
+    const std::size_t room = cap_ - len_;
     ssize_t n;
-    do n = ::recv(fd_, in_.data() + had, kChunk, 0);
+    do n = ::recv(fd_, in_.get() + len_, room, 0);
     while (n < 0 && errno == EINTR);
-    in_.resize(had + static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
-    if (n > 0) return Io::Done;
+    drained_ = n < static_cast<ssize_t>(room);
+    if (n > 0) {
+      len_ += static_cast<std::size_t>(n);
+      return Io::Done;
+    }
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return Io::Again;
     eof_ = true;  // end of input, or an error: nothing more will arrive either way
     return Io::Closed;
   }
+
+  // The last fill() read less than there was room for: the socket had nothing more then, so
+  // reading again before the next readiness event would only return EAGAIN (a wasted syscall).
+  bool drained() const { return drained_; }
 
   // --- output --------------------------------------------------------------------------------
   bool has_output() const { return sent_ < out_.size(); }
@@ -101,7 +108,7 @@ class ConnectionStream final : public httplib::Stream {
   ssize_t read(char* ptr, size_t size) override {
     const std::size_t n = std::min({size, unread().size(), budget_});
     if (n == 0) return budget_ == 0 ? -1 : 0;  // past the budget: a failed read; else end of input
-    std::memcpy(ptr, in_.data() + off_, n);
+    std::memcpy(ptr, in_.get() + off_, n);
     consume(n);
     return static_cast<ssize_t>(n);
   }
@@ -117,7 +124,7 @@ class ConnectionStream final : public httplib::Stream {
   // Lets the parser scan the buffer for line ends in one pass (0.53).
   const char* buffered_data(size_t& size) const override {
     size = std::min(unread().size(), budget_);
-    return size == 0 ? nullptr : in_.data() + off_;
+    return size == 0 ? nullptr : in_.get() + off_;
   }
   void consume_buffered(size_t size) override { consume(size); }
 #else
@@ -140,27 +147,37 @@ class ConnectionStream final : public httplib::Stream {
   const std::string& peer() const { return peer_; }  // remote address:port, for the access log
 
  private:
-  std::string_view unread() const { return std::string_view(in_.data() + off_, in_.size() - off_); }
+  std::string_view unread() const { return std::string_view(in_.get() + off_, len_ - off_); }
   void consume(std::size_t n) {
     off_ += n;
     budget_ -= n;
   }
-  // Drops consumed bytes before reading more, so the buffer stays about a head's size.
-  void compact() {
-    if (off_ == in_.size()) {
-      in_.clear();
-      off_ = 0;
-    } else if (off_ >= kChunk) {
-      in_.erase(0, off_);
-      off_ = 0;
+  // Before a read: at least kChunk bytes of room after the unread bytes, which move to the front
+  // of the buffer (it stays about a head's size: fill() reads no more once a head's worth is in).
+  void make_room() {
+    if (off_ == len_) off_ = len_ = 0;
+    if (cap_ - len_ >= kChunk) return;
+    const std::size_t unread_bytes = len_ - off_;
+    if (unread_bytes + kChunk > cap_) {
+      const std::size_t cap = std::max(cap_ * 2, unread_bytes + kChunk);
+      std::unique_ptr<char[]> bigger(new char[cap]);
+      if (unread_bytes > 0) std::memcpy(bigger.get(), in_.get() + off_, unread_bytes);
+      in_ = std::move(bigger);
+      cap_ = cap;
+    } else {
+      std::memmove(in_.get(), in_.get() + off_, unread_bytes);
     }
+    off_ = 0;
+    len_ = unread_bytes;
   }
 
   static constexpr std::size_t kChunk = 4096;
   int fd_;
   std::size_t max_head_bytes_;
-  std::string in_;           // read ahead: in_[off_..] is not consumed yet
+  std::unique_ptr<char[]> in_;  // read ahead: in_[off_..len_) is not consumed yet; cap_ bytes
+  std::size_t cap_ = 0, len_ = 0;
   std::size_t off_ = 0;      // first unconsumed byte of in_
+  bool drained_ = false;     // the last fill() emptied the socket
   std::size_t budget_ = 0;   // bytes the request being parsed may still consume
   bool eof_ = false;         // nothing more will arrive
   std::string out_;          // replies: out_[sent_..] is not sent yet

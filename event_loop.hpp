@@ -280,14 +280,12 @@ class EventLoop {
   void answer_buffered(Connection& c, Clock::time_point now) {
     auto& strm = c.strm;
     c.pending = false;
+    bool may_read = true;  // until a read finds the socket empty: then only the next event
     for (std::size_t answered = 0;;) {
-      if (!strm.head_ready()) {
-        const auto io = strm.fill();
-        if (!strm.head_ready()) {
-          if (io == ConnectionStream::Io::Done) continue;  // more arrived, not a whole head yet
-          break;                                          // nothing more for now
-        }
+      while (!strm.head_ready() && may_read) {
+        may_read = strm.fill() == ConnectionStream::Io::Done && !strm.drained();
       }
+      if (!strm.head_ready()) break;  // not a whole head yet: the next readiness event
       if (strm.at_eof() && !strm.has_buffered()) break;  // the client closed between requests
       if (answered == limits_.turn) {  // others wait: the rest of the pipeline in its next turn
         c.pending = true;

@@ -55,36 +55,40 @@ inline void append_json_string(std::string& out, std::string_view s) {
     }
   }
   out += '"';
-  for (const char c : s) {
+  std::size_t run = 0;  // characters before s[i] that need no escaping, appended in one go
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c != '"' && c != '\\' && static_cast<unsigned char>(c) >= 0x20) continue;
+    out.append(s.data() + run, i - run);
+    run = i + 1;
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
       case '\n': out += "\\n"; break;
       case '\r': out += "\\r"; break;
       case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-          out += buf;
-        } else {
-          out += c;
-        }
+      default: {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
+        out += buf;
+      }
     }
   }
+  out.append(s.data() + run, s.size() - run);
   out += '"';
 }
 
 }  // namespace detail
 
 // Appends one access log line: the fields of json_line's lines, in the same (sorted) order,
-// written without building a JSON object, since it runs once per request.
-inline void append_access_line(std::string& out, const AccessRecord& r, std::chrono::system_clock::time_point t) {
+// written without building a JSON object, since it runs once per request. time: format_time's.
+inline void append_access_line(std::string& out, const AccessRecord& r, std::string_view time) {
   const auto us = static_cast<long long>(r.duration_ms * 1000);
-  char num[48];
-  std::snprintf(num, sizeof num, "%lld.%03lld", us / 1000, us % 1000);
+  const auto frac = std::to_string(1000 + us % 1000);  // three digits after a leading 1
   out += "{\"duration_ms\":";
-  out += num;
+  out += std::to_string(us / 1000);
+  out += '.';
+  out.append(frac, 1, 3);
   out += ",\"level\":\"info\",\"method\":";
   detail::append_json_string(out, r.method);
   out += ",\"msg\":\"request\",\"path\":";
@@ -94,13 +98,13 @@ inline void append_access_line(std::string& out, const AccessRecord& r, std::chr
   out += ",\"status\":";
   out += std::to_string(r.status);
   out += ",\"time\":\"";
-  out += format_time(t);
+  out += time;
   out += "\"}\n";
 }
 
 inline std::string access_line(const AccessRecord& r, std::chrono::system_clock::time_point t) {
   std::string line;
-  append_access_line(line, r, t);
+  append_access_line(line, r, format_time(t));
   return line;
 }
 
