@@ -30,7 +30,9 @@ Usage: bench/run.sh [--quick] [--out DIR] [--binary PATH] [--static-binary PATH]
 
 Builds a Release binary (CMake preset "release"), the static ones ("static", glibc, and "musl",
 the image's libc), then benchmarks on 127.0.0.1, one contestant after another, with wrk:
-  favorite-athlete (access log off; access log on; THREADS=1024; static glibc; static musl),
+  favorite-athlete with default settings (access log on, its stdout a regular file), with
+  ACCESS_LOG=off, with THREADS=2 (two event loops on one CPU), static glibc and static musl
+  (the image's libc) with default settings,
   nginx `return 200`,
   Go net/http, Flask + gunicorn (2 sync workers)
 under three load shapes: 50 keep-alive connections, 1000 keep-alive connections, and 50
@@ -38,8 +40,9 @@ connections sending `Connection: close`. Server and load generator are pinned to
 The full run first waits (at most 10 minutes) for the 1-minute load average to drop below 1.0,
 takes about 10 minutes, and writes bench/results/<date>/{results.md,results.json,plot.png}.
 
-  --quick               smoke mode: 1 run of 2 s per shape, favorite-athlete and one other
-                        contestant; no load wait; writes to --out (default: a temporary dir)
+  --quick               smoke mode: 1 run of 2 s per shape, favorite-athlete (default and
+                        ACCESS_LOG=off) and one other contestant; no load wait; writes to
+                        --out (default: a temporary dir)
   --out DIR             where to write the results
   --binary PATH         use this favorite-athlete binary instead of building the release preset
   --static-binary PATH  use this static binary instead of building the static preset
