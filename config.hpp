@@ -21,7 +21,7 @@ struct Config {
   std::string athlete = "Usain Bolt";
   int drain_seconds = 5;
   int shutdown_timeout_seconds = 10;
-  int threads = 0;  // 0: auto, two per CPU this process may run on
+  int threads = 0;  // event loops; 0: auto, one per CPU this process may run on
   bool access_log = true;
   int keepalive_timeout_seconds = 5;
   int read_timeout_seconds = 5;
@@ -91,7 +91,8 @@ inline const std::vector<Setting>& settings() {
       {"SHUTDOWN_TIMEOUT_SECONDS", "--shutdown-timeout-seconds",
        "after draining, seconds allowed for in-flight requests (default 10)",
        integer(&Config::shutdown_timeout_seconds, 1, 3600)},
-      {"THREADS", "--threads", "worker threads, each serving one request at a time: auto (two per CPU) or a count",
+      {"THREADS", "--threads",
+       "event loops (threads), each serving the connections it accepted: auto (one per CPU) or a count",
        [](Config& c, const std::string& v) -> std::string {
          if (v == "auto") {
            c.threads = 0;
