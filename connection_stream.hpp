@@ -34,6 +34,7 @@ class ConnectionStream final : public httplib::Stream {
 
   // --- input ---------------------------------------------------------------------------------
   bool has_buffered() const { return off_ < len_; }
+  std::size_t buffered() const { return len_ - off_; }
   bool at_eof() const { return eof_; }
 
   // A whole request head is buffered, or enough to answer it: the blank line that ends the

@@ -113,8 +113,11 @@ class EventLoop {
                                              std::move(local_ip), local_port);
     Connection& c = *conn;
     c.deadline = deadlines_.add(std::move(conn), kIdle, Clock::now());
-    watch(fd, EPOLLIN | EPOLLRDHUP, &c);
     c.events = EPOLLIN | EPOLLRDHUP;
+    epoll_event ev{};
+    ev.events = c.events;
+    ev.data.ptr = &c;
+    if (::epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev) != 0) deadlines_.remove(c.deadline);  // closes it
   }
 
   // Connections in each state, as of the loop's last turn (read by the metrics port's thread).
@@ -270,6 +273,7 @@ class EventLoop {
       case kClosed: return;
       case kWriting:
         if (!send_replies(c, now)) return;
+        if (c.close_after_reply) return close_after_reply(c, now);
         break;
       default: break;
     }
@@ -281,7 +285,8 @@ class EventLoop {
     auto& strm = c.strm;
     c.pending = false;
     bool may_read = true;  // until a read finds the socket empty: then only the next event
-    for (std::size_t answered = 0;;) {
+    std::size_t answered = 0;
+    for (;;) {
       while (!strm.head_ready() && may_read) {
         may_read = strm.fill() == ConnectionStream::Io::Done && !strm.drained();
       }
@@ -293,10 +298,12 @@ class EventLoop {
         break;
       }
       const bool last = c.served + 1 >= limits_.keepalive_max_requests || stopped_;
+      const std::size_t before = strm.buffered();
       const Answered a = respond_(strm, last, log_);
       ++c.served;
       ++answered;
-      if (last || !a.keep_open) {
+      // A request that consumed nothing would be answered again and again: close instead.
+      if (last || !a.keep_open || strm.buffered() == before) {
         c.close_after_reply = true;
         c.input_left = a.input_left;
         break;
@@ -309,7 +316,9 @@ class EventLoop {
       if (stopped_) return close_now(c);
       return enter(c, kIdle, now);
     }
-    if (state(c) != kReading) enter(c, kReading, now);  // the head's first byte: now
+    // Part of a head: the read timeout runs from its first byte, which came now if a request
+    // was just answered (or the connection was idle), else earlier.
+    if (answered > 0 || state(c) != kReading) enter(c, kReading, now);
   }
 
   // Sends what replies are left. False if the connection cannot go on now (it waits for
