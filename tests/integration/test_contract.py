@@ -1,9 +1,10 @@
 """The HTTP contract through real sockets."""
 import json
+import time
 import unittest
 
 import harness
-from harness import ServerTestCase, Server, exchange, get, request
+from harness import Reader, ServerTestCase, Server, connect, exchange, get, request
 
 GREETING = b'{"myFavoriteAthlete":"Usain Bolt"}'
 
@@ -66,6 +67,33 @@ class Contract(ServerTestCase):
         self.assertTrue(record["peer"].startswith("127.0.0.1:"))
         self.assertIsInstance(record["duration_ms"], (int, float))
         self.assertIn("time", record)
+
+
+class AccessLogBatches(unittest.TestCase):
+    def test_written_while_idle_and_complete_after_sigterm(self):
+        with Server(env={"THREADS": "2"}) as server:
+            get(server.port, "/healthz")  # an idle loop writes its batch at once
+            started = time.monotonic()
+            self.assertEqual(server.next_log(msg="request", timeout=2)["path"], "/healthz")
+            self.assertLess(time.monotonic() - started, 1.0)
+            # Many requests on several connections, then SIGTERM: every line is written, whole and
+            # once, before "stopped". (A loop busy at the signal writes its batch as it ends: the
+            # benchmark checks that under load, bench/harness.py; test_access_log.cpp unit-tests it.)
+            readers = [Reader(connect(server.port)) for _ in range(8)]
+            count = 0
+            for _ in range(250):
+                for reader in readers:
+                    reader.sock.sendall(request("GET", f"/n{count}"))  # the log has paths, not queries
+                    count += 1
+                for reader in readers:
+                    self.assertEqual(reader.response()[0], 404)
+            server.signal()
+            self.assertEqual(server.wait(), 0)
+            records = server.remaining_logs()
+            self.assertEqual(records[-1]["msg"], "stopped")
+            paths = sorted(int(r["path"][2:]) for r in records
+                           if r.get("msg") == "request" and r["path"].startswith("/n"))
+            self.assertEqual(paths, list(range(count)))
 
 
 class Configured(unittest.TestCase):
