@@ -264,6 +264,7 @@ class EventLoop {
 
   // Does what the connection's state and buffers allow now, without waiting.
   void drive(Connection& c) {
+    if (c.pending) return;  // its next turn is queued already (take_turns), readable or not
     const auto now = Clock::now();
     switch (state(c)) {
       case kClosing: return discard_input(c);
