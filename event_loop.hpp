@@ -281,6 +281,7 @@ class EventLoop {
   void answer_buffered(Connection& c, Clock::time_point now) {
     auto& strm = c.strm;
     c.pending = false;
+    bool turn_over = false;  // whole heads are left for its next turn
     for (std::size_t answered = 0;;) {
       if (!strm.head_ready()) {
         const auto io = strm.fill();
@@ -291,8 +292,7 @@ class EventLoop {
       }
       if (strm.at_eof() && !strm.has_buffered()) break;  // the client closed between requests
       if (answered == limits_.turn) {  // others wait: the rest of the pipeline in its next turn
-        c.pending = true;
-        pending_.push_back(&c);
+        turn_over = true;
         break;
       }
       const bool last = c.served + 1 >= limits_.keepalive_max_requests || stopped_;
@@ -305,7 +305,11 @@ class EventLoop {
         break;
       }
     }
-    if (!send_replies(c, now)) return;
+    if (!send_replies(c, now)) return;  // the rest once this is sent (EPOLLOUT), not by turn
+    if (turn_over) {
+      c.pending = true;
+      pending_.push_back(&c);
+    }
     if (c.close_after_reply) return close_after_reply(c, now);
     if (strm.at_eof() && !strm.has_buffered()) return close_now(c);  // the client is done
     if (!strm.has_buffered()) {
