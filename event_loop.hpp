@@ -282,7 +282,8 @@ class EventLoop {
     auto& strm = c.strm;
     c.pending = false;
     bool turn_over = false;  // whole heads are left for its next turn
-    for (std::size_t answered = 0;;) {
+    std::size_t answered = 0;
+    for (;;) {
       if (!strm.head_ready()) {
         const auto io = strm.fill();
         if (!strm.head_ready()) {
@@ -316,7 +317,9 @@ class EventLoop {
       if (stopped_) return close_now(c);
       return enter(c, kIdle, now);
     }
-    if (state(c) != kReading) enter(c, kReading, now);  // the head's first byte: now
+    // The head's first byte: now. Also after requests answered just now: what is left begins a
+    // new head, whose read timeout counts from its own first byte.
+    if (state(c) != kReading || answered > 0) enter(c, kReading, now);
   }
 
   // Sends what replies are left. False if the connection cannot go on now (it waits for
