@@ -190,6 +190,9 @@ class EventLoop {
     std::array<epoll_event, 256> events{};
     for (;;) {
       if (stopping_.load(std::memory_order_relaxed) && !stopped_) stop_accepting();
+      for (std::size_t s = 0; s < counts_.size(); ++s) {  // as they are while the loop waits
+        counts_[s].store(deadlines_.count(s), std::memory_order_relaxed);
+      }
       if ((stopped_ || until_empty) && live() == 0) break;
       int timeout = pending_.empty() ? wait_ms(Clock::now()) : 0;
       int n = 0;
@@ -206,9 +209,6 @@ class EventLoop {
       expire(now);
       if (const auto due = log_.due(); due && *due <= now) log_.flush();
       reap();
-      for (std::size_t s = 0; s < counts_.size(); ++s) {
-        counts_[s].store(deadlines_.count(s), std::memory_order_relaxed);
-      }
     }
     log_.flush();
   }
