@@ -118,7 +118,7 @@ TEST_CASE("a batch that reaches 64 KiB is written at once, and holds whole lines
   CHECK(batch.back() == '\n');
   const auto lines = lines_of(batch);
   CHECK(lines.size() == added);
-  for (const auto& line : lines) CHECK_NOTHROW(nlohmann::json::parse(line));
+  for (const auto& line : lines) CHECK(nlohmann::json::accept(line));
   CHECK_FALSE(log.due().has_value());  // everything went
 }
 
