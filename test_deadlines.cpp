@@ -3,8 +3,11 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <array>
+#include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <vector>
 
