@@ -194,13 +194,13 @@ TEST_CASE("append_access_line says what the nlohmann_json-built line said, for a
       "GET",
       "127.0.0.1:4242",
       "[::1]:65535",
-      "/a\"b\\c/d",                              // quote, backslash
+      "/a\"b\\c/d",  // quote, backslash
       "\"\\\"\\\\",
-      "/\n\r\t\b\f\x01\x1f\x7f",                 // control characters, DEL
+      "/\n\r\t\b\f\x01\x1f\x7f",  // control characters, DEL
       std::string("/nul\0after", 10),
       std::string(1, '\0'),
       "/caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x8f\x83",  // valid UTF-8
-      "/\xff\xfe",                               // invalid UTF-8: replaced
+      "/\xff\xfe",                                   // invalid UTF-8: replaced
       "/trunc\xe2\x82",
       "/overlong\xc0\xaf",
       "/surrogate\xed\xa0\x80",
@@ -210,9 +210,9 @@ TEST_CASE("append_access_line says what the nlohmann_json-built line said, for a
   const std::vector<double> durations = {0, 0.0004, 0.001, 1.23456, 999.9999, 12345.678, 86'400'000};
   std::size_t compared = 0;
   for (const auto& s : strings) {
-    for (const fa::AccessRecord& r : {fa::AccessRecord{"GET", s, 200, 1.5, "10.0.0.1:1"},
-                                      fa::AccessRecord{s, "/", 405, 0.3, "10.0.0.1:1"},
-                                      fa::AccessRecord{"HEAD", "/", 404, 2, s}}) {
+    for (const fa::AccessRecord& r :
+         {fa::AccessRecord{"GET", s, 200, 1.5, "10.0.0.1:1"}, fa::AccessRecord{s, "/", 405, 0.3, "10.0.0.1:1"},
+          fa::AccessRecord{"HEAD", "/", 404, 2, s}}) {
       const std::string shown = nlohmann::json(s).dump(-1, ' ', true, nlohmann::json::error_handler_t::replace);
       CAPTURE(shown);
       const std::string line = fa::access_line(r, t);

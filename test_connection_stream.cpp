@@ -95,13 +95,13 @@ TEST_CASE("a head arriving in pieces is whole only once its last byte is buffere
 }
 
 TEST_CASE("a first line that is not HTTP/1.x is answered at once, without waiting for a blank line") {
-  CHECK(ready_after("GET /\r\n"));                  // HTTP/0.9
+  CHECK(ready_after("GET /\r\n"));  // HTTP/0.9
   CHECK(ready_after("GET /\n"));
-  CHECK(ready_after("PRI * HTTP/2.0\r\n"));         // HTTP/2 preface
+  CHECK(ready_after("PRI * HTTP/2.0\r\n"));  // HTTP/2 preface
   CHECK(ready_after("GET / HTTP/1.2\r\n"));
-  CHECK(ready_after("GET / http/1.1\r\n"));         // the version is case-sensitive
+  CHECK(ready_after("GET / http/1.1\r\n"));  // the version is case-sensitive
   CHECK(ready_after("GET / HTTP/1.1 \r\n"));
-  CHECK(ready_after("HTTP/1.1\r\n"));               // no space before the version
+  CHECK(ready_after("HTTP/1.1\r\n"));  // no space before the version
   CHECK(ready_after("\r\n"));
   CHECK_FALSE(ready_after("GET / HTTP/1.1\r\n"));  // HTTP/1.x: the headers follow
   CHECK_FALSE(ready_after("GET / HTTP/1.1\n"));
