@@ -193,6 +193,9 @@ class EventLoop {
     std::array<epoll_event, 256> events{};
     for (;;) {
       if (stopping_.load(std::memory_order_relaxed) && !stopped_) stop_accepting();
+      for (std::size_t s = 0; s < counts_.size(); ++s) {  // as they are while the loop waits
+        counts_[s].store(deadlines_.count(s), std::memory_order_relaxed);
+      }
       if ((stopped_ || until_empty) && live() == 0) break;
       int timeout = pending_.empty() ? wait_ms(Clock::now()) : 0;
       int n = 0;
@@ -209,9 +212,6 @@ class EventLoop {
       expire(now);
       if (const auto due = log_.due(); due && *due <= now) log_.flush();
       reap();
-      for (std::size_t s = 0; s < counts_.size(); ++s) {
-        counts_[s].store(deadlines_.count(s), std::memory_order_relaxed);
-      }
     }
     log_.flush();
   }
@@ -267,6 +267,7 @@ class EventLoop {
 
   // Does what the connection's state and buffers allow now, without waiting.
   void drive(Connection& c) {
+    if (c.pending) return;  // its next turn is queued already (take_turns), readable or not
     const auto now = Clock::now();
     switch (state(c)) {
       case kClosing: return discard_input(c);
@@ -284,7 +285,8 @@ class EventLoop {
   void answer_buffered(Connection& c, Clock::time_point now) {
     auto& strm = c.strm;
     c.pending = false;
-    bool may_read = true;  // until a read finds the socket empty: then only the next event
+    bool may_read = true;    // until a read finds the socket empty: then only the next event
+    bool turn_over = false;  // whole heads are left for its next turn
     std::size_t answered = 0;
     for (;;) {
       while (!strm.head_ready() && may_read) {
@@ -293,8 +295,7 @@ class EventLoop {
       if (!strm.head_ready()) break;  // not a whole head yet: the next readiness event
       if (strm.at_eof() && !strm.has_buffered()) break;  // the client closed between requests
       if (answered == limits_.turn) {  // others wait: the rest of the pipeline in its next turn
-        c.pending = true;
-        pending_.push_back(&c);
+        turn_over = true;
         break;
       }
       const bool last = c.served + 1 >= limits_.keepalive_max_requests || stopped_;
@@ -309,16 +310,20 @@ class EventLoop {
         break;
       }
     }
-    if (!send_replies(c, now)) return;
+    if (!send_replies(c, now)) return;  // the rest once this is sent (EPOLLOUT), not by turn
+    if (turn_over) {
+      c.pending = true;
+      pending_.push_back(&c);
+    }
     if (c.close_after_reply) return close_after_reply(c, now);
     if (strm.at_eof() && !strm.has_buffered()) return close_now(c);  // the client is done
     if (!strm.has_buffered()) {
       if (stopped_) return close_now(c);
       return enter(c, kIdle, now);
     }
-    // Part of a head: the read timeout runs from its first byte, which came now if a request
-    // was just answered (or the connection was idle), else earlier.
-    if (answered > 0 || state(c) != kReading) enter(c, kReading, now);
+    // The head's first byte: now. Also after requests answered just now: what is left begins a
+    // new head, whose read timeout counts from its own first byte.
+    if (state(c) != kReading || answered > 0) enter(c, kReading, now);
   }
 
   // Sends what replies are left. False if the connection cannot go on now (it waits for

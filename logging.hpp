@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -83,7 +84,7 @@ inline void append_json_string(std::string& out, std::string_view s) {
 // Appends one access log line: the fields of json_line's lines, in the same (sorted) order,
 // written without building a JSON object, since it runs once per request. time: format_time's.
 inline void append_access_line(std::string& out, const AccessRecord& r, std::string_view time) {
-  const auto us = static_cast<long long>(r.duration_ms * 1000);
+  const auto us = std::max(0LL, static_cast<long long>(r.duration_ms * 1000));  // a steady clock's: never < 0
   const auto frac = std::to_string(1000 + us % 1000);  // three digits after a leading 1
   out += "{\"duration_ms\":";
   out += std::to_string(us / 1000);
