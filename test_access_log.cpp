@@ -242,8 +242,8 @@ TEST_CASE("append_access_line says what the nlohmann_json-built line said, for a
 TEST_CASE("append_access_line appends: a batch is lines one after another") {
   const auto t = std::chrono::system_clock::time_point(milliseconds(0));
   std::string batch = "previous\n";
-  fa::append_access_line(batch, record("/1"), t);
-  fa::append_access_line(batch, record("/2"), t);
+  fa::append_access_line(batch, record("/1"), fa::format_time(t));
+  fa::append_access_line(batch, record("/2"), fa::format_time(t));
   const auto lines = lines_of(batch);
   REQUIRE(lines.size() == 3);
   CHECK(lines[0] == "previous");
