@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# tests/format/check.sh [--self-test | --fix | --list] [ROOT]: the project's C and C++ sources are
+# formatted as clang-format 14 formats them with the repository's .clang-format.
+#
+#   (no option)  checks (clang-format --dry-run --Werror) and lists every file that is not
+#                formatted, with the lines concerned and the command that fixes it; exit 1
+#   --fix        formats them in place instead (what scripts/format.sh runs)
+#   --list       prints the files, one per line, relative to ROOT
+#   --self-test  proves the check catches a file whose indentation is broken, in a temporary copy
+#
+# The files: every *.c, *.cc, *.cpp, *.h and *.hpp that `git ls-files` lists in ROOT (tracked, or
+# new and not ignored), or, outside a git checkout (e.g. a Docker build context), that find finds
+# outside build trees, .deps, _deps and node_modules. ROOT defaults to this repository.
+# The formatter is pinned: clang-format major version 14 (Debian 12's), taken from $CLANG_FORMAT,
+# else clang-format-14, else clang-format on PATH; other versions format some lines differently.
+# A missing or other clang-format exits 77 (ctest: skipped), a failure under FA_TESTS_NO_SKIP=1.
+set -euo pipefail
+# shellcheck source=scripts/log.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/log.sh"
+
+readonly WANT_MAJOR=14
+readonly INSTALL_HINT="Debian 12: apt-get install --no-remove clang-format-14"
+
+# ctest maps exit 77 to "Skipped"; in CI (FA_TESTS_NO_SKIP=1) a missing tool is a failure.
+skip() {
+  if [[ ${FA_TESTS_NO_SKIP:-0} == 1 ]]; then die "$* (FA_TESTS_NO_SKIP=1 turns this skip into a failure)"; fi
+  log "SKIP: $*"
+  exit 77
+}
+
+# Sets CLANG_FORMAT to a clang-format of major version 14, or skips saying what was found.
+pick_clang_format() {
+  local cf="${CLANG_FORMAT:-}" version
+  if [[ -z ${cf} ]]; then
+    cf=$(command -v clang-format-${WANT_MAJOR} || command -v clang-format) ||
+      skip "clang-format not found (${INSTALL_HINT})"
+  fi
+  version=$("${cf}" --version 2>/dev/null | sed -n 's/.*clang-format version \([0-9][0-9.]*\).*/\1/p' | head -n1)
+  [[ -n ${version} ]] || skip "${cf} does not report a clang-format version"
+  [[ ${version%%.*} == "${WANT_MAJOR}" ]] ||
+    skip "${cf} is clang-format ${version}; the style is pinned to clang-format ${WANT_MAJOR} (${INSTALL_HINT}, or set CLANG_FORMAT)"
+  CLANG_FORMAT="${cf}"
+  CLANG_FORMAT_VERSION="${version}"
+}
+
+# list_files ROOT: the C and C++ files under ROOT, relative to it, one per line.
+list_files() {
+  local root="$1" top
+  top=$(git -C "${root}" rev-parse --show-toplevel 2>/dev/null) || top=""
+  if [[ -n ${top} && $(cd "${top}" && pwd -P) == "$(cd "${root}" && pwd -P)" ]]; then
+    git -C "${root}" ls-files --cached --others --exclude-standard -- '*.c' '*.cc' '*.cpp' '*.h' '*.hpp'
+  else
+    (cd "${root}" && find . \( -name .git -o -name build -o -name 'build-*' -o -name .deps -o -name _deps \
+      -o -name node_modules \) -prune -o -type f \( -name '*.c' -o -name '*.cc' -o -name '*.cpp' -o -name '*.h' \
+      -o -name '*.hpp' \) -print | sed 's|^\./||')
+  fi | LC_ALL=C sort -u | while IFS= read -r f; do
+    [[ ! -f ${root}/${f} ]] || printf '%s\n' "${f}" # a tracked file deleted in the work tree is not checked
+  done
+}
+
+# check ROOT FILE...: lists the files clang-format would change; returns 1 if there is one.
+check() {
+  local root="$1" out rc=0 f
+  shift
+  out=$(cd "${root}" && "${CLANG_FORMAT}" --style=file --dry-run --Werror -- "$@" 2>&1) || rc=$?
+  ((rc != 0)) || return 0
+  local -A places=() lines=()
+  local re='^(.+):([0-9]+):[0-9]+: (error|warning): code should be clang-formatted'
+  while IFS= read -r f; do
+    [[ ${f} =~ ${re} ]] || continue
+    f="${BASH_REMATCH[1]}"
+    places[${f}]=$((${places[${f}]:-0} + 1))
+    [[ " ${lines[${f}]:-} " == *" ${BASH_REMATCH[2]} "* ]] || lines[${f}]="${lines[${f}]:-} ${BASH_REMATCH[2]}"
+  done <<<"${out}"
+  ((${#places[@]} > 0)) || die "${CLANG_FORMAT} failed (exit ${rc}) without naming an unformatted line: ${out}"
+  local -a at
+  local shown more
+  {
+    printf 'Not formatted as .clang-format says (%s --dry-run; the lines it would change):\n' "${CLANG_FORMAT##*/}"
+    for f in "$@"; do
+      [[ -n ${places[${f}]:-} ]] || continue
+      read -ra at <<<"${lines[${f}]}"
+      more=""
+      ((${#at[@]} <= 10)) || more=", ..."
+      printf -v shown '%s, ' "${at[@]:0:10}"
+      printf '  %s: line %s%s\n' "${f}" "${shown%, }" "${more}"
+    done
+  } >&2
+  err "${#places[@]} of $# files are not formatted. Fix: scripts/format.sh (${CLANG_FORMAT##*/} -i on these" \
+    "files); a file's changes: ${CLANG_FORMAT##*/} FILE | diff FILE -"
+  return 1
+}
+
+self_test() {
+  local root="$1" tmp sample out rc
+  local -a files
+  tmp=$(mktemp -d)
+  # shellcheck disable=SC2064 # expand tmp now: it is local
+  trap "rm -rf '${tmp}'" EXIT
+  # The listing of this checkout finds the project's sources and nothing in build trees.
+  mapfile -t files < <(list_files "${root}")
+  printf '%s\n' "${files[@]}" | grep -qx 'server.cpp' || die "self-test: the file list of ${root} lacks server.cpp"
+  printf '%s\n' "${files[@]}" | grep -qx 'fuzz/fuzz_request.cpp' || die "self-test: the file list lacks fuzz/fuzz_request.cpp"
+  ! printf '%s\n' "${files[@]}" | grep -q '^build/' || die "self-test: the file list has files under build/"
+  # A tree that is no git checkout (the find listing): a formatted copy of a source, the same
+  # copy with its indentation broken, and a broken copy in a build tree (not checked).
+  sample="${files[0]}"
+  mkdir -p "${tmp}/tree/src" "${tmp}/tree/build"
+  cp "${root}/.clang-format" "${tmp}/tree/"
+  cp "${root}/${sample}" "${tmp}/tree/src/good.cpp"
+  (cd "${tmp}/tree" && "${CLANG_FORMAT}" --style=file -i src/good.cpp)
+  sed 's/^  \([^ ]\)/   \1/' "${tmp}/tree/src/good.cpp" >"${tmp}/tree/src/bad.cpp"
+  ! cmp -s "${tmp}/tree/src/good.cpp" "${tmp}/tree/src/bad.cpp" || die "self-test: ${sample} has no indented line to break"
+  cp "${tmp}/tree/src/bad.cpp" "${tmp}/tree/build/ignored.cpp"
+  log "self-test: a formatted copy of ${sample} (src/good.cpp), the copy with 3-space indents (src/bad.cpp)"
+  rc=0
+  out=$(CLANG_FORMAT="${CLANG_FORMAT}" bash "${BASH_SOURCE[0]}" "${tmp}/tree" 2>&1) || rc=$?
+  printf '%s\n' "${out}" | sed 's/^/    | /'
+  ((rc == 1)) || die "self-test: the check exited ${rc} on a broken file, not 1"
+  grep -q '^  src/bad\.cpp: ' <<<"${out}" || die "self-test: src/bad.cpp is not reported"
+  ! grep -q 'good\.cpp\|ignored\.cpp' <<<"${out}" || die "self-test: a formatted or build-tree file is reported"
+  grep -q '1 of 2 files are not formatted' <<<"${out}" || die "self-test: the find listing did not find the 2 files"
+  grep -q 'Fix: scripts/format.sh' <<<"${out}" || die "self-test: the fix command is not shown"
+  # --fix formats it; the check passes then.
+  CLANG_FORMAT="${CLANG_FORMAT}" bash "${BASH_SOURCE[0]}" --fix "${tmp}/tree" >/dev/null 2>&1 || die "self-test: --fix failed"
+  cmp -s "${tmp}/tree/src/good.cpp" "${tmp}/tree/src/bad.cpp" || die "self-test: --fix did not restore src/bad.cpp"
+  CLANG_FORMAT="${CLANG_FORMAT}" bash "${BASH_SOURCE[0]}" "${tmp}/tree" >/dev/null 2>&1 || die "self-test: the check fails after --fix"
+  log "self-test OK: the broken file is reported with the fix command, and passes once fixed"
+}
+
+main() {
+  local mode=check
+  case ${1:-} in
+  --self-test | --fix | --list)
+    mode="${1#--}"
+    shift
+    ;;
+  -*)
+    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2
+    exit 2
+    ;;
+  esac
+  local root="${1:-$(dirname "${BASH_SOURCE[0]}")/../..}"
+  root=$(cd "${root}" && pwd)
+  if [[ ${mode} == list ]]; then
+    list_files "${root}"
+    return 0
+  fi
+  [[ -f ${root}/.clang-format ]] || die "no .clang-format in ${root}"
+  pick_clang_format
+  if [[ ${mode} == self-test ]]; then
+    self_test "${root}"
+    return 0
+  fi
+  local -a files
+  mapfile -t files < <(list_files "${root}")
+  ((${#files[@]} > 0)) || die "no C or C++ files found in ${root}"
+  log "clang-format ${CLANG_FORMAT_VERSION} (${CLANG_FORMAT}), ${root}/.clang-format, ${#files[@]} files"
+  if [[ ${mode} == fix ]]; then
+    (cd "${root}" && "${CLANG_FORMAT}" --style=file -i -- "${files[@]}")
+    log "formatted in place; git diff shows what changed"
+    return 0
+  fi
+  check "${root}" "${files[@]}" || exit 1
+  log "all ${#files[@]} files are formatted"
+}
+
+main "$@"
