@@ -59,9 +59,9 @@ class AccessLog {
   }
 
   int fd_;
-  std::string lines_;  // whole lines, each ending in '\n'
+  std::string lines_;                               // whole lines, each ending in '\n'
   std::chrono::steady_clock::time_point oldest_{};  // when the first line of lines_ was added
-  long long second_ = -1;  // the second time_ was formatted for
+  long long second_ = -1;                           // the second time_ was formatted for
   std::string time_;
 };
 

@@ -62,8 +62,7 @@ inline std::function<std::string(Config&, const std::string&)> integer(int Confi
 
 inline const std::vector<Setting>& settings() {
   static const std::vector<Setting> table = {
-      {"PORT", "--port", "TCP port to listen on, 0 for any free port (default 8080)",
-       integer(&Config::port, 0, 65535)},
+      {"PORT", "--port", "TCP port to listen on, 0 for any free port (default 8080)", integer(&Config::port, 0, 65535)},
       {"BIND_ADDRESS", "--bind-address", "IPv4 or IPv6 address to listen on (default 0.0.0.0)",
        [](Config& c, const std::string& v) -> std::string {
          unsigned char buf[sizeof(in6_addr)];
@@ -85,8 +84,7 @@ inline const std::vector<Setting>& settings() {
          c.athlete = v;
          return "";
        }},
-      {"DRAIN_SECONDS", "--drain-seconds",
-       "after SIGTERM, seconds to keep serving with /readyz at 503 (default 5)",
+      {"DRAIN_SECONDS", "--drain-seconds", "after SIGTERM, seconds to keep serving with /readyz at 503 (default 5)",
        integer(&Config::drain_seconds, 0, 3600)},
       {"SHUTDOWN_TIMEOUT_SECONDS", "--shutdown-timeout-seconds",
        "after draining, seconds allowed for in-flight requests (default 10)",
@@ -107,8 +105,7 @@ inline const std::vector<Setting>& settings() {
          return "";
        }},
       {"KEEPALIVE_TIMEOUT_SECONDS", "--keepalive-timeout-seconds",
-       "seconds an idle connection is kept open (default 5)",
-       integer(&Config::keepalive_timeout_seconds, 1, 3600)},
+       "seconds an idle connection is kept open (default 5)", integer(&Config::keepalive_timeout_seconds, 1, 3600)},
       {"METRICS_PORT", "--metrics-port",
        "TCP port serving GET /metrics (Prometheus) apart from PORT, 0 for any free port, off for none "
        "(default off)",
@@ -120,8 +117,7 @@ inline const std::vector<Setting>& settings() {
          return integer(&Config::metrics_port, 0, 65535)(c, v).empty() ? "" : "off or an integer from 0 to 65535";
        }},
       {"READ_TIMEOUT_SECONDS", "--read-timeout-seconds",
-       "seconds a client has to send a whole request head (default 5)",
-       integer(&Config::read_timeout_seconds, 1, 300)},
+       "seconds a client has to send a whole request head (default 5)", integer(&Config::read_timeout_seconds, 1, 300)},
   };
   return table;
 }

@@ -22,8 +22,8 @@ class ConnectionStream final : public httplib::Stream {
   enum class Io { Done, Again, Closed };
 
   // fd: a connected, non-blocking socket, owned (closed) by the caller.
-  ConnectionStream(int fd, std::size_t max_head_bytes, std::string remote_ip, int remote_port,
-                   std::string local_ip, int local_port)
+  ConnectionStream(int fd, std::size_t max_head_bytes, std::string remote_ip, int remote_port, std::string local_ip,
+                   int local_port)
       : fd_(fd),
         max_head_bytes_(max_head_bytes),
         remote_ip_(std::move(remote_ip)),
@@ -177,12 +177,12 @@ class ConnectionStream final : public httplib::Stream {
   std::size_t max_head_bytes_;
   std::unique_ptr<char[]> in_;  // read ahead: in_[off_..len_) is not consumed yet; cap_ bytes
   std::size_t cap_ = 0, len_ = 0;
-  std::size_t off_ = 0;      // first unconsumed byte of in_
-  bool drained_ = false;     // the last fill() emptied the socket
-  std::size_t budget_ = 0;   // bytes the request being parsed may still consume
-  bool eof_ = false;         // nothing more will arrive
-  std::string out_;          // replies: out_[sent_..] is not sent yet
-  std::size_t sent_ = 0;     // first unsent byte of out_
+  std::size_t off_ = 0;     // first unconsumed byte of in_
+  bool drained_ = false;    // the last fill() emptied the socket
+  std::size_t budget_ = 0;  // bytes the request being parsed may still consume
+  bool eof_ = false;        // nothing more will arrive
+  std::string out_;         // replies: out_[sent_..] is not sent yet
+  std::size_t sent_ = 0;    // first unsent byte of out_
   std::string remote_ip_, local_ip_, peer_;
   int remote_port_ = 0, local_port_ = 0;
 };

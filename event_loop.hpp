@@ -42,20 +42,21 @@ namespace favorite_athlete {
 using std::chrono::milliseconds;
 
 struct Limits {
-  std::size_t loops = 1;                  // event loops (threads)
-  milliseconds keepalive_timeout{5000};   // idle between requests
-  milliseconds read_timeout{5000};        // for a whole request head, from its first byte
-  milliseconds write_timeout{5000};       // a reply making no progress
-  milliseconds linger{1000};              // discarding unread input after a last reply
+  std::size_t loops = 1;                 // event loops (threads)
+  milliseconds keepalive_timeout{5000};  // idle between requests
+  milliseconds read_timeout{5000};       // for a whole request head, from its first byte
+  milliseconds write_timeout{5000};      // a reply making no progress
+  milliseconds linger{1000};             // discarding unread input after a last reply
   std::size_t keepalive_max_requests = 1000;
   std::size_t max_head_bytes = 16 * 1024;  // request line + headers
-  std::size_t turn = 16;  // pipelined requests answered in a row before other connections' turn
+  // Pipelined requests answered in a row before the other connections get their turn.
+  std::size_t turn = 16;
 };
 
 // What answering one request decided about its connection.
 struct Answered {
-  bool keep_open = true;     // false: close after this reply
-  bool input_left = false;   // the request announced a body (never read): linger on close
+  bool keep_open = true;    // false: close after this reply
+  bool input_left = false;  // the request announced a body (never read): linger on close
 };
 
 // Answers the request buffered in strm (a whole head, head_ready) by appending the reply to it.
@@ -130,21 +131,21 @@ class EventLoop {
  private:
   struct Connection {
     Connection(int sock, std::size_t max_head, std::string rip, int rport, std::string lip, int lport)
-        : fd(sock),
-          strm(sock, max_head, std::move(rip), rport, std::move(lip), lport) {}
+        : fd(sock), strm(sock, max_head, std::move(rip), rport, std::move(lip), lport) {}
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
     ~Connection() {
       if (fd >= 0) ::close(fd);
     }
-    int fd;                           // -1 once closed
-    ConnectionStream strm;            // read-ahead input and unsent replies
-    Deadlines<std::unique_ptr<Connection>, kStates>::Handle deadline;  // also its state
-    std::size_t served = 0;           // requests answered on it
-    std::uint32_t events = 0;         // its epoll interest
-    bool close_after_reply = false;   // the reply being sent is its last
-    bool input_left = false;          // that last request left unread input (a body)
-    bool pending = false;             // a whole head is buffered, waiting for its next turn
+    // Its entry in the loop's deadlines; the entry's kind is the connection's state.
+    Deadlines<std::unique_ptr<Connection>, kStates>::Handle deadline;
+    int fd;                          // -1 once closed
+    ConnectionStream strm;           // read-ahead input and unsent replies
+    std::size_t served = 0;          // requests answered on it
+    std::uint32_t events = 0;        // its epoll interest
+    bool close_after_reply = false;  // the reply being sent is its last
+    bool input_left = false;         // that last request left input unread (a body)
+    bool pending = false;            // a whole head is buffered, waiting for its next turn
   };
 
   static std::pair<std::string, int> address(int fd, int (*get)(int, sockaddr*, socklen_t*)) {
@@ -295,9 +296,9 @@ class EventLoop {
       while (!strm.head_ready() && may_read) {
         may_read = strm.fill() == ConnectionStream::Io::Done && !strm.drained();
       }
-      if (!strm.head_ready()) break;  // not a whole head yet: the next readiness event
+      if (!strm.head_ready()) break;                     // not a whole head yet: the next readiness event
       if (strm.at_eof() && !strm.has_buffered()) break;  // the client closed between requests
-      if (answered == limits_.turn) {  // others wait: the rest of the pipeline in its next turn
+      if (answered == limits_.turn) {                    // others wait: the rest of the pipeline in its next turn
         turn_over = true;
         break;
       }
@@ -334,9 +335,7 @@ class EventLoop {
   bool send_replies(Connection& c, Clock::time_point now) {
     if (!c.strm.has_output()) return true;
     switch (c.strm.flush()) {
-      case ConnectionStream::Io::Done:
-        want(c, EPOLLIN | EPOLLRDHUP);
-        return true;
+      case ConnectionStream::Io::Done: want(c, EPOLLIN | EPOLLRDHUP); return true;
       case ConnectionStream::Io::Again:
         enter(c, kWriting, now);  // re-armed on each EPOLLOUT: the timeout is for no progress
         want(c, EPOLLOUT);        // no more input is read (nor answered) until the reply is out
@@ -409,14 +408,14 @@ class EventLoop {
   int listen_fd_;
   const Limits limits_;
   const Respond respond_;
-  AccessLog log_;                       // this loop's batch of access log lines
+  AccessLog log_;                                              // this loop's batch of access log lines
   Deadlines<std::unique_ptr<Connection>, kStates> deadlines_;  // owns the connections
-  std::vector<Connection*> pending_;    // whole heads buffered, answered on the next turn
+  std::vector<Connection*> pending_;                           // whole heads buffered, answered on the next turn
   const int epoll_;
-  int wake_;                            // eventfd: stop() wakes the loop
-  std::atomic<bool> stopping_{false};   // stop() was called
-  bool stopped_ = false;                // the loop has stopped accepting
-  bool accept_paused_ = false;          // out of fds: accepting again at resume_accept_
+  int wake_;                           // eventfd: stop() wakes the loop
+  std::atomic<bool> stopping_{false};  // stop() was called
+  bool stopped_ = false;               // the loop has stopped accepting
+  bool accept_paused_ = false;         // out of fds: accepting again at resume_accept_
   Clock::time_point resume_accept_{};
   std::array<std::atomic<std::size_t>, 4> counts_{};  // connections per state, for metrics
 };

@@ -24,7 +24,7 @@ struct RequestView {
 struct Reply {
   int status = 200;
   std::string content_type;
-  std::string body;  // HEAD replies keep it: the HTTP layer sends its length but not its bytes
+  std::string body;             // HEAD replies keep it: the HTTP layer sends its length but not its bytes
   bool allow_get_head = false;  // send "Allow: GET, HEAD"
   bool close = false;           // close the connection after this reply
 };
@@ -275,14 +275,11 @@ inline std::string http_date(std::time_t t) {
 
 // A request carries a body when it says so in either framing header (RFC 9112 6.3). Bodies are
 // never read here, so any such request ends its connection: its bytes can't become a request.
-inline bool announces_body(bool has_content_length, std::string_view content_length,
-                           bool has_transfer_encoding) {
+inline bool announces_body(bool has_content_length, std::string_view content_length, bool has_transfer_encoding) {
   return has_transfer_encoding || (has_content_length && content_length != "0");
 }
 
-inline std::string json_error(std::string_view message) {
-  return nlohmann::json{{"error", message}}.dump();
-}
+inline std::string json_error(std::string_view message) { return nlohmann::json{{"error", message}}.dump(); }
 
 inline Reply json_reply(int status, std::string body) {
   return Reply{status, std::string(kJson), std::move(body), false, false};
@@ -313,7 +310,8 @@ inline std::string_view reason(int status) {
 // The reply to a request head that check_head refuses: the connection closes, since the framing
 // of whatever follows cannot be trusted.
 inline Reply head_rejection(const HeadCheck& check) {
-  Reply reply = json_reply(check.status, nlohmann::json{{"error", reason(check.status)}, {"detail", check.problem}}.dump());
+  Reply reply = json_reply(check.status,
+                           nlohmann::json{{"error", reason(check.status)}, {"detail", check.problem}}.dump());
   reply.close = true;
   return reply;
 }
@@ -325,7 +323,8 @@ inline Reply head_rejection(const HeadCheck& check) {
 // is always closed: the rest of the request was never parsed.
 inline Reply parser_rejection(int status, std::string_view method, std::string_view version,
                               std::string_view head = {}) {
-  if (const HeadCheck check = check_head(head); status == 400 && check.status != 0 && check.problem != kIncompleteHead) {
+  if (const HeadCheck check = check_head(head);
+      status == 400 && check.status != 0 && check.problem != kIncompleteHead) {
     return head_rejection(check);
   }
   const bool request_line_ok = is_token(method) && (version == "HTTP/1.1" || version == "HTTP/1.0");

@@ -122,8 +122,8 @@ class HttpServer final : private httplib::Server {
       std::lock_guard<std::mutex> lock(mutex_);
       for (std::size_t i = 0; i < limits_.loops; ++i) {
         loops_.push_back(std::make_unique<EventLoop>(
-            listen_fd_, limits_, [this](ConnectionStream& s, bool last, AccessLog& log) { return answer(s, last, log); },
-            access_log_fd_));
+            listen_fd_, limits_,
+            [this](ConnectionStream& s, bool last, AccessLog& log) { return answer(s, last, log); }, access_log_fd_));
         if (stopping_) loops_.back()->stop();
       }
       for (auto& loop : loops_) threads.emplace_back([this, &loop] { run_loop(*loop); });
@@ -178,11 +178,11 @@ class HttpServer final : private httplib::Server {
  private:
   // What the handlers above and answer() share about the request being answered on this thread.
   struct RequestState {
-    bool replied = false;    // the pre-routing/expect handler produced the reply
-    bool close = false;      // close the connection after this reply
-    int status = 0;          // the reply's status; 0 until one is written
+    bool replied = false;  // the pre-routing/expect handler produced the reply
+    bool close = false;    // close the connection after this reply
+    int status = 0;        // the reply's status; 0 until one is written
     std::string method, path;
-    std::string_view head;   // the request head as received, for check_head
+    std::string_view head;     // the request head as received, for check_head
     std::string header_lines;  // the reply's header lines, reused (0.53's header writer)
   };
   static RequestState& current() {
@@ -242,7 +242,7 @@ class HttpServer final : private httplib::Server {
   Metrics& metrics_;
   const int access_log_fd_;
   int listen_fd_ = -1;
-  mutable std::mutex mutex_;                     // guards loops_ and stopping_
+  mutable std::mutex mutex_;  // guards loops_ and stopping_
   std::vector<std::unique_ptr<EventLoop>> loops_;
   bool stopping_ = false;
   std::atomic<bool> failed_{false};

@@ -32,8 +32,8 @@ inline std::string format_time(std::chrono::system_clock::time_point t) {
   std::tm tm{};
   gmtime_r(&secs, &tm);
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
   return buf;
 }
 
@@ -85,7 +85,7 @@ inline void append_json_string(std::string& out, std::string_view s) {
 // written without building a JSON object, since it runs once per request. time: format_time's.
 inline void append_access_line(std::string& out, const AccessRecord& r, std::string_view time) {
   const auto us = std::max(0LL, static_cast<long long>(r.duration_ms * 1000));  // a steady clock's: never < 0
-  const auto frac = std::to_string(1000 + us % 1000);  // three digits after a leading 1
+  const auto frac = std::to_string(1000 + us % 1000);                           // three digits after a leading 1
   out += "{\"duration_ms\":";
   out += std::to_string(us / 1000);
   out += '.';

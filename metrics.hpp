@@ -9,8 +9,8 @@
 
 #include <algorithm>
 #include <array>
-#include <functional>
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -32,8 +32,8 @@ class Metrics {
                       .Name("http_request_duration_seconds")
                       .Help("Time from a request's first byte to its answer")
                       .Register(*registry_)
-                      .Add({}, prometheus::Histogram::BucketBoundaries{0.0001, 0.00025, 0.0005, 0.001, 0.0025,
-                                                                       0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1})),
+                      .Add({}, prometheus::Histogram::BucketBoundaries{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+                                                                       0.01, 0.025, 0.05, 0.1, 0.25, 1})),
         in_flight_(gauge("http_requests_in_flight", "Requests being answered")),
         connections_(gauge("http_open_connections", "Open client connections")),
         states_(prometheus::BuildGauge()
@@ -77,8 +77,8 @@ class Metrics {
  private:
   // Label values are bounded: any method outside this list counts as OTHER, any status as itself
   // (the service only produces a handful).
-  static constexpr std::array<std::string_view, 10> kMethods = {
-      "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT", "OTHER"};
+  static constexpr std::array<std::string_view, 10> kMethods = {"GET",   "HEAD",    "POST",  "PUT",     "DELETE",
+                                                                "PATCH", "OPTIONS", "TRACE", "CONNECT", "OTHER"};
 
   prometheus::Gauge& gauge(const char* name, const char* help) {
     return prometheus::BuildGauge().Name(name).Help(help).Register(*registry_).Add({});

@@ -22,7 +22,7 @@ namespace fa = favorite_athlete;
 namespace {
 
 constexpr const char* kVersion = FAVORITE_ATHLETE_VERSION " (commit " FAVORITE_ATHLETE_COMMIT
-                                 ", cpp-httplib " CPPHTTPLIB_VERSION ")";
+                                                          ", cpp-httplib " CPPHTTPLIB_VERSION ")";
 
 void log_info(nlohmann::json fields) {
   fields["level"] = "info";
@@ -43,8 +43,8 @@ int check(const std::string& url) {
   client.set_write_timeout(2);
   const auto res = client.Get(slash == std::string::npos ? "/" : url.substr(slash));
   if (res && res->status >= 200 && res->status < 300) return 0;
-  std::cerr << "favorite-athlete: check " << url << " failed: "
-            << (res ? "status " + std::to_string(res->status) : httplib::to_string(res.error())) << "\n";
+  std::cerr << "favorite-athlete: check " << url
+            << " failed: " << (res ? "status " + std::to_string(res->status) : httplib::to_string(res.error())) << "\n";
   return 1;
 }
 
@@ -89,8 +89,8 @@ int bind_port(Bind bind, const std::string& address, int port, const char* setti
   const int bound = bind(address, port);
   if (bound <= 0) {
     const int err = errno;
-    std::cerr << "favorite-athlete: cannot listen on BIND_ADDRESS=" << address << " " << setting << "=" << port
-              << ": " << std::strerror(err) << "\n";
+    std::cerr << "favorite-athlete: cannot listen on BIND_ADDRESS=" << address << " " << setting << "=" << port << ": "
+              << std::strerror(err) << "\n";
     return -1;
   }
   return bound;
@@ -120,7 +120,9 @@ int serve(const fa::Config& config) {
   limits.read_timeout = std::chrono::seconds(config.read_timeout_seconds);
   std::atomic<bool> draining{false};
   fa::HttpServer server(service, limits, draining, metrics, config.access_log ? STDOUT_FILENO : -1,
-                        [](const char* what) { log_error({{"msg", "request failed"}, {"exception", what}}); });
+                        [](const char* what) {
+                          log_error({{"msg", "request failed"}, {"exception", what}});
+                        });
   metrics.set_connection_source([&server] { return server.connection_counts(); });
 
   const int port = bind_port([&](const std::string& a, int p) { return server.bind(a, p); }, config.bind_address,

@@ -176,8 +176,9 @@ class FakeServer {
     REQUIRE(s.read(bytes.data(), size) == static_cast<ssize_t>(size));
     const auto sp1 = bytes.find(' ');
     const auto sp2 = bytes.find(' ', sp1 + 1);
-    const std::string path =
-        sp1 == std::string::npos || sp2 == std::string::npos ? "?" : bytes.substr(sp1 + 1, sp2 - sp1 - 1);
+    const std::string path = sp1 == std::string::npos || sp2 == std::string::npos
+                                 ? "?"
+                                 : bytes.substr(sp1 + 1, sp2 - sp1 - 1);
     const std::string r = reply(path, reply_size_);
     s.write(r.data(), r.size());
     if (log.on()) log.add(fa::AccessRecord{"GET", path, 200, 0.1, "test"}, SteadyClock::now());

@@ -65,7 +65,7 @@ TEST_CASE("every other method on any path is 405 with Allow and the exact text")
       CHECK(r.body == "Only GET method valid");
     }
   }
-  CHECK(respond(usain, "OPTIONS", "*").status == 405);  // asterisk-form: OPTIONS only
+  CHECK(respond(usain, "OPTIONS", "*").status == 405);                // asterisk-form: OPTIONS only
   CHECK(respond(usain, "CONNECT", "example.org:443").status == 405);  // authority-form: CONNECT only
 }
 
@@ -88,7 +88,8 @@ TEST_CASE("a head check_head refuses is a JSON 400 (or 501) that says why and cl
   CHECK(r.status == 400);
   CHECK(r.close);
   CHECK(r.body == R"({"detail":"invalid character in a field value","error":"bad request"})");
-  const auto te = usain.respond({"GET", "/", true, "GET / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"}, false);
+  const auto te = usain.respond(
+      {"GET", "/", true, "GET / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"}, false);
   CHECK(te.status == 501);
   CHECK(te.close);
 }
@@ -104,11 +105,11 @@ TEST_CASE("check_head: RFC 9112 request heads") {
   const std::vector<Case> cases = {
       {h("GET / HTTP/1.1"), 0},
       {h("GET /a?b=c HTTP/1.1"), 0},
-      {h("GET / HTTP/1.0", ""), 0},                         // HTTP/1.0 needs no Host
-      {h("GET / HTTP/1.1", "Host: t\r\nX:\r\n"), 0},        // empty value
+      {h("GET / HTTP/1.0", ""), 0},                           // HTTP/1.0 needs no Host
+      {h("GET / HTTP/1.1", "Host: t\r\nX:\r\n"), 0},          // empty value
       {h("GET / HTTP/1.1", "Host: t\r\nX: caf\xe9\r\n"), 0},  // obs-text
-      {h("GET / HTTP/1.1", "Host: t\r\nX: %00\r\n"), 0},     // not percent-decoded
-      {h("GET / HTTP/1.1", "Host:\r\n"), 0},                 // empty Host
+      {h("GET / HTTP/1.1", "Host: t\r\nX: %00\r\n"), 0},      // not percent-decoded
+      {h("GET / HTTP/1.1", "Host:\r\n"), 0},                  // empty Host
       {h("GET / HTTP/1.1", "Host: [::1]:80\r\n"), 0},
       {h("GET / HTTP/1.1", "Host: 127.0.0.1:8080\r\n"), 0},
       {h("GET / HTTP/1.1", "host: xn--bcher-kva.example\r\n"), 0},
@@ -303,10 +304,16 @@ TEST_CASE("configuration defaults") {
 }
 
 TEST_CASE("configuration from the environment, overridden by flags") {
-  const auto p = parse({"--port", "9000", "--access-log=off"},
-                       {{"PORT", "8081"}, {"BIND_ADDRESS", "::1"}, {"FAVORITE_ATHLETE", "Shelly-Ann Fraser-Pryce"},
-                        {"DRAIN_SECONDS", "0"}, {"SHUTDOWN_TIMEOUT_SECONDS", "3"}, {"THREADS", "4"},
-                        {"ACCESS_LOG", "on"}, {"KEEPALIVE_TIMEOUT_SECONDS", "75"}, {"READ_TIMEOUT_SECONDS", "2"}});
+  const std::map<std::string, std::string> env = {{"PORT", "8081"},
+                                                  {"BIND_ADDRESS", "::1"},
+                                                  {"FAVORITE_ATHLETE", "Shelly-Ann Fraser-Pryce"},
+                                                  {"DRAIN_SECONDS", "0"},
+                                                  {"SHUTDOWN_TIMEOUT_SECONDS", "3"},
+                                                  {"THREADS", "4"},
+                                                  {"ACCESS_LOG", "on"},
+                                                  {"KEEPALIVE_TIMEOUT_SECONDS", "75"},
+                                                  {"READ_TIMEOUT_SECONDS", "2"}};
+  const auto p = parse({"--port", "9000", "--access-log=off"}, env);
   REQUIRE(p.error.empty());
   CHECK(p.config.port == 9000);
   CHECK(p.config.bind_address == "::1");
@@ -345,7 +352,9 @@ TEST_CASE("invalid configuration is refused with a message naming the setting") 
       {{}, {{"BIND_ADDRESS", "256.1.1.1"}}, "BIND_ADDRESS=\"256.1.1.1\" is invalid"},
       {{}, {{"FAVORITE_ATHLETE", ""}}, "FAVORITE_ATHLETE=\"\" is invalid: expected a non-empty UTF-8"},
       {{}, {{"FAVORITE_ATHLETE", "bad \xff utf-8"}}, "FAVORITE_ATHLETE=\"bad \xEF\xBF\xBD utf-8\" is invalid"},
-      {{}, {{"FAVORITE_ATHLETE", std::string(1025, 'x')}}, "is invalid: expected a non-empty UTF-8 string of at most 1024"},
+      {{},
+       {{"FAVORITE_ATHLETE", std::string(1025, 'x')}},
+       "is invalid: expected a non-empty UTF-8 string of at most 1024"},
       {{}, {{"DRAIN_SECONDS", "1.5"}}, "DRAIN_SECONDS=\"1.5\" is invalid: expected an integer from 0 to 3600"},
       {{}, {{"SHUTDOWN_TIMEOUT_SECONDS", "0"}}, "SHUTDOWN_TIMEOUT_SECONDS=\"0\" is invalid"},
       {{}, {{"THREADS", "0"}}, "THREADS=\"0\" is invalid: expected auto or an integer from 1 to 4096"},
@@ -354,7 +363,9 @@ TEST_CASE("invalid configuration is refused with a message naming the setting") 
       {{}, {{"KEEPALIVE_TIMEOUT_SECONDS", "0"}}, "KEEPALIVE_TIMEOUT_SECONDS=\"0\" is invalid"},
       {{}, {{"READ_TIMEOUT_SECONDS", "301"}}, "READ_TIMEOUT_SECONDS=\"301\" is invalid"},
       {{}, {{"METRICS_PORT", "on"}}, R"(METRICS_PORT="on" is invalid: expected off or an integer from 0 to 65535)"},
-      {{}, {{"METRICS_PORT", "8080"}}, "METRICS_PORT (--metrics-port) 8080 is invalid: expected a port other than PORT"},
+      {{},
+       {{"METRICS_PORT", "8080"}},
+       "METRICS_PORT (--metrics-port) 8080 is invalid: expected a port other than PORT"},
       {{"--port=9797", "--metrics-port=9797"}, {}, "METRICS_PORT (--metrics-port) 9797 is invalid"},
       {{"--bogus"}, {}, R"(unknown argument "--bogus")"},
       {{"serve"}, {}, R"(unknown argument "serve")"},
@@ -374,9 +385,9 @@ TEST_CASE("help, version and check actions") {
   const auto c = parse({"--check", "http://127.0.0.1:8080/healthz"});
   CHECK(c.action == fa::Action::Check);
   CHECK(c.check_url == "http://127.0.0.1:8080/healthz");
-  for (const char* env : {"PORT", "BIND_ADDRESS", "FAVORITE_ATHLETE", "DRAIN_SECONDS", "SHUTDOWN_TIMEOUT_SECONDS",
-                          "THREADS", "ACCESS_LOG", "KEEPALIVE_TIMEOUT_SECONDS", "READ_TIMEOUT_SECONDS", "METRICS_PORT",
-                          "--check"}) {
+  for (const char* env :
+       {"PORT", "BIND_ADDRESS", "FAVORITE_ATHLETE", "DRAIN_SECONDS", "SHUTDOWN_TIMEOUT_SECONDS", "THREADS",
+        "ACCESS_LOG", "KEEPALIVE_TIMEOUT_SECONDS", "READ_TIMEOUT_SECONDS", "METRICS_PORT", "--check"}) {
     CHECK(fa::usage().find(env) != std::string::npos);
   }
 }

@@ -31,9 +31,9 @@ std::string exchange(fa::HttpServer& server, const fa::Limits& limits, const uin
   ::shutdown(fds[0], SHUT_WR);
   ::fcntl(fds[1], F_SETFL, O_NONBLOCK);
   {
-    fa::EventLoop loop(-1, limits,
-                       [&](fa::ConnectionStream& s, bool last, fa::AccessLog& log) { return server.answer(s, last, log); },
-                       -1);
+    fa::EventLoop loop(
+        -1, limits, [&](fa::ConnectionStream& s, bool last, fa::AccessLog& log) { return server.answer(s, last, log); },
+        -1);
     loop.adopt(fds[1]);
     loop.run_until_empty();
   }
