@@ -231,6 +231,20 @@ class Running {
   std::future<void> done_;
 };
 
+// A loop serving one socketpair client, on a thread of its own until it has no connection left.
+// Tests take its parts by name: auto& [server, loop, running, p] = one;
+struct OneClient {
+  explicit OneClient(const fa::Limits& limits = short_limits(), int log_fd = -1)
+      : loop(-1, limits, server.respond(), log_fd), running(loop) {
+    loop.adopt(p.server);
+    running.run_until_empty();
+  }
+  FakeServer server;
+  fa::EventLoop loop;
+  Running running;  // after the loop, before the client: see Running
+  Pair p;
+};
+
 bool states_are(const fa::EventLoop& loop, std::array<std::size_t, 4> want) {
   return eventually([&] { return loop.counts() == want; });
 }
@@ -238,12 +252,8 @@ bool states_are(const fa::EventLoop& loop, std::array<std::size_t, 4> want) {
 }  // namespace
 
 TEST_CASE("pipelined requests are answered in order, each reply once") {
-  FakeServer server;
-  fa::EventLoop loop(-1, short_limits(), server.respond(), -1);
-  Running running(loop);
-  Pair p;
-  loop.adopt(p.server);
-  running.run_until_empty();
+  OneClient one;
+  auto& [server, loop, running, p] = one;
   std::string requests, replies;
   for (int i = 0; i < 300; ++i) {
     requests += request("/" + std::to_string(i));
@@ -258,14 +268,22 @@ TEST_CASE("pipelined requests are answered in order, each reply once") {
   CHECK(server.answers().size() == 300);
 }
 
-TEST_CASE("a connection pipelining many requests gets one turn before another connection's request") {
+// A loop the test runs itself, two socketpair clients, and client a's pipeline of n requests.
+struct TwoClients {
+  explicit TwoClients(int n, std::size_t size = 0) {
+    for (int i = 0; i < n; ++i) a_requests += request("/a" + std::to_string(i), size);
+  }
   FakeServer server;
   const fa::Limits limits = short_limits();
-  fa::EventLoop loop(-1, limits, server.respond(), -1);
+  fa::EventLoop loop{-1, limits, server.respond(), -1};
   Pair a, b;
   const int a_fd = a.server, b_fd = b.server;
-  std::string requests;
-  for (int i = 0; i < 200; ++i) requests += request("/a" + std::to_string(i));
+  std::string a_requests;
+};
+
+TEST_CASE("a connection pipelining many requests gets one turn before another connection's request") {
+  TwoClients two(200);
+  auto& [server, limits, loop, a, b, a_fd, b_fd, requests] = two;
   a->send(requests);
   b->send(request("/b"));
   a->shutdown_write();
@@ -291,23 +309,18 @@ TEST_CASE("a request arriving while another connection's pipeline is answered wa
   // b's request is sent from a's first answer, i.e. in the middle of a's first turn: a finishes
   // that turn and may have one more before the loop hears from b, no more (a pending connection
   // is answered by its turn, not again when its socket is readable).
-  FakeServer server;
-  const fa::Limits limits = short_limits();
-  fa::EventLoop loop(-1, limits, server.respond(), -1);
-  Pair a, b;
-  const int a_fd = a.server, b_fd = b.server;
-  std::string requests;
-  for (int i = 0; i < 300; ++i) requests += request("/a" + std::to_string(i), 64);  // more than one read
+  TwoClients two(300, 64);  // more than one read
+  auto& [server, limits, loop, a, b, a_fd, b_fd, requests] = two;
   a->send(requests);
   a->shutdown_write();
   std::size_t a_answered = 0, a_when_b_sent = 0, a_when_b_answered = 0;
-  server.on_answer = [&](const Answer& answer) {
-    if (answer.fd == a_fd && ++a_answered == 1) {
-      b->send(request("/b"));
-      b->shutdown_write();
+  server.on_answer = [&](const Answer& answer) {  // by two.: C++17 lambdas capture no bindings
+    if (answer.fd == two.a_fd && ++a_answered == 1) {
+      two.b->send(request("/b"));
+      two.b->shutdown_write();
       a_when_b_sent = a_answered;
     }
-    if (answer.fd == b_fd) a_when_b_answered = a_answered;
+    if (answer.fd == two.b_fd) a_when_b_answered = a_answered;
   };
   loop.adopt(a.server);
   loop.adopt(b.server);
@@ -320,14 +333,10 @@ TEST_CASE("a request arriving while another connection's pipeline is answered wa
 }
 
 TEST_CASE("an idle keep-alive connection is closed after keepalive_timeout") {
-  FakeServer server;
   fa::Limits limits = short_limits();
   limits.keepalive_timeout = milliseconds(100);
-  fa::EventLoop loop(-1, limits, server.respond(), -1);
-  Running running(loop);
-  Pair p;
-  loop.adopt(p.server);
-  running.run_until_empty();
+  OneClient one(limits);
+  auto& [server, loop, running, p] = one;
   const auto sent = SteadyClock::now();  // the connection is idle from after this
   p->send(request("/"));
   CHECK(p->recv_exact(reply("/").size()) == reply("/"));
@@ -339,15 +348,11 @@ TEST_CASE("an idle keep-alive connection is closed after keepalive_timeout") {
 }
 
 TEST_CASE("a connection that never sends a byte is closed after keepalive_timeout too") {
-  FakeServer server;
   fa::Limits limits = short_limits();
   limits.keepalive_timeout = milliseconds(50);
-  fa::EventLoop loop(-1, limits, server.respond(), -1);
-  Running running(loop);
-  Pair p;
   const auto adopted = SteadyClock::now();
-  loop.adopt(p.server);
-  running.run_until_empty();
+  OneClient one(limits);
+  auto& [server, loop, running, p] = one;
   CHECK(p->closed_by_server());
   CHECK(SteadyClock::now() - adopted >= limits.keepalive_timeout);
   CHECK(running.returned());
@@ -355,14 +360,10 @@ TEST_CASE("a connection that never sends a byte is closed after keepalive_timeou
 }
 
 TEST_CASE("the read timeout counts from a head's first byte, however the rest trickles in") {
-  FakeServer server;
   fa::Limits limits = short_limits();
   limits.read_timeout = milliseconds(200);
-  fa::EventLoop loop(-1, limits, server.respond(), -1);
-  Running running(loop);
-  Pair p;
-  loop.adopt(p.server);
-  running.run_until_empty();
+  OneClient one(limits);
+  auto& [server, loop, running, p] = one;
   const auto first_byte = SteadyClock::now();  // the loop reads it after this
   p->send("G");
   bool closed = false;
@@ -388,14 +389,10 @@ TEST_CASE("a pipelined head's read timeout counts from its own first byte, not f
   const auto timeout = milliseconds(400);
   bool timing_held = false;
   for (int attempt = 0; attempt < 5 && !timing_held; ++attempt) {
-    FakeServer server;
     fa::Limits limits = short_limits();
     limits.read_timeout = timeout;
-    fa::EventLoop loop(-1, limits, server.respond(), -1);
-    Running running(loop);
-    Pair p;
-    loop.adopt(p.server);
-    running.run_until_empty();
+    OneClient one(limits);
+    auto& [server, loop, running, p] = one;
     p->send("GET /1 HTTP/1.1\r\n");
     const auto t0 = SteadyClock::now();
     std::this_thread::sleep_for(milliseconds(250));
@@ -509,18 +506,13 @@ TEST_CASE("stop() closes idle connections at once, answers a half-received head,
 
 TEST_CASE("run() of a stopped loop with no connection returns, also when stop() came first") {
   FakeServer server;
-  {
+  for (const bool stop_first : {false, true}) {
+    CAPTURE(stop_first);
     fa::EventLoop loop(-1, short_limits(), server.respond(), -1);
     Running running(loop);
+    if (stop_first) loop.stop();
     running.run();
-    loop.stop();
-    CHECK(running.returned());
-  }
-  {
-    fa::EventLoop loop(-1, short_limits(), server.respond(), -1);
-    Running running(loop);
-    loop.stop();
-    running.run();
+    loop.stop();  // again, if stop_first: a second stop() changes nothing
     CHECK(running.returned());
   }
 }
@@ -543,12 +535,8 @@ TEST_CASE("run_until_empty() returns at once with no connection, and once the la
 }
 
 TEST_CASE("a request asking to close: its reply, then the end of the connection") {
-  FakeServer server;
-  fa::EventLoop loop(-1, short_limits(), server.respond(), -1);
-  Running running(loop);
-  Pair p;
-  loop.adopt(p.server);
-  running.run_until_empty();
+  OneClient one;
+  auto& [server, loop, running, p] = one;
   p->send(request("/1") + request("/close") + request("/never"));
   std::string got;
   CHECK(p->closed_by_server(&got));
@@ -625,13 +613,9 @@ TEST_CASE("loops sharing one listening socket: each connection is served by one 
 TEST_CASE("the access log is written once the loop has nothing else to do, not when the loop ends") {
   int log[2];
   REQUIRE(::pipe(log) == 0);
-  FakeServer server;
   {
-    fa::EventLoop loop(-1, short_limits(), server.respond(), log[1]);
-    Running running(loop);
-    Pair p;
-    loop.adopt(p.server);
-    running.run_until_empty();
+    OneClient one(short_limits(), log[1]);
+    auto& [server, loop, running, p] = one;
     std::string requests, replies;
     for (int i = 0; i < 5; ++i) {
       requests += request("/" + std::to_string(i));
