@@ -35,7 +35,7 @@ def observe(args):
         raise SystemExit(f"contestants missing: {missing} (nginx installed? --go-server given?)")
     observed = {}
     for key, _ in SERVERS:
-        server = bench.Server(specs[key], None, args.work)
+        server = bench.Server(specs[key], None, args.work, "differential")
         try:
             for case in CASES:
                 outcome = exchange(server.port, case.raw, head=case.head, replies=len(case.replies or (1,)))
