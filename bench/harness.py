@@ -558,7 +558,7 @@ def evaluate(results):
                               f"{pc.get('timeouts', 0)} timeouts, {pc.get('non_200', 0)} non-200")
     add("zero errors (wrk and benchtool, each favorite-athlete row and load shape)", not errors if fas else None,
         "; ".join(errors) or f"0 in each of the {len(fas)} rows")
-    # Targets of the first benchmark (issue 6) that the ones above do not replace.
+    # Targets of the first benchmark (2026-11-21) that the ones above do not replace.
     compare("default >= 10x Flask/gunicorn req/s", "fa", "flask", "rps_median", lambda r: r >= 10,
             shapes=SHAPES[:1], earlier=True)
     st = by.get("fa_musl") or by.get("fa_static") or by["fa"]  # the image's binary where it was built

@@ -171,7 +171,7 @@ CASES = [
              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=="), 200, None, headers={"upgrade": None}),
     Case("range-ignored", "9110 §14.2", "a server MAY ignore Range: the whole 200", req("GET / HTTP/1.1", "Range: bytes=0-3"),
          200, False, body=GREETING),
-    Case("metrics-not-public", "issue 13", "/metrics is not served on the public port", req("GET /metrics HTTP/1.1"),
+    Case("metrics-not-public", "this service (METRICS_PORT)", "/metrics is not served on the public port", req("GET /metrics HTTP/1.1"),
          404, False),
 ]
 
