@@ -65,7 +65,9 @@ using Respond = std::function<Answered(ConnectionStream& strm, bool last, Access
 
 // Connection states, also the kinds of deadline (the order of Limits' timeouts in EventLoop()).
 enum State : std::size_t { kIdle, kReading, kWriting, kClosing, kClosed, kStates };
-inline constexpr std::array<const char*, 4> kStateNames = {"idle", "reading", "writing", "closing"};
+inline constexpr std::array<const char*, kClosed> kStateNames = {"idle", "reading", "writing", "closing"};
+// Open connections in each state of kStateNames.
+using ConnectionCounts = std::array<std::size_t, kStateNames.size()>;
 
 class EventLoop {
  public:
@@ -122,8 +124,8 @@ class EventLoop {
   }
 
   // Connections in each state, as of the loop's last turn (read by the metrics port's thread).
-  std::array<std::size_t, 4> counts() const {
-    std::array<std::size_t, 4> out{};
+  ConnectionCounts counts() const {
+    ConnectionCounts out{};
     for (std::size_t s = 0; s < out.size(); ++s) out[s] = counts_[s].load(std::memory_order_relaxed);
     return out;
   }
@@ -417,7 +419,7 @@ class EventLoop {
   bool stopped_ = false;               // the loop has stopped accepting
   bool accept_paused_ = false;         // out of fds: accepting again at resume_accept_
   Clock::time_point resume_accept_{};
-  std::array<std::atomic<std::size_t>, 4> counts_{};  // connections per state, for metrics
+  std::array<std::atomic<std::size_t>, kStateNames.size()> counts_{};  // connections per state, for metrics
 };
 
 }  // namespace favorite_athlete

@@ -165,9 +165,9 @@ class HttpServer final : private httplib::Server {
   }
 
   // Open connections in each state (kStateNames), over all loops.
-  std::array<std::size_t, 4> connection_counts() const {
+  ConnectionCounts connection_counts() const {
     std::lock_guard<std::mutex> lock(mutex_);
-    std::array<std::size_t, 4> total{};
+    ConnectionCounts total{};
     for (const auto& loop : loops_) {
       const auto counts = loop->counts();
       for (std::size_t s = 0; s < total.size(); ++s) total[s] += counts[s];

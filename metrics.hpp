@@ -57,9 +57,7 @@ class Metrics {
     duration_.Observe(seconds);
   }
   // Where the connection gauges are read from when scraped: open connections per state.
-  void set_connection_source(std::function<std::array<std::size_t, 4>()> source) {
-    connection_source_ = std::move(source);
-  }
+  void set_connection_source(std::function<ConnectionCounts()> source) { connection_source_ = std::move(source); }
 
   std::string render() {
     if (connection_source_) {
@@ -106,7 +104,7 @@ class Metrics {
   prometheus::Gauge& connections_;
   prometheus::Family<prometheus::Gauge>& states_;
   std::array<prometheus::Gauge*, kStateNames.size()> state_gauges_{};
-  std::function<std::array<std::size_t, 4>()> connection_source_;
+  std::function<ConnectionCounts()> connection_source_;
   std::mutex mutex_;
   std::array<std::array<std::atomic<prometheus::Counter*>, 500>, kMethods.size()> series_{};
 };

@@ -245,7 +245,7 @@ struct OneClient {
   Pair p;
 };
 
-bool states_are(const fa::EventLoop& loop, std::array<std::size_t, 4> want) {
+bool states_are(const fa::EventLoop& loop, fa::ConnectionCounts want) {
   return eventually([&] { return loop.counts() == want; });
 }
 
