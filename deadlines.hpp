@@ -1,8 +1,9 @@
-// The deadlines of one event loop's connections. There are a few kinds of timeout (keep-alive
-// idle, read, write, linger), and every deadline of one kind is "armed at + that kind's timeout".
-// So one list per kind, appended to as deadlines are armed, is always sorted: arming, re-arming,
-// cancelling and finding what is due are O(1) (libevent's "common timeouts"). Entries move
-// between lists by splicing, so a connection's one list node is allocated once, at add().
+// An index of deadlines, and only that: each entry is a value (an event loop's: a pointer to one of
+// its connections, which it does not own) due at "armed at + its kind's timeout". There are a
+// few kinds of timeout (keep-alive idle, read, write, linger), so one list per kind, appended to
+// as deadlines are armed, is always sorted: arming, re-arming, cancelling and finding what is due
+// are O(1) (libevent's "common timeouts"). Entries move between lists by splicing, so an entry's
+// one list node is allocated once, at add().
 #pragma once
 
 #include <array>

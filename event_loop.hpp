@@ -4,13 +4,33 @@
 // EPOLLOUT while the loop serves the others. Every loop shares the one listening socket
 // (EPOLLEXCLUSIVE: a new connection wakes one loop, not all of them; never SO_REUSEPORT).
 //
-// A connection is always in one state, and each state has its timeout (Limits):
-//   idle     between requests, no byte of the next one yet    keepalive_timeout, then closed
-//   reading  part of a request head buffered                  read_timeout from that head's
-//                                                               first byte, then closed
+// A connection is always in one state (Connection::state), each with its timeout (Limits):
+//   idle     between requests, no byte of the next one yet    keepalive_timeout
+//   reading  part of a request head buffered, or whole heads   read_timeout from that head's
+//            waiting for their turn (turn_queued)               first byte
 //   writing  a reply the socket did not take yet                write_timeout without progress
-//   closing  reply sent, FIN sent, unread input discarded       linger (see close_after_reply)
-// Those deadlines live in a Deadlines (deadlines.hpp): nothing scans every connection.
+//   closing  last reply sent, FIN sent, unread input discarded  linger
+//   closed   socket closed; destroyed in the loop's reap phase
+//
+// Every transition, each made in one place (the function named):
+//   from                 event                                               to
+//   (accepted)           adopt()                                             idle
+//   idle, reading        input, no whole head yet (settle)                   reading
+//   idle, reading        a turn answered, all sent, nothing left (settle)    idle
+//   idle, reading        a turn's worth answered, more heads in (settle)     reading, turn_queued
+//   reading+turn_queued  its turn (take_turns)                               as from reading
+//   idle, reading        replies the socket did not take (send_replies)      writing
+//   writing              EPOLLOUT, all sent (on_ready)                       as after a turn
+//   idle, reading,       the last reply sent (close_after_last_reply):
+//     writing              input left unread                                 closing
+//                          none                                              closed
+//   closing              the client's FIN (discard_input)                    closed
+//   idle                 stop() (stop_accepting)                             closed
+//   any open             its timeout (expire); EPOLLERR, reset or the        closed
+//                        client's FIN between requests (close_now)
+// A reply that says "Connection: close" is always the last (Answered::keep_open is false): nothing
+// after it is answered, whatever arrived behind it.
+// Invariant: turn_queued <=> the connection is in turns_ (then its state is reading).
 #pragma once
 
 #include <arpa/inet.h>
@@ -26,8 +46,9 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <functional>
-#include <memory>
+#include <list>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -55,7 +76,7 @@ struct Limits {
 
 // What answering one request decided about its connection.
 struct Answered {
-  bool keep_open = true;    // false: close after this reply
+  bool keep_open = true;    // false: this reply is the last (it says Connection: close)
   bool input_left = false;  // the request announced a body (never read): linger on close
 };
 
@@ -63,14 +84,22 @@ struct Answered {
 // last: the connection closes after this reply whatever the request says.
 using Respond = std::function<Answered(ConnectionStream& strm, bool last, AccessLog& log)>;
 
-// Connection states, also the kinds of deadline (the order of Limits' timeouts in EventLoop()).
-enum State : std::size_t { kIdle, kReading, kWriting, kClosing, kClosed, kStates };
+// Connection states. The open ones come first: they are also the kinds of deadline.
+enum State : std::size_t { kIdle, kReading, kWriting, kClosing, kClosed };
 inline constexpr std::array<const char*, kClosed> kStateNames = {"idle", "reading", "writing", "closing"};
 // Open connections in each state of kStateNames.
 using ConnectionCounts = std::array<std::size_t, kStateNames.size()>;
 
 class EventLoop {
  public:
+  static constexpr std::size_t kMaxEvents = 256;              // epoll events taken per wait
+  static constexpr int kAcceptsPerEvent = 16;                 // then the connections get their turn
+  static constexpr milliseconds kAcceptRetry{100};            // out of fds: accept again after this
+  static constexpr milliseconds kIdleAfter{1};                // nothing to do for this long: idle
+  static constexpr milliseconds kLongestWait{60'000};         // epoll_wait's, with nothing due
+  static constexpr std::size_t kDiscardPerEvent = 64 * 1024;  // unread input dropped per event
+  static constexpr std::size_t kDiscardChunk = 16 * 1024;     // ... per recv()
+
   // listen_fd: a non-blocking listening socket shared with the other loops, or -1 (adopt() only).
   // log_fd: where the access log goes, or -1 for none.
   EventLoop(int listen_fd, const Limits& limits, Respond respond, int log_fd)
@@ -78,8 +107,7 @@ class EventLoop {
         limits_(limits),
         respond_(std::move(respond)),
         log_(log_fd),
-        deadlines_({limits.keepalive_timeout, limits.read_timeout, limits.write_timeout, limits.linger,
-                    std::chrono::hours(24 * 365)}),
+        deadlines_({limits.keepalive_timeout, limits.read_timeout, limits.write_timeout, limits.linger}),
         epoll_(::epoll_create1(EPOLL_CLOEXEC)),
         wake_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
     if (epoll_ < 0 || wake_ < 0) throw std::system_error(errno, std::generic_category(), "epoll/eventfd");
@@ -112,15 +140,15 @@ class EventLoop {
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
     auto [remote_ip, remote_port] = address(fd, ::getpeername);
     auto [local_ip, local_port] = address(fd, ::getsockname);
-    auto conn = std::make_unique<Connection>(fd, limits_.max_head_bytes, std::move(remote_ip), remote_port,
-                                             std::move(local_ip), local_port);
-    Connection& c = *conn;
-    c.deadline = deadlines_.add(std::move(conn), kIdle, Clock::now());
+    Connection& c = connections_.emplace_back(fd, limits_.max_head_bytes, std::move(remote_ip), remote_port,
+                                              std::move(local_ip), local_port);
+    c.self = std::prev(connections_.end());
+    c.timer = deadlines_.add(&c, kIdle, Clock::now());
     c.events = EPOLLIN | EPOLLRDHUP;
     epoll_event ev{};
     ev.events = c.events;
     ev.data.ptr = &c;
-    if (::epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev) != 0) deadlines_.remove(c.deadline);  // closes it
+    if (::epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev) != 0) close_now(c);
   }
 
   // Connections in each state, as of the loop's last turn (read by the metrics port's thread).
@@ -131,6 +159,9 @@ class EventLoop {
   }
 
  private:
+  struct Connection;
+  using Timers = Deadlines<Connection*, kClosed>;  // the open states are the kinds of deadline
+
   struct Connection {
     Connection(int sock, std::size_t max_head, std::string rip, int rport, std::string lip, int lport)
         : fd(sock), strm(sock, max_head, std::move(rip), rport, std::move(lip), lport) {}
@@ -139,16 +170,315 @@ class EventLoop {
     ~Connection() {
       if (fd >= 0) ::close(fd);
     }
-    // Its entry in the loop's deadlines; the entry's kind is the connection's state.
-    Deadlines<std::unique_ptr<Connection>, kStates>::Handle deadline;
-    int fd;                          // -1 once closed
-    ConnectionStream strm;           // read-ahead input and unsent replies
-    std::size_t served = 0;          // requests answered on it
-    std::uint32_t events = 0;        // its epoll interest
-    bool close_after_reply = false;  // the reply being sent is its last
-    bool input_left = false;         // that last request left input unread (a body)
-    bool pending = false;            // a whole head is buffered, waiting for its next turn
+    int fd;                 // -1 once closed
+    ConnectionStream strm;  // read-ahead input and unsent replies
+    State state = kIdle;
+    Timers::Handle timer;                  // its deadline while open (kind: its state)
+    std::list<Connection>::iterator self;  // its place in connections_
+    std::size_t served = 0;                // requests answered on it
+    std::uint32_t events = 0;              // its epoll interest
+    bool last_reply = false;               // the reply being sent is its last
+    bool input_left = false;               // that last request left input unread (a body)
+    bool turn_queued = false;              // whole heads buffered, answered in take_turns
   };
+
+  // How a connection's turn ended (answer_turn).
+  enum class TurnEnd { kNoWholeHead, kTurnOver, kLastReply };
+  struct Turn {
+    TurnEnd end;
+    std::size_t answered;
+  };
+
+  // --- the loop: its phases, in the order they run ---------------------------------------------
+  void loop(bool until_empty) {
+    std::array<epoll_event, kMaxEvents> events{};
+    for (;;) {
+      if (stopping_.load(std::memory_order_relaxed) && !stopped_) stop_accepting();
+      publish_counts();
+      if ((stopped_ || until_empty) && deadlines_.size() == 0) break;  // no open connection
+      const int n = wait_for_events(events);
+      for (int i = 0; i < n; ++i) dispatch(events[static_cast<std::size_t>(i)]);
+      take_turns();
+      const auto now = Clock::now();
+      expire(now);
+      resume_accepting(now);
+      if (const auto due = log_.due(); due && *due <= now) log_.flush();
+      reap();
+      check_invariants();
+    }
+    log_.flush();
+  }
+
+  // Connection counts as they are while the loop waits, for the metrics port.
+  void publish_counts() {
+    for (std::size_t s = 0; s < counts_.size(); ++s) counts_[s].store(deadlines_.count(s), std::memory_order_relaxed);
+  }
+
+  // Waits for events until the next deadline; at once if turns are queued. A loop with access log
+  // lines collected and nothing to do for kIdleAfter is idle: its lines are written then (under
+  // load, the next request is a few microseconds away, and the lines wait for a fuller batch).
+  int wait_for_events(std::array<epoll_event, kMaxEvents>& events) {
+    const int timeout = turns_.empty() ? wait_ms(Clock::now()) : 0;
+    int n = 0;
+    if (timeout != 0 && log_.due()) {
+      n = ::epoll_wait(epoll_, events.data(), static_cast<int>(events.size()), static_cast<int>(kIdleAfter.count()));
+      if (n == 0) log_.flush();
+    }
+    if (n == 0) n = ::epoll_wait(epoll_, events.data(), static_cast<int>(events.size()), timeout);
+    if (n < 0 && errno != EINTR) throw std::system_error(errno, std::generic_category(), "epoll_wait");
+    return std::max(n, 0);
+  }
+
+  // Milliseconds until the next deadline (or log write, or accept retry); -1: none.
+  int wait_ms(Clock::time_point now) const {
+    auto next = deadlines_.next();
+    if (const auto due = log_.due(); due && (!next || *due < *next)) next = due;
+    if (accept_paused_ && (!next || resume_accept_ < *next)) next = resume_accept_;
+    if (!next) return -1;
+    const auto ms = std::chrono::duration_cast<milliseconds>(*next - now).count() + 1;
+    return static_cast<int>(std::clamp<long long>(ms, 0, kLongestWait.count()));
+  }
+
+  void dispatch(const epoll_event& ev) {
+    if (ev.data.ptr == &wake_) {
+      std::uint64_t count;
+      [[maybe_unused]] auto n = ::read(wake_, &count, sizeof count);
+    } else if (ev.data.ptr == &listen_fd_) {
+      accept_some();
+    } else {
+      auto& c = *static_cast<Connection*>(ev.data.ptr);
+      if (ev.events & EPOLLERR) return close_now(c);
+      on_ready(c, Clock::now());
+    }
+  }
+
+  // Queued turns, in the order they were queued; each turn may queue the next.
+  void take_turns() {
+    taking_.swap(turns_);
+    for (Connection* c : taking_) c->turn_queued = false;  // none is in turns_ now
+    for (Connection* c : taking_) {
+      if (c->state == kReading) serve(*c, Clock::now());  // else closed meanwhile
+    }
+    taking_.clear();
+  }
+
+  void expire(Clock::time_point now) {
+    while (auto h = deadlines_.due_at(now)) {
+      Connection& c = *Timers::value(*h);
+      // A queued connection is due for its turn, not its deadline; the others close.
+      if (c.turn_queued) enter(c, c.state, now);
+      else close_now(c);
+    }
+  }
+
+  void resume_accepting(Clock::time_point now) {
+    if (!accept_paused_ || stopped_ || resume_accept_ > now) return;
+    accept_paused_ = false;
+    watch(listen_fd_, EPOLLIN | EPOLLEXCLUSIVE, &listen_fd_);
+  }
+
+  // Closed connections are destroyed here, once no event or turn of this pass refers to them.
+  void reap() {
+    for (Connection* c : closed_) connections_.erase(c->self);
+    closed_.clear();
+  }
+
+  // --- accepting --------------------------------------------------------------------------------
+  void accept_some() {
+    for (int i = 0; i < kAcceptsPerEvent; ++i) {
+      const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd >= 0) {
+        adopt(fd);
+        continue;
+      }
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        // Out of fds: accepting again at once would spin. Let the others close first.
+        ::epoll_ctl(epoll_, EPOLL_CTL_DEL, listen_fd_, nullptr);
+        accept_paused_ = true;
+        resume_accept_ = Clock::now() + kAcceptRetry;
+      }
+      return;  // EAGAIN (another loop took it), or the client gave up (ECONNABORTED)
+    }
+  }
+
+  void stop_accepting() {
+    stopped_ = true;
+    if (listen_fd_ >= 0 && !accept_paused_) ::epoll_ctl(epoll_, EPOLL_CTL_DEL, listen_fd_, nullptr);
+    accept_paused_ = false;
+    while (auto h = deadlines_.first(kIdle)) close_now(*Timers::value(*h));
+  }
+
+  // --- a connection's steps, in the order they run ----------------------------------------------
+  // Its socket is ready: what its state allows now, without waiting.
+  void on_ready(Connection& c, Clock::time_point now) {
+    switch (c.state) {
+      case kClosing: return discard_input(c);
+      case kClosed: return;
+      case kWriting:
+        if (!send_replies(c, now)) return;
+        if (c.last_reply) return close_after_last_reply(c, now);
+        break;
+      case kReading:
+        if (c.turn_queued) return;  // answered in take_turns, readable or not
+        break;
+      case kIdle: break;
+    }
+    serve(c, now);
+  }
+
+  // One turn: answer what is buffered (reading more as needed), send the replies, settle.
+  void serve(Connection& c, Clock::time_point now) {
+    const Turn turn = answer_turn(c);
+    if (!send_replies(c, now)) return;  // the rest after EPOLLOUT, not by turn
+    settle(c, turn, now);
+  }
+
+  // Reads what has arrived and answers each whole request head buffered, up to a turn's worth.
+  Turn answer_turn(Connection& c) {
+    auto& strm = c.strm;
+    bool may_read = true;  // until a read finds the socket empty: then only at the next event
+    for (std::size_t answered = 0;; ++answered) {
+      while (!strm.head_ready() && may_read) may_read = strm.fill() == ConnectionStream::Io::Done && !strm.drained();
+      if (!strm.head_ready() || (strm.at_eof() && !strm.has_buffered())) return {TurnEnd::kNoWholeHead, answered};
+      if (answered == limits_.turn) return {TurnEnd::kTurnOver, answered};  // the others' turn first
+      const bool last = c.served + 1 >= limits_.keepalive_max_requests || stopped_;
+      const std::size_t before = strm.buffered();
+      const Answered a = respond_(strm, last, log_);
+      ++c.served;
+      // A request that consumed nothing would be answered again and again: it is the last too.
+      if (last || !a.keep_open || strm.buffered() == before) {
+        c.last_reply = true;
+        c.input_left = a.input_left;
+        return {TurnEnd::kLastReply, answered + 1};
+      }
+    }
+  }
+
+  // Sends what replies are left. False if the connection cannot go on now (writing: it waits for
+  // EPOLLOUT, and no more of its input is read; or closed).
+  bool send_replies(Connection& c, Clock::time_point now) {
+    if (!c.strm.has_output()) return true;
+    switch (c.strm.flush()) {
+      case ConnectionStream::Io::Done: want(c, EPOLLIN | EPOLLRDHUP); return true;
+      case ConnectionStream::Io::Again:
+        enter(c, kWriting, now);  // re-armed on each EPOLLOUT: the timeout is for no progress
+        want(c, EPOLLOUT);
+        return false;
+      case ConnectionStream::Io::Closed: close_now(c); return false;
+    }
+    return false;
+  }
+
+  // The state after a turn whose replies are all sent.
+  void settle(Connection& c, const Turn& turn, Clock::time_point now) {
+    auto& strm = c.strm;
+    switch (turn.end) {
+      case TurnEnd::kLastReply: return close_after_last_reply(c, now);
+      case TurnEnd::kTurnOver:
+        enter(c, kReading, now);
+        c.turn_queued = true;
+        turns_.push_back(&c);
+        return;
+      case TurnEnd::kNoWholeHead: break;
+    }
+    if (strm.at_eof() && !strm.has_buffered()) return close_now(c);  // the client is done
+    if (!strm.has_buffered()) {
+      if (stopped_) return close_now(c);
+      return enter(c, kIdle, now);
+    }
+    // Part of a head: its read timeout counts from its first byte, which is now unless this
+    // connection was reading it already (a head answered just now begins a new one).
+    if (c.state != kReading || turn.answered > 0) enter(c, kReading, now);
+  }
+
+  // After a last reply. Closing a socket with unread input makes the kernel send RST, which can
+  // destroy the reply before the client reads it. So when input is left (an unread body, a
+  // pipelined request), send FIN first and discard input, unparsed, until the client closes or
+  // for linger at most.
+  void close_after_last_reply(Connection& c, Clock::time_point now) {
+    int unread = 0;
+    if (!c.input_left && !c.strm.has_buffered() && !(::ioctl(c.fd, FIONREAD, &unread) == 0 && unread > 0)) {
+      return close_now(c);
+    }
+    ::shutdown(c.fd, SHUT_WR);
+    enter(c, kClosing, now);
+    want(c, EPOLLIN | EPOLLRDHUP);
+    discard_input(c);
+  }
+
+  // At most kDiscardPerEvent per readiness event, so a client streaming a body cannot hold the
+  // loop: epoll is level-triggered, so the rest is reported again after the others' turn.
+  void discard_input(Connection& c) {
+    std::array<char, kDiscardChunk> sink;
+    for (std::size_t taken = 0; taken < kDiscardPerEvent;) {
+      const ssize_t n = ::recv(c.fd, sink.data(), sink.size(), 0);
+      if (n > 0) {
+        taken += static_cast<std::size_t>(n);
+      } else if (n < 0 && errno == EINTR) {
+        continue;
+      } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        return;
+      } else {
+        return close_now(c);  // the client closed too
+      }
+    }
+  }
+
+  // --- state changes -----------------------------------------------------------------------------
+  // Into an open state, its deadline armed from now.
+  void enter(Connection& c, State s, Clock::time_point now) {
+    deadlines_.arm(c.timer, s, now);
+    c.state = s;
+  }
+
+  void close_now(Connection& c) {
+    if (c.state == kClosed) return;
+    ::close(c.fd);  // also leaves the epoll set
+    c.fd = -1;
+    if (c.turn_queued) {
+      turns_.erase(std::remove(turns_.begin(), turns_.end(), &c), turns_.end());
+      c.turn_queued = false;
+    }
+    deadlines_.remove(c.timer);
+    c.state = kClosed;
+    closed_.push_back(&c);
+  }
+
+  // The invariants above, checked after every pass in the test, fuzz and sanitizer builds.
+  void check_invariants() const {
+#ifdef FAVORITE_ATHLETE_CHECK_INVARIANTS
+    std::size_t queued = 0, open = 0;
+    for (const Connection& c : connections_) {
+      if (c.state != kClosed && Timers::kind(c.timer) != c.state) std::abort();
+      if (c.turn_queued && c.state != kReading) std::abort();
+      open += c.state != kClosed;
+      queued += c.turn_queued;
+    }
+    if (queued != turns_.size() || open != deadlines_.size()) std::abort();
+    for (const Connection* c : turns_) {
+      if (!c->turn_queued) std::abort();
+    }
+#endif
+  }
+
+  // --- epoll and addresses -------------------------------------------------------------------------
+  void watch(int fd, std::uint32_t events, void* tag) {
+    epoll_event ev{};
+    ev.events = events;
+    ev.data.ptr = tag;
+    if (::epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+      throw std::system_error(errno, std::generic_category(), "epoll_ctl");
+    }
+  }
+
+  void want(Connection& c, std::uint32_t events) {
+    if (c.events == events) return;
+    epoll_event ev{};
+    ev.events = events;
+    ev.data.ptr = &c;
+    ::epoll_ctl(epoll_, EPOLL_CTL_MOD, c.fd, &ev);
+    c.events = events;
+  }
 
   static std::pair<std::string, int> address(int fd, int (*get)(int, sockaddr*, socklen_t*)) {
     sockaddr_storage ss{};
@@ -168,251 +498,15 @@ class EventLoop {
     return {"", 0};  // a socketpair (tests, fuzzer)
   }
 
-  void watch(int fd, std::uint32_t events, void* tag) {
-    epoll_event ev{};
-    ev.events = events;
-    ev.data.ptr = tag;
-    if (::epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev) != 0) {
-      throw std::system_error(errno, std::generic_category(), "epoll_ctl");
-    }
-  }
-
-  void want(Connection& c, std::uint32_t events) {
-    if (c.events == events) return;
-    epoll_event ev{};
-    ev.events = events;
-    ev.data.ptr = &c;
-    ::epoll_ctl(epoll_, EPOLL_CTL_MOD, c.fd, &ev);
-    c.events = events;
-  }
-
-  using Handle = Deadlines<std::unique_ptr<Connection>, kStates>::Handle;
-  static Connection& connection(Handle h) { return *Deadlines<std::unique_ptr<Connection>, kStates>::value(h); }
-
-  State state(const Connection& c) const { return static_cast<State>(deadlines_.kind(c.deadline)); }
-  void enter(Connection& c, State s, Clock::time_point now) { deadlines_.arm(c.deadline, s, now); }
-
-  void loop(bool until_empty) {
-    std::array<epoll_event, 256> events{};
-    for (;;) {
-      if (stopping_.load(std::memory_order_relaxed) && !stopped_) stop_accepting();
-      for (std::size_t s = 0; s < counts_.size(); ++s) {  // as they are while the loop waits
-        counts_[s].store(deadlines_.count(s), std::memory_order_relaxed);
-      }
-      if ((stopped_ || until_empty) && live() == 0) break;
-      int timeout = pending_.empty() ? wait_ms(Clock::now()) : 0;
-      int n = 0;
-      if (timeout != 0 && log_.due()) {
-        // Lines are collected and there is nothing to do. Under load, the next request is a few
-        // microseconds away; a loop with nothing to do for kIdleMs is idle: its lines are written.
-        n = ::epoll_wait(epoll_, events.data(), static_cast<int>(events.size()), kIdleMs);
-        if (n == 0) log_.flush();
-      }
-      if (n == 0) n = ::epoll_wait(epoll_, events.data(), static_cast<int>(events.size()), timeout);
-      if (n < 0 && errno != EINTR) throw std::system_error(errno, std::generic_category(), "epoll_wait");
-      for (int i = 0; i < n; ++i) dispatch(events[static_cast<std::size_t>(i)]);
-      take_turns();
-      const auto now = Clock::now();
-      expire(now);
-      if (const auto due = log_.due(); due && *due <= now) log_.flush();
-      reap();
-    }
-    log_.flush();
-  }
-
-  static constexpr int kIdleMs = 1;  // a loop with nothing to do for this long is idle
-
-  // Milliseconds until the next deadline (or log write, or accept retry); -1: none.
-  int wait_ms(Clock::time_point now) const {
-    auto next = deadlines_.next();
-    if (const auto due = log_.due(); due && (!next || *due < *next)) next = due;
-    if (accept_paused_ && (!next || resume_accept_ < *next)) next = resume_accept_;
-    if (!next) return -1;
-    const auto ms = std::chrono::duration_cast<milliseconds>(*next - now).count() + 1;
-    return static_cast<int>(std::clamp<long long>(ms, 0, 60'000));
-  }
-
-  std::size_t live() const { return deadlines_.size() - deadlines_.count(kClosed); }
-
-  void dispatch(const epoll_event& ev) {
-    if (ev.data.ptr == &wake_) {
-      std::uint64_t count;
-      [[maybe_unused]] auto n = ::read(wake_, &count, sizeof count);
-    } else if (ev.data.ptr == &listen_fd_) {
-      accept_some();
-    } else {
-      auto& c = *static_cast<Connection*>(ev.data.ptr);
-      if (ev.events & EPOLLERR) return close_now(c);
-      drive(c);
-    }
-  }
-
-  void accept_some() {
-    for (int i = 0; i < 16; ++i) {
-      const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-      if (fd >= 0) {
-        adopt(fd);
-        continue;
-      }
-      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-        // Out of fds: accepting again at once would spin. Let the others close first.
-        ::epoll_ctl(epoll_, EPOLL_CTL_DEL, listen_fd_, nullptr);
-        accept_paused_ = true;
-        resume_accept_ = Clock::now() + milliseconds(100);
-      }
-      return;  // EAGAIN (another loop took it), or the client gave up (ECONNABORTED)
-    }
-  }
-
-  void stop_accepting() {
-    stopped_ = true;
-    if (listen_fd_ >= 0 && !accept_paused_) ::epoll_ctl(epoll_, EPOLL_CTL_DEL, listen_fd_, nullptr);
-    accept_paused_ = false;
-    while (auto h = deadlines_.first(kIdle)) close_now(connection(*h));
-  }
-
-  // Does what the connection's state and buffers allow now, without waiting.
-  void drive(Connection& c) {
-    if (c.pending) return;  // its next turn is queued already (take_turns), readable or not
-    const auto now = Clock::now();
-    switch (state(c)) {
-      case kClosing: return discard_input(c);
-      case kClosed: return;
-      case kWriting:
-        if (!send_replies(c, now)) return;
-        if (c.close_after_reply) return close_after_reply(c, now);
-        break;
-      default: break;
-    }
-    answer_buffered(c, now);
-  }
-
-  // Reads what has arrived and answers each whole request head buffered, up to a turn's worth.
-  void answer_buffered(Connection& c, Clock::time_point now) {
-    auto& strm = c.strm;
-    c.pending = false;
-    bool may_read = true;    // until a read finds the socket empty: then only the next event
-    bool turn_over = false;  // whole heads are left for its next turn
-    std::size_t answered = 0;
-    for (;;) {
-      while (!strm.head_ready() && may_read) {
-        may_read = strm.fill() == ConnectionStream::Io::Done && !strm.drained();
-      }
-      if (!strm.head_ready()) break;                     // not a whole head yet: the next readiness event
-      if (strm.at_eof() && !strm.has_buffered()) break;  // the client closed between requests
-      if (answered == limits_.turn) {                    // others wait: the rest of the pipeline in its next turn
-        turn_over = true;
-        break;
-      }
-      const bool last = c.served + 1 >= limits_.keepalive_max_requests || stopped_;
-      const std::size_t before = strm.buffered();
-      const Answered a = respond_(strm, last, log_);
-      ++c.served;
-      ++answered;
-      // A request that consumed nothing would be answered again and again: close instead.
-      if (last || !a.keep_open || strm.buffered() == before) {
-        c.close_after_reply = true;
-        c.input_left = a.input_left;
-        break;
-      }
-    }
-    if (!send_replies(c, now)) return;  // the rest once this is sent (EPOLLOUT), not by turn
-    if (turn_over) {
-      c.pending = true;
-      pending_.push_back(&c);
-    }
-    if (c.close_after_reply) return close_after_reply(c, now);
-    if (strm.at_eof() && !strm.has_buffered()) return close_now(c);  // the client is done
-    if (!strm.has_buffered()) {
-      if (stopped_) return close_now(c);
-      return enter(c, kIdle, now);
-    }
-    // The head's first byte: now. Also after requests answered just now: what is left begins a
-    // new head, whose read timeout counts from its own first byte.
-    if (state(c) != kReading || answered > 0) enter(c, kReading, now);
-  }
-
-  // Sends what replies are left. False if the connection cannot go on now (it waits for
-  // EPOLLOUT, or it was closed).
-  bool send_replies(Connection& c, Clock::time_point now) {
-    if (!c.strm.has_output()) return true;
-    switch (c.strm.flush()) {
-      case ConnectionStream::Io::Done: want(c, EPOLLIN | EPOLLRDHUP); return true;
-      case ConnectionStream::Io::Again:
-        enter(c, kWriting, now);  // re-armed on each EPOLLOUT: the timeout is for no progress
-        want(c, EPOLLOUT);        // no more input is read (nor answered) until the reply is out
-        return false;
-      case ConnectionStream::Io::Closed: close_now(c); return false;
-    }
-    return false;
-  }
-
-  // After a last reply. Closing a socket with unread input makes the kernel send RST, which can
-  // destroy the reply before the client reads it. So when input is left (an unread body, a
-  // pipelined request), send FIN first and discard input, unparsed, until the client closes or
-  // for linger at most.
-  void close_after_reply(Connection& c, Clock::time_point now) {
-    int unread = 0;
-    if (!c.input_left && !c.strm.has_buffered() && !(::ioctl(c.fd, FIONREAD, &unread) == 0 && unread > 0)) {
-      return close_now(c);
-    }
-    ::shutdown(c.fd, SHUT_WR);
-    enter(c, kClosing, now);
-    want(c, EPOLLIN | EPOLLRDHUP);
-    discard_input(c);
-  }
-
-  void discard_input(Connection& c) {
-    std::array<char, 16384> sink;
-    for (;;) {
-      const ssize_t n = ::recv(c.fd, sink.data(), sink.size(), 0);
-      if (n > 0) continue;
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
-      return close_now(c);  // the client closed too
-    }
-  }
-
-  void close_now(Connection& c) {
-    if (c.fd < 0) return;
-    ::close(c.fd);  // also leaves the epoll set
-    c.fd = -1;
-    if (c.pending) pending_.erase(std::find(pending_.begin(), pending_.end(), &c));
-    c.pending = false;
-    enter(c, kClosed, Clock::now());  // destroyed by reap(), once nothing refers to it
-  }
-
-  void reap() {
-    while (auto h = deadlines_.first(kClosed)) deadlines_.remove(*h);
-  }
-
-  void take_turns() {
-    std::vector<Connection*> turn;
-    turn.swap(pending_);
-    for (Connection* c : turn) {
-      if (c->pending && c->fd >= 0) answer_buffered(*c, Clock::now());
-    }
-  }
-
-  void expire(Clock::time_point now) {
-    while (auto h = deadlines_.due_at(now)) {
-      Connection& c = connection(*h);
-      // A pending connection is due for its turn, not its deadline; the others close.
-      if (c.pending) enter(c, state(c), now);
-      else close_now(c);
-    }
-    if (accept_paused_ && !stopped_ && resume_accept_ <= now) {
-      accept_paused_ = false;
-      watch(listen_fd_, EPOLLIN | EPOLLEXCLUSIVE, &listen_fd_);
-    }
-  }
-
   int listen_fd_;
   const Limits limits_;
   const Respond respond_;
-  AccessLog log_;                                              // this loop's batch of access log lines
-  Deadlines<std::unique_ptr<Connection>, kStates> deadlines_;  // owns the connections
-  std::vector<Connection*> pending_;                           // whole heads buffered, answered on the next turn
+  AccessLog log_;                      // this loop's batch of access log lines
+  std::list<Connection> connections_;  // every connection of this loop, until reaped
+  Timers deadlines_;                   // the open connections' deadlines (not owned)
+  std::vector<Connection*> turns_;     // queued turns (turn_queued), in order
+  std::vector<Connection*> taking_;    // the turns take_turns() is taking
+  std::vector<Connection*> closed_;    // closed this pass, destroyed by reap()
   const int epoll_;
   int wake_;                           // eventfd: stop() wakes the loop
   std::atomic<bool> stopping_{false};  // stop() was called

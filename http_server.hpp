@@ -92,12 +92,21 @@ class HttpServer final : private httplib::Server {
       res.headers.clear();  // never leak what the exception said, in a header or a body
       apply(internal_error(), res);
     });
-    // Every reply passes here just before it is written, whatever produced it.
+    // Every reply passes here just before it is written, whatever produced it. Here is decided,
+    // once, whether it is the connection's last: the header says so and answer() tells the loop,
+    // which closes after it (RFC 9112 9.6). Last: this service's choice (a body, a refused head),
+    // the loop's or the drain's (state.last), the request's own "close", or HTTP/1.0 without
+    // keep-alive (the last two as cpp-httplib's parser decides them). cpp-httplib's own header is
+    // replaced: it would also say close after any 4xx, and a 404 need not cost a connection.
     set_post_routing_handler([](const httplib::Request& req, httplib::Response& res) {
       auto& state = current();
-      const bool closing = res.get_header_value("Connection") == "close";  // cpp-httplib's choice
-      if (state.close && !closing) res.set_header("Connection", "close");
-      if (state.close || closing) res.headers.erase("Keep-Alive");
+      state.close = state.close || state.last || req.get_header_value("Connection") == "close" ||
+                    (req.version == "HTTP/1.0" && req.get_header_value("Connection") != "Keep-Alive");
+      res.headers.erase("Connection");
+      if (state.close) {
+        res.set_header("Connection", "close");
+        res.headers.erase("Keep-Alive");
+      }
       res.headers.erase("Accept-Ranges");  // added to HEAD only; HEAD must match GET
       res.set_header("Date", date_now());  // RFC 9110 6.6.1: MUST, having a clock
       if (!res.has_header("Content-Length")) res.set_header("Content-Length", std::to_string(res.body.size()));
@@ -147,13 +156,14 @@ class HttpServer final : private httplib::Server {
   Answered answer(ConnectionStream& strm, bool last, AccessLog& log) {
     auto& state = current();
     state.replied = state.close = false;
+    state.last = last || draining_.load();
     state.status = 0;
     state.head = strm.head();
     const auto started = Clock::now();
     strm.begin_request();
     bool closed = false;
     metrics_.request_started();
-    const bool ok = process(strm, last || draining_.load(), closed);
+    const bool ok = process(strm, state.last, closed);
     metrics_.request_ended();
     if (state.status != 0) {  // a reply was written
       const auto now = Clock::now();
@@ -161,6 +171,8 @@ class HttpServer final : private httplib::Server {
       metrics_.answered(state.method, state.status, seconds);
       if (log.on()) log.add(AccessRecord{state.method, state.path, state.status, seconds * 1000, strm.peer()}, now);
     }
+    // Every path on which cpp-httplib sets `closed` also says close (state.close above), but for a
+    // request it could not parse at all: no reply then, and ok is false.
     return Answered{ok && !closed && !state.close, state.close};
   }
 
@@ -179,7 +191,8 @@ class HttpServer final : private httplib::Server {
   // What the handlers above and answer() share about the request being answered on this thread.
   struct RequestState {
     bool replied = false;  // the pre-routing/expect handler produced the reply
-    bool close = false;    // close the connection after this reply
+    bool close = false;    // close the connection after this reply (it says Connection: close)
+    bool last = false;     // the loop or the drain closes it after this reply
     int status = 0;        // the reply's status; 0 until one is written
     std::string method, path;
     std::string_view head;     // the request head as received, for check_head

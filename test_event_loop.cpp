@@ -642,3 +642,42 @@ TEST_CASE("the access log is written once the loop has nothing else to do, not w
   ::close(log[0]);
   ::close(log[1]);
 }
+
+TEST_CASE("discarding unread bodies takes a bounded share of each event: a neighbour is answered while they wait") {
+  // Three clients have sent a request and a large body, which the loop discards after the last
+  // reply; a fourth has sent a plain request. All four are ready in the same pass, the streamers
+  // first. When the neighbour is answered, each streamer's body must still be largely unread.
+  FakeServer server;
+  fa::Limits limits = short_limits();
+  limits.keepalive_max_requests = 1;  // every reply is the last: "/body" lingers, discarding
+  fa::EventLoop loop{-1, limits, server.respond(), -1};
+  constexpr std::size_t kBody = 2 * fa::EventLoop::kDiscardPerEvent;
+  std::vector<std::unique_ptr<Pair>> streamers;
+  for (int i = 0; i < 3; ++i) {
+    streamers.push_back(std::make_unique<Pair>());
+    (*streamers.back())->send(request("/body") + std::string(kBody, 'b'));
+  }
+  Pair neighbour;
+  neighbour->send(request("/neighbour"));
+  std::vector<int> unread_when_answered;
+  server.on_answer = [&](const Answer& answer) {
+    if (answer.path != "/neighbour") return;
+    for (const auto& s : streamers) {
+      int unread = 0;
+      ::ioctl(s->server, FIONREAD, &unread);
+      unread_when_answered.push_back(unread);
+      (*s)->close();  // the streamers are done: the loop ends once it has discarded the rest
+    }
+  };
+  for (const auto& s : streamers) loop.adopt(s->server);
+  loop.adopt(neighbour.server);
+  neighbour->shutdown_write();
+  loop.run_until_empty();
+
+  REQUIRE(unread_when_answered.size() == 3);
+  for (const int unread : unread_when_answered) {
+    CAPTURE(unread);
+    CHECK(static_cast<std::size_t>(unread) >=
+          kBody - fa::EventLoop::kDiscardPerEvent - fa::EventLoop::kDiscardChunk - 4096);
+  }
+}

@@ -42,6 +42,26 @@ class Connections(ServerTestCase):
         self.assertEqual(reader.response(head_only=True)[0], 200)
         self.assertEqual(reader.response()[0], 404)
 
+    def test_every_answer_that_says_close_is_the_last_on_its_connection(self):
+        # RFC 9112 9.6: nothing pipelined behind it is answered, whatever made it say close.
+        behind = request("GET", "/healthz")
+        for cause, data, status in (
+            ("the request's own close", request("GET", "/", [("Connection", "close")]), 200),
+            ("HTTP/1.0 without keep-alive", request("GET", "/", version="HTTP/1.0"), 200),
+            ("an error", b"GET / HTTP/1.1\r\n\r\n", 400),  # no Host
+        ):
+            with self.subTest(cause):
+                self.assert_closed_after_one_response(data + behind, status)
+
+    def test_the_request_limit_answer_is_the_last(self):
+        reader = Reader(connect(self.port))
+        reader.sock.sendall(request("GET", "/") * 1001)  # one more than a connection may take
+        for i in range(1000):
+            status, headers, _ = reader.response()
+            self.assertEqual(status, 200)
+            self.assertEqual(headers.get("connection") == "close", i == 999, f"answer {i + 1}")
+        self.assertTrue(reader.closed())
+
     def test_post_body_is_never_parsed_as_a_request(self):
         body = SMUGGLED
         self.assert_closed_after_one_response(

@@ -2,6 +2,7 @@
 import signal
 import socket
 import subprocess
+import threading
 import time
 import unittest
 
@@ -104,6 +105,72 @@ class Shutdown(unittest.TestCase):
 
             self.assertEqual(server.wait(timeout=5), 0)
             self.assertEqual(server.remaining_logs()[-1]["msg"], "stopped")
+
+    def test_during_the_drain_a_connection_gets_one_answer_then_eof(self):
+        with Server(env={"DRAIN_SECONDS": "5"}) as server:
+            earlier = Reader(connect(server.port))  # kept alive from before SIGTERM
+            earlier.sock.sendall(request("GET", "/"))
+            self.assertNotEqual(earlier.response()[1].get("connection"), "close")
+            server.signal(signal.SIGTERM)
+            server.next_log(msg="draining")
+
+            pipelined = Reader(connect(server.port))
+            pipelined.sock.sendall(request("GET", "/") * 3)
+            status, headers, _ = pipelined.response()
+            self.assertEqual((status, headers.get("connection")), (200, "close"))
+            self.assertTrue(pipelined.closed(), "a request pipelined behind a close answer was answered")
+
+            earlier.sock.sendall(request("GET", "/"))
+            status, headers, _ = earlier.response()
+            self.assertEqual((status, headers.get("connection")), (200, "close"))
+            try:
+                earlier.sock.sendall(request("GET", "/"))  # sent after the close answer
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            self.assertTrue(earlier.closed(), "a request sent after a close answer was answered")
+
+    def test_sigterm_under_load_every_answer_read_is_logged_and_every_logged_answer_was_read(self):
+        # Clients that honour close, two requests in flight each, until the server stops accepting.
+        with Server(env={"DRAIN_SECONDS": "1", "THREADS": "2"}) as server:
+            answers, after_close = [0] * 8, []
+
+            def client(i):
+                while True:
+                    try:
+                        sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+                    except OSError:
+                        return  # refused: the server stopped accepting
+                    reader = Reader(sock)
+                    try:
+                        while True:
+                            sock.sendall(request("GET", "/") * 2)
+                            status, headers, _ = reader.response()
+                            answers[i] += 1
+                            if headers.get("connection") == "close":
+                                break
+                            status, headers, _ = reader.response()
+                            answers[i] += 1
+                            if headers.get("connection") == "close":
+                                break
+                        if not reader.closed(timeout=3):
+                            after_close.append(i)
+                    except (EOFError, ConnectionResetError, BrokenPipeError):
+                        pass  # the server closed a connection idle at the stop: nothing answered
+                    finally:
+                        sock.close()
+
+            threads = [threading.Thread(target=client, args=(i,)) for i in range(len(answers))]
+            for t in threads:
+                t.start()
+            time.sleep(0.5)
+            server.signal(signal.SIGTERM)
+            for t in threads:
+                t.join(timeout=20)
+            self.assertEqual(server.wait(timeout=10), 0)
+            logged = [r for r in server.remaining_logs() if r.get("msg") == "request"]
+            self.assertEqual(after_close, [])
+            self.assertGreater(sum(answers), 100)
+            self.assertEqual(len(logged), sum(answers))
 
     def test_sigint_is_a_graceful_stop_too(self):
         with Server() as server:
