@@ -1,8 +1,10 @@
-// The access log of one event loop: lines are collected and written in batches, one write(2)
-// per batch instead of one per request. A batch is written when it reaches kCapacity, when the
+// The access log of one event loop: lines are collected and written in batches, a few write(2)
+// calls per batch instead of one per request. A batch is written when it reaches kCapacity, when the
 // loop goes idle, when its oldest line is kMaxDelay old, and when the loop ends (a graceful stop).
-// Batches hold whole lines only and go through write_all's lock, so lines from different loops
-// never tear or interleave. A SIGKILL loses what is not written yet: at most kMaxDelay of lines.
+// Batches hold whole lines only and go out through write_lines (logging.hpp): lines from different
+// loops never interleave, a line is never torn (not by a SIGKILL either), and a reader that stops
+// reading gets whole lines dropped, counted, instead of a loop that waits for it. A SIGKILL loses
+// what is not written yet: at most kMaxDelay of lines.
 #pragma once
 
 #include <chrono>
@@ -40,7 +42,7 @@ class AccessLog {
 
   void flush() {
     if (lines_.empty()) return;
-    write_all(fd_, lines_);
+    write_lines(fd_, lines_);
     lines_.clear();
   }
 

@@ -1,14 +1,19 @@
-// JSON log lines: one object per line. Lines and batches of them (access_log.hpp) are written
-// under one lock, so that nothing written by one thread ever splits what another writes.
+// JSON log lines: one object per line, never torn (write_lines).
 #pragma once
 
+#include <poll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <climits>
+#include <cstdint>
 #include <cstdio>
 #include <ctime>
+#include <map>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -81,26 +86,33 @@ inline void append_json_string(std::string& out, std::string_view s) {
 
 }  // namespace detail
 
+// The longest access log line: PIPE_BUF, the most one write(2) to a pipe carries whole.
+inline constexpr std::size_t kMaxLineBytes = PIPE_BUF;
+// The client-controlled fields are cut to these many bytes before escaping (at most 6 bytes each
+// then, "\u0001"), so that a line never exceeds kMaxLineBytes; a cut line has "truncated":true.
+inline constexpr std::size_t kMaxMethodBytes = 32, kMaxPathBytes = 512, kMaxPeerBytes = 64;
+
 // Appends one access log line: the fields of json_line's lines, in the same (sorted) order,
 // written without building a JSON object, since it runs once per request. time: format_time's.
 inline void append_access_line(std::string& out, const AccessRecord& r, std::string_view time) {
   const auto us = std::max(0LL, static_cast<long long>(r.duration_ms * 1000));  // a steady clock's: never < 0
   const auto frac = std::to_string(1000 + us % 1000);                           // three digits after a leading 1
+  const bool cut = r.method.size() > kMaxMethodBytes || r.path.size() > kMaxPathBytes || r.peer.size() > kMaxPeerBytes;
   out += "{\"duration_ms\":";
   out += std::to_string(us / 1000);
   out += '.';
   out.append(frac, 1, 3);
   out += ",\"level\":\"info\",\"method\":";
-  detail::append_json_string(out, r.method);
+  detail::append_json_string(out, r.method.substr(0, kMaxMethodBytes));
   out += ",\"msg\":\"request\",\"path\":";
-  detail::append_json_string(out, r.path);
+  detail::append_json_string(out, r.path.substr(0, kMaxPathBytes));
   out += ",\"peer\":";
-  detail::append_json_string(out, r.peer);
+  detail::append_json_string(out, r.peer.substr(0, kMaxPeerBytes));
   out += ",\"status\":";
   out += std::to_string(r.status);
   out += ",\"time\":\"";
   out += time;
-  out += "\"}\n";
+  out += cut ? "\",\"truncated\":true}\n" : "\"}\n";
 }
 
 inline std::string access_line(const AccessRecord& r, std::chrono::system_clock::time_point t) {
@@ -109,21 +121,101 @@ inline std::string access_line(const AccessRecord& r, std::chrono::system_clock:
   return line;
 }
 
-// Writes all of data with as few write(2) calls as the fd takes. One process-wide lock: lines and
-// batches of lines from different threads never interleave, even past PIPE_BUF on a pipe.
-inline void write_all(int fd, std::string_view data) {
-  static std::mutex mutex;
-  std::lock_guard<std::mutex> lock(mutex);
-  while (!data.empty()) {
-    const ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;  // a closed stdout must not take the service down
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
+// Lines that never reached their fd because its reader took nothing for kStuckReaderWait
+// (favorite_athlete_log_lines_dropped_total).
+inline std::atomic<std::uint64_t>& dropped_log_lines() {
+  static std::atomic<std::uint64_t> count{0};
+  return count;
 }
 
+// How long a write waits for a reader that takes nothing (a full pipe) before the lines left are
+// dropped. While that reader stays stuck, later writes do not wait: the loops go on serving.
+inline constexpr std::chrono::milliseconds kStuckReaderWait{1000};
+
+namespace detail {
+
+// The most one write(2) carries: whole lines, and on a pipe or socket at most PIPE_BUF, which a
+// pipe takes whole or not at all, so a SIGKILL between two writes leaves only whole lines.
+inline std::size_t write_size(int fd) {
+  struct stat st {};
+  return ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? 64 * 1024 : PIPE_BUF;
+}
+
+// Whether fd takes more within wait; blocking or not, a write of at most PIPE_BUF to a pipe it
+// reports writable then does not block.
+inline bool writable(int fd, std::chrono::milliseconds wait) {
+  pollfd p{fd, POLLOUT, 0};
+  int r;
+  do r = ::poll(&p, 1, static_cast<int>(wait.count()));
+  while (r < 0 && errno == EINTR);
+  return r > 0 && (p.revents & POLLOUT) != 0;
+}
+
+// The whole lines at the front of data that fit in most bytes (a longer line alone, whole).
+inline std::string_view whole_lines(std::string_view data, std::size_t most) {
+  auto end = data.size() <= most ? data.size() - 1 : data.rfind('\n', most - 1);
+  if (end == std::string_view::npos) end = data.find('\n');
+  return data.substr(0, end == std::string_view::npos ? data.size() : end + 1);
+}
+
+void write_lines(int fd, std::string_view lines);
+
+// One line about a reader that stopped or started reading again, on stderr (never waiting).
+inline void report_stuck_reader(int fd, std::uint64_t dropped, bool stuck) {
+  std::string line = "{\"dropped_lines\":" + std::to_string(dropped) + ",\"fd\":" + std::to_string(fd) +
+                     ",\"level\":\"warn\",\"msg\":\"" +
+                     (stuck ? "log reader stuck: dropping whole lines until it reads again"
+                            : "log reader reading again: lines were dropped meanwhile") +
+                     "\",\"time\":\"" + format_time(std::chrono::system_clock::now()) + "\"}\n";
+  if (fd != STDERR_FILENO) write_lines(STDERR_FILENO, line);
+}
+
+// Writes whole lines (each ending in '\n') without ever tearing one. One process-wide lock: lines
+// from different threads never interleave. A reader that takes nothing for kStuckReaderWait gets
+// the rest dropped, whole lines only, counted (dropped_log_lines) and reported on stderr; a fd
+// that is gone (EPIPE, EBADF) drops them too and never takes the service down.
+inline void write_lines(int fd, std::string_view lines) {
+  static std::mutex mutex;
+  static std::map<int, std::uint64_t> stuck;  // fds whose reader is stuck: lines dropped since
+  std::unique_lock<std::mutex> lock(mutex);
+  const std::size_t most = write_size(fd);
+  const auto was_stuck = stuck.find(fd);
+  std::string_view left = lines;
+  int again = 0;  // EAGAIN after poll said writable (another writer of the pipe): at most a few
+  bool patient = was_stuck == stuck.end();  // a stuck reader is not waited for, until it reads again
+  while (!left.empty()) {
+    ssize_t n = -1;
+    if (writable(fd, patient ? kStuckReaderWait : std::chrono::milliseconds(0))) {
+      const std::string_view chunk = whole_lines(left, most);
+      n = ::write(fd, chunk.data(), chunk.size());
+      if (n < 0 && (errno == EINTR || (errno == EAGAIN && ++again < 100))) continue;
+    }
+    if (n <= 0) {  // stuck, or gone: the rest is dropped, whole lines (on a pipe none is ever begun)
+      const auto dropped = static_cast<std::uint64_t>(std::count(left.begin(), left.end(), '\n'));
+      dropped_log_lines() += dropped;
+      const bool first = was_stuck == stuck.end();
+      stuck[fd] += dropped;
+      lock.unlock();
+      if (first) report_stuck_reader(fd, dropped, true);
+      return;
+    }
+    // A socket or a file may take part of a chunk (a pipe never does): the rest follows first.
+    left.remove_prefix(static_cast<std::size_t>(n));
+    patient = true;
+  }
+  if (was_stuck == stuck.end()) return;
+  const std::uint64_t dropped = was_stuck->second;
+  stuck.erase(was_stuck);
+  lock.unlock();
+  report_stuck_reader(fd, dropped, false);
+}
+
+}  // namespace detail
+
+using detail::write_lines;
+
 inline void log_to(int fd, nlohmann::json fields) {
-  write_all(fd, json_line(std::move(fields), std::chrono::system_clock::now()));
+  write_lines(fd, json_line(std::move(fields), std::chrono::system_clock::now()));
 }
 
 }  // namespace favorite_athlete

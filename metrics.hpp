@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include "event_loop.hpp"
+#include "logging.hpp"
 
 namespace favorite_athlete {
 
@@ -42,6 +43,11 @@ class Metrics {
                           "in part), writing (a reply the client has not taken yet), closing (after a last reply)")
                     .Register(*registry_)) {
     for (std::size_t s = 0; s < kStateNames.size(); ++s) state_gauges_[s] = &states_.Add({{"state", kStateNames[s]}});
+    log_dropped_ = &prometheus::BuildCounter()
+                        .Name("favorite_athlete_log_lines_dropped_total")
+                        .Help("Log lines dropped, whole, because the reader of stdout or stderr took nothing for 1 s")
+                        .Register(*registry_)
+                        .Add({});
     prometheus::BuildGauge()
         .Name("favorite_athlete_build_info")
         .Help("Build of the running binary (always 1)")
@@ -68,6 +74,10 @@ class Metrics {
         open += counts[s];
       }
       connections_.Set(static_cast<double>(open));
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);  // scrapes may overlap: add each drop once
+      log_dropped_->Increment(static_cast<double>(dropped_log_lines().load()) - log_dropped_->Value());
     }
     return prometheus::TextSerializer().Serialize(registry_->Collect());
   }
@@ -105,6 +115,7 @@ class Metrics {
   prometheus::Family<prometheus::Gauge>& states_;
   std::array<prometheus::Gauge*, kStateNames.size()> state_gauges_{};
   std::function<ConnectionCounts()> connection_source_;
+  prometheus::Counter* log_dropped_ = nullptr;  // follows dropped_log_lines() when scraped
   std::mutex mutex_;
   std::array<std::array<std::atomic<prometheus::Counter*>, 500>, kMethods.size()> series_{};
 };

@@ -55,15 +55,19 @@ fa::AccessRecord record(std::string_view path) { return {"GET", path, 200, 0.25,
 const SteadyTime t0 = SteadyTime() + std::chrono::hours(1);
 
 // The access line as the service wrote it before append_access_line: built with nlohmann_json.
+// The same line built by nlohmann_json, with the fields cut as documented (kMax*Bytes).
 std::string nlohmann_access_line(const fa::AccessRecord& r, std::chrono::system_clock::time_point t) {
-  return fa::json_line({{"level", "info"},
-                        {"msg", "request"},
-                        {"method", r.method},
-                        {"path", r.path},
-                        {"status", r.status},
-                        {"duration_ms", static_cast<double>(static_cast<long long>(r.duration_ms * 1000)) / 1000},
-                        {"peer", r.peer}},
-                       t);
+  nlohmann::json fields = {{"level", "info"},
+                           {"msg", "request"},
+                           {"method", r.method.substr(0, fa::kMaxMethodBytes)},
+                           {"path", r.path.substr(0, fa::kMaxPathBytes)},
+                           {"status", r.status},
+                           {"duration_ms", static_cast<double>(static_cast<long long>(r.duration_ms * 1000)) / 1000},
+                           {"peer", r.peer.substr(0, fa::kMaxPeerBytes)}};
+  if (r.method.size() > fa::kMaxMethodBytes || r.path.size() > fa::kMaxPathBytes || r.peer.size() > fa::kMaxPeerBytes) {
+    fields["truncated"] = true;
+  }
+  return fa::json_line(fields, t);
 }
 
 }  // namespace

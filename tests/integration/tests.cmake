@@ -2,7 +2,7 @@
 # Without Python (e.g. the image's build stage, which runs only -L unit) they show as skipped.
 find_package(Python3 3.9 COMPONENTS Interpreter)
 # adversarial: hostile input and clients with RSS/fd figures, and a short soak (FA_SOAK_SECONDS).
-foreach(suite IN ITEMS contract connections malformed lifecycle metrics adversarial)
+foreach(suite IN ITEMS contract connections malformed lifecycle metrics access_log adversarial)
   set(labels integration)
   if(suite STREQUAL "adversarial")
     list(APPEND labels adversarial)
