@@ -100,9 +100,14 @@ class HttpServer final : private httplib::Server {
     // replaced: it would also say close after any 4xx, and a 404 need not cost a connection.
     set_post_routing_handler([](const httplib::Request& req, httplib::Response& res) {
       auto& state = current();
-      state.close = state.close || state.last || req.get_header_value("Connection") == "close" ||
-                    (req.version == "HTTP/1.0" && req.get_header_value("Connection") != "Keep-Alive");
-      res.headers.erase("Connection");
+      // cpp-httplib says close for state.last, for the request's own close, and (0.41, 0.53) for
+      // any status >= 400: only then is the request's header looked up (the hot path skips it).
+      const auto said = res.headers.find("Connection");
+      const bool asked = said != res.headers.end() &&
+                         (res.status < 400 || req.get_header_value("Connection") == "close");
+      const bool http10 = req.version == "HTTP/1.0" && req.get_header_value("Connection") != "Keep-Alive";
+      state.close = state.close || state.last || asked || http10;
+      if (said != res.headers.end()) res.headers.erase(said);
       if (state.close) {
         res.set_header("Connection", "close");
         res.headers.erase("Keep-Alive");
