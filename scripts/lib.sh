@@ -119,8 +119,8 @@ enable_debian_sources() {
 #   NAME   what apt-get source is asked for (default PACKAGE): a binary package's name when
 #          another source shares PACKAGE's, or PACKAGE=VERSION
 #   DIR    where the tree goes (default .deps/debian-PACKAGE)
-#   FILE   a file every complete tree has (default debian/control): without it, an interrupted
-#          fetch, DIR is emptied and fetched again
+#   FILE   a file every complete tree has (default or empty: debian/control, which dpkg-source
+#          unpacks last): without it, an interrupted fetch, DIR is emptied and fetched again
 #   SUITE  fetch from this Debian suite alone, through a private APT configuration (see
 #          private_apt_config), e.g. sid for the newest version Debian has; default: the
 #          machine's own apt sources (deb-src entries added to them if there are none)
@@ -193,7 +193,7 @@ deps_cmake_args() {
   *) die "FA_DEPS_SOURCE=${FA_DEPS_SOURCE}: expected pinned or debian" ;;
   esac
   local httplib prometheus
-  httplib="$(debian_source_dir cpp-httplib cpp-httplib "${ROOT}/.deps/sid-cpp-httplib" httplib.h sid)"
+  httplib="$(debian_source_dir cpp-httplib cpp-httplib "${ROOT}/.deps/sid-cpp-httplib" "" sid)"
   prometheus="$(debian_source_dir prometheus-cpp)"
   [[ -f "${httplib}/httplib.h" ]] || die "no httplib.h in ${httplib}"
   log "cpp-httplib from ${httplib} ($(grep -m1 -o 'CPPHTTPLIB_VERSION "[^"]*"' "${httplib}/httplib.h"))"
