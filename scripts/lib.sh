@@ -160,12 +160,13 @@ private_apt_config() {
   local suite="$1" dir="${ROOT}/.deps/apt-$1" mirror
   local keyring=/usr/share/keyrings/debian-archive-keyring.gpg
   [[ -f ${keyring} ]] || die "no ${keyring}: install debian-archive-keyring"
-  # The repository of the machine's release's own suite (not -security, not -updates), as apt
-  # itself resolves the machine's sources.
-  # shellcheck disable=SC2016 # apt's format, not a shell expansion
-  mirror="$(apt-get indextargets --format '$(REPO_URI) $(RELEASE)' 2>/dev/null |
-    awk '$2 !~ /-/ { print $1; exit }')"
-  [[ -n ${mirror} ]] || die "the machine's apt sources name no Debian archive to fetch ${suite}'s sources from"
+  # The machine's Debian archive as apt knows it: the first repository whose Release file says
+  # Origin Debian, Label Debian (not Debian-Security; not a third party's repository for the same
+  # suite, such as Docker's).
+  mirror="$(apt-cache policy 2>/dev/null |
+    awk '$1 ~ /^[0-9]+$/ { uri = $2 } $1 == "release" && /o=Debian,/ && /l=Debian,/ { print uri; exit }')"
+  [[ -n ${mirror} ]] || die "no Debian archive in the machine's apt sources (apt-cache policy, after" \
+    "apt-get update) to fetch Debian ${suite}'s sources from"
   rm -rf "${dir}"
   mkdir -p "${dir}/sources.list.d" "${dir}/lists/partial" "${dir}/cache/archives/partial"
   printf 'deb-src [signed-by=%s] %s %s main\n' "${keyring}" "${mirror}" "${suite}" >"${dir}/sources.list"
