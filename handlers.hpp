@@ -48,11 +48,10 @@ inline bool is_token(std::string_view s) {
 }
 
 // --- RFC 9112 request-head conformance ------------------------------------------------------------
-// cpp-httplib's parser differs by version: 0.11 skips field lines it cannot parse (obs-fold, bare
-// LF, no colon), keeps whitespace before the colon in the name and percent-decodes field values;
-// 0.53 refuses most of those but waits for a CRLF after a bare LF; neither checks Host, the
-// framing headers or the target form. So the head is checked again here, on the bytes as
-// received, and both versions answer alike.
+// cpp-httplib's parser refuses some malformed heads and lets others through (which ones has
+// changed between its releases), waits for a CRLF after a bare LF, and checks neither Host, the
+// framing headers nor the target form. So the head is checked again here, on the bytes as
+// received, and every supported version answers alike.
 // docs/conformance.md lists each rule and the choices made where the RFC leaves one.
 
 struct HeadCheck {

@@ -8,9 +8,9 @@
 // - the access log and the request metrics are written here, once per reply, not by
 //   cpp-httplib's logger (which runs under a process-wide mutex in 0.53).
 // cpp-httplib's only protected member used: process_request(), its parser and router over one
-// Stream. There is no public way to answer a request whose bytes someone else's I/O read. Its
-// signature differs between 0.11 and >= 0.23, the one #ifdef here.
-// Supported cpp-httplib: 0.11.x (Debian 12) and >= 0.23.1 (CPPHTTPLIB_VERSION_NUM; pinned 0.53.1).
+// Stream. There is no public way to answer a request whose bytes someone else's I/O read.
+// Built and tested with cpp-httplib 0.41 (Debian's newest, CI) and the pinned 0.53.1, with no
+// version conditional: only what both provide (docs/build-and-test.md).
 #pragma once
 
 #include <httplib.h>
@@ -47,7 +47,6 @@ class HttpServer final : private httplib::Server {
       apply(service_.respond(view(req), draining_.load()), res);
       return HandlerResponse::Handled;
     });
-#ifdef CPPHTTPLIB_VERSION_NUM
     // The reply's header lines in one write. cpp-httplib's own writer checks every field and
     // builds a string per line (a fifth of the time it takes to answer); here every field is
     // this file's, and none may hold CR, LF or NUL: such a field is dropped, as it would be.
@@ -67,7 +66,6 @@ class HttpServer final : private httplib::Server {
       lines += "\r\n";
       return strm.write(lines.data(), lines.size());
     });
-#endif
     // Never invite a body with "100 Continue": answer right away and close.
     set_expect_100_continue_handler([this](const httplib::Request& req, httplib::Response& res) {
       Reply reply = service_.respond(view(req), draining_.load());
@@ -201,7 +199,7 @@ class HttpServer final : private httplib::Server {
     int status = 0;        // the reply's status; 0 until one is written
     std::string method, path;
     std::string_view head;     // the request head as received, for check_head
-    std::string header_lines;  // the reply's header lines, reused (0.53's header writer)
+    std::string header_lines;  // the reply's header lines, reused (the header writer)
   };
   static RequestState& current() {
     thread_local RequestState state;
@@ -237,12 +235,8 @@ class HttpServer final : private httplib::Server {
   bool process(ConnectionStream& strm, bool close_connection, bool& connection_closed) {
     // Byte ranges of a few bytes of JSON are not worth supporting: always send the whole body.
     auto setup = [](httplib::Request& req) { req.ranges.clear(); };
-#ifdef CPPHTTPLIB_VERSION_NUM
     return process_request(strm, strm.remote_ip(), strm.remote_port(), strm.local_ip(), strm.local_port(),
                            close_connection, connection_closed, setup);
-#else
-    return process_request(strm, close_connection, connection_closed, setup);
-#endif
   }
 
   void run_loop(EventLoop& loop) {

@@ -114,32 +114,77 @@ enable_debian_sources() {
   as_root apt-get update -qq
 }
 
-# debian_source_dir PACKAGE [NAME [DIR [FILE]]]: prints the source tree of Debian's source
+# debian_source_dir PACKAGE [NAME [DIR [FILE [SUITE]]]]: prints the source tree of Debian's source
 # package PACKAGE, fetched once with `apt-get source NAME` into DIR and reused from then on.
-#   NAME  what apt-get source is asked for (default PACKAGE): a binary package's name when
-#         another source shares PACKAGE's, or PACKAGE=VERSION
-#   DIR   where the tree goes (default .deps/debian-PACKAGE)
-#   FILE  a file every complete tree has (default debian/control): without it, an interrupted
-#         fetch, DIR is emptied and fetched again
+#   NAME   what apt-get source is asked for (default PACKAGE): a binary package's name when
+#          another source shares PACKAGE's, or PACKAGE=VERSION
+#   DIR    where the tree goes (default .deps/debian-PACKAGE)
+#   FILE   a file every complete tree has (default or empty: debian/control, which dpkg-source
+#          unpacks last): without it, an interrupted fetch, DIR is emptied and fetched again
+#   SUITE  fetch from this Debian suite alone, through a private APT configuration (see
+#          private_apt_config), e.g. sid for the newest version Debian has; default: the
+#          machine's own apt sources (deb-src entries added to them if there are none)
+# The Debian version fetched is logged.
 debian_source_dir() {
   local package="$1" name="${2:-$1}" dir="${3:-${ROOT}/.deps/debian-$1}" file="${4:-debian/control}"
+  local suite="${5:-}"
   if ! compgen -G "${dir}/${package}-*/${file}" >/dev/null; then
-    enable_debian_sources
+    local -a apt_env=()
+    if [[ -n ${suite} ]]; then
+      local apt_config
+      apt_config="$(private_apt_config "${suite}")" || die "no APT configuration for Debian ${suite} (above: why)"
+      apt_env=("APT_CONFIG=${apt_config}")
+    else
+      enable_debian_sources
+    fi
     rm -rf "${dir}" && mkdir -p "${dir}"
-    log "apt-get source ${name} into ${dir}"
-    (cd "${dir}" && apt-get source -qq "${name}" >/dev/null 2>&1) ||
+    log "apt-get source ${name} into ${dir}${suite:+ (Debian ${suite})}"
+    (cd "${dir}" && env "${apt_env[@]}" apt-get source -qq "${name}" >/dev/null 2>&1) ||
       die "apt-get source ${name} failed (deb-src entries? dpkg-dev?)"
     compgen -G "${dir}/${package}-*/${file}" >/dev/null ||
       die "apt-get source ${name} left no ${package}-*/${file} in ${dir}"
   fi
+  local dsc
+  dsc="$(compgen -G "${dir}/${package}_*.dsc" | head -n1)"
+  log "Debian source package ${package} ${dsc:+$(sed -n 's/^Version: //p' "${dsc}") }in ${dir}"
   compgen -G "${dir}/${package}-*/" | head -n1
+}
+
+# private_apt_config SUITE: prints an APT_CONFIG file whose apt sees the deb-src entry of Debian's
+# SUITE (e.g. sid) and nothing else, after an `apt-get update` of that entry alone. Its sources,
+# package lists and caches are under .deps/apt-SUITE, so the machine's own apt (its sources, its
+# lists, what it installs) never sees SUITE; and `apt-get source` installs nothing. Settings of
+# /etc/apt/apt.conf.d (a proxy, say) still apply. The mirror is the one the machine's apt sources
+# use for Debian; SUITE's Release file must be signed by a key of the Debian archive keyring.
+private_apt_config() {
+  local suite="$1" dir="${ROOT}/.deps/apt-$1" mirror
+  local keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+  [[ -f ${keyring} ]] || die "no ${keyring}: install debian-archive-keyring"
+  # The machine's Debian archive as apt knows it: the first repository whose Release file says
+  # Origin Debian, Label Debian (not Debian-Security; not a third party's repository for the same
+  # suite, such as Docker's).
+  mirror="$(apt-cache policy 2>/dev/null |
+    awk '$1 ~ /^[0-9]+$/ { uri = $2 } $1 == "release" && /o=Debian,/ && /l=Debian,/ { print uri; exit }')"
+  [[ -n ${mirror} ]] || die "no Debian archive in the machine's apt sources (apt-cache policy, after" \
+    "apt-get update) to fetch Debian ${suite}'s sources from"
+  rm -rf "${dir}"
+  mkdir -p "${dir}/sources.list.d" "${dir}/lists/partial" "${dir}/cache/archives/partial"
+  printf 'deb-src [signed-by=%s] %s %s main\n' "${keyring}" "${mirror}" "${suite}" >"${dir}/sources.list"
+  printf 'Dir::Etc::sourcelist "%s";\nDir::Etc::sourceparts "%s";\nDir::State::lists "%s";\nDir::Cache "%s";\n' \
+    "${dir}/sources.list" "${dir}/sources.list.d" "${dir}/lists" "${dir}/cache" >"${dir}/apt.conf"
+  log "apt-get update of Debian ${suite}'s source index alone, in ${dir}"
+  APT_CONFIG="${dir}/apt.conf" apt-get update -qq >&2 ||
+    die "apt-get update with ${dir}/apt.conf failed (see apt's messages above)"
+  printf '%s\n' "${dir}/apt.conf"
 }
 
 # Prints the CMake options (one per line) that select the sources FetchContent would download,
 # for FA_DEPS_SOURCE:
 #   pinned (default)  download the releases pinned in CMakeLists.txt
-#   debian            Debian's source packages of cpp-httplib (the single header) and of
-#                     prometheus-cpp (used by static builds only): offline, no GitHub needed
+#   debian            Debian's source packages, offline, no GitHub needed: cpp-httplib's (the
+#                     single header) the newest Debian has, sid's (what CI tests, see
+#                     docs/build-and-test.md); prometheus-cpp's (static builds only) the
+#                     machine's release's
 # FA_PRESET musl also gets nlohmann_json's and doctest's: glibc's /usr/include is not for musl.
 deps_cmake_args() {
   local preset="${1:-}"
@@ -149,7 +194,7 @@ deps_cmake_args() {
   *) die "FA_DEPS_SOURCE=${FA_DEPS_SOURCE}: expected pinned or debian" ;;
   esac
   local httplib prometheus
-  httplib="$(debian_source_dir cpp-httplib)"
+  httplib="$(debian_source_dir cpp-httplib cpp-httplib "${ROOT}/.deps/sid-cpp-httplib" "" sid)"
   prometheus="$(debian_source_dir prometheus-cpp)"
   [[ -f "${httplib}/httplib.h" ]] || die "no httplib.h in ${httplib}"
   log "cpp-httplib from ${httplib} ($(grep -m1 -o 'CPPHTTPLIB_VERSION "[^"]*"' "${httplib}/httplib.h"))"

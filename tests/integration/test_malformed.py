@@ -46,8 +46,8 @@ class Malformed(ServerTestCase):
         self.rejected(b"GET /\r\n", 400)
 
     def test_bare_lf_line_endings(self):
-        # A 400 at once with both cpp-httplib versions (0.53 alone would wait for a CRLF until the
-        # read deadline): the head is checked as received (handlers.hpp check_head).
+        # A 400 at once, though cpp-httplib's parser alone would wait for a CRLF until the read
+        # deadline: the head is checked as received (handlers.hpp check_head).
         self.rejected(b"GET / HTTP/1.1\nHost: x\n\n", 400)
         self.rejected(b"GET / HTTP/1.1\r\nHost: x\nX: y\n\r\n", 400)
 

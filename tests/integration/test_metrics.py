@@ -86,10 +86,15 @@ class Metrics(unittest.TestCase):
         with Server(env=METRICS) as server:
             self.assertEqual(get(server.metrics_port, "/")[0], 404)
             self.assertEqual(get(server.metrics_port, "/healthz")[0], 404)
-            status, headers, _, _ = exchange(server.metrics_port, request("POST", "/metrics"))
+            status, headers, _, posted = exchange(server.metrics_port, request("POST", "/metrics"))
             self.assertEqual((status, headers["allow"]), (405, "GET, HEAD"))
-            status, headers, body, _ = exchange(server.metrics_port, request("HEAD", "/metrics"), head_only=True)
+            # Closed, as a client would: cpp-httplib 0.41 reads a POST with no Content-Length for a
+            # body until the peer closes (0.53 does not), so left open it holds a worker as a client
+            # that sends nothing does, and this test is about one such client.
+            posted.sock.close()
+            status, headers, body, reader = exchange(server.metrics_port, request("HEAD", "/metrics"), head_only=True)
             self.assertEqual((status, body), (200, b""))
+            reader.sock.close()
             self.assertRegex(headers["date"], r" GMT$")
             # One request per connection: a kept-alive scraper never holds the one worker.
             status, headers, _, reader = exchange(server.metrics_port, request("GET", "/metrics"))
