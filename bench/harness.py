@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import socket
@@ -26,19 +27,13 @@ import sys
 import threading
 import time
 
+import alternate
+import instructions
+import peers
+from report import SHAPES, evaluate, markdown, plot, ratios
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 BODY = b'{"myFavoriteAthlete":"Usain Bolt"}'
-
-SHAPES = [
-    # key, label, wrk connections, extra wrk args
-    ("ka50", "50 keep-alive", 50, []),
-    ("ka1000", "1000 keep-alive", 1000, []),
-    ("close50", "50 Connection: close", 50, ["-H", "Connection: close"]),
-]
-
-SHORT = {"fa": "f-a, default", "fa_nolog": "f-a, log off", "fa_t2": "f-a, THREADS=2",
-         "fa_static": "static glibc", "fa_musl": "static musl",
-         "nginx": "nginx", "go": "Go net/http", "flask": "Flask+gunicorn"}
 
 FLASK_PACKAGES = ["python3.11-minimal", "libpython3.11-minimal", "libpython3.11-stdlib", "python3-flask",
                   "python3-werkzeug", "python3-jinja2", "python3-click", "python3-itsdangerous",
@@ -290,24 +285,29 @@ def contestants(workdir):
     # favorite-athlete as users get it: every setting at its default but the address, the port and
     # the drain (DRAIN_SECONDS only delays a stop). The access log is on by default: its stdout is a
     # file, as a container runtime keeps a pod's log.
-    default = {"env": base_env, "unset": FA_SETTINGS, "stdout_file": True}
+    default = {"env": base_env, "unset": FA_SETTINGS, "stdout_file": True, "callgrind": True, "httplib": True}
+    nolog = dict(default, env=dict(base_env, ACCESS_LOG="off"), stdout_file=False, load_only=True)
     fa = []
-    fa.append(dict(default, key="fa", label="favorite-athlete (default: access log on)", argv=[ARGS.binary],
-                   size_bytes=os.path.getsize(ARGS.binary), size_note="Release binary, dynamically linked"))
-    fa.append({"key": "fa_nolog", "label": "favorite-athlete, ACCESS_LOG=off", "argv": [ARGS.binary],
-               "env": dict(base_env, ACCESS_LOG="off"), "unset": FA_SETTINGS, "load_only": True})
-    if not ARGS.quick:
-        fa.append(dict(default, key="fa_t2", label="favorite-athlete, THREADS=2 (two event loops on one CPU), access log on",
-                       argv=[ARGS.binary], env=dict(base_env, THREADS="2"), load_only=True))
-    # The static builds as users get them too (default settings): musl's allocator is what the image ships.
-    if ARGS.static_binary:
-        fa.append(dict(default, key="fa_static", label="favorite-athlete, static glibc, default",
-                       argv=[ARGS.static_binary], size_bytes=os.path.getsize(ARGS.static_binary),
-                       size_note="static glibc + libstdc++, stripped"))
+    # The headline: the image's binary (static musl), default settings; the glibc builds beside it.
     if ARGS.musl_binary:
-        fa.append(dict(default, key="fa_musl", label="favorite-athlete, static musl (the image), default",
+        fa.append(dict(default, key="fa_musl", label=fa_label("static musl (the image's libc), default",
+                                                               ARGS.musl_binary, "musl"),
                        argv=[ARGS.musl_binary], size_bytes=os.path.getsize(ARGS.musl_binary),
                        size_note="static musl + libc++ (zig 0.11), stripped: the image's libc"))
+        fa.append(dict(nolog, key="fa_musl_nolog", label=fa_label("static musl, ACCESS_LOG=off", ARGS.musl_binary,
+                                                                  "musl"), argv=[ARGS.musl_binary]))
+    if ARGS.static_binary:
+        fa.append(dict(default, key="fa_static", label=fa_label("static glibc, default", ARGS.static_binary, "glibc"),
+                       argv=[ARGS.static_binary], size_bytes=os.path.getsize(ARGS.static_binary),
+                       size_note="static glibc + libstdc++, stripped"))
+    fa.append(dict(default, key="fa", label=fa_label("default: access log on", ARGS.binary, "glibc"),
+                   argv=[ARGS.binary], size_bytes=os.path.getsize(ARGS.binary),
+                   size_note="Release binary, dynamically linked"))
+    fa.append(dict(nolog, key="fa_nolog", label=fa_label("ACCESS_LOG=off", ARGS.binary, "glibc"), argv=[ARGS.binary]))
+    if not ARGS.quick:
+        fa.append(dict(default, key="fa_t2", label=fa_label("THREADS=2 (two event loops on one CPU), access log on",
+                                                            ARGS.binary, "glibc"),
+                       argv=[ARGS.binary], env=dict(base_env, THREADS="2"), load_only=True, callgrind=False))
     others = []
     nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
     if nginx:
@@ -335,7 +335,18 @@ def contestants(workdir):
                        "size_note": "installed Debian packages: python3.11, flask and its deps, gunicorn"})
     if ARGS.quick:
         others = others[:1]
+    elif getattr(ARGS, "peers", False):  # (tests/conformance/differential.py sets no peers)
+        others += peers.specs(peers.build(workdir, ARGS.httplib_dir, log), base_env, ARGS.httplib_dir)
     return fa + others
+
+
+def fa_label(what, binary, libc):
+    """A favorite-athlete row's label: what it runs, and with which cpp-httplib and libc."""
+    v = subprocess.run([binary, "--version"], capture_output=True, text=True).stdout
+    m = re.search(r"cpp-httplib ([^)\s]+)", v)
+    with open(binary, "rb") as f:
+        alloc = " + mimalloc" if b"mimalloc" in f.read() else ""
+    return f"favorite-athlete, {what} [cpp-httplib {m.group(1) if m else '?'}, {libc}{alloc}]"
 
 
 def measure_contestant(spec, server_cpu, client_cpu, logdir, runs, seconds, warmup):
@@ -449,7 +460,13 @@ def versions():
     return {"favorite-athlete": run([ARGS.binary, "--version"]), "wrk": run(["wrk", "--version"]),
             "nginx": run(["nginx", "-v"]) or run(["/usr/sbin/nginx", "-v"]), "go": run(["go", "version"]),
             "gunicorn": run(["gunicorn", "--version"]),
-            "flask": run(["dpkg-query", "-W", "-f=${Version}", "python3-flask"])}
+            "flask": run(["dpkg-query", "-W", "-f=${Version}", "python3-flask"]), "cpp-httplib pinned": pinned_httplib()}
+
+
+def pinned_httplib():
+    with open(os.path.join(HERE, "..", "CMakeLists.txt")) as f:
+        m = re.search(r"cpp-httplib/v([0-9.]+)/httplib\.h", f.read())
+    return m.group(1) if m else "?"
 
 
 def load1():
@@ -469,270 +486,6 @@ def settle():
     return load1()
 
 
-def fmt_mb(kb):
-    return f"{kb / 1024:.1f}" if kb else "–"
-
-
-def fmt_pct(v):
-    return "–" if v is None else f"{v:.0f}%"
-
-
-def fmt_rps(v):
-    return f"{v / 1000:.1f}k" if v >= 1000 else f"{v:.0f}"
-
-
-def shape_ratio(by, a, b, shape, metric="rps_median"):
-    """Contestant a's figure over contestant b's at one load shape; None when either did not run."""
-    sa, sb = (by[k]["shapes"].get(shape) if k in by else None for k in (a, b))
-    if not sa or not sb:
-        return None
-    return sa[metric] / max(sb[metric], 1e-3)
-
-
-KEEP_ALIVE = [s for s in SHAPES if s[0] in ("ka50", "ka1000")]
-
-
-def evaluate(results):
-    """The targets, every figure from this one run: [{target, measured, ratio, result, earlier}],
-    result PASS, MISS, or "not measured" when a contestant it needs did not run (e.g. --quick)."""
-    by = {c["key"]: c for c in results["contestants"]}
-    fas = [c for c in results["contestants"] if c["key"].startswith("fa")]
-    t = []
-
-    def add(name, ok, measured, ratio=None, earlier=False):
-        t.append({"target": name, "measured": measured, "ratio": ratio, "earlier": earlier,
-                  "result": "not measured" if ok is None else "PASS" if ok else "MISS"})
-
-    def figure(key, shape, metric):
-        v = by[key]["shapes"][shape][metric]
-        return f"{fmt_rps(v)} req/s" if metric == "rps_median" else f"p99 {v:.2f} ms"
-
-    def compare(target, a, b, metric, ok, shapes=KEEP_ALIVE, earlier=False):
-        for key, label, _, _ in shapes:
-            r = shape_ratio(by, a, b, key, metric)
-            if r is None:
-                missing = ", ".join(SHORT[k] for k in (a, b) if k not in by)
-                add(f"{label}: {target}", None, f"no {missing} in this run", earlier=earlier)
-            else:
-                add(f"{label}: {target}", ok(r), f"{figure(a, key, metric)} vs {SHORT[b]} {figure(b, key, metric)}",
-                    f"{r:.2f}x", earlier)
-
-    compare("default >= 0.85x nginx req/s", "fa", "nginx", "rps_median", lambda r: r >= 0.85)
-    compare("ACCESS_LOG=off >= 0.9x nginx req/s", "fa_nolog", "nginx", "rps_median", lambda r: r >= 0.9)
-    compare("default p99 <= 1.5x nginx", "fa", "nginx", "p99_ms", lambda r: r <= 1.5)
-    compare("default >= 1.5x Go net/http req/s", "fa", "go", "rps_median", lambda r: r >= 1.5)
-    for key, label, _, _ in SHAPES:
-        name = f"{label}: the access log costs <= 5% (1 - on/off req/s)"
-        r = shape_ratio(by, "fa", "fa_nolog", key)
-        if r is None:
-            add(name, None, "no ACCESS_LOG=off row in this run")
-        else:
-            add(name, 1 - r <= 0.05, f"on {figure('fa', key, 'rps_median')} vs off {figure('fa_nolog', key, 'rps_median')}",
-                f"{r:.2f}x: costs {100 * (1 - r):.1f}%")
-    statics = [by[k] for k in ("fa_static", "fa_musl") if k in by]
-    for c in statics:
-        add(f"idle RSS <= 2 MB ({c['label']})", c["idle_rss_kb"] <= 2048, f"{c['idle_rss_kb']} kB")
-    if not statics:
-        add("idle RSS <= 2 MB (static binaries)", None,
-            f"no static binary in this run (dynamic: {by['fa']['idle_rss_kb']} kB)")
-    served, unserved = [], []
-    for c in fas:
-        pc = c["shapes"].get("ka1000", {}).get("per_connection")
-        if pc:
-            n = pc["connections"] - pc["connections_with_no_response"]
-            (served if n == pc["connections"] == 1000 else unserved).append(f"{c['label']}: {n} of {pc['connections']}")
-    add("1000 keep-alive: every one of 1000 connections served (benchtool, each favorite-athlete row)",
-        (not unserved) if served or unserved else None,
-        "; ".join(unserved) or f"1000 of 1000 in each of the {len(served)} rows")
-    errors = []
-    for c in fas:
-        for key, label, _, _ in SHAPES:
-            s = c["shapes"].get(key)
-            if not s:
-                continue
-            pc = s.get("per_connection", {})
-            n = s["socket_errors"] + s["non_2xx"] + pc.get("errors", 0) + pc.get("timeouts", 0) + pc.get("non_200", 0)
-            if n:
-                errors.append(f"{c['label']} / {label}: wrk {s['socket_errors']} socket errors ({s['timeouts']} timeouts), "
-                              f"{s['non_2xx']} non-2xx; benchtool {pc.get('errors', 0)} errors, "
-                              f"{pc.get('timeouts', 0)} timeouts, {pc.get('non_200', 0)} non-200")
-    add("zero errors (wrk and benchtool, each favorite-athlete row and load shape)", not errors if fas else None,
-        "; ".join(errors) or f"0 in each of the {len(fas)} rows")
-    # Targets of the first benchmark (2026-11-21) that the ones above do not replace.
-    compare("default >= 10x Flask/gunicorn req/s", "fa", "flask", "rps_median", lambda r: r >= 10,
-            shapes=SHAPES[:1], earlier=True)
-    st = by.get("fa_musl") or by.get("fa_static") or by["fa"]  # the image's binary where it was built
-    add(f"exec to first 200 <= 5 ms ({st['label']})", st["start_ms"] <= 5, f"{st['start_ms']:.2f} ms", earlier=True)
-    add(f"binary <= 3 MB ({st['label']})", st["size_bytes"] <= 3 * 1024 * 1024,
-        f"{st['size_bytes'] / 1048576:.2f} MB", earlier=True)
-    return t
-
-
-def markdown(results):
-    m = results["meta"]
-    L = []
-    L.append(f"Run {m['date']} on {m['machine']['cpu']}, {m['machine']['cores']} cores, Debian {m['machine']['debian']}, "
-             f"kernel {m['machine']['kernel']}; load average before: {m['load_before']}, after: {m['load_after']}. "
-             f"{m['pinning']}. {m['runs']} wrk runs of {m['seconds']} s per shape (after a {m['warmup']} s warm-up), "
-             f"wrk -t1 --timeout 2s, each shape on a fresh server process. "
-             f"Errors are wrk's socket errors (connect, read, write, timeout). "
-             f"The last column is the share of the server's CPU used by other processes during the measured runs "
-             f"(interference from other work on the machine; the load average is not used for this since "
-             f"it counts the benchmark's own processes). "
-             f"favorite-athlete runs with PORT, BIND_ADDRESS=127.0.0.1 and DRAIN_SECONDS=0 set and every other "
-             f"setting unset (default), apart from the setting a row names.")
-    L.append("")
-    if results.get("targets"):
-        L += targets_markdown(results)
-    L.append("| contestant | load shape | req/s median (min–max) | p50 ms | p99 ms | errors (timeouts) | non-2xx "
-             "| peak RSS MB | other work on server CPU |")
-    L.append("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for c in results["contestants"]:
-        for key, label, _, _ in SHAPES:
-            s = c["shapes"].get(key)
-            if not s:
-                continue
-            L.append(f"| {c['label']} | {label} | {fmt_rps(s['rps_median'])} ({fmt_rps(s['rps_min'])}–{fmt_rps(s['rps_max'])}) "
-                     f"| {s['p50_ms']:.2f} | {s['p99_ms']:.2f} | {s['socket_errors']} ({s['timeouts']}) | {s['non_2xx']} "
-                     f"| {fmt_mb(s['peak_rss_kb'])} | {fmt_pct(s.get('other_cpu_pct'))} |")
-    L.append("")
-    L.append("| contestant | idle RSS MB | exec to first 200 ms | size MB | size means |")
-    L.append("| --- | ---: | ---: | ---: | --- |")
-    for c in results["contestants"]:
-        if "start_ms" in c:
-            L.append(f"| {c['label']} | {fmt_mb(c['idle_rss_kb'])} | {c['start_ms']:.1f} | {c['size_bytes'] / 1048576:.1f} | {c['size_note']} |")
-    L.append("")
-    L.append("1000 keep-alive connections, counted per connection by `benchtool conns` (each connection sends "
-             "GET / one at a time and reconnects when the server closes):")
-    L.append("")
-    L.append("| contestant | req/s | responses per connection: min / 1st pct / median / max | connections never served "
-             "| TCP connections opened | replies with Connection: close | errors / timeouts |")
-    L.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for c in results["contestants"]:
-        pc = c["shapes"].get("ka1000", {}).get("per_connection")
-        if pc:
-            share = 100 * pc["replies_with_connection_close"] / max(pc["responses"], 1)
-            L.append(f"| {c['label']} | {fmt_rps(pc['requests_per_sec'])} | {pc['per_connection_min']} / "
-                     f"{pc['per_connection_p1']} / {pc['per_connection_median']} / {pc['per_connection_max']} | "
-                     f"{pc['connections_with_no_response']} | {pc['tcp_connections_opened']} | {share:.0f}% | "
-                     f"{pc['errors']} / {pc['timeouts']} |")
-    logged = [(c, key, label, c["shapes"][key]["log"]) for c in results["contestants"]
-              for key, label, _, _ in SHAPES if "log" in c["shapes"].get(key, {})]
-    if logged:
-        L.append("")
-        L.append(f"Access log written: each server process's stdout is a regular file in {m['log_dir']} "
-                 f"({m['log_fs']}), as a container runtime writes a pod's log to a file. The server is stopped with "
-                 f"SIGTERM (its event loops write the lines they hold), then the file is counted, its last lines "
-                 f"parsed as JSON, and deleted. Request lines must be at least the responses the clients counted "
-                 f"(readiness GET, warm-up, wrk runs, benchtool).")
-        L.append("")
-        L.append("| contestant | load shape | log MB | lines | bytes per line | request lines / responses counted "
-                 "| ends in whole JSON lines | graceful stop |")
-        L.append("| --- | --- | ---: | ---: | ---: | ---: | --- | --- |")
-        for c, key, label, lg in logged:
-            whole = "yes" if lg["ends_with_whole_line"] else "**no**"
-            L.append(f"| {c['label']} | {label} | {lg['bytes'] / 1048576:.1f} | {lg['lines']} | "
-                     f"{lg['bytes'] / max(lg['lines'], 1):.0f} | {lg['request_lines']} / "
-                     f"{lg['responses_counted_by_clients']} | {whole}, last {lg['last_lines_json']} of "
-                     f"{lg['last_lines_checked']} parsed | {'yes' if lg['graceful_stop'] else '**no**'} |")
-    if results["ratios"]:
-        L.append("")
-        L.append("Ratios of favorite-athlete, default and with ACCESS_LOG=off, to the others (req/s; p99 for nginx):")
-        L.append("")
-        L.append("| contestant | load shape | " + " | ".join(r for r in results["ratios"][0]["values"]) + " |")
-        L.append("| --- | --- |" + " ---: |" * len(results["ratios"][0]["values"]))
-        for r in results["ratios"]:
-            L.append(f"| {r['contestant']} | {r['shape']} | " + " | ".join(f"{v:.2f}x" for v in r["values"].values()) + " |")
-    return "\n".join(L) + "\n"
-
-
-def targets_markdown(results):
-    """The Targets section: each target, its figures from this run, the ratio, PASS or MISS."""
-    ts = results["targets"]
-    issue = [t for t in ts if not t["earlier"]]
-    passed = sum(t["result"] == "PASS" for t in issue)
-    unmeasured = sum(t["result"] == "not measured" for t in issue)
-    L = ["## Targets", ""]
-    L.append(f"{passed} of {len(issue)} met" + (f", {unmeasured} not measured in this run" if unmeasured else "") +
-             ". \"Default\" is favorite-athlete as users get it (access log on, written to a file); every figure "
-             "comes from this run (same cores, one contestant after another)." +
-             (" **A --quick run: 1 run of 2 s per shape, no wait for a quiet machine: a smoke test, "
-              "not a measurement.**" if results["meta"]["quick"] else ""))
-    L.append("")
-    for rows, title in ((issue, None), ([t for t in ts if t["earlier"]], "Earlier targets (the first benchmark's) "
-                                                                          "that those above do not replace:")):
-        if not rows:
-            continue
-        if title:
-            L += [title, ""]
-        L.append("| target | measured | ratio | result |")
-        L.append("| --- | --- | ---: | --- |")
-        for t in rows:
-            res = t["result"] if t["result"] != "MISS" else "**MISS**"
-            L.append(f"| {t['target']} | {t['measured']} | {t['ratio'] or '–'} | {res} |")
-        L.append("")
-    L += ["## Measurements", ""]
-    return L
-
-
-def ratios(results):
-    by = {c["key"]: c for c in results["contestants"]}
-    out = []
-    for fa in ("fa", "fa_nolog"):
-        for key, label, _, _ in SHAPES if fa in by else []:
-            vals = {}
-            for other, name in (("nginx", "vs nginx"), ("go", "vs Go"), ("flask", "vs Flask")):
-                r = shape_ratio(by, fa, other, key)
-                if r is not None:
-                    vals[name + " req/s"] = r
-            r = shape_ratio(by, fa, "nginx", key, "p99_ms")
-            if r is not None:
-                vals["p99 vs nginx"] = r
-            if vals:
-                out.append({"contestant": by[fa]["label"], "shape": label, "values": vals})
-    return out
-
-
-def plot(results, outdir):
-    rows = [c for c in results["contestants"] if c["shapes"]]
-    dat = os.path.join(outdir, "plot.dat")
-    with open(dat, "w") as f:
-        f.write("# contestant " + " ".join(f"rps_{k} p99_{k}" for k, _, _, _ in SHAPES) + "\n")
-        for c in rows:
-            vals = []
-            for k, _, _, _ in SHAPES:
-                s = c["shapes"][k]
-                vals += [f"{s['rps_median']:.0f}", f"{max(s['p99_ms'], 0.01):.3f}"]
-            f.write(f'"{SHORT.get(c["key"], c["key"])}" ' + " ".join(vals) + "\n")
-    if not shutil.which("gnuplot"):
-        log("gnuplot not found: plot.dat written, no plot.png")
-        return
-    m = results["meta"]
-    script = f"""
-set terminal pngcairo size 1400,900 font ",10"
-set output "{os.path.join(outdir, 'plot.png')}"
-set multiplot layout 2,1 title "favorite-athlete vs the alternatives — {m['date']}, {m['machine']['cores']} cores, server and wrk on separate cores"
-set style data histograms
-set style histogram clustered gap 1
-set style fill solid 0.8 border -1
-set key top right
-set grid ytics
-set xtics font ",9"
-set xrange [-0.6:{len(rows) - 0.4}]
-set ylabel "requests/s (median)"
-set yrange [0:*]
-set format y "%.0s%c"
-plot "{dat}" using 2:xtic(1) title "{SHAPES[0][1]}", "" using 4 title "{SHAPES[1][1]}", "" using 6 title "{SHAPES[2][1]}"
-set ylabel "p99 latency, ms (log)"
-set logscale y
-set yrange [*:*]
-set format y "%g"
-plot "{dat}" using 3:xtic(1) title "{SHAPES[0][1]}", "" using 5 title "{SHAPES[1][1]}", "" using 7 title "{SHAPES[2][1]}"
-unset multiplot
-"""
-    subprocess.run(["gnuplot"], input=script, text=True, check=True)
-
-
 def main():
     global ARGS
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -745,6 +498,10 @@ def main():
     p.add_argument("--out", required=True)
     p.add_argument("--quick", action="store_true")
     p.add_argument("--load-before", default="?")
+    p.add_argument("--httplib-dir", help="the directory of the httplib.h the service was built with")
+    p.add_argument("--peers", action="store_true", help="build and measure the C++ peers (bench/peers.py)")
+    p.add_argument("--callgrind", action="store_true", help="instructions per request (bench/instructions.py)")
+    p.add_argument("--rounds", type=int, default=0, help="alternating rounds (bench/alternate.py)")
     ARGS = p.parse_args()
     os.makedirs(ARGS.out, exist_ok=True)
     t0 = time.monotonic()
@@ -763,8 +520,18 @@ def main():
                         "load_before": ARGS.load_before, "runs": runs, "seconds": seconds, "warmup": warmup,
                         "quick": ARGS.quick, "versions": versions(), "log_dir": logdir, "log_fs": fs_type(logdir)},
                "contestants": []}
-    for spec in contestants(ARGS.work):
+    specs = contestants(ARGS.work)
+    for spec in specs:
         results["contestants"].append(measure_contestant(spec, server_cpu, client_cpu, logdir, runs, seconds, warmup))
+    if ARGS.rounds:
+        results["alternating"] = alternate.run(specs, SHAPES[:2], ARGS.rounds, seconds, server_cpu, client_cpu, logdir,
+                                               Server, run_wrk, log)
+    for spec, res in zip(specs, results["contestants"]):
+        if ARGS.callgrind and spec.get("callgrind") and instructions.available():
+            res["instructions"] = instructions.measure(spec, spec_env, free_port, ARGS.work, server_cpu)
+            if not spec.get("httplib"):
+                res["instructions"].pop("httplib_share", None)
+            log(f"{spec['label']}: {res['instructions'].get('per_request', 0):.0f} instructions per request")
     results["meta"]["load_after"] = " ".join(open("/proc/loadavg").read().split()[:3])
     results["meta"]["elapsed_s"] = round(time.monotonic() - t0, 1)
     results["ratios"] = ratios(results)

@@ -8,7 +8,10 @@ readonly BENCH
 # shellcheck source=../scripts/lib.sh
 source "${BENCH}/../scripts/lib.sh"
 
-readonly FULL_PACKAGES=(wrk nginx-light python3-flask gunicorn golang-go gnuplot-nox)
+# The C++ peers (bench/peers.py) need a compiler and their libraries; valgrind counts instructions.
+readonly FULL_PACKAGES=(wrk nginx-light python3-flask gunicorn golang-go gnuplot-nox g++ valgrind
+  libboost1.81-dev librestinio-dev libh2o-evloop-dev)
+readonly ROUNDS=4 # alternating rounds of the contestants the targets compare
 readonly QUICK_PACKAGES=(wrk golang-go)
 readonly DIFFERENTIAL_PACKAGES=(nginx-light golang-go)
 readonly MAX_LOAD_WAIT_SECONDS=600
@@ -30,15 +33,19 @@ Usage: bench/run.sh [--quick] [--out DIR] [--binary PATH] [--static-binary PATH]
 
 Builds a Release binary (CMake preset "release"), the static ones ("static", glibc, and "musl",
 the image's libc), then benchmarks on 127.0.0.1, one contestant after another, with wrk:
-  favorite-athlete with default settings (access log on, its stdout a regular file), with
-  ACCESS_LOG=off, with THREADS=2 (two event loops on one CPU), static glibc and static musl
-  (the image's libc) with default settings,
-  nginx `return 200`,
-  Go net/http, Flask + gunicorn (2 sync workers)
+  favorite-athlete static musl (the image's binary: the headline) with default settings (access
+  log on, its stdout a regular file) and with ACCESS_LOG=off, static glibc, the Release binary
+  (glibc) with default settings, ACCESS_LOG=off and THREADS=2 (two event loops on one CPU),
+  nginx `return 200`, Go net/http, Flask + gunicorn (2 sync workers), and the C++ peers
+  (bench/peers.py: h2o's library, RESTinio, Boost.Beast, cpp-httplib as its README shows it,
+  with and without TCP_NODELAY, built from Debian's packages and the service's httplib.h)
 under three load shapes: 50 keep-alive connections, 1000 keep-alive connections, and 50
 connections sending `Connection: close`. Server and load generator are pinned to different CPUs.
+Then 4 alternating rounds of the rows the targets compare (bench/alternate.py), and instructions
+per request under callgrind (bench/instructions.py). Every favorite-athlete row names its
+cpp-httplib and libc; a service built without the pinned cpp-httplib says so in the title.
 The full run first waits (at most 10 minutes) for the 1-minute load average to drop below 1.0,
-takes about 10 minutes, and writes bench/results/<date>/{results.md,results.json,plot.png}.
+takes about 25 minutes, and writes bench/results/<date>/{results.md,results.json,plot.png}.
 
   --quick               smoke mode: 1 run of 2 s per shape, favorite-athlete (default and
                         ACCESS_LOG=off) and one other contestant; no load wait; writes to
@@ -57,7 +64,7 @@ takes about 10 minutes, and writes bench/results/<date>/{results.md,results.json
 
 Environment: FA_DEPS_SOURCE=debian builds with Debian's source
 packages instead of downloading from GitHub, as scripts/test.sh does. Needs root (or sudo) to install: wrk nginx-light python3-flask gunicorn
-golang-go gnuplot-nox.
+golang-go gnuplot-nox g++ valgrind libboost1.81-dev librestinio-dev libh2o-evloop-dev.
 EOF
 }
 
@@ -189,9 +196,22 @@ wait_for_quiet() {
   done
 }
 
+# The directory of the httplib.h a build directory's service was compiled with (empty if unknown).
+httplib_dir_of() {
+  local build="$1" dir
+  dir="$(sed -n 's/^FETCHCONTENT_SOURCE_DIR_HTTPLIB:[A-Z]*=//p' "${build}/CMakeCache.txt" 2>/dev/null)"
+  [[ -n ${dir} ]] || dir="${build}/_deps/httplib-download"
+  [[ -f ${dir}/httplib.h ]] && printf '%s\n' "${dir}"
+  return 0
+}
+
 run_harness() {
   local -a args=(--binary "${BINARY}" --benchtool "${WORK}/benchtool" --work "${WORK}" --out "${OUT}"
     --load-before "$(cut -d' ' -f1-3 /proc/loadavg)")
+  local httplib
+  httplib="$(httplib_dir_of "$(dirname "${BINARY}")")"
+  [[ -n ${httplib} ]] && args+=(--httplib-dir "${httplib}")
+  ((QUICK)) || args+=(--peers --callgrind --rounds "${ROUNDS}")
   [[ -x ${WORK}/go ]] && args+=(--go-server "${WORK}/go")
   [[ -n ${STATIC_BINARY} ]] && args+=(--static-binary "${STATIC_BINARY}")
   [[ -n ${MUSL_BINARY} ]] && args+=(--musl-binary "${MUSL_BINARY}")

@@ -185,7 +185,8 @@ private_apt_config() {
 #                     single header) the newest Debian has, sid's (what CI tests, see
 #                     docs/build-and-test.md); prometheus-cpp's (static builds only) the
 #                     machine's release's
-# FA_PRESET musl also gets nlohmann_json's and doctest's: glibc's /usr/include is not for musl.
+# FA_PRESET musl also gets nlohmann_json's and doctest's (glibc's /usr/include is not for musl), and
+# mimalloc's (static musl builds link it in place of musl's malloc).
 deps_cmake_args() {
   local preset="${1:-}"
   case "${FA_DEPS_SOURCE:-pinned}" in
@@ -201,11 +202,13 @@ deps_cmake_args() {
   printf -- '-DFETCHCONTENT_SOURCE_DIR_HTTPLIB=%s\n' "${httplib%/}"
   printf -- '-DFETCHCONTENT_SOURCE_DIR_PROMETHEUS_CPP=%s\n' "${prometheus%/}"
   [[ ${preset} == musl ]] || return 0
-  local json doctest
+  local json doctest mimalloc
   json="$(debian_source_dir nlohmann-json3)"
   doctest="$(debian_source_dir doctest doctest-dev)" # source "doctest" alone is Haskell's
+  mimalloc="$(debian_source_dir mimalloc)"
   printf -- '-DFETCHCONTENT_SOURCE_DIR_NLOHMANN_JSON=%s\n' "${json%/}"
   printf -- '-DFETCHCONTENT_SOURCE_DIR_DOCTEST=%s\n' "${doctest%/}"
+  printf -- '-DFETCHCONTENT_SOURCE_DIR_MIMALLOC=%s\n' "${mimalloc%/}"
 }
 
 # The tools a preset needs beyond the Debian packages: musl's is zig, pinned in tools/zig.
