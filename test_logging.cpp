@@ -94,7 +94,8 @@ Parsed parse_lines(const std::string& text) {
 
 TEST_CASE("an access line is at most PIPE_BUF bytes whatever the client sent, and a cut one says so") {
   const std::string controls(16 * 1024, '\x01');  // 6 bytes each once escaped
-  const fa::AccessRecord worst{controls.substr(0, 4096), controls, 400, 1, controls.substr(0, 200)};
+  const std::string method = controls.substr(0, 4096), peer = controls.substr(0, 200);
+  const fa::AccessRecord worst{method, controls, 400, 1, peer};
   const std::string line = fa::access_line(worst, std::chrono::system_clock::now());
   CHECK(line.size() <= fa::kMaxLineBytes);
   const auto j = nlohmann::json::parse(line);
