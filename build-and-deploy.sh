@@ -173,17 +173,9 @@ while (($# > 0)); do
     option_value --url "$@"
     URL_OPTION=$OPTARG
     ;;
-  --ingress | --ingress=*)
-    option_value --ingress "$@"
-    INGRESS_OPTION=$OPTARG
-    ;;
-  --gateway | --gateway=*)
-    option_value --gateway "$@"
-    GATEWAY_OPTION=$OPTARG
-    ;;
-  --controller-namespace | --controller-namespace=*)
-    option_value --controller-namespace "$@"
-    CONTROLLER_NS_OPTION=$OPTARG
+  --ingress | --ingress=* | --gateway | --gateway=* | --controller-namespace | --controller-namespace=*)
+    option_value "${1%%=*}" "$@"
+    route_option "${1%%=*}" "$OPTARG" # scripts/route.sh
     ;;
   --render-filter | --render-filter=*)
     option_value --render-filter "$@"

@@ -24,6 +24,15 @@ GATEWAY_NS=""
 GATEWAY_NAME=""
 ROUTE_KIND=ingress # what diagnostics list: ingress or httproute
 
+# route_option OPTION VALUE: one of the route's command-line options.
+route_option() {
+  case $1 in
+  --ingress) INGRESS_OPTION=$2 ;;
+  --gateway) GATEWAY_OPTION=$2 ;;
+  *) CONTROLLER_NS_OPTION=$2 ;;
+  esac
+}
+
 # The controller namespace of a known Ingress class (empty when unknown).
 class_namespace() {
   case $1 in

@@ -79,14 +79,18 @@ async function main(files) {
         errors.push(`${where}: no schema for ${obj.apiVersion} ${obj.kind} in @kubernetes-models/gateway-api (unknown kind or API version)`);
         return;
       }
-      if (gw) {
+      // The object as a literal typed with its schema's interface, for the type checker.
+      const typed = (type, module) => {
         const tsFile = join(work, `${String(n).padStart(2, "0")}.ts`);
         writeFileSync(
           tsFile,
-          `import type { ${gw.type} as Schema } from "@kubernetes-models/gateway-api/${gw.module}";\n` +
+          `import type { ${type} as Schema } from "${module}";\n` +
             `export const manifest: Schema = ${JSON.stringify(obj, null, 2)};\n`,
         );
         sources.set(tsFile, where);
+      };
+      if (gw) {
+        typed(gw.type, `@kubernetes-models/gateway-api/${gw.module}`);
         runtime.push([where, obj, gw]);
         return;
       }
@@ -96,13 +100,7 @@ async function main(files) {
         errors.push(`${where}: no schema for ${obj.apiVersion} ${obj.kind} in kubernetes-types (unknown kind or API version)`);
         return;
       }
-      const tsFile = join(work, `${String(n).padStart(2, "0")}.ts`);
-      writeFileSync(
-        tsFile,
-        `import type { ${obj.kind} as Schema } from "kubernetes-types/${mod}";\n` +
-          `export const manifest: Schema = ${JSON.stringify(obj, null, 2)};\n`,
-      );
-      sources.set(tsFile, where);
+      typed(obj.kind, `kubernetes-types/${mod}`);
     });
 
     if (sources.size > 0) {
