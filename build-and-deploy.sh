@@ -671,7 +671,7 @@ check_answer() {
         die "127.0.0.1 needs '$(tunnel_command)' running in another terminal"
       fi
       [[ -z $URL_OPTION ]] || die "the pods are ready but $URL did not answer the JSON; is --url right?"
-      die "the pods are ready but the $ROUTE_KIND did not answer; check 'kubectl -n $NAMESPACE describe $ROUTE_KIND $APP' and the logs of its controller (namespace $CONTROLLER_NS)"
+      die "the pods are ready but the $(route_title) did not answer; check 'kubectl -n $NAMESPACE describe $ROUTE_KIND $APP' and the logs of its controller (namespace $CONTROLLER_NS)"
     fi
     sleep "$POLL_INTERVAL"
   done

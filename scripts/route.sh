@@ -84,6 +84,7 @@ route_describe() {
     printf 'Ingress class %s (overlays/%s), NetworkPolicy admitting namespace %s' "$INGRESS_CLASS" "$(route_overlay)" "$CONTROLLER_NS"
   fi
 }
+route_title() { if [[ $ROUTE == gateway ]]; then echo HTTPRoute; else echo Ingress; fi; }
 route_overlay() { if [[ $ROUTE == nginx ]]; then echo minikube; else echo "$ROUTE"; fi; }
 
 # ----------------------------------------------------------------------------
