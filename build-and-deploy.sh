@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # build-and-deploy.sh: from a checkout to favorite-athlete answering JSON on
-# http://favorite-athlete.<minikube-ip>.nip.io/ (3 replicas behind ingress-nginx),
-# or on an existing kubectl context with --context.
+# http://favorite-athlete.<minikube-ip>.nip.io/ (3 replicas behind an Ingress, or an HTTPRoute on
+# a Gateway: scripts/route.sh), or on an existing kubectl context with --context.
 # Run with --help for usage. Written for bash >= 3.2 (macOS) and Linux; it needs
 # docker or podman, minikube (not with --context), kubectl, curl (openssl for
 # --tls) and basic POSIX tools, nothing else (tests/deploy checks both).
@@ -11,8 +11,6 @@ readonly APP=favorite-athlete
 readonly NAMESPACE=favorite-athlete
 readonly DEPLOYMENT=favorite-athlete
 readonly TLS_SECRET=favorite-athlete-tls
-readonly INGRESS_NS=ingress-nginx
-readonly INGRESS_CONTROLLER=ingress-nginx-controller
 readonly DEFAULT_CONTEXT_HOST=favorite-athlete.127.0.0.1.nip.io
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 readonly ROOT
@@ -27,11 +25,11 @@ Steps (each logged with a timestamp, each wait bounded):
   1. preflight: docker (or podman), minikube, kubectl, curl (openssl for --tls)
   2. build the image from Dockerfile.alpine as $APP:<tag>; its build stage runs the
      unit tests and a smoke test of the binary, so a failing test fails the build
-  3. start minikube if needed, enable the ingress addon and wait until its controller
-     is ready (--context: check that the cluster answers; no minikube at all)
+  3. start minikube if needed, enable the route's addon (ingress or traefik) and wait until its
+     controller is ready (--gateway: check the Gateway; --context: the cluster answers, no minikube)
   4. load the image into the cluster (no registry, no push; --image-load)
-  5. kubectl apply -k (a generated overlay on manifests/overlays/minikube that
-     sets the image tag and the host), then kubectl rollout status
+  5. kubectl apply -k (a generated overlay on the route's manifests/overlays/ that sets the
+     image tag and the host), then kubectl rollout status (--gateway: and the route Accepted)
   6. curl http://$APP.<minikube-ip>.nip.io/ (or --url) until it answers the JSON
 On failure: diagnostics (pods, events, logs of a failing pod), exit status 1.
 
@@ -40,6 +38,13 @@ Options:
       --skip-tests     build the image without its in-build tests (build arg SKIP_TESTS=1)
       --tls            HTTPS: Ingress TLS (overlay tls) with a self-signed certificate made by openssl
       --autoscale      HorizontalPodAutoscaler on CPU (overlay autoscale) + the metrics-server addon
+      --ingress CLASS  the Ingress class: nginx (the default; minikube's ingress addon, the retired
+                       ingress-nginx) or traefik (minikube >= 1.39's traefik addon); with --context any
+                       class (default: traefik for k3d-* contexts, else nginx)
+      --gateway NS/NAME  no Ingress: an HTTPRoute on the existing Gateway NAME in namespace NS,
+                       verified through the Gateway's address (see manifests/README.md, "Which route?")
+      --controller-namespace NS  with --context or --gateway: the namespace the NetworkPolicy
+                       admits (defaults: nginx ingress-nginx, traefik kube-system, --gateway NS)
       --tunnel         use 127.0.0.1.nip.io and 'minikube tunnel' (automatic when the node IP is unreachable)
       --dry-run        print the plan and the generated kustomization; change nothing
       --local [opts]   no cluster: three replicas behind a local nginx (scripts/local.sh up [opts])
@@ -67,6 +72,8 @@ Environment (defaults in brackets):
 Examples:
   ./build-and-deploy.sh
   ./build-and-deploy.sh --profile demo --tls --autoscale
+  ./build-and-deploy.sh --ingress traefik
+  ./build-and-deploy.sh --gateway gateway/public --tls
   ./build-and-deploy.sh --context kind-demo
   ./build-and-deploy.sh --context prod-like --image-load 'archive:./load.sh' --url http://10.0.0.5/
   ./build-and-deploy.sh --dry-run
@@ -80,6 +87,8 @@ EOF
 # ----------------------------------------------------------------------------
 # shellcheck source=scripts/log.sh
 . "$ROOT/scripts/log.sh"
+# shellcheck source=scripts/route.sh
+. "$ROOT/scripts/route.sh"
 usage_error() {
   echo "$*" >&2
   exit 2
@@ -164,6 +173,10 @@ while (($# > 0)); do
     option_value --url "$@"
     URL_OPTION=$OPTARG
     ;;
+  --ingress | --ingress=* | --gateway | --gateway=* | --controller-namespace | --controller-namespace=*)
+    option_value "${1%%=*}" "$@"
+    route_option "${1%%=*}" "$OPTARG" # scripts/route.sh
+    ;;
   --render-filter | --render-filter=*)
     option_value --render-filter "$@"
     RENDER_FILTER=$OPTARG
@@ -231,6 +244,7 @@ archive:?*) ;;
 "") ;; # delete --context: nothing is loaded
 *) usage_error "--image-load: unknown method '$IMAGE_LOAD' (minikube, kind, k3d, none or archive:CMD)" ;;
 esac
+route_configure
 CLUSTER_STEPS_STARTED=0
 WORK=""
 
@@ -243,8 +257,8 @@ diagnostics() {
   set +e
   local t="--request-timeout=15s" pods p
   echo "=================== diagnostics (context $KCONTEXT) ===================" >&2
-  echo "--- kubectl -n $NAMESPACE get deployment,replicaset,pods,service,ingress,endpointslices -o wide" >&2
-  k "$t" -n "$NAMESPACE" get deployment,replicaset,pods,service,ingress,endpointslices -o wide >&2
+  echo "--- kubectl -n $NAMESPACE get deployment,replicaset,pods,service,$ROUTE_KIND,endpointslices -o wide" >&2
+  k "$t" -n "$NAMESPACE" get "deployment,replicaset,pods,service,$ROUTE_KIND,endpointslices" -o wide >&2
   echo "--- recent events in $NAMESPACE" >&2
   k "$t" -n "$NAMESPACE" get events --sort-by=.lastTimestamp 2>&1 | tail -n 25 >&2
   # Pods whose containers are not all ready: describe them and show their logs.
@@ -259,8 +273,8 @@ diagnostics() {
     k "$t" -n "$NAMESPACE" logs "$p" --all-containers --tail=50 --previous >/dev/null 2>&1 &&
       k "$t" -n "$NAMESPACE" logs "$p" --all-containers --tail=50 --previous >&2
   done
-  echo "--- kubectl -n $INGRESS_NS get jobs,pods" >&2
-  k "$t" -n "$INGRESS_NS" get jobs,pods -o wide >&2
+  echo "--- kubectl -n $CONTROLLER_NS get jobs,pods" >&2
+  k "$t" -n "$CONTROLLER_NS" get jobs,pods -o wide >&2
   echo "======================================================================" >&2
   set -e
 }
@@ -418,35 +432,6 @@ build_image() {
 # ----------------------------------------------------------------------------
 # Step 3: cluster and ingress controller
 # ----------------------------------------------------------------------------
-wait_ingress_addon() {
-  # The addon's admission jobs create the webhook certificate and patch it into
-  # the ValidatingWebhookConfiguration; until they complete and the controller
-  # is ready, creating an Ingress fails. Wait on those conditions (never delete
-  # the webhook configuration: it is what rejects broken Ingresses).
-  # A dry run lists no jobs: it shows the wait for each with a placeholder name.
-  local jobs="job/<each-admission-job>" j
-  [[ $DRY_RUN == 1 ]] || jobs=$(k -n "$INGRESS_NS" get jobs -o name 2>/dev/null || true)
-  if [[ -z $jobs ]]; then
-    log "no admission jobs in $INGRESS_NS (already completed and cleaned up)"
-  fi
-  for j in $jobs; do
-    log "waiting up to ${ADDON_TIMEOUT}s for $j to complete"
-    if ! run kubectl --context "$KCONTEXT" -n "$INGRESS_NS" wait --for=condition=complete "$j" --timeout="${ADDON_TIMEOUT}s"; then
-      # A completed job may be deleted by its TTL while we wait: that is success.
-      if k -n "$INGRESS_NS" get "$j" >/dev/null 2>&1; then
-        die "$j did not complete within ${ADDON_TIMEOUT}s. It creates the admission webhook certificate; see 'kubectl -n $INGRESS_NS logs $j' (raise ADDON_TIMEOUT_SECONDS on a slow machine)."
-      fi
-      log "$j finished and was cleaned up"
-    fi
-  done
-  log "waiting up to ${ADDON_TIMEOUT}s for deployment/$INGRESS_CONTROLLER to be ready"
-  run kubectl --context "$KCONTEXT" -n "$INGRESS_NS" rollout status "deployment/$INGRESS_CONTROLLER" --timeout="${ADDON_TIMEOUT}s" ||
-    die "the ingress controller was not ready within ${ADDON_TIMEOUT}s (image pull on a slow network? see the pods below; raise ADDON_TIMEOUT_SECONDS)"
-  run kubectl --context "$KCONTEXT" -n "$INGRESS_NS" wait --for=condition=Ready pod -l app.kubernetes.io/component=controller --timeout="${ADDON_TIMEOUT}s" ||
-    die "the ingress controller pod was not Ready within ${ADDON_TIMEOUT}s"
-  [[ $DRY_RUN == 1 ]] || log "ingress controller ready"
-}
-
 # The tunnel command users must run: on Linux with a rootful driver (docker,
 # podman), minikube tunnel only forwards 127.0.0.1:80/443 when bound to
 # 127.0.0.1 explicitly (minikube's pkg/minikube/tunnel/kic).
@@ -460,13 +445,15 @@ check_context_cluster() {
   NODE_IP=$(printf '%s\n' "$HOST" | sed -n 's/.*[.-]\([0-9]\{1,3\}\.[0-9]\{1,3\}\.[0-9]\{1,3\}\.[0-9]\{1,3\}\)\.nip\.io$/\1/p')
   run kubectl --context "$KCONTEXT" get --raw /readyz --request-timeout=20s >/dev/null ||
     die "the cluster of context $CONTEXT does not answer ('kubectl --context $CONTEXT get --raw /readyz' failed)"
+  log "route: $(route_describe)"
+  [[ $ROUTE != gateway ]] || route_gateway
   [[ $DRY_RUN == 0 ]] || return 0
-  log "the cluster of context $CONTEXT answers; the ingress controller, metrics-server and image access are up to that cluster"
+  log "the cluster of context $CONTEXT answers; the route's controller, metrics-server and image access are up to that cluster"
   [[ $AUTOSCALE == 0 ]] || warn "--autoscale with --context: the HPA needs a metrics-server in that cluster (this script installs none)"
 }
 
 prepare_cluster() {
-  step "3/6 cluster" "minikube profile $PROFILE, ingress addon"
+  step "3/6 cluster" "minikube profile $PROFILE; route: $(route_describe)"
   CLUSTER_STEPS_STARTED=1
   # A dry run reads nothing from the cluster: it shows the start as if the profile were stopped.
   if [[ $DRY_RUN == 0 ]] && mk status >/dev/null 2>&1; then
@@ -480,13 +467,16 @@ prepare_cluster() {
     # shellcheck disable=SC2086 # MINIKUBE_START_ARGS is a list of arguments
     run minikube -p "$PROFILE" start $MINIKUBE_START_ARGS || die "minikube start failed (see its output above; 'minikube -p $PROFILE logs' has more)"
   fi
-  run minikube -p "$PROFILE" addons enable ingress || die "enabling the ingress addon failed"
-  wait_ingress_addon
+  route_prepare_minikube
   if [[ $AUTOSCALE == 1 ]]; then
     run minikube -p "$PROFILE" addons enable metrics-server || die "enabling the metrics-server addon failed"
     log "waiting up to ${ADDON_TIMEOUT}s for deployment/metrics-server"
     run kubectl --context "$KCONTEXT" -n kube-system rollout status deployment/metrics-server --timeout="${ADDON_TIMEOUT}s" ||
       die "metrics-server was not ready within ${ADDON_TIMEOUT}s"
+  fi
+  if [[ $ROUTE == gateway ]]; then
+    route_gateway # the host and the address to verify through are the Gateway's
+    return 0
   fi
   if [[ $DRY_RUN == 1 ]]; then
     NODE_IP="<minikube-ip>"
@@ -560,40 +550,6 @@ load_image() {
 # ----------------------------------------------------------------------------
 # Step 5: apply and roll out
 # ----------------------------------------------------------------------------
-write_overlay() { # write_overlay DIR HOST: the kustomization the script applies
-  local dir=$1 host=$2 base=../../../manifests
-  {
-    echo "# Generated by build-and-deploy.sh; do not edit (rewritten on every run)."
-    echo "apiVersion: kustomize.config.k8s.io/v1beta1"
-    echo "kind: Kustomization"
-    echo "resources:"
-    echo "  - $base/overlays/minikube"
-    if [[ $TLS == 1 || $AUTOSCALE == 1 ]]; then
-      echo "components:"
-      [[ $TLS == 0 ]] || echo "  - $base/components/tls"
-      [[ $AUTOSCALE == 0 ]] || echo "  - $base/components/autoscale"
-    fi
-    echo "images:"
-    echo "  - name: $APP"
-    echo "    newTag: \"$TAG\""
-    echo "patches:"
-    echo "  - target: {group: networking.k8s.io, version: v1, kind: Ingress, name: $APP}"
-    echo "    patch: |-"
-    echo "      - {op: replace, path: /spec/rules/0/host, value: $host}"
-    [[ $TLS == 0 ]] || echo "      - {op: replace, path: /spec/tls/0/hosts/0, value: $host}"
-    if [[ $TLS == 1 ]]; then
-      echo "secretGenerator:"
-      echo "  - name: $TLS_SECRET"
-      echo "    namespace: $NAMESPACE"
-      echo "    type: kubernetes.io/tls"
-      echo "    files: [tls.crt=tls/$host.crt, tls.key=tls/$host.key]"
-      echo "generatorOptions:"
-      echo "  disableNameSuffixHash: true"
-      echo "  labels: {app.kubernetes.io/name: $APP, app.kubernetes.io/part-of: $APP}"
-    fi
-  } >"$dir/kustomization.yaml"
-}
-
 make_certificate() { # self-signed, reused while valid for another day; for Secret $TLS_SECRET
   local dir=$1 host=$2
   if [[ -s $dir/tls/$host.crt && -s $dir/tls/$host.key ]] &&
@@ -637,6 +593,7 @@ apply_manifests() {
     write_overlay "$WORK" "$HOST"
     log "would write $OVERLAY_DIR/kustomization.yaml:"
     sed 's/^/    | /' "$WORK/kustomization.yaml" >&2
+    render_plan
   else
     mkdir -p "$OVERLAY_DIR"
     write_overlay "$OVERLAY_DIR" "$HOST"
@@ -645,7 +602,7 @@ apply_manifests() {
   [[ $TLS == 0 ]] || make_certificate "$OVERLAY_DIR" "$HOST"
   [[ -z $RENDER_FILTER ]] || render_filtered
 
-  log "applying: up to $APPLY_ATTEMPTS attempts while the ingress-nginx admission webhook starts"
+  log "applying: up to $APPLY_ATTEMPTS attempts (retried only while ingress-nginx's admission webhook starts)"
   local attempt=1 out
   while :; do
     log "apply attempt $attempt/$APPLY_ATTEMPTS"
@@ -657,7 +614,7 @@ apply_manifests() {
     case $out in
     *"failed calling webhook"* | *"validate.nginx.ingress.kubernetes.io"*)
       ((attempt < APPLY_ATTEMPTS)) ||
-        die "the ingress-nginx admission webhook still refused the Ingress after $APPLY_ATTEMPTS attempts; check 'kubectl -n $INGRESS_NS get pods' (never delete its ValidatingWebhookConfiguration)"
+        die "the ingress-nginx admission webhook still refused the Ingress after $APPLY_ATTEMPTS attempts; check 'kubectl -n $CONTROLLER_NS get pods' (never delete its ValidatingWebhookConfiguration)"
       log "the admission webhook is not answering yet; retrying in ${POLL_INTERVAL}s"
       sleep "$POLL_INTERVAL"
       attempt=$((attempt + 1))
@@ -688,6 +645,7 @@ check_answer() {
   # The poll repeats one curl (not logged each time); a dry run shows it once.
   if [[ $DRY_RUN == 1 ]]; then
     run curl "${opts[@]}" "$URL"
+    [[ $TLS == 0 || -n $URL_OPTION ]] || check_no_plain_http
     return 0
   fi
   RESOLVE_HINT=""
@@ -713,11 +671,12 @@ check_answer() {
         die "127.0.0.1 needs '$(tunnel_command)' running in another terminal"
       fi
       [[ -z $URL_OPTION ]] || die "the pods are ready but $URL did not answer the JSON; is --url right?"
-      die "the pods are ready but the Ingress did not answer; check 'kubectl -n $NAMESPACE describe ingress $APP' and the ingress controller logs"
+      die "the pods are ready but the $(route_title) did not answer; check 'kubectl -n $NAMESPACE describe $ROUTE_KIND $APP' and the logs of its controller (namespace $CONTROLLER_NS)"
     fi
     sleep "$POLL_INTERVAL"
   done
   ANSWER=$(cat "$body")
+  [[ $TLS == 0 || -n $URL_OPTION ]] || check_no_plain_http
 }
 
 # ----------------------------------------------------------------------------
@@ -757,7 +716,7 @@ delete_all() {
   fi
   run rm -rf "$OVERLAY_DIR"
   log "done. Left in place (may predate this script): the minikube profile and its ingress/metrics-server addons."
-  log "to remove those too: minikube -p $PROFILE addons disable ingress; or minikube delete -p $PROFILE"
+  log "to remove those too: minikube -p $PROFILE addons disable ingress (or traefik); or minikube delete -p $PROFILE"
 }
 
 # ----------------------------------------------------------------------------
@@ -776,6 +735,7 @@ main() {
   if [[ -n $CONTEXT ]]; then check_context_cluster; else prepare_cluster; fi
   load_image
   apply_manifests
+  [[ $ROUTE != gateway ]] || route_wait_accepted
   check_answer
   [[ $DRY_RUN == 0 ]] || {
     # shellcheck disable=SC2034 # STEP: read by log() of scripts/log.sh

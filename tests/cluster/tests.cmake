@@ -9,6 +9,7 @@ set(_fa_cl_state "${CMAKE_BINARY_DIR}/cluster-state")
 add_test(NAME cluster.shim
   COMMAND "${_fa_cl_dir}/shim_check.py" "${_fa_cl_dir}/shim-1.20"
           "${CMAKE_CURRENT_SOURCE_DIR}/manifests/overlays/minikube"
+          "${CMAKE_CURRENT_SOURCE_DIR}/manifests/overlays/traefik"
           "${CMAKE_CURRENT_SOURCE_DIR}/manifests/overlays/autoscale")
 set_tests_properties(cluster.shim PROPERTIES LABELS cluster SKIP_RETURN_CODE 77 TIMEOUT 60)
 
@@ -34,6 +35,7 @@ set(_fa_cl_tests
   "liveness|liveness.sh||400"
   "drain|disruption.sh|drain|300"
   "broken_manifest|broken.sh||500"
+  "traefik|traefik.sh||300"
   "delete|delete.sh||200")
 set(_fa_cl_previous "")
 foreach(_fa_cl_spec IN LISTS _fa_cl_tests)

@@ -27,7 +27,7 @@ setup() {
   REPO=$T/repo
   mkdir -p "$REPO/scripts"
   cp "$REPO_ROOT/build-and-deploy.sh" "$REPO/"
-  cp "$REPO_ROOT/scripts/log.sh" "$REPO/scripts/"
+  cp "$REPO_ROOT/scripts/log.sh" "$REPO_ROOT/scripts/route.sh" "$REPO/scripts/"
   cp -R "$REPO_ROOT/manifests" "$REPO/"
   echo 'FROM scratch' >"$REPO/Dockerfile.alpine"
   # shellcheck disable=SC2016 # expanded when the fake runs
@@ -107,6 +107,10 @@ refute_called() {
 count_calls() { grep -cE -- "$1" "$FA_STUB_LOG" || true; }
 short_sha() { git -C "$REPO" rev-parse --short=12 HEAD; }
 applied() { cat "$FA_STUB_STATE/applied.yaml"; }
+# A dry run calls nothing but kubectl kustomize (local: the rendered manifests of the plan).
+no_calls_but_render() {
+  if grep -v '^kubectl kustomize ' "$FA_STUB_LOG"; then fail "dry run called the above"; fi
+}
 
 # ---------------------------------------------------------------------------
 
@@ -268,7 +272,11 @@ applied() { cat "$FA_STUB_STATE/applied.yaml"; }
   assert_failure
   ((SECONDS < 20)) || fail "took ${SECONDS}s"
   assert_output --partial "no JSON answer from http://favorite-athlete.192.168.49.2.nip.io/ within 1s"
+  assert_output --partial "the pods are ready but the Ingress did not answer" # tests/cluster/broken.sh expects it
   assert_output --partial "diagnostics"
+  FA_STUB_CURL_FAILURES=always HTTP_TIMEOUT_SECONDS=1 deploy --skip-tests --gateway gateway/public
+  assert_failure
+  assert_output --partial "the pods are ready but the HTTPRoute did not answer"
 }
 
 @test "apply: retried while the admission webhook starts, then succeeds" {
@@ -374,7 +382,7 @@ applied() { cat "$FA_STUB_STATE/applied.yaml"; }
 @test "--dry-run prints the plan and the generated kustomization, calls nothing" {
   deploy --dry-run --tls --autoscale
   assert_success
-  [[ ! -s $FA_STUB_LOG ]] || fail "dry run called: $(cat "$FA_STUB_LOG")"
+  no_calls_but_render
   assert_output --partial "DRY RUN"
   assert_output --partial "would run: docker build -f $REPO/Dockerfile.alpine -t favorite-athlete:$(short_sha)"
   assert_output --partial "would run: minikube -p minikube addons enable ingress"
@@ -587,7 +595,7 @@ found_tools() {
   # A tool in command position: line start, after ; & | ( $( or then/do/else/run/exec/need.
   # shellcheck disable=SC2016 # a regex, and a fixture of code
   local re='(^|[;&|(]|\$\(|(then|do|else|run|exec|need|command -v))[[:space:]]*"?(\$ROOT/|\$\{ROOT\}/)?(scripts/test\.sh|apt-get|apt|sudo|cmake|ctest|g\+\+|gcc|clang|make|python3?|node|npm)"?([[:space:];)|&]|$)'
-  run grep -nE "$re" "$REPO_ROOT/build-and-deploy.sh" "$REPO_ROOT/scripts/log.sh"
+  run grep -nE "$re" "$REPO_ROOT/build-and-deploy.sh" "$REPO_ROOT/scripts/log.sh" "$REPO_ROOT/scripts/route.sh"
   assert_failure 1 # grep found nothing
   # The check itself finds such calls.
   # shellcheck disable=SC2016
@@ -738,7 +746,7 @@ found_tools() {
 @test "--context --dry-run: the plan without minikube, calls nothing" {
   deploy --dry-run --context kind-demo --render-filter cat
   assert_success
-  [[ ! -s $FA_STUB_LOG ]] || fail "dry run called: $(cat "$FA_STUB_LOG")"
+  no_calls_but_render
   assert_output --partial "would run: kubectl --context kind-demo get --raw /readyz"
   assert_output --partial "would run: kind load docker-image favorite-athlete:$(short_sha) --name demo"
   # The render, through the --render-filter (cat), into kubectl apply -f -: in that order.
@@ -748,4 +756,144 @@ found_tools() {
   [[ $output == *"would run: kubectl --context kind-demo kustomize $REPO/build/deploy/context-kind-demo"*"would run: cat"*"would run: kubectl --context kind-demo apply -f -"* ]] ||
     fail "the plan does not render, filter and apply in that order"
   refute_output --regexp 'minikube (-p|start|addons|image|ip|status)'
+}
+
+# ---------------------------------------------------------------------------
+# The public route (scripts/route.sh): --ingress traefik, --gateway NS/NAME, the controller's
+# namespace. The plans are golden files (tests/deploy/golden/dry-run-*.txt); the tests below show
+# only what a plan cannot: the checks that read the cluster, the waits and their errors.
+
+# The dry-run output ($1, bats' $output) with what varies between runs and machines replaced:
+# timestamps, the checkout, the temporary dirs, the tag and revision, bash's version.
+normalized() {
+  local sha rev
+  sha=$(short_sha)
+  rev=$(git -C "$REPO" rev-parse HEAD)
+  printf '%s\n' "$1" | sed -E -e 's/^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z //' \
+    -e "s|$T/|<t>/|g" -e 's|/[^ ]*/fa-deploy\.[A-Za-z0-9]+|<work>|g' -e "s/$rev/<revision>/g" \
+    -e "s/$sha/<tag>/g" -e 's/found bash .*/found bash <version>/' -e 's/VERSION=[^ ]+/VERSION=<version>/'
+}
+
+@test "--dry-run plans of the routes match their golden files (FA_UPDATE_GOLDEN=1 rewrites them)" {
+  local golden=$BATS_TEST_DIRNAME/golden name args
+  while read -r name args; do
+    # shellcheck disable=SC2086 # each line's arguments, split
+    deploy --dry-run $args
+    assert_success
+    no_calls_but_render
+    if [[ ${FA_UPDATE_GOLDEN:-0} == 1 ]]; then
+      normalized "$output" >"$golden/dry-run-$name.txt"
+    else
+      diff -u "$golden/dry-run-$name.txt" <(normalized "$output") || fail "the plan of --dry-run $args differs from golden/dry-run-$name.txt (above)"
+    fi
+  done <<'MODES'
+traefik --ingress traefik
+traefik-tls --ingress traefik --tls --autoscale
+gateway --gateway gateway/public
+gateway-tls --gateway gateway/public --tls --autoscale
+context-k3d --context k3d-demo
+context-gateway --context kind-demo --gateway nginx-gateway/shared --controller-namespace envoy-gateway-system
+MODES
+}
+
+@test "--ingress traefik: minikube >= 1.39, the traefik addon (never the ingress addon), Traefik waited for, its Ingress applied" {
+  deploy --ingress traefik --skip-tests
+  assert_success
+  assert_called '^minikube version --short$'
+  assert_called '^minikube -p minikube addons enable traefik$'
+  refute_called 'addons (enable|disable) ingress'
+  assert_called '^kubectl --context minikube -n kube-system rollout status deployment/traefik --timeout=7s$'
+  [[ $(line_of 'rollout status deployment/traefik') -lt $(line_of 'apply -k') ]] || fail "applied before Traefik was ready"
+  applied | grep -qx '  ingressClassName: traefik' || fail "the applied Ingress is not of class traefik"
+  applied | grep -qx '          kubernetes.io/metadata.name: kube-system' || fail "the NetworkPolicy does not admit kube-system"
+  refute_output --partial "ingress-nginx (the ingress addon, class nginx) is retired"
+  FA_STUB_MINIKUBE_VERSION=v1.38.1 deploy --ingress traefik --skip-tests
+  assert_failure 1
+  assert_output --partial "--ingress traefik needs minikube >= 1.39"
+  assert_output --partial "this is minikube 1.38.1"
+}
+
+@test "the two addons cannot run together: a stop that says what to run, never a disable" {
+  FA_STUB_ADDONS_ENABLED="metrics-server ingress" deploy --ingress traefik --skip-tests
+  assert_failure 1
+  assert_output --partial "the ingress addon is enabled on minikube profile minikube, and it cannot run beside the traefik addon"
+  assert_output --partial "run 'minikube -p minikube addons disable ingress' yourself"
+  refute_called 'addons (enable|disable)'
+  refute_called 'apply'
+  : >"$FA_STUB_LOG"
+  FA_STUB_ADDONS_ENABLED=traefik deploy --skip-tests
+  assert_failure 1
+  assert_output --partial "run 'minikube -p minikube addons disable traefik' yourself"
+  refute_called 'addons (enable|disable)'
+  : >"$FA_STUB_LOG"
+  deploy --skip-tests # the default: the retirement line, and the ingress addon
+  assert_success
+  assert_output --partial "ingress-nginx (the ingress addon, class nginx) is retired"
+  assert_output --partial 'manifests/README.md, "Which route?"'
+  assert_called '^minikube -p minikube addons enable ingress$'
+}
+
+@test "--gateway: the Gateway read, the route applied and waited for until Accepted, verified through the Gateway's address" {
+  deploy --gateway gateway/public --skip-tests
+  assert_success
+  refute_called 'addons enable (ingress|traefik)'
+  assert_called '^kubectl --context minikube -n gateway get gateway public '
+  [[ $(line_of 'rollout status deployment/favorite-athlete') -lt $(line_of 'get httproute favorite-athlete') ]] || fail "route status read before the rollout"
+  assert_output --partial "the Gateway gateway/public accepted httproute/favorite-athlete"
+  applied | grep -q '^kind: HTTPRoute$' || fail "no HTTPRoute applied"
+  ! applied | grep -q '^kind: Ingress$' || fail "an Ingress was applied"
+  applied | grep -qx '  - favorite-athlete.192.168.49.100.nip.io' || fail "the route's host is not the Gateway address's nip.io name"
+  assert_line "URL:    http://favorite-athlete.192.168.49.100.nip.io/"
+  refute_called '^minikube -p minikube ip'
+}
+
+@test "--gateway: no such Gateway stops before the apply, naming it" {
+  FA_STUB_GATEWAY=missing deploy --gateway gateway/public --skip-tests
+  assert_failure 1
+  assert_output --partial "no Gateway gateway/public on context minikube"
+  assert_output --partial "kubectl get gateways -A"
+  refute_output --partial "address" # it stopped at the missing Gateway, not later
+  refute_called 'apply'
+}
+
+@test "--gateway: a route the Gateway does not accept fails at the deadline, naming the Gateway and its reason" {
+  export ADDON_TIMEOUT_SECONDS=1
+  FA_STUB_ROUTE_STATUS="Accepted=False (NotAllowedByListeners: no listener allows namespace favorite-athlete); ResolvedRefs=True (ResolvedRefs: ok); " \
+    deploy --gateway gateway/public --skip-tests
+  assert_failure 1
+  assert_output --partial "the Gateway gateway/public did not accept httproute/favorite-athlete within 1s: Accepted=False (NotAllowedByListeners"
+  assert_output --partial "allowedRoutes admit namespace favorite-athlete"
+  refute_called '^curl .*nip\.io'
+  : >"$FA_STUB_LOG"
+  FA_STUB_ROUTE_STATUS="" deploy --gateway gateway/public --skip-tests
+  assert_failure 1
+  assert_output --partial "no status from the Gateway's controller"
+}
+
+@test "--tls: plain HTTP must not answer the JSON on any route" {
+  deploy --tls --skip-tests
+  assert_success
+  assert_output --partial "plain HTTP does not serve it: http://favorite-athlete.192.168.49.2.nip.io/ answered HTTP 308"
+  deploy --gateway gateway/public --tls --skip-tests
+  assert_success
+  assert_output --partial "plain HTTP does not serve it"
+  FA_STUB_HTTP_PLAIN=1 deploy --ingress traefik --tls --skip-tests
+  assert_failure 1
+  assert_output --partial "still answers the JSON over plain HTTP"
+}
+
+@test "route options: conflicts and malformed values are usage errors (exit 2), before anything runs" {
+  local args
+  while IFS= read -r args; do
+    # shellcheck disable=SC2086 # each line's arguments, split
+    deploy $args
+    assert_failure 2
+  done <<'BAD'
+--ingress haproxy
+--gateway public
+--gateway gateway/public --ingress traefik
+--controller-namespace kube-system
+--context other --image-load none --ingress haproxy
+BAD
+  [[ ! -s $FA_STUB_LOG ]]
 }

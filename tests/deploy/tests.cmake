@@ -8,7 +8,7 @@
 # Paths from this file's own location, so it works wherever it is included from.
 set(FA_DEPLOY_TEST_DIR ${CMAKE_CURRENT_LIST_DIR})
 get_filename_component(FA_DEPLOY_REPO_ROOT ${CMAKE_CURRENT_LIST_DIR}/../.. ABSOLUTE)
-foreach(check shellcheck shfmt bats actionlint bash32 no-remove)
+foreach(check shellcheck shfmt bats actionlint bash32 no-remove bump-httplib)
   add_test(NAME deploy.${check}
            COMMAND bash ${FA_DEPLOY_TEST_DIR}/run.sh ${check}
            WORKING_DIRECTORY ${FA_DEPLOY_REPO_ROOT})

@@ -7,6 +7,10 @@
 // and is type-checked with the TypeScript compiler. Object literals get excess
 // property checks at every nesting level, so a typo such as `imagePullPolicyy`
 // or `httpGet.paht` fails, as do wrong types and missing required fields.
+// Gateway API objects (gateway.networking.k8s.io) are typed the same way with the interfaces of
+// `@kubernetes-models/gateway-api` (generated from the Gateway API CRDs), and also validated at run
+// time against that package's JSON schema (enums, patterns, lengths and required fields the types
+// cannot express, e.g. a hostname's pattern or a redirect's status code).
 // Exit 0: all valid. Exit 1: errors listed on stderr.
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -17,6 +21,27 @@ import { describe, loadObjects } from "./lib.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const typesRoot = join(here, "node_modules", "kubernetes-types");
+const gatewayRoot = join(here, "node_modules", "@kubernetes-models", "gateway-api");
+const GATEWAY_GROUP = "gateway.networking.k8s.io";
+
+// A Gateway API object: the .d.ts of its kind and the interface name, or undefined.
+function gatewaySchema(obj) {
+  const [group, version] = String(obj.apiVersion).split("/");
+  if (group !== GATEWAY_GROUP || !version) return undefined;
+  const dts = join(gatewayRoot, group, version, `${obj.kind}.d.ts`);
+  return existsSync(dts) ? { dts, module: `${group}/${version}/${obj.kind}`, type: `I${obj.kind}` } : null;
+}
+
+// Run-time JSON schema validation of a Gateway API object with the package's model class.
+async function validateGateway(obj, schema) {
+  const mod = await import(join(gatewayRoot, `${schema.module}.js`));
+  try {
+    new mod[obj.kind](obj).validate();
+    return undefined;
+  } catch (e) {
+    return e.message;
+  }
+}
 
 // "apps/v1" -> apps/v1, "v1" -> core/v1, "networking.k8s.io/v1" -> networking/v1,
 // "rbac.authorization.k8s.io/v1" -> rbac/v1 (the package names modules by the
@@ -27,7 +52,7 @@ function moduleFor(apiVersion) {
   return `${parts[0].split(".")[0]}/${parts[1]}`;
 }
 
-function main(files) {
+async function main(files) {
   if (files.length === 0) {
     console.error("usage: node check-schema.mjs FILE.yaml...");
     return 2;
@@ -37,6 +62,7 @@ function main(files) {
   const work = mkdtempSync(join(tmpdir(), "fa-schema-"));
   try {
     const sources = new Map(); // ts file -> description
+    const runtime = []; // [description, object, gateway schema]: JSON schema checks
     objects.forEach(({ file, index, obj }, n) => {
       const where = `${file} document ${index} (${describe(obj)})`;
       if (typeof obj !== "object" || Array.isArray(obj)) {
@@ -48,19 +74,33 @@ function main(files) {
         return;
       }
       if (!obj.metadata?.name) errors.push(`${where}: metadata.name is required`);
+      const gw = gatewaySchema(obj);
+      if (gw === null) {
+        errors.push(`${where}: no schema for ${obj.apiVersion} ${obj.kind} in @kubernetes-models/gateway-api (unknown kind or API version)`);
+        return;
+      }
+      // The object as a literal typed with its schema's interface, for the type checker.
+      const typed = (type, module) => {
+        const tsFile = join(work, `${String(n).padStart(2, "0")}.ts`);
+        writeFileSync(
+          tsFile,
+          `import type { ${type} as Schema } from "${module}";\n` +
+            `export const manifest: Schema = ${JSON.stringify(obj, null, 2)};\n`,
+        );
+        sources.set(tsFile, where);
+      };
+      if (gw) {
+        typed(gw.type, `@kubernetes-models/gateway-api/${gw.module}`);
+        runtime.push([where, obj, gw]);
+        return;
+      }
       const mod = moduleFor(obj.apiVersion);
       const dts = join(typesRoot, `${mod}.d.ts`);
       if (!existsSync(dts) || !new RegExp(`export interface ${obj.kind} \\{`).test(readFileSync(dts, "utf8"))) {
         errors.push(`${where}: no schema for ${obj.apiVersion} ${obj.kind} in kubernetes-types (unknown kind or API version)`);
         return;
       }
-      const tsFile = join(work, `${String(n).padStart(2, "0")}.ts`);
-      writeFileSync(
-        tsFile,
-        `import type { ${obj.kind} as Schema } from "kubernetes-types/${mod}";\n` +
-          `export const manifest: Schema = ${JSON.stringify(obj, null, 2)};\n`,
-      );
-      sources.set(tsFile, where);
+      typed(obj.kind, `kubernetes-types/${mod}`);
     });
 
     if (sources.size > 0) {
@@ -71,7 +111,10 @@ function main(files) {
         module: ts.ModuleKind.ESNext,
         moduleResolution: ts.ModuleResolutionKind.Bundler,
         baseUrl: work,
-        paths: { "kubernetes-types/*": [join(typesRoot, "*")] },
+        paths: {
+          "kubernetes-types/*": [join(typesRoot, "*")],
+          "@kubernetes-models/gateway-api/*": [join(gatewayRoot, "*")],
+        },
         types: [],
         skipLibCheck: false,
       };
@@ -87,6 +130,10 @@ function main(files) {
         }
       }
     }
+    for (const [where, obj, gw] of runtime) {
+      const msg = await validateGateway(obj, gw);
+      if (msg) errors.push(`${where}: ${msg}`);
+    }
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -100,4 +147,4 @@ function main(files) {
   return 0;
 }
 
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2));

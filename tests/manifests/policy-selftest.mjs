@@ -2,17 +2,20 @@
 // rendered overlay that passes, breaks it one way at a time, and expects each
 // breakage to produce the matching violation.
 //
-//   node policy-selftest.mjs rendered-minikube.yaml rendered-metrics-scrape.yaml
+//   node policy-selftest.mjs rendered-minikube.yaml rendered-metrics-scrape.yaml \
+//     rendered-traefik.yaml rendered-gateway-combined.yaml
 import { loadObjects } from "./lib.mjs";
 import { checkPolicy } from "./policy.mjs";
 
-const [file, scrapeFile] = process.argv.slice(2);
-if (!file || !scrapeFile) {
-  console.error("usage: node policy-selftest.mjs RENDERED.yaml RENDERED-METRICS-SCRAPE.yaml");
+const [file, scrapeFile, traefikFile, gatewayFile] = process.argv.slice(2);
+if (!file || !scrapeFile || !traefikFile || !gatewayFile) {
+  console.error("usage: node policy-selftest.mjs RENDERED.yaml RENDERED-METRICS-SCRAPE.yaml RENDERED-TRAEFIK.yaml RENDERED-GATEWAY-TLS.yaml");
   process.exit(2);
 }
 const good = loadObjects([file]).map((x) => x.obj);
 const goodScrape = loadObjects([scrapeFile]).map((x) => x.obj);
+const goodTraefik = loadObjects([traefikFile]).map((x) => x.obj);
+const goodGateway = loadObjects([gatewayFile]).map((x) => x.obj);
 const scrapePolicy = (objs) => objs.find((o) => o.kind === "NetworkPolicy" && o.metadata.name !== "favorite-athlete");
 const find = (objs, kind) => objs.find((o) => o.kind === kind);
 const ctr = (objs) => find(objs, "Deployment").spec.template.spec.containers[0];
@@ -70,6 +73,9 @@ const mutations = [
   ["PDB blocks drains", (o) => (find(o, "PodDisruptionBudget").spec = { minAvailable: 3, selector: find(o, "PodDisruptionBudget").spec.selector }), "no node can ever be drained"],
   ["PDB v1beta1", (o) => (find(o, "PodDisruptionBudget").apiVersion = "policy/v1beta1"), "policy/v1"],
   ["NetworkPolicy open", (o) => (find(o, "NetworkPolicy").spec.ingress[0].from = [{ namespaceSelector: {} }]), "is not only the ingress-nginx namespace"],
+  ["NetworkPolicy admits Traefik's namespace", (o) => (find(o, "NetworkPolicy").spec.ingress[0].from[0].namespaceSelector.matchLabels["kubernetes.io/metadata.name"] = "kube-system"), "is not only the ingress-nginx namespace"],
+  ["NetworkPolicy admits a second namespace", (o) => find(o, "NetworkPolicy").spec.ingress[0].from.push({ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } } }), "is not only the ingress-nginx namespace"],
+  ["an HTTPRoute beside the Ingress", (o) => o.push(structuredClone(find(goodGateway, "HTTPRoute"))), "nginx: unexpected HTTPRoute"],
   ["NetworkPolicy any port", (o) => delete find(o, "NetworkPolicy").spec.ingress[0].ports, "without `ports`"],
   ["NetworkPolicy wrong port", (o) => (find(o, "NetworkPolicy").spec.ingress[0].ports[0].port = 9090), "not the container port"],
   ["NetworkPolicy selector", (o) => (find(o, "NetworkPolicy").spec.podSelector = { matchLabels: { app: "x" } }), "NetworkPolicy: podSelector"],
@@ -132,6 +138,61 @@ for (const [name, mutate, expected] of scrapeMutations) {
     console.error(`FAIL ${name}: expected a violation containing ${JSON.stringify(expected)}, got ${JSON.stringify(got)}`);
   }
 }
-const total = mutations.length + extra.length + scrapeMutations.length;
+// Each route's own render: the NetworkPolicy follows its controller, the route has its shape.
+const np = (o) => find(o, "NetworkPolicy").spec.ingress[0].from[0].namespaceSelector.matchLabels;
+const route = (o, name = "favorite-athlete") => o.find((x) => x.kind === "HTTPRoute" && x.metadata.name === name);
+const routeRuns = [
+  ["traefik", goodTraefik, { route: "traefik" }, [
+    ["Traefik Ingress of class nginx", (o) => (find(o, "Ingress").spec.ingressClassName = "nginx"), "ingressClassName must be traefik"],
+    ["Traefik's NetworkPolicy admits ingress-nginx", (o) => (np(o)["kubernetes.io/metadata.name"] = "ingress-nginx"), "is not only the kube-system namespace"],
+  ]],
+  ["gateway --tls", goodGateway, { route: "gateway", tls: true, autoscale: true }, [
+    ["an Ingress beside the HTTPRoute", (o) => o.push(structuredClone(find(good, "Ingress"))), "gateway: unexpected Ingress"],
+    ["no HTTPRoute", (o) => o.splice(o.indexOf(route(o)), 1), "expected the HTTPRoute favorite-athlete"],
+    ["NetworkPolicy admits ingress-nginx", (o) => (np(o)["kubernetes.io/metadata.name"] = "ingress-nginx"), "is not only the gateway namespace"],
+    ["NetworkPolicy not the Gateway's namespace", (o) => (route(o).spec.parentRefs[0].namespace = "nginx-gateway"), "is not only the nginx-gateway namespace"],
+    ["parentRef to a Service", (o) => (route(o).spec.parentRefs[0].kind = "Service"), "parentRef must be a Gateway"],
+    ["parentRef without namespace", (o) => delete route(o).spec.parentRefs[0].namespace, "the Gateway's name and namespace"],
+    ["Exact path", (o) => (route(o).spec.rules[0].matches[0].path.type = "Exact"), "PathPrefix / only"],
+    ["backend on the metrics port", (o) => (route(o).spec.rules[0].backendRefs[0].port = 9797), "not the Service's http port"],
+    ["backend another Service", (o) => (route(o).spec.rules[0].backendRefs[0].name = "other"), "is not the Service"],
+    ["host not nip.io", (o) => (route(o).spec.hostnames = ["athlete.local"]), "hostnames must be"],
+    ["tls route on every listener", (o) => delete route(o).spec.parentRefs[0].sectionName, "must attach to the listener https"],
+    ["redirect to http", (o) => (route(o, "favorite-athlete-redirect").spec.rules[0].filters[0].requestRedirect.scheme = "http"), "RequestRedirect to https"],
+    ["redirect on the https listener", (o) => (route(o, "favorite-athlete-redirect").spec.parentRefs[0].sectionName = "https"), "listener http of the same Gateway"],
+    ["redirect reaching the pods", (o) => (route(o, "favorite-athlete-redirect").spec.rules[0].backendRefs = [{ name: "favorite-athlete", port: 80 }]), "must not reach the Service"],
+    ["no redirect route", (o) => o.splice(o.indexOf(route(o, "favorite-athlete-redirect")), 1), "expected 2 HTTPRoute(s)"],
+    ["grant to another namespace", (o) => (find(o, "ReferenceGrant").spec.from[0].namespace = "default"), "only Gateways of gateway"],
+    ["no grant", (o) => o.splice(o.indexOf(find(o, "ReferenceGrant")), 1), "expected 1 ReferenceGrant"],
+  ]],
+];
+let routeTotal = 0;
+for (const [runName, objs0, opts, muts] of routeRuns) {
+  const base = checkPolicy(objs0, opts);
+  if (base.length > 0) {
+    console.error(`the unmodified ${runName} render must pass the policy, but: ${base.join("; ")}`);
+    process.exit(1);
+  }
+  for (const [name, mutate, expected] of muts) {
+    routeTotal++;
+    const objs = structuredClone(objs0);
+    mutate(objs);
+    const got = checkPolicy(objs, opts);
+    if (got.some((m) => m.includes(expected))) console.log(`ok   ${runName}: ${name}: ${got.find((m) => m.includes(expected))}`);
+    else {
+      failures++;
+      console.error(`FAIL ${runName}: ${name}: expected a violation containing ${JSON.stringify(expected)}, got ${JSON.stringify(got)}`);
+    }
+  }
+}
+// The gateway render without --tls is not a --tls render, and the reverse.
+const gatewayNoTls = checkPolicy(structuredClone(goodGateway), { route: "gateway", autoscale: true });
+routeTotal++;
+if (gatewayNoTls.some((m) => m.includes("gateway: expected 1 HTTPRoute(s), found 2"))) console.log("ok   gateway: a --tls render checked without --tls");
+else {
+  failures++;
+  console.error(`FAIL gateway: a --tls render checked without --tls passed: ${JSON.stringify(gatewayNoTls)}`);
+}
+const total = mutations.length + extra.length + scrapeMutations.length + routeTotal;
 console.log(`${total - failures}/${total} broken variants rejected`);
 process.exitCode = failures ? 1 : 0;

@@ -5,9 +5,9 @@
 // The numbers come from the service's interface (INTERFACE.md): container port
 // 8080 named "http", /healthz liveness, /readyz readiness, UID 65532,
 // DRAIN_SECONDS 5 + SHUTDOWN_TIMEOUT_SECONDS 10 by default.
+import { checkRoute, onlyNamespace } from "./route-policy.mjs";
 
 export const NAMESPACE = "favorite-athlete";
-export const INGRESS_NAMESPACE = "ingress-nginx";
 const PORT_NAME = "http";
 const PORT_NUMBER = 8080;
 // GET /metrics is served only here (METRICS_PORT), for Prometheus: never by the Service.
@@ -18,6 +18,8 @@ const NAMESPACED = new Set([
   "Deployment",
   "Service",
   "Ingress",
+  "HTTPRoute",
+  "ReferenceGrant",
   "PodDisruptionBudget",
   "NetworkPolicy",
   "HorizontalPodAutoscaler",
@@ -48,8 +50,8 @@ function envValue(container, name, fallback) {
   return e && e.value !== undefined ? Number(e.value) : fallback;
 }
 
-// opts: { autoscale: bool, tls: bool, metricsScrape: bool } — what this overlay must (and must
-// not) contain.
+// opts: { autoscale: bool, tls: bool, metricsScrape: bool, route: "nginx"|"traefik"|"gateway" } —
+// what this overlay must (and must not) contain.
 export function checkPolicy(objects, opts = {}) {
   const v = [];
   const fail = (msg) => v.push(msg);
@@ -210,34 +212,8 @@ export function checkPolicy(objects, opts = {}) {
     }
   }
 
-  // --- Ingress --------------------------------------------------------------
-  const ing = one("Ingress");
-  if (ing) {
-    if (ing.spec?.ingressClassName !== "nginx") fail("Ingress: ingressClassName must be nginx");
-    const rules = ing.spec?.rules ?? [];
-    if (rules.length !== 1) fail(`Ingress: expected 1 rule, found ${rules.length}`);
-    const host = rules[0]?.host ?? "";
-    if (!/^favorite-athlete\.(\d{1,3}\.){3}\d{1,3}\.nip\.io$/.test(host))
-      fail(`Ingress: host must be favorite-athlete.<ip>.nip.io, is ${host}`);
-    const paths = rules[0]?.http?.paths ?? [];
-    const root = paths.find((p) => p.path === "/");
-    if (!root || root.pathType !== "Prefix") fail("Ingress: needs path / with pathType Prefix");
-    for (const p of paths) {
-      const b = p.backend?.service;
-      if (b?.name !== svc?.metadata?.name) fail(`Ingress: backend service ${b?.name} is not the Service ${svc?.metadata?.name}`);
-      const svcPorts = svc?.spec?.ports ?? [];
-      const ok = b?.port?.name ? svcPorts.some((s) => s.name === b.port.name) : svcPorts.some((s) => s.port === b?.port?.number);
-      if (!ok) fail(`Ingress: backend port ${JSON.stringify(b?.port)} is not a port of the Service`);
-    }
-    const tls = ing.spec?.tls ?? [];
-    if (opts.tls) {
-      if (tls.length !== 1) fail(`tls: Ingress needs exactly 1 tls entry, found ${tls.length}`);
-      else {
-        if (!tls[0].secretName) fail("tls: Ingress tls entry needs a secretName");
-        if (!(tls[0].hosts ?? []).includes(host)) fail(`tls: Ingress tls hosts ${JSON.stringify(tls[0].hosts)} do not include the rule host ${host}`);
-      }
-    } else if (tls.length) fail("Ingress: unexpected tls (only the tls overlay has it)");
-  }
+  // --- the public route (route-policy.mjs): its objects, and the namespace it comes from ---
+  const controllerNamespace = checkRoute(objects, svc, opts, fail);
 
   // --- PodDisruptionBudget ----------------------------------------------------
   const pdb = one("PodDisruptionBudget");
@@ -280,14 +256,9 @@ export function checkPolicy(objects, opts = {}) {
       const from = r.from ?? [];
       if (from.length === 0) fail("NetworkPolicy: an ingress rule without `from` admits every source");
       for (const peer of from) {
-        const onlyController =
-          !peer.podSelector &&
-          !peer.ipBlock &&
-          peer.namespaceSelector?.matchLabels?.["kubernetes.io/metadata.name"] === INGRESS_NAMESPACE &&
-          Object.keys(peer.namespaceSelector.matchLabels).length === 1 &&
-          !peer.namespaceSelector.matchExpressions;
-        if (!onlyController)
-          fail(`NetworkPolicy: source ${JSON.stringify(peer)} is not only the ${INGRESS_NAMESPACE} namespace`);
+        const ns = onlyNamespace(peer);
+        if (!controllerNamespace || ns !== controllerNamespace)
+          fail(`NetworkPolicy: source ${JSON.stringify(peer)} is not only the ${controllerNamespace} namespace (the route's controller)`);
       }
       const ports = r.ports ?? [];
       if (ports.length === 0) fail("NetworkPolicy: an ingress rule without `ports` admits every port");

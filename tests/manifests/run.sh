@@ -3,11 +3,14 @@
 #
 #   tests/manifests/run.sh render|schema|schema-negative|policy|policy-negative
 #
-# render           every kustomization under manifests/ renders with `kubectl kustomize`
-# schema           rendered objects type-check against kubernetes-types (unknown fields rejected)
+# render           every kustomization under manifests/ renders with `kubectl kustomize`, and each
+#                  route (minikube, traefik, gateway) with --tls --autoscale's components
+# schema           rendered objects type-check against kubernetes-types and, for the HTTPRoute and
+#                  the sample Gateway, the Gateway API schema (unknown fields rejected)
 # schema-negative  each fixtures/schema-*.yaml must FAIL the schema check with its `# expect:` text
-# policy           rendered overlays follow policy.mjs (replicas, probes, ports, securityContext, ...)
-# policy-negative  broken variants of the rendered minikube overlay must each fail the policy
+# policy           rendered overlays follow policy.mjs (replicas, probes, ports, securityContext, the
+#                  route and the NetworkPolicy admitting its controller's namespace, ...)
+# policy-negative  broken variants of the rendered overlays must each fail the policy
 #
 # Exit 77 (ctest: skipped) when kubectl, node or the pinned npm packages are missing.
 set -Eeuo pipefail
@@ -21,7 +24,8 @@ need_kubectl() {
 }
 need_node() {
   command -v node >/dev/null 2>&1 || skip "node not found (Debian: apt-get install --no-remove nodejs)"
-  [[ -d $here/node_modules/typescript && -d $here/node_modules/kubernetes-types && -d $here/node_modules/yaml ]] ||
+  [[ -d $here/node_modules/typescript && -d $here/node_modules/kubernetes-types && -d $here/node_modules/yaml &&
+    -d $here/node_modules/@kubernetes-models/gateway-api ]] ||
     skip "pinned npm packages missing: run 'npm ci' in tests/manifests"
 }
 
@@ -29,12 +33,29 @@ out=$(mktemp -d "${TMPDIR:-/tmp}/fa-manifests.XXXXXX")
 trap 'rm -rf "$out"' EXIT
 
 # Overlays and what each must contain (flags for check-policy.mjs).
-declare -A OVERLAY_FLAGS=([minikube]="" [autoscale]="--autoscale" [tls]="--tls" [combined]="--autoscale --tls"
+declare -A OVERLAY_FLAGS=([minikube]="--route=nginx" [traefik]="--route=traefik" [gateway]="--route=gateway"
+  [autoscale]="--autoscale" [tls]="--tls" [combined]="--autoscale --tls"
+  ["traefik-combined"]="--route=traefik --autoscale --tls" ["gateway-combined"]="--route=gateway --autoscale --tls"
   ["metrics-scrape"]="--metrics-scrape")
-CHECKED=(minikube autoscale tls combined metrics-scrape)
+CHECKED=(minikube traefik gateway autoscale tls combined traefik-combined gateway-combined metrics-scrape)
 
-# Renders base, every overlay, and "combined" (minikube + both components, the
-# way build-and-deploy.sh --tls --autoscale composes them) into $out/<name>.yaml.
+# compose NAME OVERLAY COMPONENT...: renders the overlay with the components into $out/NAME.yaml,
+# the way build-and-deploy.sh composes them (its generated overlay).
+compose() {
+  local name=$1 overlay=$2 rel c
+  shift 2
+  mkdir "$out/$name"
+  rel=$(realpath --relative-to="$out/$name" "$root/manifests")
+  {
+    printf 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - %s\ncomponents:\n' "$rel/overlays/$overlay"
+    for c in "$@"; do printf '  - %s\n' "$rel/components/$c"; done
+  } >"$out/$name/kustomization.yaml"
+  kubectl kustomize "$out/$name" >"$out/$name.yaml"
+}
+
+# Renders base, every overlay, and each route with both of its components (--tls --autoscale) into
+# $out/<name>.yaml; "metrics-scrape" is minikube + components/metrics-scrape, whose second
+# NetworkPolicy admits the scraper's namespace on the metrics port (policy.mjs --metrics-scrape).
 render_all() {
   local dir name
   kubectl kustomize "$root/manifests/base" >"$out/base.yaml"
@@ -46,31 +67,10 @@ render_all() {
     }
     kubectl kustomize "$dir" >"$out/$name.yaml"
   done
-  mkdir "$out/combined"
-  local rel
-  rel=$(realpath --relative-to="$out/combined" "$root/manifests")
-  cat >"$out/combined/kustomization.yaml" <<YAML
-apiVersion: kustomize.config.k8s.io/v1beta1
-kind: Kustomization
-resources:
-  - $rel/overlays/minikube
-components:
-  - $rel/components/tls
-  - $rel/components/autoscale
-YAML
-  kubectl kustomize "$out/combined" >"$out/combined.yaml"
-  # minikube + components/metrics-scrape: its second NetworkPolicy admits the scraper's namespace
-  # on the metrics port (policy.mjs --metrics-scrape).
-  mkdir "$out/metrics-scrape"
-  cat >"$out/metrics-scrape/kustomization.yaml" <<YAML
-apiVersion: kustomize.config.k8s.io/v1beta1
-kind: Kustomization
-resources:
-  - $rel/overlays/minikube
-components:
-  - $rel/components/metrics-scrape
-YAML
-  kubectl kustomize "$out/metrics-scrape" >"$out/metrics-scrape.yaml"
+  compose combined minikube tls autoscale
+  compose traefik-combined traefik tls autoscale
+  compose gateway-combined gateway gateway-tls autoscale
+  compose metrics-scrape minikube metrics-scrape
   local f
   for f in "$out"/*.yaml; do
     [[ -s $f ]] || {
@@ -90,12 +90,10 @@ schema)
   need_kubectl
   need_node
   render_all >/dev/null
-  rc=0
-  for name in base "${CHECKED[@]}"; do
-    echo "== $name"
-    node "$here/check-schema.mjs" "$out/$name.yaml" || rc=1
-  done
-  exit "$rc"
+  # One type-checker run over every render and the sample Gateway (errors name the file).
+  files=()
+  for name in base "${CHECKED[@]}"; do files+=("$out/$name.yaml"); done
+  node "$here/check-schema.mjs" "${files[@]}" "$root/manifests/examples/gateway.yaml"
   ;;
 schema-negative)
   need_node
@@ -147,10 +145,11 @@ policy-negative)
   need_kubectl
   need_node
   render_all >/dev/null
-  node "$here/policy-selftest.mjs" "$out/minikube.yaml" "$out/metrics-scrape.yaml"
+  node "$here/policy-selftest.mjs" "$out/minikube.yaml" "$out/metrics-scrape.yaml" \
+    "$out/traefik.yaml" "$out/gateway-combined.yaml"
   ;;
 *)
-  sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
   ;;
 esac

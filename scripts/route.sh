@@ -1,0 +1,343 @@
+# shellcheck shell=bash disable=SC2034,SC2153 # sets and reads build-and-deploy.sh's variables
+# scripts/route.sh: the public route of build-and-deploy.sh, sourced by it (bash 3.2 clean, like
+# the script: tests/deploy/bash32_lint.sh checks it). One of:
+#   nginx    Ingress class nginx, overlays/minikube; on minikube the `ingress` addon (ingress-nginx,
+#            retired), waited for by its admission jobs and controller
+#   traefik  Ingress class traefik, overlays/traefik; on minikube >= 1.39 the `traefik` addon (the
+#            Traefik Helm chart in kube-system)
+#   gateway  an HTTPRoute on an existing Gateway (--gateway NAMESPACE/NAME), overlays/gateway; the
+#            script waits until the Gateway accepts the route and verifies through its address
+# With --context any Ingress class (--ingress CLASS) and the controller's namespace
+# (--controller-namespace NS) may be given; k3d-* contexts default to traefik in kube-system.
+# Uses the script's variables (CONTEXT, PROFILE, KCONTEXT, TLS, AUTOSCALE, DRY_RUN, APP, NAMESPACE,
+# TLS_SECRET, TAG, ADDON_TIMEOUT, POLL_INTERVAL) and its helpers (k, mk, run, log, warn, die,
+# usage_error).
+
+ROUTE_DOC='manifests/README.md, "Which route?"'
+INGRESS_OPTION=""
+GATEWAY_OPTION=""
+CONTROLLER_NS_OPTION=""
+ROUTE=""         # nginx, traefik or gateway: the overlay is overlays/<minikube|traefik|gateway>
+INGRESS_CLASS="" # the Ingress's class (empty for gateway)
+CONTROLLER_NS="" # the namespace the NetworkPolicy admits
+GATEWAY_NS=""
+GATEWAY_NAME=""
+ROUTE_KIND=ingress # what diagnostics list: ingress or httproute
+
+# route_option OPTION VALUE: one of the route's command-line options.
+route_option() {
+  case $1 in
+  --ingress) INGRESS_OPTION=$2 ;;
+  --gateway) GATEWAY_OPTION=$2 ;;
+  *) CONTROLLER_NS_OPTION=$2 ;;
+  esac
+}
+
+# The controller namespace of a known Ingress class (empty when unknown).
+class_namespace() {
+  case $1 in
+  nginx) echo ingress-nginx ;;
+  traefik) echo kube-system ;;
+  *) ;;
+  esac
+}
+
+# Picks the route from --ingress, --gateway, --controller-namespace and the context's name.
+route_configure() {
+  local name='^[a-z0-9]([-a-z0-9]*[a-z0-9])?$'
+  [[ -z $CONTROLLER_NS_OPTION || $CONTROLLER_NS_OPTION =~ $name ]] ||
+    usage_error "--controller-namespace: '$CONTROLLER_NS_OPTION' is not a namespace name"
+  if [[ -n $GATEWAY_OPTION ]]; then
+    [[ -z $INGRESS_OPTION ]] || usage_error "--ingress and --gateway each pick the route: give one of them"
+    GATEWAY_NS=${GATEWAY_OPTION%%/*}
+    GATEWAY_NAME=${GATEWAY_OPTION#*/}
+    [[ $GATEWAY_OPTION == */* && $GATEWAY_NS =~ $name && $GATEWAY_NAME =~ ^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$ ]] ||
+      usage_error "--gateway: '$GATEWAY_OPTION' is not NAMESPACE/NAME (an existing Gateway's)"
+    ROUTE=gateway ROUTE_KIND=httproute
+    CONTROLLER_NS=${CONTROLLER_NS_OPTION:-$GATEWAY_NS}
+    return 0
+  fi
+  if [[ -z $CONTEXT ]]; then
+    INGRESS_CLASS=${INGRESS_OPTION:-nginx}
+    [[ $INGRESS_CLASS == nginx || $INGRESS_CLASS == traefik ]] ||
+      usage_error "--ingress: minikube's addons are nginx (ingress) and traefik, not '$INGRESS_CLASS' (other classes: --context)"
+    [[ -z $CONTROLLER_NS_OPTION ]] ||
+      usage_error "--controller-namespace is for --context and --gateway (minikube's addons have fixed namespaces)"
+  else
+    INGRESS_CLASS=$INGRESS_OPTION
+    [[ -n $INGRESS_CLASS || $CONTEXT != k3d-* ]] || INGRESS_CLASS=traefik # k3s's bundled Traefik
+    INGRESS_CLASS=${INGRESS_CLASS:-nginx}
+    [[ $INGRESS_CLASS =~ $name ]] || usage_error "--ingress: '$INGRESS_CLASS' is not an IngressClass name"
+  fi
+  ROUTE=nginx
+  [[ $INGRESS_CLASS != traefik ]] || ROUTE=traefik
+  CONTROLLER_NS=${CONTROLLER_NS_OPTION:-$(class_namespace "$INGRESS_CLASS")}
+  [[ -n $CONTROLLER_NS ]] ||
+    usage_error "--ingress $INGRESS_CLASS: give its controller's namespace with --controller-namespace NS (the NetworkPolicy admits only that one)"
+}
+
+# One line of the plan: which route, which controller's namespace the NetworkPolicy admits.
+route_describe() {
+  if [[ $ROUTE == gateway ]]; then
+    printf 'HTTPRoute on the Gateway %s/%s (overlays/gateway), NetworkPolicy admitting namespace %s' "$GATEWAY_NS" "$GATEWAY_NAME" "$CONTROLLER_NS"
+  else
+    printf 'Ingress class %s (overlays/%s), NetworkPolicy admitting namespace %s' "$INGRESS_CLASS" "$(route_overlay)" "$CONTROLLER_NS"
+  fi
+}
+route_title() { if [[ $ROUTE == gateway ]]; then echo HTTPRoute; else echo Ingress; fi; }
+route_overlay() { if [[ $ROUTE == nginx ]]; then echo minikube; else echo "$ROUTE"; fi; }
+
+# ----------------------------------------------------------------------------
+# minikube: the addon of the route, and its controller
+# ----------------------------------------------------------------------------
+# Whether ADDON is enabled on the profile, from 'minikube addons list -o json' (no jq needed).
+addon_enabled() {
+  mk addons list -o json 2>/dev/null | tr -d ' \n\t' | grep "\"$1\":{[^}]*\"Status\":\"enabled\"" >/dev/null
+}
+
+# minikube >= 1.39 (the first with the traefik addon), from 'minikube version --short' (v1.39.0).
+check_minikube_version() {
+  local v major minor
+  v=$(minikube version --short 2>/dev/null) || die "'minikube version --short' failed"
+  v=${v#v}
+  major=${v%%.*}
+  minor=${v#*.}
+  minor=${minor%%.*}
+  if ! is_uint "$major" || ! is_uint "$minor"; then die "cannot read minikube's version from '$v'"; fi
+  ((major > 1 || (major == 1 && minor >= 39))) ||
+    die "--ingress traefik needs minikube >= 1.39 (its traefik addon); this is minikube $v: upgrade it (https://minikube.sigs.k8s.io/docs/start/) or use the default nginx route"
+  log "minikube $v has the traefik addon"
+}
+
+# The two addons bind the node's ports 80/443 and cannot run together; never disable one here.
+check_addon_conflict() { # check_addon_conflict WANTED OTHER
+  if [[ $DRY_RUN == 1 ]]; then
+    log "checks first that the $2 addon is not enabled on profile $PROFILE (the two cannot run together; this script never disables an addon)"
+    return 0
+  fi
+  ! addon_enabled "$2" ||
+    die "the $2 addon is enabled on minikube profile $PROFILE, and it cannot run beside the $1 addon. This script never disables an addon: run 'minikube -p $PROFILE addons disable $2' yourself (it removes that controller for everything on the profile), then run this again; or deploy with the $2 route instead"
+}
+
+wait_traefik_addon() {
+  log "waiting up to ${ADDON_TIMEOUT}s for deployment/traefik in kube-system (the addon's Helm release)"
+  run kubectl --context "$KCONTEXT" -n kube-system rollout status deployment/traefik --timeout="${ADDON_TIMEOUT}s" ||
+    die "Traefik was not ready within ${ADDON_TIMEOUT}s (see 'kubectl -n kube-system get pods -l app.kubernetes.io/name=traefik'; raise ADDON_TIMEOUT_SECONDS)"
+  [[ $DRY_RUN == 1 ]] || log "Traefik ready"
+}
+
+wait_ingress_addon() {
+  # The addon's admission jobs create the webhook certificate and patch it into
+  # the ValidatingWebhookConfiguration; until they complete and the controller
+  # is ready, creating an Ingress fails. Wait on those conditions (never delete
+  # the webhook configuration: it is what rejects broken Ingresses).
+  # A dry run lists no jobs: it shows the wait for each with a placeholder name.
+  local jobs="job/<each-admission-job>" j ns=ingress-nginx
+  [[ $DRY_RUN == 1 ]] || jobs=$(k -n "$ns" get jobs -o name 2>/dev/null || true)
+  if [[ -z $jobs ]]; then
+    log "no admission jobs in $ns (already completed and cleaned up)"
+  fi
+  for j in $jobs; do
+    log "waiting up to ${ADDON_TIMEOUT}s for $j to complete"
+    if ! run kubectl --context "$KCONTEXT" -n "$ns" wait --for=condition=complete "$j" --timeout="${ADDON_TIMEOUT}s"; then
+      # A completed job may be deleted by its TTL while we wait: that is success.
+      if k -n "$ns" get "$j" >/dev/null 2>&1; then
+        die "$j did not complete within ${ADDON_TIMEOUT}s. It creates the admission webhook certificate; see 'kubectl -n $ns logs $j' (raise ADDON_TIMEOUT_SECONDS on a slow machine)."
+      fi
+      log "$j finished and was cleaned up"
+    fi
+  done
+  log "waiting up to ${ADDON_TIMEOUT}s for deployment/ingress-nginx-controller to be ready"
+  run kubectl --context "$KCONTEXT" -n "$ns" rollout status deployment/ingress-nginx-controller --timeout="${ADDON_TIMEOUT}s" ||
+    die "the ingress controller was not ready within ${ADDON_TIMEOUT}s (image pull on a slow network? see the pods below; raise ADDON_TIMEOUT_SECONDS)"
+  run kubectl --context "$KCONTEXT" -n "$ns" wait --for=condition=Ready pod -l app.kubernetes.io/component=controller --timeout="${ADDON_TIMEOUT}s" ||
+    die "the ingress controller pod was not Ready within ${ADDON_TIMEOUT}s"
+  [[ $DRY_RUN == 1 ]] || log "ingress controller ready"
+}
+
+# Step 3 on minikube: the route's addon enabled and its controller ready (gateway: nothing to
+# enable, the Gateway is the cluster's; route_gateway checks it).
+route_prepare_minikube() {
+  case $ROUTE in
+  nginx)
+    log "ingress-nginx (the ingress addon, class nginx) is retired: no fixes since 2026-03-24, security ones included; the maintained routes (--ingress traefik, --gateway NS/NAME) are in $ROUTE_DOC"
+    check_addon_conflict ingress traefik
+    run minikube -p "$PROFILE" addons enable ingress || die "enabling the ingress addon failed"
+    wait_ingress_addon
+    ;;
+  traefik)
+    if [[ $DRY_RUN == 1 ]]; then log "checks first that minikube is >= 1.39 (minikube version --short)"; else check_minikube_version; fi
+    check_addon_conflict traefik ingress
+    run minikube -p "$PROFILE" addons enable traefik || die "enabling the traefik addon failed"
+    wait_traefik_addon
+    ;;
+  gateway) log "no addon: the Gateway $GATEWAY_NS/$GATEWAY_NAME is the cluster's ($ROUTE_DOC installs one)" ;;
+  esac
+}
+
+# ----------------------------------------------------------------------------
+# Gateway API: the Gateway exists and has an address; the route is accepted
+# ----------------------------------------------------------------------------
+# Sets NODE_IP (the Gateway's address, where curl --resolve sends the host) and HOST.
+route_gateway() {
+  local gw="$GATEWAY_NS/$GATEWAY_NAME" out addr class
+  if [[ $DRY_RUN == 1 ]]; then
+    run kubectl --context "$KCONTEXT" -n "$GATEWAY_NS" get gateway "$GATEWAY_NAME" -o "jsonpath={.spec.gatewayClassName} {.status.addresses[0].value}"
+    NODE_IP="<gateway-address>"
+    HOST=${HOST_OPTION:-$APP.$NODE_IP.nip.io}
+    return 0
+  fi
+  out=$(k -n "$GATEWAY_NS" get gateway "$GATEWAY_NAME" -o "jsonpath={.spec.gatewayClassName} {.status.addresses[0].value}" 2>&1) ||
+    die "no Gateway $gw on context $KCONTEXT ($out). --gateway needs an existing Gateway (and the Gateway API CRDs): 'kubectl get gateways -A' lists them; $ROUTE_DOC installs NGINX Gateway Fabric and a sample Gateway"
+  class=${out%% *}
+  addr=${out#* }
+  log "Gateway $gw: class $class, address ${addr:-<none yet>}"
+  if [[ $addr =~ ^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$ ]]; then
+    NODE_IP=$addr
+  elif [[ -n $addr ]]; then
+    NODE_IP=""
+    [[ -n $HOST_OPTION ]] || die "the Gateway $gw's address is the name $addr, not an IPv4 address: give --host (a name that resolves to it)"
+  else
+    [[ -n $URL_OPTION ]] ||
+      die "the Gateway $gw has no address yet (a LoadBalancer Service pending? on minikube keep 'minikube -p $PROFILE tunnel' running), or give --url"
+    NODE_IP=""
+  fi
+  HOST=${HOST_OPTION:-$APP.$NODE_IP.nip.io}
+}
+
+# The route's status for our Gateway: "Accepted=True ResolvedRefs=True" and the reasons/messages.
+route_status() {
+  k -n "$NAMESPACE" get httproute "$APP" -o "jsonpath={range .status.parents[?(@.parentRef.name==\"$GATEWAY_NAME\")]}{range .conditions[*]}{.type}={.status} ({.reason}: {.message}); {end}{end}" 2>/dev/null
+}
+
+# Waits until the Gateway has accepted the HTTPRoute and resolved its backend.
+route_wait_accepted() {
+  local gw="$GATEWAY_NS/$GATEWAY_NAME" deadline=$((SECONDS + ADDON_TIMEOUT)) st=""
+  log "waiting up to ${ADDON_TIMEOUT}s for the Gateway $gw to accept httproute/$APP (conditions Accepted and ResolvedRefs)"
+  if [[ $DRY_RUN == 1 ]]; then
+    run kubectl --context "$KCONTEXT" -n "$NAMESPACE" get httproute "$APP" -o "jsonpath={.status.parents}"
+    return 0
+  fi
+  while :; do
+    st=$(route_status || true)
+    if [[ $st == *"Accepted=True"* && $st == *"ResolvedRefs=True"* ]]; then
+      log "the Gateway $gw accepted httproute/$APP: $st"
+      return 0
+    fi
+    ((SECONDS < deadline)) || break
+    sleep "$POLL_INTERVAL"
+  done
+  [[ -n $st ]] || st="no status from the Gateway's controller (is the Gateway's class implemented in this cluster?)"
+  die "the Gateway $gw did not accept httproute/$APP within ${ADDON_TIMEOUT}s: $st. Check its listeners' allowedRoutes admit namespace $NAMESPACE ('kubectl -n $GATEWAY_NS describe gateway $GATEWAY_NAME')"
+}
+
+# ----------------------------------------------------------------------------
+# The generated kustomization: the route's overlay and components, the tag, the host
+# ----------------------------------------------------------------------------
+# route_patch TARGET PATCH...: one patch of the generated kustomization.
+route_patch() {
+  local target=$1 p
+  shift
+  echo "  - target: {$target}"
+  echo "    patch: |-"
+  for p in "$@"; do echo "      - {$p}"; done
+}
+
+write_overlay() { # write_overlay DIR HOST [MANIFESTS]: the kustomization the script applies
+  local dir=$1 host=$2 base=${3:-../../../manifests} tls=tls
+  local np="group: networking.k8s.io, version: v1, kind: NetworkPolicy, name: $APP"
+  local np_ns="/spec/ingress/0/from/0/namespaceSelector/matchLabels/kubernetes.io~1metadata.name"
+  local route="group: gateway.networking.k8s.io, version: v1, kind: HTTPRoute"
+  [[ $ROUTE != gateway ]] || tls=gateway-tls
+  {
+    echo "# Generated by build-and-deploy.sh; do not edit (rewritten on every run)."
+    echo "# Route: $(route_describe)."
+    echo "apiVersion: kustomize.config.k8s.io/v1beta1"
+    echo "kind: Kustomization"
+    echo "resources:"
+    echo "  - $base/overlays/$(route_overlay)"
+    if [[ $TLS == 1 || $AUTOSCALE == 1 ]]; then
+      echo "components:"
+      [[ $TLS == 0 ]] || echo "  - $base/components/$tls"
+      [[ $AUTOSCALE == 0 ]] || echo "  - $base/components/autoscale"
+    fi
+    echo "images:"
+    echo "  - name: $APP"
+    echo "    newTag: \"$TAG\""
+    echo "patches:"
+    if [[ $ROUTE == gateway ]]; then
+      route_patch "$route, name: $APP" "op: replace, path: /spec/hostnames/0, value: $host" \
+        "op: replace, path: /spec/parentRefs/0/namespace, value: $GATEWAY_NS" \
+        "op: replace, path: /spec/parentRefs/0/name, value: $GATEWAY_NAME"
+      if [[ $TLS == 1 ]]; then
+        route_patch "$route, name: $APP-redirect" "op: replace, path: /spec/hostnames/0, value: $host" \
+          "op: replace, path: /spec/parentRefs/0/namespace, value: $GATEWAY_NS" \
+          "op: replace, path: /spec/parentRefs/0/name, value: $GATEWAY_NAME"
+        route_patch "group: gateway.networking.k8s.io, version: v1beta1, kind: ReferenceGrant, name: $TLS_SECRET" \
+          "op: replace, path: /spec/from/0/namespace, value: $GATEWAY_NS"
+      fi
+    else
+      local ing=("op: replace, path: /spec/rules/0/host, value: $host")
+      [[ $TLS == 0 ]] || ing+=("op: replace, path: /spec/tls/0/hosts/0, value: $host")
+      [[ $INGRESS_CLASS == "$ROUTE" ]] || ing+=("op: replace, path: /spec/ingressClassName, value: $INGRESS_CLASS")
+      route_patch "group: networking.k8s.io, version: v1, kind: Ingress, name: $APP" "${ing[@]}"
+    fi
+    [[ $CONTROLLER_NS == "$(route_default_namespace)" ]] ||
+      route_patch "$np" "op: replace, path: $np_ns, value: $CONTROLLER_NS"
+    if [[ $TLS == 1 ]]; then
+      echo "secretGenerator:"
+      echo "  - name: $TLS_SECRET"
+      echo "    namespace: $NAMESPACE"
+      echo "    type: kubernetes.io/tls"
+      echo "    files: [tls.crt=tls/$host.crt, tls.key=tls/$host.key]"
+      echo "generatorOptions:"
+      echo "  disableNameSuffixHash: true"
+      echo "  labels: {app.kubernetes.io/name: $APP, app.kubernetes.io/part-of: $APP}"
+    fi
+  } >"$dir/kustomization.yaml"
+}
+# The namespace the route's committed overlay admits (the generated one patches any other).
+route_default_namespace() { if [[ $ROUTE == gateway ]]; then echo gateway; else class_namespace "$ROUTE"; fi; }
+
+# Under --tls, plain HTTP must never answer the JSON: ingress-nginx redirects it (308), the
+# Gateway's redirect route too (301), Traefik's TLS-only router answers 404 ($ROUTE_DOC). One GET
+# of http://HOST/ (through the same address as the HTTPS check) shows which.
+check_no_plain_http() {
+  local url="http://$HOST/" code="" rc=0 out="$WORK/plain"
+  local -a opts=(-sS --max-time 5 -o "$out" -w "%{http_code}")
+  [[ -z $NODE_IP ]] || opts+=(--resolve "$HOST:80:$NODE_IP")
+  if [[ $DRY_RUN == 1 ]]; then
+    run curl "${opts[@]}" "$url"
+    return 0
+  fi
+  code=$(curl "${opts[@]}" "$url" 2>/dev/null) || rc=$?
+  if ((rc == 0)) && [[ $code == 200 ]] && grep -q '"myFavoriteAthlete"' "$out"; then
+    die "with --tls, $url still answers the JSON over plain HTTP: the $ROUTE_KIND's controller serves it without TLS ($ROUTE_DOC says what each controller does)"
+  fi
+  log "plain HTTP does not serve it: $url answered HTTP ${code:-none} (curl exit $rc)"
+}
+
+# Dry run: what the generated kustomization renders to, with kubectl kustomize (local, no cluster),
+# written under WORK with a relative path to the checkout's manifests; under --tls the certificate
+# files are placeholders (openssl makes them at deploy time).
+render_plan() {
+  local dir="$WORK/plan" rel="" p
+  command -v kubectl >/dev/null 2>&1 || {
+    warn "no kubectl: the rendered manifests are not shown"
+    return 0
+  }
+  mkdir -p "$dir/tls"
+  p=$(cd "$dir" && pwd -P)
+  while [[ -n $p && $p != / ]]; do
+    rel="../$rel"
+    p=${p%/*}
+  done
+  write_overlay "$dir" "$HOST" "$rel$(cd "$ROOT" && pwd -P | sed 's|^/||')/manifests"
+  if [[ $TLS == 1 ]]; then
+    echo "placeholder" >"$dir/tls/$HOST.crt"
+    echo "placeholder" >"$dir/tls/$HOST.key"
+  fi
+  log "it renders to (kubectl kustomize$([[ $TLS == 0 ]] || echo '; the Secret holds placeholders')):"
+  kubectl kustomize "$dir" >"$dir/rendered.yaml" || die "kubectl kustomize of the generated kustomization failed"
+  sed 's/^/    > /' "$dir/rendered.yaml" >&2
+}

@@ -1,0 +1,127 @@
+// The public route's part of the deployment policy: one route per overlay, and the NetworkPolicy
+// following its controller. checkRoute() pushes violations through fail().
+//
+// opts.route: "nginx" (overlays/minikube, the default), "traefik" or "gateway".
+//   nginx, traefik: exactly one Ingress of that class; the NetworkPolicy admits the controller's
+//                   namespace (ROUTES[route].namespace), no HTTPRoute.
+//   gateway:        no Ingress; the HTTPRoute favorite-athlete attached to one Gateway; the
+//                   NetworkPolicy admits that Gateway's namespace. With opts.tls: the route on the
+//                   listener https, a redirect route on http, a ReferenceGrant for the Secret.
+
+export const ROUTES = {
+  nginx: { ingressClass: "nginx", namespace: "ingress-nginx" },
+  traefik: { ingressClass: "traefik", namespace: "kube-system" },
+  gateway: {},
+};
+const GATEWAY_GROUP = "gateway.networking.k8s.io";
+const HOST = /^favorite-athlete\.(\d{1,3}\.){3}\d{1,3}\.nip\.io$/;
+
+// The namespace a NetworkPolicy peer admits when it is exactly one namespace, chosen by name.
+function onlyNamespace(peer) {
+  const labels = peer?.namespaceSelector?.matchLabels;
+  if (peer?.podSelector || peer?.ipBlock || peer?.namespaceSelector?.matchExpressions) return undefined;
+  if (!labels || Object.keys(labels).length !== 1) return undefined;
+  return labels["kubernetes.io/metadata.name"];
+}
+
+function checkIngress(ing, svc, opts, fail) {
+  const want = ROUTES[opts.route].ingressClass;
+  if (ing.spec?.ingressClassName !== want) fail(`Ingress: ingressClassName must be ${want}, is ${ing.spec?.ingressClassName}`);
+  const rules = ing.spec?.rules ?? [];
+  if (rules.length !== 1) fail(`Ingress: expected 1 rule, found ${rules.length}`);
+  const host = rules[0]?.host ?? "";
+  if (!HOST.test(host)) fail(`Ingress: host must be favorite-athlete.<ip>.nip.io, is ${host}`);
+  const paths = rules[0]?.http?.paths ?? [];
+  const root = paths.find((p) => p.path === "/");
+  if (!root || root.pathType !== "Prefix") fail("Ingress: needs path / with pathType Prefix");
+  for (const p of paths) {
+    const b = p.backend?.service;
+    if (b?.name !== svc?.metadata?.name) fail(`Ingress: backend service ${b?.name} is not the Service ${svc?.metadata?.name}`);
+    const svcPorts = svc?.spec?.ports ?? [];
+    const ok = b?.port?.name ? svcPorts.some((s) => s.name === b.port.name) : svcPorts.some((s) => s.port === b?.port?.number);
+    if (!ok) fail(`Ingress: backend port ${JSON.stringify(b?.port)} is not a port of the Service`);
+  }
+  const tls = ing.spec?.tls ?? [];
+  if (opts.tls) {
+    if (tls.length !== 1) fail(`tls: Ingress needs exactly 1 tls entry, found ${tls.length}`);
+    else {
+      if (!tls[0].secretName) fail("tls: Ingress tls entry needs a secretName");
+      if (!(tls[0].hosts ?? []).includes(host)) fail(`tls: Ingress tls hosts ${JSON.stringify(tls[0].hosts)} do not include the rule host ${host}`);
+    }
+  } else if (tls.length) fail("Ingress: unexpected tls (only the tls overlay has it)");
+}
+
+// Returns the Gateway's namespace the route is attached to (undefined when it is not one Gateway).
+function checkHTTPRoute(route, svc, opts, fail) {
+  const parents = route.spec?.parentRefs ?? [];
+  if (parents.length !== 1) fail(`HTTPRoute ${route.metadata?.name}: expected 1 parentRef (the Gateway), found ${parents.length}`);
+  const parent = parents[0] ?? {};
+  if ((parent.group ?? GATEWAY_GROUP) !== GATEWAY_GROUP || (parent.kind ?? "Gateway") !== "Gateway")
+    fail(`HTTPRoute ${route.metadata?.name}: parentRef must be a Gateway, is ${parent.group}/${parent.kind}`);
+  if (!parent.name || !parent.namespace) fail(`HTTPRoute ${route.metadata?.name}: parentRef needs the Gateway's name and namespace`);
+  const hosts = route.spec?.hostnames ?? [];
+  if (hosts.length !== 1 || !HOST.test(hosts[0])) fail(`HTTPRoute ${route.metadata?.name}: hostnames must be [favorite-athlete.<ip>.nip.io], are ${JSON.stringify(hosts)}`);
+  const rules = route.spec?.rules ?? [];
+  if (rules.length !== 1) fail(`HTTPRoute ${route.metadata?.name}: expected 1 rule, found ${rules.length}`);
+  const match = rules[0]?.matches ?? [];
+  if (match.length !== 1 || match[0].path?.type !== "PathPrefix" || match[0].path?.value !== "/")
+    fail(`HTTPRoute ${route.metadata?.name}: the rule must match PathPrefix / only`);
+  return { parent, hosts, rule: rules[0] ?? {} };
+}
+
+function checkGateway(objects, svc, opts, fail) {
+  const routes = objects.filter((o) => o?.kind === "HTTPRoute");
+  const route = routes.find((o) => o.metadata?.name === "favorite-athlete");
+  if (!route) return fail("gateway: expected the HTTPRoute favorite-athlete");
+  const main = checkHTTPRoute(route, svc, opts, fail);
+  const backends = main.rule.backendRefs ?? [];
+  const httpPort = (svc?.spec?.ports ?? []).find((p) => p.name === "http");
+  if (backends.length !== 1) fail(`HTTPRoute: expected 1 backendRef, found ${backends.length}`);
+  for (const b of backends) {
+    if ((b.kind ?? "Service") !== "Service" || (b.group ?? "") !== "" || b.name !== svc?.metadata?.name)
+      fail(`HTTPRoute: backendRef ${b.name} is not the Service ${svc?.metadata?.name}`);
+    if (b.port !== httpPort?.port) fail(`HTTPRoute: backendRef port ${b.port} is not the Service's http port ${httpPort?.port}`);
+  }
+  const redirect = routes.find((o) => o.metadata?.name === "favorite-athlete-redirect");
+  if (routes.length !== (opts.tls ? 2 : 1)) fail(`gateway: expected ${opts.tls ? 2 : 1} HTTPRoute(s), found ${routes.length}`);
+  const grants = objects.filter((o) => o?.kind === "ReferenceGrant");
+  if (!opts.tls) {
+    if (main.parent.sectionName) fail(`HTTPRoute: sectionName ${main.parent.sectionName} without tls (the route serves every listener)`);
+    if (grants.length) fail("gateway: unexpected ReferenceGrant (only with tls)");
+    return main.parent.namespace;
+  }
+  if (main.parent.sectionName !== "https") fail(`tls: HTTPRoute must attach to the listener https, attaches to ${main.parent.sectionName}`);
+  if (redirect) {
+    const r = checkHTTPRoute(redirect, svc, opts, fail);
+    if (r.parent.name !== main.parent.name || r.parent.namespace !== main.parent.namespace || r.parent.sectionName !== "http")
+      fail("tls: the redirect route must attach to the listener http of the same Gateway");
+    if (r.hosts[0] !== main.hosts[0]) fail("tls: the redirect route must have the route's host");
+    const f = (r.rule.filters ?? []).find((x) => x.type === "RequestRedirect");
+    if (!f || f.requestRedirect?.scheme !== "https") fail("tls: the redirect route needs a RequestRedirect to https");
+    if ((r.rule.backendRefs ?? []).length) fail("tls: the redirect route must not reach the Service");
+  }
+  const grant = grants.find((g) =>
+    (g.spec?.to ?? []).some((t) => t.kind === "Secret" && (t.group ?? "") === "" && t.name === "favorite-athlete-tls"));
+  if (grants.length !== 1 || !grant) fail(`tls: expected 1 ReferenceGrant for the Secret favorite-athlete-tls, found ${grants.length}`);
+  else if (!(grant.spec.from ?? []).every((f) => f.kind === "Gateway" && f.group === GATEWAY_GROUP && f.namespace === main.parent.namespace))
+    fail(`tls: the ReferenceGrant must admit only Gateways of ${main.parent.namespace}, admits ${JSON.stringify(grant.spec.from)}`);
+  return main.parent.namespace;
+}
+
+// The namespace the NetworkPolicy must admit, after checking the route objects.
+export function checkRoute(objects, svc, opts, fail) {
+  const route = opts.route ?? "nginx";
+  if (!ROUTES[route]) return fail(`unknown route ${route}`);
+  const o = { ...opts, route };
+  const ings = objects.filter((x) => x?.kind === "Ingress");
+  if (route === "gateway") {
+    if (ings.length) fail(`gateway: unexpected Ingress (found ${ings.length})`);
+    return checkGateway(objects, svc, o, fail);
+  }
+  if (objects.some((x) => x?.kind === "HTTPRoute")) fail(`${route}: unexpected HTTPRoute`);
+  if (ings.length !== 1) fail(`expected exactly 1 Ingress, found ${ings.length}`);
+  if (ings[0]) checkIngress(ings[0], svc, o, fail);
+  return ROUTES[route].namespace;
+}
+
+export { onlyNamespace };
