@@ -158,7 +158,7 @@ inline std::string_view whole_lines(std::string_view data, std::size_t most) {
   return data.substr(0, end == std::string_view::npos ? data.size() : end + 1);
 }
 
-void write_lines(int fd, std::string_view lines);
+inline void write_lines(int fd, std::string_view lines);  // report_stuck_reader uses it
 
 // One line about a reader that stopped or started reading again, on stderr (never waiting).
 inline void report_stuck_reader(int fd, std::uint64_t dropped, bool stuck) {
