@@ -12,10 +12,10 @@
 #include <optional>
 #include <thread>
 
-#include "config.hpp"
-#include "http_server.hpp"
-#include "logging.hpp"
-#include "metrics_server.hpp"
+#include "service/config.hpp"
+#include "service/http_server.hpp"
+#include "service/logging.hpp"
+#include "service/metrics_server.hpp"
 
 namespace fa = favorite_athlete;
 

@@ -5,9 +5,9 @@
 #include <deque>
 #include <map>
 
-#include "config.hpp"
 #include "handlers.hpp"
-#include "logging.hpp"
+#include "service/config.hpp"
+#include "service/logging.hpp"
 
 namespace fa = favorite_athlete;
 

@@ -211,10 +211,10 @@ deps_cmake_args() {
   printf -- '-DFETCHCONTENT_SOURCE_DIR_MIMALLOC=%s\n' "${mimalloc%/}"
 }
 
-# The tools a preset needs beyond the Debian packages: musl's is zig, pinned in tools/zig.
+# The tools a preset needs beyond the Debian packages: musl's is zig, pinned in toolchains/zig.
 install_preset_tools() {
   [[ $1 == musl ]] || return 0
-  local dir="${ROOT}/tools/zig"
+  local dir="${ROOT}/toolchains/zig"
   npm ls --prefix "${dir}" >/dev/null 2>&1 && return 0
   command -v npm >/dev/null || apt_install nodejs npm
   log "npm ci in ${dir} (zig, the musl toolchain)"

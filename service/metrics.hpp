@@ -16,8 +16,8 @@
 #include <string>
 #include <string_view>
 
-#include "event_loop.hpp"
-#include "logging.hpp"
+#include "service/event_loop.hpp"
+#include "service/logging.hpp"
 
 namespace favorite_athlete {
 

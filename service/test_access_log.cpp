@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-#include "access_log.hpp"
+#include "service/access_log.hpp"
 
 namespace fa = favorite_athlete;
 using std::chrono::milliseconds;

@@ -11,7 +11,7 @@
 #include <random>
 #include <vector>
 
-#include "deadlines.hpp"
+#include "service/deadlines.hpp"
 
 namespace fa = favorite_athlete;
 using std::chrono::seconds;

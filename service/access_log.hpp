@@ -11,7 +11,7 @@
 #include <optional>
 #include <string>
 
-#include "logging.hpp"
+#include "service/logging.hpp"
 
 namespace favorite_athlete {
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "connection_stream.hpp"
+#include "service/connection_stream.hpp"
 
 namespace fa = favorite_athlete;
 using Io = fa::ConnectionStream::Io;

@@ -23,12 +23,12 @@
 #include <thread>
 #include <vector>
 
-#include "access_log.hpp"
-#include "connection_stream.hpp"
-#include "event_loop.hpp"
 #include "handlers.hpp"
-#include "listener.hpp"
-#include "metrics.hpp"
+#include "service/access_log.hpp"
+#include "service/connection_stream.hpp"
+#include "service/event_loop.hpp"
+#include "service/listener.hpp"
+#include "service/metrics.hpp"
 
 namespace favorite_athlete {
 
