@@ -1,19 +1,18 @@
 # shellcheck shell=bash
 # Sourced: a private, unprivileged nginx routed like the Ingress, from the one shared template
-# nginx/favorite-athlete.conf.template. Used by scripts/local.sh (three replicas on
-# loopback) and tests/cluster/ingress.sh (the test cluster's Ingress stand-in), both of which
-# source scripts/log.sh first. Both functions log what went wrong (err) and return 1; the caller
-# decides how to fail.
+# nginx/favorite-athlete.conf.template. Used by tests/cluster/ingress.sh (the test cluster's
+# Ingress stand-in), which sources scripts/log.sh first. Both functions log what went wrong (err)
+# and return 1; the caller decides how to fail.
 
 NGINX_TEMPLATE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/nginx/favorite-athlete.conf.template"
 readonly NGINX_TEMPLATE
 
 # nginx_render: the template with only its ${FA_*} names replaced from the environment
-# (FA_LISTEN FA_HOST FA_UPSTREAM_1..3 FA_ACCESS_LOG), as the nginx image's envsubst does.
+# (FA_LISTEN FA_HOST FA_UPSTREAM_1..3 FA_NGINX_ACCESS_LOG), as the nginx image's envsubst does.
 nginx_render() {
   local text name
   text="$(<"${NGINX_TEMPLATE}")"
-  for name in FA_LISTEN FA_HOST FA_UPSTREAM_1 FA_UPSTREAM_2 FA_UPSTREAM_3 FA_ACCESS_LOG; do
+  for name in FA_LISTEN FA_HOST FA_UPSTREAM_1 FA_UPSTREAM_2 FA_UPSTREAM_3 FA_NGINX_ACCESS_LOG; do
     [[ -n ${!name:-} ]] || {
       err "nginx_render: ${name} is not set"
       return 1

@@ -2,7 +2,7 @@
 # ingress.sh STATE: the test cluster's Ingress stand-in (there is no ingress-nginx controller image
 # here). Waits until the project's Ingress is applied and its backend Service has a ClusterIP,
 # then serves that Ingress's one rule with the project's own nginx config
-# (nginx/favorite-athlete.conf.template, as scripts/local.sh and compose use it):
+# (nginx/favorite-athlete.conf.template, as compose and tests/e2e use it):
 # http://<the Ingress's host>/ on the node IP, port 80, proxied to the Service's ClusterIP and
 # port (kube-proxy picks the pod). The host and the backend are read from the applied Ingress,
 # so build-and-deploy.sh's --host patch is what routes. nginx runs as a cluster process
@@ -37,7 +37,7 @@ main() {
   use_state "$1"
   local HOST="" SERVICE="" PORT="" UPSTREAM="" dir="${STATE}/ingress"
   wait_for 300 "an applied Ingress ${NS}/${APP} whose backend Service has a ClusterIP" rule_ready
-  FA_LISTEN="${NODE_IP}:80" FA_HOST="${HOST}" FA_ACCESS_LOG="${STATE}/logs/ingress-access.log" \
+  FA_LISTEN="${NODE_IP}:80" FA_HOST="${HOST}" FA_NGINX_ACCESS_LOG="${STATE}/logs/ingress-access.log" \
     FA_UPSTREAM_1="${UPSTREAM}" FA_UPSTREAM_2="${UPSTREAM}" FA_UPSTREAM_3="${UPSTREAM}" \
     nginx_write_config "${dir}" tests/cluster/ingress.sh || fail "could not write the Ingress stand-in's nginx config"
   setsid nginx -p "${dir}" -c "${dir}/nginx.conf" -e stderr -g 'daemon off;' </dev/null >"${STATE}/logs/ingress-nginx.log" 2>&1 &

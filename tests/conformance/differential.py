@@ -15,6 +15,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))  # runner's fa_test
 sys.path.insert(0, HERE)
 
 import harness as bench  # noqa: E402  (bench/harness.py: contestants and how to start them)

@@ -5,6 +5,8 @@ import re
 import socket
 import time
 
+from fa_test import Reader, connect
+
 Response = collections.namedtuple("Response", "status headers body")
 # responses: what was parsed; after: "open" (a follow-up GET / was answered, its status in
 # followup), "closed" (EOF or reset), or "silent" (neither within the deadline); error: why
@@ -15,53 +17,9 @@ FOLLOW_UP = b"GET / HTTP/1.1\r\nHost: test\r\n\r\n"
 DEADLINE = 3.0
 
 
-class _Conn:
-    def __init__(self, port):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=DEADLINE)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.buf = b""
-        self.eof = False
-
-    def fill(self, deadline):
-        self.sock.settimeout(max(deadline - time.monotonic(), 0.01))
-        try:
-            chunk = self.sock.recv(65536)
-        except ConnectionResetError:
-            chunk = b""
-        if not chunk:
-            self.eof = True
-            raise EOFError
-        self.buf += chunk
-
-    def response(self, head_only, deadline):
-        while b"\r\n\r\n" not in self.buf:
-            self.fill(deadline)
-        head, self.buf = self.buf.split(b"\r\n\r\n", 1)
-        lines = head.decode("latin-1").split("\r\n")
-        match = re.match(r"^HTTP/1\.[01] (\d{3}) ", lines[0] + " ")
-        if not match:
-            raise ValueError(f"not a status line: {lines[0]!r}")
-        headers = {}
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            if name.lower() in headers:
-                raise ValueError(f"header sent twice: {name}")
-            headers[name.lower()] = value.strip()
-        length = 0 if head_only else int(headers.get("content-length", "0"))
-        if not head_only and "transfer-encoding" in headers:
-            raise ValueError("a chunked response (none expected here)")
-        while len(self.buf) < length:
-            self.fill(deadline)
-        body, self.buf = self.buf[:length], self.buf[length:]
-        return Response(int(match.group(1)), headers, body)
-
-    def close(self):
-        self.sock.close()
-
-
 def exchange(port, raw, head=False, replies=1):
     """Sends raw on a new connection; reads `replies` responses, then probes the connection."""
-    conn = _Conn(port)
+    conn = Reader(connect(port, timeout=DEADLINE))
     deadline = time.monotonic() + DEADLINE
     responses, error = [], None
     try:
@@ -71,7 +29,7 @@ def exchange(port, raw, head=False, replies=1):
             pass
         try:
             for i in range(replies):
-                responses.append(conn.response(head and i == 0, deadline))
+                responses.append(Response(*conn.response(head and i == 0, deadline)))
         except EOFError:
             error = "closed before a response" if not responses else "closed before every response"
         except socket.timeout:
@@ -83,14 +41,14 @@ def exchange(port, raw, head=False, replies=1):
         # Did the server close? A follow-up request tells at once: answered, or EOF/reset.
         try:
             conn.sock.sendall(FOLLOW_UP)
-            follow = conn.response(False, time.monotonic() + DEADLINE)
-            return Outcome(responses, "open", follow.status, error)
+            status = conn.response(False, time.monotonic() + DEADLINE)[0]
+            return Outcome(responses, "open", status, error)
         except (EOFError, BrokenPipeError, ConnectionResetError):
             return Outcome(responses, "closed", None, error)
         except (socket.timeout, ValueError):
             return Outcome(responses, "silent", None, error)
     finally:
-        conn.close()
+        conn.sock.close()
 
 
 def summary(outcome):

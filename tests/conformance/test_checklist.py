@@ -8,12 +8,11 @@ import sys
 import threading
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+import fa_test
+from checklist import BY_ID, CASES, corpus_files
+from runner import exchange, judge
 
-import harness  # noqa: E402  (tests/integration/harness.py)
-from checklist import BY_ID, CASES, corpus_files  # noqa: E402
-from runner import exchange, judge  # noqa: E402
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 AGAINST = None
 
@@ -25,7 +24,7 @@ class Checklist(unittest.TestCase):
             cls.server, cls.port = None, AGAINST
         else:
             # READ_TIMEOUT_SECONDS=2: a case the server waits on ends within the runner's deadline.
-            cls.server = harness.Server(env={"READ_TIMEOUT_SECONDS": "2"})
+            cls.server = fa_test.Server(env={"READ_TIMEOUT_SECONDS": "2"})
             cls.port = cls.server.port
 
     @classmethod
@@ -57,7 +56,7 @@ class Checklist(unittest.TestCase):
 
     def test_the_server_still_serves(self):
         if self.server:
-            self.assertEqual(harness.get(self.port)[0], 200)
+            self.assertEqual(fa_test.get(self.port)[0], 200)
 
 
 class NonConformingStub:
@@ -118,4 +117,4 @@ if __name__ == "__main__":
     if len(sys.argv) > 2 and sys.argv[1] == "--against":
         AGAINST = int(sys.argv.pop(2))
         sys.argv.pop(1)
-    harness.main()
+    fa_test.main()

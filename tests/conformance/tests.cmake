@@ -11,7 +11,7 @@ add_test(NAME conformance.checklist
   COMMAND Python3::Interpreter -B ${CMAKE_CURRENT_LIST_DIR}/test_checklist.py -v)
 set_tests_properties(conformance.checklist PROPERTIES
   LABELS "integration;conformance" TIMEOUT 180
-  ENVIRONMENT "FA_BIN=$<TARGET_FILE:favorite-athlete>;PYTHONDONTWRITEBYTECODE=1")
+  ENVIRONMENT "FA_BIN=$<TARGET_FILE:favorite-athlete>;PYTHONPATH=${CMAKE_CURRENT_LIST_DIR}/../lib;PYTHONDONTWRITEBYTECODE=1")
 add_test(NAME conformance.differential
   COMMAND "${CMAKE_CURRENT_LIST_DIR}/../../bench/run.sh" --differential --no-install
           --binary "$<TARGET_FILE:favorite-athlete>")

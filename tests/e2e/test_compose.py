@@ -1,7 +1,8 @@
 """docker-compose.yml, checked offline (this project's CI has no Docker engine, so `docker compose
-config`/`up` cannot run): valid for Debian's docker-compose (`docker-compose config`, which needs no engine), three hardened replicas of the image
-with healthchecks, and nginx fed the same template as scripts/local.sh, which the real nginx
-accepts once rendered with the compose file's values.
+config`/`up` cannot run): valid for Debian's docker-compose (`docker-compose config`, which needs
+no engine), three hardened replicas of the image with healthchecks, and nginx fed the same template
+as the other e2e tests' nginx, which the real nginx accepts once rendered with the compose file's
+values.
 
 Needs Debian's python3-yaml, docker-compose and nginx (exit 77 without them).
 """
@@ -12,16 +13,14 @@ import subprocess
 import tempfile
 import unittest
 
-import harness
-from harness import ROOT
+from stack import HOST, PATH, ROOT, TEMPLATE, render_template, require, skip, write_nginx_config
 
 try:
     import yaml
 except ImportError as e:
-    harness.skip(f"{e.name} missing (Debian package python3-yaml)")
+    skip(f"{e.name} missing (Debian package python3-yaml)")
 
 COMPOSE = os.path.join(ROOT, "docker-compose.yml")
-TEMPLATE = os.path.join(ROOT, "nginx", "favorite-athlete.conf.template")
 REPLICAS = ["favorite-athlete-1", "favorite-athlete-2", "favorite-athlete-3"]
 
 
@@ -43,12 +42,6 @@ def interpolate(value, env):
     return re.sub(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}", sub, value)
 
 
-def envsubst(text, env):
-    """The nginx image's template step: only the names it is given (here ^FA_) are replaced."""
-    return re.sub(r"\$\{(FA_[A-Za-z0-9_]*)\}|\$(FA_[A-Za-z0-9_]*)",
-                  lambda m: env[m.group(1) or m.group(2)], text)
-
-
 class ComposeFile(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -60,8 +53,8 @@ class ComposeFile(unittest.TestCase):
     def test_valid_for_docker_compose(self):
         # Debian's docker-compose validates the file against its Compose schema and resolves it,
         # with no Docker engine needed for `config`.
-        harness.require("docker-compose", "docker-compose")
-        compose = shutil.which("docker-compose", path=harness.PATH)
+        require("docker-compose", "docker-compose")
+        compose = shutil.which("docker-compose", path=PATH)
 
         def config(path):
             return subprocess.run([compose, "-f", path, "--project-directory", ROOT, "config", "-q"],
@@ -122,30 +115,23 @@ class ComposeFile(unittest.TestCase):
         self.assertEqual([env[f"FA_UPSTREAM_{i}"] for i in (1, 2, 3)], [f"{name}:8080" for name in REPLICAS])
         metrics_ports = {self.services[name]["environment"]["METRICS_PORT"] for name in REPLICAS}
         self.assertFalse(any(env[f"FA_UPSTREAM_{i}"].endswith(":" + p) for i in (1, 2, 3) for p in metrics_ports))
-        self.assertEqual(env["FA_HOST"], harness.HOST)
+        self.assertEqual(env["FA_HOST"], HOST)
         with open(TEMPLATE) as f:
             used = set(re.findall(r"\$\{(FA_[A-Z0-9_]+)\}", f.read()))
         self.assertEqual(used, {k for k in env if k.startswith("FA_")}, "template and compose disagree")
 
     def test_the_rendered_template_passes_nginx_t(self):
-        harness.require("nginx", "nginx")
+        require("nginx", "nginx")
         env = dict(self.services["nginx"]["environment"])
         # Replica names resolve only inside compose's network; nginx -t resolves upstream hosts.
         for i in (1, 2, 3):
             env[f"FA_UPSTREAM_{i}"] = f"127.0.0.1:{18080 + i}"
-        with open(TEMPLATE) as f:
-            rendered = envsubst(f.read(), env)
+        rendered = render_template(env)
         self.assertNotRegex(rendered, r"\$\{?FA_")
         with tempfile.TemporaryDirectory(prefix="e2e-", dir="/tmp") as tmp:
-            with open(os.path.join(tmp, "favorite-athlete.conf"), "w") as f:
-                f.write(rendered)
-            with open(os.path.join(tmp, "nginx.conf"), "w") as f:
-                f.write(f"pid {tmp}/nginx.pid; events {{}}\n"
-                        f"http {{ access_log off; client_body_temp_path {tmp}/b; proxy_temp_path {tmp}/p;\n"
-                        f"fastcgi_temp_path {tmp}/f; uwsgi_temp_path {tmp}/u; scgi_temp_path {tmp}/s;\n"
-                        f"include {tmp}/favorite-athlete.conf; }}\n")
-            res = subprocess.run(["nginx", "-t", "-p", tmp, "-c", f"{tmp}/nginx.conf", "-e", "stderr"],
-                                 capture_output=True, text=True, timeout=30, env=dict(os.environ, PATH=harness.PATH))
+            conf = write_nginx_config(tmp, env)
+            res = subprocess.run(["nginx", "-t", "-p", tmp, "-c", conf, "-e", "stderr"],
+                                 capture_output=True, text=True, timeout=30, env=dict(os.environ, PATH=PATH))
             self.assertEqual(res.returncode, 0, res.stderr)
 
 

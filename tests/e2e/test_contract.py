@@ -1,16 +1,14 @@
 """Through nginx, routed like the Ingress: the service's contract, and requests spread over the
-three replicas. Also scripts/local.sh's command line."""
-import subprocess
+three replicas."""
 import unittest
 
-import harness
-from harness import BODY, HOST, LOCAL_SH, request
+from stack import BODY, HOST, Stack, request, require
 
 
 class ThroughNginx(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.stack = harness.Stack()
+        cls.stack = Stack()
 
     @classmethod
     def tearDownClass(cls):
@@ -72,32 +70,6 @@ class ThroughNginx(unittest.TestCase):
         self.assertEqual(used, {f"127.0.0.1:{p}" for p in self.stack.replica_ports})
 
 
-class CommandLine(unittest.TestCase):
-    def run_local(self, *args):
-        return subprocess.run(["bash", LOCAL_SH, *args], capture_output=True, text=True, timeout=30,
-                              stdin=subprocess.DEVNULL)
-
-    def test_help(self):
-        res = self.run_local("--help")
-        self.assertEqual(res.returncode, 0)
-        self.assertIn("rolling-restart", res.stdout)
-        self.assertIn("--skip-tests", res.stdout)
-
-    def test_unknown_option_and_command_fail(self):
-        self.assertNotEqual(self.run_local("--bogus").returncode, 0)
-        self.assertNotEqual(self.run_local("bogus").returncode, 0)
-        self.assertNotEqual(self.run_local("--replica-ports", "1,2").returncode, 0)
-
-    def test_rolling_restart_without_a_running_stack_fails(self):
-        tmp = harness.tempfile.mkdtemp(prefix="e2e-", dir="/tmp")
-        try:
-            res = self.run_local("rolling-restart", "--run-dir", tmp)
-            self.assertEqual(res.returncode, 1)
-            self.assertIn("no running", res.stderr)
-        finally:
-            harness.shutil.rmtree(tmp, ignore_errors=True)
-
-
 if __name__ == "__main__":
-    harness.require("nginx", "nginx")
+    require("nginx", "nginx")
     unittest.main()

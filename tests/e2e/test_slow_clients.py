@@ -8,17 +8,17 @@ import threading
 import time
 import unittest
 
-import harness
+from stack import BODY, HOST, Stack, request, require, skip
 
 
 class SlowClients(unittest.TestCase):
     def test_slowloris_and_idle_keep_alive_through_nginx(self):
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         if hard != resource.RLIM_INFINITY and hard < 2600:
-            harness.skip(f"open-files hard limit {hard} is below 2600")
+            skip(f"open-files hard limit {hard} is below 2600")
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY else 4096, hard))
-        host_header = f"Host: {harness.HOST}\r\n".encode()
-        with harness.Stack() as stack:
+        host_header = f"Host: {HOST}\r\n".encode()
+        with Stack() as stack:
             idle = []
             for _ in range(2000):
                 sock = socket.create_connection(("127.0.0.1", stack.port), timeout=10)
@@ -46,9 +46,9 @@ class SlowClients(unittest.TestCase):
                 deadline = time.monotonic() + 8
                 while time.monotonic() < deadline:
                     started = time.monotonic()
-                    status, _, body = harness.request(stack.port)
+                    status, _, body = request(stack.port)
                     waits.append(time.monotonic() - started)
-                    self.assertEqual((status, body), (200, harness.BODY))
+                    self.assertEqual((status, body), (200, BODY))
                     time.sleep(0.1)
             finally:
                 stop.set()
@@ -64,5 +64,5 @@ class SlowClients(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    harness.require("nginx", "nginx")
+    require("nginx", "nginx")
     unittest.main()

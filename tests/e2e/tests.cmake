@@ -1,4 +1,4 @@
-# End-to-end tests: scripts/local.sh runs three replicas of the binary under test behind a
+# End-to-end tests: a fixture (stack.py) runs three replicas of the binary under test behind a
 # real nginx (Debian package nginx) on 127.0.0.1, routed like the Ingress, and a steady load goes
 # through it while replicas restart, get killed, or all stop. Each test prints its figures
 # (`ctest -L e2e -V` shows them) and exits 77 (skipped) when nginx is missing.
@@ -20,7 +20,7 @@ foreach(suite IN ITEMS contract rolling_restart kill9 shutdown slow_clients)
     TIMEOUT 120
     # The load tests measure: never two at once.
     RESOURCE_LOCK favorite-athlete-e2e
-    ENVIRONMENT "FA_BIN=$<TARGET_FILE:favorite-athlete>;PYTHONDONTWRITEBYTECODE=1")
+    ENVIRONMENT "FA_BIN=$<TARGET_FILE:favorite-athlete>;PYTHONPATH=${FA_E2E_DIR}/../lib;PYTHONDONTWRITEBYTECODE=1")
 endforeach()
 
 # docker-compose.yml checked offline (no Docker engine in CI) with Debian's docker-compose and
@@ -35,5 +35,4 @@ add_test(NAME e2e.compose
   COMMAND ${FA_E2E_COMPOSE_PYTHON} -B ${FA_E2E_DIR}/test_compose.py -v
   WORKING_DIRECTORY ${FA_E2E_ROOT})
 set_tests_properties(e2e.compose PROPERTIES
-  LABELS e2e SKIP_RETURN_CODE 77 TIMEOUT 60 ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1")
-# scripts/local.sh is shellchecked with every other script by deploy.shellcheck.
+  LABELS e2e SKIP_RETURN_CODE 77 TIMEOUT 60 ENVIRONMENT "PYTHONPATH=${FA_E2E_DIR}/../lib;PYTHONDONTWRITEBYTECODE=1")

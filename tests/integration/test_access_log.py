@@ -13,14 +13,7 @@ import threading
 import time
 import unittest
 
-import harness
-from harness import BIN, Reader, connect, request
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from fa_test import BIN, connect, free_port, main, Reader, request
 
 
 class Service:
@@ -174,4 +167,4 @@ class AccessLog(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    harness.main()
+    main()

@@ -9,8 +9,7 @@ import threading
 import time
 import unittest
 
-import harness
-from harness import Reader, Server, connect, get, request
+from fa_test import connect, get, main, Reader, request, Server
 
 MiB = 1024 * 1024
 
@@ -218,4 +217,4 @@ class Soak(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    harness.main()
+    main()

@@ -9,8 +9,7 @@ import threading
 import time
 import unittest
 
-import harness
-from harness import ServerTestCase, Reader, Server, connect, exchange, get, request
+from fa_test import connect, exchange, get, main, Reader, request, Server, ServerTestCase
 
 GREETING = b'{"myFavoriteAthlete":"Usain Bolt"}'
 SMUGGLED = b"GET /smuggled HTTP/1.1\r\nHost: test\r\n\r\n"
@@ -181,4 +180,4 @@ class Workers(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    harness.main()
+    main()

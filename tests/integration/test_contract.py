@@ -3,8 +3,7 @@ import json
 import time
 import unittest
 
-import harness
-from harness import Reader, ServerTestCase, Server, connect, exchange, get, request
+from fa_test import connect, exchange, get, main, Reader, request, Server, ServerTestCase
 
 GREETING = b'{"myFavoriteAthlete":"Usain Bolt"}'
 
@@ -114,4 +113,4 @@ class Configured(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    harness.main()
+    main()

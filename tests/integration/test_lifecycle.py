@@ -6,8 +6,7 @@ import threading
 import time
 import unittest
 
-import harness
-from harness import BIN, Reader, Server, connect, get, request
+from fa_test import BIN, connect, get, main, Reader, request, Server
 
 # strerror(EADDRINUSE): glibc says "Address already in use", musl "Address in use".
 ADDRESS_IN_USE = r"Address (already )?in use"
@@ -199,4 +198,4 @@ class Shutdown(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    harness.main()
+    main()

@@ -4,8 +4,7 @@ import socket
 import time
 import unittest
 
-import harness
-from harness import ServerTestCase, Reader, Server, connect, get, request
+from fa_test import connect, get, main, Reader, request, Server, ServerTestCase
 
 
 class Malformed(ServerTestCase):
@@ -103,4 +102,4 @@ class Malformed(ServerTestCase):
 
 
 if __name__ == "__main__":
-    harness.main()
+    main()

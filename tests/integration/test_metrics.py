@@ -5,8 +5,7 @@ import subprocess
 import time
 import unittest
 
-import harness
-from harness import BIN, Reader, Server, connect, exchange, get, request
+from fa_test import BIN, connect, exchange, get, main, Reader, request, Server
 
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (-?[0-9.e+-]+|\+Inf|NaN)$')
 # What Prometheus 2.x sends when it scrapes a target.
@@ -164,4 +163,4 @@ class Metrics(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    harness.main()
+    main()

@@ -15,5 +15,5 @@ foreach(suite IN ITEMS contract connections malformed lifecycle metrics access_l
   endif()
   set_tests_properties(integration.${suite} PROPERTIES
     LABELS "${labels}" TIMEOUT 180 SKIP_RETURN_CODE 77
-    ENVIRONMENT "FA_BIN=$<TARGET_FILE:favorite-athlete>;PYTHONDONTWRITEBYTECODE=1")
+    ENVIRONMENT "FA_BIN=$<TARGET_FILE:favorite-athlete>;PYTHONPATH=${CMAKE_CURRENT_SOURCE_DIR}/tests/lib;PYTHONDONTWRITEBYTECODE=1")
 endforeach()

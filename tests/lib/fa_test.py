@@ -1,6 +1,9 @@
-"""Runs the real favorite-athlete binary on 127.0.0.1 and talks raw HTTP/1.1 to it.
+"""The Python tests' one library (tests/integration, tests/conformance, tests/e2e): runs the real
+favorite-athlete binary on 127.0.0.1, talks raw HTTP/1.1 to it (send bytes, read each response by
+its framing), and picks free ports.
 
-Standard library only. The binary comes from $FA_BIN (ctest sets it).
+Standard library only. The binary comes from $FA_BIN (ctest sets it); ctest puts this directory on
+PYTHONPATH (by hand: PYTHONPATH=tests/lib).
 """
 import json
 import os
@@ -91,6 +94,22 @@ class Server:
         self.stop()
 
 
+def free_ports(count=1):
+    """Ports nothing listens on now on 127.0.0.1 (held open together, so they differ)."""
+    socks = [socket.socket() for _ in range(count)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def free_port():
+    return free_ports(1)[0]
+
+
 def connect(port, timeout=5):
     sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -105,45 +124,58 @@ def request(method="GET", path="/", headers=(), body=b"", version="HTTP/1.1"):
 
 
 class Reader:
-    """Parses responses off one connection; keeps bytes that belong to the next response."""
+    """Parses responses off one connection; keeps bytes that belong to the next response. With a
+    deadline (a time.monotonic() value) no read waits past it: socket.timeout instead."""
 
     def __init__(self, sock):
         self.sock = sock
         self.buf = b""
+        self.eof = False  # the peer closed (EOF or reset)
 
-    def _fill(self):
-        chunk = self.sock.recv(65536)
+    def _fill(self, deadline=None):
+        if deadline is not None:
+            self.sock.settimeout(max(deadline - time.monotonic(), 0.01))
+        try:
+            chunk = self.sock.recv(65536)
+        except ConnectionResetError:
+            chunk = b""
         if not chunk:
+            self.eof = True
             raise EOFError("connection closed")
         self.buf += chunk
 
-    def response(self, head_only=False):
+    def response(self, head_only=False, deadline=None):
+        """(status, headers with lower-case names, body); ValueError if it is not a well-formed
+        response with a Content-Length framing (the service never sends chunked)."""
         while b"\r\n\r\n" not in self.buf:
-            self._fill()
+            self._fill(deadline)
         head, self.buf = self.buf.split(b"\r\n\r\n", 1)
         lines = head.decode("latin-1").split("\r\n")
-        status = int(lines[0].split(" ")[1])
+        match = re.match(r"^HTTP/1\.[01] (\d{3}) ", lines[0] + " ")
+        if not match:
+            raise ValueError(f"not a status line: {lines[0]!r}")
         headers = {}
         for line in lines[1:]:
-            name, value = line.split(":", 1)
-            assert name.lower() not in headers, f"duplicate header {name}"
+            name, colon, value = line.partition(":")
+            if not colon:
+                raise ValueError(f"not a header line: {line!r}")
+            if name.lower() in headers:
+                raise ValueError(f"header sent twice: {name}")
             headers[name.lower()] = value.strip()
+        if not head_only and "transfer-encoding" in headers:
+            raise ValueError("a chunked response (none expected here)")
         length = 0 if head_only else int(headers.get("content-length", "0"))
         while len(self.buf) < length:
-            self._fill()
+            self._fill(deadline)
         body, self.buf = self.buf[:length], self.buf[length:]
-        return status, headers, body
+        return int(match.group(1)), headers, body
 
     def closed(self, timeout=3):
         """True if the peer closes (EOF or reset) with no further bytes within timeout."""
-        self.sock.settimeout(timeout)
         try:
             while True:
-                chunk = self.sock.recv(65536)
-                if not chunk:
-                    return not self.buf
-                self.buf += chunk
-        except ConnectionResetError:
+                self._fill(time.monotonic() + timeout)
+        except EOFError:
             return not self.buf
         except socket.timeout:
             return False
@@ -161,11 +193,6 @@ def get(port, path="/"):
     status, headers, body, reader = exchange(port, request("GET", path, [("Connection", "close")]))
     reader.sock.close()
     return status, headers, body
-
-
-def send_signal_and_wait(server, sig=signal.SIGTERM, timeout=15):
-    server.signal(sig)
-    return server.wait(timeout)
 
 
 class ServerTestCase(unittest.TestCase):

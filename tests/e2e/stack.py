@@ -1,0 +1,356 @@
+"""End-to-end fixture: three replicas of the binary under test on free 127.0.0.1 ports behind a real
+nginx routed like the Ingress (nginx/favorite-athlete.conf.template, the file docker-compose.yml
+uses), and a steady load through nginx that counts every request.
+
+The fixture plays only the parts of Kubernetes the tests check the service against: it starts the
+replicas, records every exit (pid, code), starts one again on its port (the kubelet's restart),
+rolls the three one at a time (the Deployment's rollout) and stops them all in the pod's order
+(replicas drain first, then nginx). Standard library only. The binary comes from $FA_BIN (ctest
+sets it). A test whose tool is missing exits 77 (ctest: skipped). Everything a test starts is
+stopped when it ends.
+"""
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+from fa_test import free_ports
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+TEMPLATE = os.path.join(ROOT, "nginx", "favorite-athlete.conf.template")
+BIN = os.path.abspath(os.environ.get("FA_BIN", os.path.join(ROOT, "build/dev/favorite-athlete")))
+HOST = "favorite-athlete.127.0.0.1.nip.io"
+BODY = b'{"myFavoriteAthlete":"Usain Bolt"}'
+SKIP = 77
+# nginx's passive health (nginx/favorite-athlete.conf.template): a failed replica gets no
+# traffic for at most this long (fail_timeout=1s, counted in whole seconds), then rejoins.
+FAIL_TIMEOUT = 2.0
+PATH = os.environ.get("PATH", "") + ":/usr/sbin:/sbin"  # Debian's nginx is in /usr/sbin
+
+
+def skip(reason):
+    print(f"SKIP: {reason}", flush=True)
+    sys.exit(SKIP)
+
+
+def require(tool, package):
+    if shutil.which(tool, path=PATH) is None:
+        skip(f"{tool} not found (Debian package {package})")
+
+
+def render_template(values):
+    """The template with its $FA_* names replaced from values, as the nginx image's envsubst does
+    with NGINX_ENVSUBST_FILTER=^FA_ (every other $name stays an nginx variable)."""
+    with open(TEMPLATE) as f:
+        return re.sub(r"\$\{(FA_[A-Za-z0-9_]*)\}|\$(FA_[A-Za-z0-9_]*)",
+                      lambda m: values[m.group(1) or m.group(2)], f.read())
+
+
+def write_nginx_config(directory, values):
+    """A private, unprivileged nginx's main config in directory (pid, temp paths, the rendered
+    template included): the path of its nginx.conf."""
+    # Workers run as nobody when the master is root: they must reach their temp directories.
+    os.chmod(directory, 0o755)
+    with open(os.path.join(directory, "favorite-athlete.conf"), "w") as f:
+        f.write(render_template(values))
+    conf = os.path.join(directory, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(f"""worker_processes auto;
+pid {directory}/nginx.pid;
+error_log stderr notice;
+# Thousands of slow or idle clients must cost nginx only memory (ingress-nginx allows 16384).
+worker_rlimit_nofile 16384;
+events {{ worker_connections 8192; }}
+http {{
+    access_log off;
+    client_body_temp_path {directory}/client_body;
+    proxy_temp_path {directory}/proxy;
+    fastcgi_temp_path {directory}/fastcgi;
+    uwsgi_temp_path {directory}/uwsgi;
+    scgi_temp_path {directory}/scgi;
+    include {directory}/favorite-athlete.conf;
+}}
+""")
+    return conf
+
+
+def request(port, method="GET", path="/", host=HOST, timeout=5):
+    """One request on its own connection: (status, headers dict with lower-case names, body)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request(method, path, headers={"Host": host} if host else {})
+        res = conn.getresponse()
+        body = res.read()
+        return res.status, {k.lower(): v for k, v in res.getheaders()}, body
+    finally:
+        conn.close()
+
+
+def status_of(port, path, host=HOST):
+    try:
+        return request(port, path=path, host=host, timeout=1)[0]
+    except OSError:
+        return None
+
+
+def wait_until(predicate, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+class Stack:
+    """Three replicas (ACCESS_LOG=on, /metrics on a free port of each, never routed) and nginx in
+    front of them, each on its own free port; their logs in a temporary directory."""
+
+    def __init__(self, drain_seconds=1, shutdown_timeout_seconds=5):
+        require("nginx", "nginx")
+        self.drain_seconds = drain_seconds
+        self.shutdown_timeout_seconds = shutdown_timeout_seconds
+        self.tmp = tempfile.mkdtemp(prefix="e2e-", dir="/tmp")
+        self.port, *self.replica_ports = free_ports(4)
+        self.replicas = {}  # n (1..3) -> the Popen of its current process
+        self._exits = {n: [] for n in (1, 2, 3)}
+        self.nginx = None
+        try:
+            for n in (1, 2, 3):
+                self.start_replica(n)
+            self._start_nginx()
+        except BaseException:
+            self.close()
+            raise
+
+    def file(self, name):
+        return os.path.join(self.tmp, name)
+
+    def start_replica(self, n):
+        """Starts replica n on its port and waits until it answers /readyz."""
+        port = self.replica_ports[n - 1]
+        env = dict(os.environ, PORT=str(port), METRICS_PORT="0", BIND_ADDRESS="127.0.0.1", ACCESS_LOG="on",
+                   DRAIN_SECONDS=str(self.drain_seconds),
+                   SHUTDOWN_TIMEOUT_SECONDS=str(self.shutdown_timeout_seconds))
+        with open(self.file(f"replica-{n}.log"), "ab") as log:
+            proc = self.replicas[n] = subprocess.Popen([BIN], env=env, stdin=subprocess.DEVNULL, stdout=log,
+                                                       stderr=subprocess.STDOUT)
+        wait_until(lambda: proc.poll() is not None or status_of(port, "/readyz", "localhost") == 200, 10,
+                   f"replica {n} to be ready on port {port}")
+        if proc.poll() is not None:
+            raise AssertionError(f"replica {n} exited with {proc.returncode}:\n{self.log(n)}")
+
+    def _start_nginx(self):
+        values = {"FA_LISTEN": f"127.0.0.1:{self.port}", "FA_HOST": HOST,
+                  "FA_NGINX_ACCESS_LOG": self.file("nginx-access.log")}
+        values.update({f"FA_UPSTREAM_{n}": f"127.0.0.1:{p}" for n, p in enumerate(self.replica_ports, 1)})
+        conf = write_nginx_config(self.tmp, values)
+        with open(self.file("nginx.log"), "ab") as log:
+            # Its own session, so that close() can stop its workers with it.
+            self.nginx = subprocess.Popen(
+                [shutil.which("nginx", path=PATH), "-p", self.tmp, "-c", conf, "-e", "stderr", "-g", "daemon off;"],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        # The routed host answers as soon as nginx and one replica do.
+        wait_until(lambda: self.nginx.poll() is not None or status_of(self.port, "/healthz") == 200, 10,
+                   f"nginx to answer on port {self.port}")
+        if self.nginx.poll() is not None:
+            raise AssertionError(f"nginx exited with {self.nginx.returncode}:\n{self.log('nginx')}")
+
+    def log(self, name):
+        with open(self.file(f"replica-{name}.log" if isinstance(name, int) else f"{name}.log"), errors="replace") as f:
+            return f.read()
+
+    def replica_pid(self, n):
+        return self.replicas[n].pid
+
+    def _reap(self, n, timeout):
+        """Waits for replica n's process to exit, records and returns its exit code (-N: signal N)."""
+        proc = self.replicas[n]
+        code = proc.wait(timeout=timeout)
+        self._exits[n].append((time.time(), proc.pid, code))
+        return code
+
+    def exits(self, n):
+        """[(epoch seconds, pid, exit code)] of replica n, in order."""
+        return list(self._exits[n])
+
+    def restart(self, n):
+        """After replica n's process exits (a test killed it): start it again on its port, as the
+        kubelet restarts a pod's container."""
+        self._reap(n, timeout=10)
+        self.start_replica(n)
+
+    def access_log(self, routed=True):
+        """nginx's access log lines (JSON): for the routed host, or (routed=False) for any other."""
+        with open(self.file("nginx-access.log")) as f:
+            return [r for r in map(json.loads, f) if (r["host"] == HOST) == routed]
+
+    def replica_requests_since_start(self, n):
+        """Requests the current process of replica n has logged (after its last "listening" line)."""
+        count = 0
+        for line in self.log(n).splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if record.get("msg") == "listening":
+                count = 0
+            elif record.get("msg") == "request":
+                count += 1
+        return count
+
+    def rolling_restart(self, min_ready_seconds=2):
+        """The Deployment's rollout, one replica at a time: SIGTERM, check it exits 0, start it again,
+        and keep it ready (alive, /readyz 200) for min_ready_seconds (minReadySeconds: by then its
+        fail_timeout in nginx is over and nginx routes to it again) before the next. Raises if a
+        replica does not; returns a line per replica on how long it took."""
+        lines = []
+        for n in (1, 2, 3):
+            port, old = self.replica_ports[n - 1], self.replicas[n].pid
+            if status_of(port, "/readyz", "localhost") != 200:
+                raise AssertionError(f"replica {n} is not ready before its restart")
+            started = time.monotonic()
+            self.replicas[n].send_signal(signal.SIGTERM)
+            code = self._reap(n, timeout=self.drain_seconds + self.shutdown_timeout_seconds + 5)
+            exited = time.monotonic() - started
+            if code != 0:
+                raise AssertionError(f"replica {n} (pid {old}) exited with {code}, not 0")
+            self.start_replica(n)
+            lines.append(f"replica {n}: exited 0 after {exited:.1f} s; pid {self.replicas[n].pid} ready on "
+                         f"port {port} after {time.monotonic() - started:.1f} s")
+            until = time.monotonic() + min_ready_seconds
+            while time.monotonic() < until:
+                time.sleep(0.25)
+                if self.replicas[n].poll() is not None or status_of(port, "/readyz", "localhost") != 200:
+                    raise AssertionError(f"replica {n} did not stay ready for {min_ready_seconds} s")
+        return lines
+
+    def stop(self, sig=signal.SIGTERM):
+        """Stops everything in the pod's order: sig to every replica (they drain, then exit; their
+        exits are recorded), then SIGQUIT to nginx (it finishes what it has in flight). Returns
+        nginx's exit code."""
+        for proc in self.replicas.values():
+            proc.send_signal(sig)
+        for n in (1, 2, 3):
+            self._reap(n, timeout=self.drain_seconds + self.shutdown_timeout_seconds + 10)
+        self.nginx.send_signal(signal.SIGQUIT)
+        return self.nginx.wait(timeout=10)
+
+    def close(self):
+        """Kills whatever is still running, however the test ended."""
+        for proc in self.replicas.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=5)
+        if self.nginx and self.nginx.poll() is None:
+            os.killpg(self.nginx.pid, signal.SIGKILL)
+            self.nginx.wait(timeout=5)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, value, tb):
+        if kind is not None:
+            print(f"--- nginx log ---\n{self.log('nginx')}", flush=True)
+        self.close()
+
+
+class Load:
+    """`clients` threads, each on its own kept-alive connection to nginx, sending GET / at about
+    `rate` requests per second. Counts every request: answered 2xx with the right body, answered
+    otherwise (non-2xx), or failed (no answer, broken connection, wrong body)."""
+
+    def __init__(self, port, clients=6, rate=50):
+        self.port, self.clients, self.interval = port, clients, 1.0 / rate
+        self.records = []  # (start monotonic, latency s, status or None)
+        self.errors = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._client, daemon=True) for _ in range(clients)]
+
+    def __enter__(self):
+        for t in self._threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def stop(self):
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout=10)
+
+    def _client(self):
+        conn = None
+        next_at = time.monotonic()
+        while not self._stop.is_set():
+            if conn is None:
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+            start = time.monotonic()
+            status = None
+            try:
+                conn.request("GET", "/", headers={"Host": HOST})
+                res = conn.getresponse()
+                body = res.read()
+                status = res.status
+                if status // 100 == 2 and body != BODY:
+                    raise AssertionError(f"unexpected body {body!r}")
+                if res.will_close:
+                    conn.close()
+                    conn = None
+            except Exception as e:  # every failure is counted, none ends the load
+                with self._lock:
+                    self.errors.append(f"{type(e).__name__}: {e}")
+                status = None
+                conn.close()
+                conn = None
+            with self._lock:
+                self.records.append((start, time.monotonic() - start, status))
+            next_at = max(next_at + self.interval, time.monotonic() - self.interval)
+            self._stop.wait(max(0.0, next_at - time.monotonic()))
+        if conn is not None:
+            conn.close()
+
+    def stats(self, since=None, until=None):
+        with self._lock:
+            records = [r for r in self.records
+                       if (since is None or r[0] >= since) and (until is None or r[0] < until)]
+        latencies = sorted(r[1] for r in records)
+
+        def pct(p):
+            if not latencies:
+                return float("nan")
+            return latencies[min(len(latencies) - 1, int(round(p / 100 * (len(latencies) - 1))))] * 1000
+
+        return {
+            "sent": len(records),
+            "failed": sum(1 for r in records if r[2] is None),
+            "non_2xx": sum(1 for r in records if r[2] is not None and r[2] // 100 != 2),
+            "p50_ms": pct(50), "p99_ms": pct(99), "max_ms": latencies[-1] * 1000 if latencies else float("nan"),
+        }
+
+
+def retried(access_log):
+    """Requests nginx had to send to more than one replica (connect error, closed connection, 5xx)."""
+    return sum(1 for r in access_log if "," in r["upstream_addr"])
+
+
+def figures(name, total, window=None, extra=""):
+    """One line of measured figures, printed (ctest -V shows it) as well as asserted."""
+    line = (f"FIGURES {name}: sent={total['sent']} failed={total['failed']} non_2xx={total['non_2xx']} "
+            f"p50={total['p50_ms']:.1f}ms p99={total['p99_ms']:.1f}ms max={total['max_ms']:.1f}ms")
+    if window:
+        line += (f" | during: sent={window['sent']} failed={window['failed']} non_2xx={window['non_2xx']} "
+                 f"p50={window['p50_ms']:.1f}ms p99={window['p99_ms']:.1f}ms max={window['max_ms']:.1f}ms")
+    if extra:
+        line += " | " + extra
+    print(line, flush=True)
