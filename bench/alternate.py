@@ -2,28 +2,27 @@
 that a slow spell of a shared machine falls on all of them alike. Per round, contestant and load
 shape: a fresh server, a 1 s warm-up, one wrk run; the figure is the median over the rounds.
 """
-import os
 import statistics
 
-# The contestants (harness keys) the targets compare, when present in the run.
+from servers import Server
+
+# The contestants (spec keys, bench/servers.py) the targets compare, when present in the run.
 KEYS = ("fa_musl", "fa_musl_nolog", "fa_static", "fa", "fa_nolog", "beast")
 
 
-def run(specs, shapes, rounds, seconds, server_cpu, client_cpu, logdir, server_cls, run_wrk, log):
+def run(specs, shapes, rounds, seconds, server_cpu, client_cpu, logdir, run_wrk, log):
     """{key: {shape: {"rps": [per round], "rps_median", "p99_ms" (median over rounds)}}}."""
     chosen = [s for s in specs if s["key"] in KEYS]
     out = {s["key"]: {shape[0]: {"rps": [], "p99": []} for shape in shapes} for s in chosen}
     for r in range(rounds):
         for spec in chosen:
             for shape in shapes:
-                srv = server_cls(spec, server_cpu, logdir, f"alt{r}{shape[0]}")
+                srv = Server(spec, server_cpu, logdir, f"alt{r}{shape[0]}")
                 try:
                     run_wrk(srv.port, shape, 1, client_cpu)
                     res = run_wrk(srv.port, shape, seconds, client_cpu)
                 finally:
-                    srv.stop()
-                    if srv.stdout_path:
-                        os.remove(srv.stdout_path)
+                    srv.discard()
                 cell = out[spec["key"]][shape[0]]
                 cell["rps"].append(res["rps"])
                 cell["p99"].append(res["p99_us"] / 1000)

@@ -1,13 +1,13 @@
 """User-space instructions per request under callgrind: the benchmark's figure that does not
 depend on the machine's load, so the one to compare between runs.
 
-For a contestant (a harness spec: argv, env), two runs under `valgrind --tool=callgrind`: one
-answers only the readiness GET, the other that and REQUESTS more (CONNS keep-alive connections,
-one request at a time each, reconnecting where the server closes). Instructions per request =
-(Ir of the second - Ir of the first) / REQUESTS, every thread of the server counted. Where the
-binary has symbols, the share of the second run's instructions in code from httplib.h (its
-functions and what is inlined from it; with -g, inlined code is attributed to its own file) and
-the top functions are read with callgrind_annotate.
+For a contestant (a spec of bench/servers.py: argv, env), two runs under `valgrind
+--tool=callgrind`: one answers only the readiness GET, the other that and REQUESTS more (CONNS
+keep-alive connections, one request at a time each, reconnecting where the server closes).
+Instructions per request = (Ir of the second - Ir of the first) / REQUESTS, every thread of the
+server counted. Where the binary has symbols, the share of the second run's instructions in code
+from httplib.h (its functions and what is inlined from it; with -g, inlined code is attributed to
+its own file) and the top functions are read with callgrind_annotate.
 Python standard library only; valgrind from Debian's package.
 """
 import os
@@ -19,33 +19,14 @@ import subprocess
 import threading
 import time
 
+from servers import free_port, get_one, spec_env
+
 REQUESTS = 20000
 CONNS = 10
-REQUEST = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 
 
 def available():
     return shutil.which("valgrind") is not None
-
-
-def _get_one(sock, buf):
-    """Sends GET / on sock and reads one response; returns (ok, keep_alive, leftover)."""
-    sock.sendall(REQUEST)
-    while b"\r\n\r\n" not in buf:
-        chunk = sock.recv(65536)
-        if not chunk:
-            return False, False, b""
-        buf += chunk
-    head, rest = buf.split(b"\r\n\r\n", 1)
-    m = re.search(rb"(?i)\r\ncontent-length:\s*(\d+)", head)
-    length = int(m.group(1)) if m else 0
-    while len(rest) < length:
-        chunk = sock.recv(65536)
-        if not chunk:
-            return False, False, b""
-        rest += chunk
-    close = re.search(rb"(?i)\r\nconnection:\s*close", head) is not None
-    return head.startswith(b"HTTP/1.1 200"), not close, rest[length:]
 
 
 def _client(port, n, failures):
@@ -57,7 +38,7 @@ def _client(port, n, failures):
             try:
                 if sock is None:
                     sock, buf = socket.create_connection(("127.0.0.1", port), timeout=60), b""
-                ok, keep, buf = _get_one(sock, buf)
+                ok, keep, _, buf = get_one(sock, buf)
             except OSError:
                 ok, keep = False, False
             if not keep and sock is not None:
@@ -84,7 +65,7 @@ def _ir(spec, port, env, out, requests, cpu):
         while True:
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
-                    if _get_one(s, b"")[0]:
+                    if get_one(s)[0]:
                         break
             except OSError:
                 pass
@@ -142,7 +123,7 @@ def annotate(path, top=8):
             "top": [{"share": round(ir / total, 4), "function": where[:160]} for ir, where in rows[:top]]}
 
 
-def measure(spec, env_for, free_port, workdir, cpu):
+def measure(spec, workdir, cpu):
     """{"per_request", "requests", "httplib_share", "top"} for one contestant, or {"error"}."""
     d = os.path.join(workdir, "callgrind", spec["key"])
     os.makedirs(d, exist_ok=True)
@@ -152,7 +133,7 @@ def measure(spec, env_for, free_port, workdir, cpu):
             port = free_port()
             if "setup" in spec:
                 spec["setup"](port)
-            counts.append(_ir(spec, port, env_for(spec, port), os.path.join(d, f"out.{n}"), n, cpu))
+            counts.append(_ir(spec, port, spec_env(spec, port), os.path.join(d, f"out.{n}"), n, cpu))
         res = {"per_request": (counts[1][0] - counts[0][0]) / REQUESTS, "requests": REQUESTS, "connections": CONNS}
         res.update(annotate(counts[1][1]) or {})
         return res

@@ -1,7 +1,7 @@
 """The C++ servers a user would pick instead of this service, as data: one small source file each
 under bench/peers/, built from Debian's packages (the cpp-httplib ones against the same httplib.h
 the service got), each answering GET / with the service's body and Content-Type on one thread,
-keep-alive. build() compiles them into the work directory; specs() gives the harness's contestants.
+keep-alive. build() compiles them into the work directory; specs() gives their contestant specs.
 """
 import os
 import re
@@ -53,14 +53,14 @@ def build(workdir, httplib_dir, log):
 
 
 def specs(built, base_env, httplib_dir):
-    """The harness's contestant specs for the peers that built."""
+    """The contestant specs (bench/servers.py) for the peers that built."""
     version = httplib_version(httplib_dir) if httplib_dir else "?"
     out = []
     for key, label, _, _, _, package, uses_httplib in PEERS:
         if key not in built:
             continue
         note = f"cpp-httplib {version}, glibc" if uses_httplib else f"Debian {package}, glibc"
-        out.append({"key": key, "label": f"{label} [{note}]", "argv": [built[key]], "env": base_env,
-                    "size_bytes": os.path.getsize(built[key]), "size_note": "dynamically linked, shared libraries not counted",
-                    "callgrind": True, "httplib": uses_httplib})
+        spec = {"key": key, "label": f"{label} [{note}]", "argv": [built[key]], "env": base_env, "libc": "glibc",
+                "size_note": "dynamically linked, shared libraries not counted", "callgrind": True}
+        out.append(dict(spec, httplib=version) if uses_httplib else spec)
     return out

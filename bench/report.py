@@ -1,29 +1,26 @@
-"""The benchmark's report: its targets (evaluate), the ratios to the peers, results.md and
-plot.png, from the results bench/harness.py measured. Python standard library only.
+#!/usr/bin/env python3
+"""The benchmark's reporting half: reads a results.json that bench/measure.py wrote and writes
+results.md (opening with the targets of bench/targets.json, each PASS, MISS or not measured),
+plot.dat and (with gnuplot) plot.png beside it, or into --out.
+
+  bench/report.py bench/results/<date>/results.json [--out DIR]
+
+Python standard library only.
 """
+import argparse
+import json
 import os
 import shutil
 import subprocess
 import sys
-import time
 
-
-def log(msg):
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-SHAPES = [
-    # key, label, wrk connections, extra wrk args
-    ("ka50", "50 keep-alive", 50, []),
-    ("ka1000", "1000 keep-alive", 1000, []),
-    ("close50", "50 Connection: close", 50, ["-H", "Connection: close"]),
-]
-
+HERE = os.path.dirname(os.path.abspath(__file__))
 SHORT = {"fa": "f-a, default", "fa_nolog": "f-a, log off", "fa_t2": "f-a, THREADS=2",
          "fa_static": "static glibc", "fa_musl": "static musl", "fa_musl_nolog": "musl, log off",
          "h2o": "h2o", "restinio": "RESTinio", "beast": "Boost.Beast", "httplib_readme": "httplib README",
          "httplib_nodelay": "README+NODELAY",
          "nginx": "nginx", "go": "Go net/http", "flask": "Flask+gunicorn"}
+
 
 def fmt_mb(kb):
     return f"{kb / 1024:.1f}" if kb else "–"
@@ -37,6 +34,10 @@ def fmt_rps(v):
     return f"{v / 1000:.1f}k" if v >= 1000 else f"{v:.0f}"
 
 
+def fmt_metric(v, metric):
+    return f"{fmt_rps(v)} req/s" if metric == "rps_median" else f"p99 {v:.2f} ms"
+
+
 def shape_ratio(by, a, b, shape, metric="rps_median"):
     """Contestant a's figure over contestant b's at one load shape; None when either did not run."""
     sa, sb = (by[k]["shapes"].get(shape) if k in by else None for k in (a, b))
@@ -45,124 +46,84 @@ def shape_ratio(by, a, b, shape, metric="rps_median"):
     return sa[metric] / max(sb[metric], 1e-3)
 
 
-KEEP_ALIVE = [s for s in SHAPES if s[0] in ("ka50", "ka1000")]
+def value(c, field):
+    """A contestant's figure for a value target: one of its fields, or one derived here."""
+    if field == "unserved_connections":
+        pc = c["shapes"].get("ka1000", {}).get("per_connection")
+        return None if pc is None else 1000 - (pc["connections"] - pc["connections_with_no_response"])
+    if field == "errors":
+        n = 0
+        for s in c["shapes"].values():
+            pc = s.get("per_connection", {})
+            n += s["socket_errors"] + s["non_2xx"] + sum(pc.get(k, 0) for k in ("errors", "timeouts", "non_200"))
+        return n
+    return c.get(field)
 
 
-def image_targets(results, add):
-    """The image's binary (static musl where built) against Boost.Beast, the static glibc build and
-    itself with ACCESS_LOG=off: from the alternating rounds where the run had them."""
-    by = {c["key"]: c for c in results["contestants"]}
-    alt = results.get("alternating")
-    src = {k: {"shapes": v} for k, v in alt.items()} if alt else by
-    how = f"median of {len(next(iter(alt.values()))['ka50']['rps'])} alternating rounds" if alt else "one after another"
-    image = "fa_musl" if "fa_musl" in by else "fa"
-
-    def fmt(v, metric):
-        return f"{fmt_rps(v)} req/s" if metric == "rps_median" else f"p99 {v:.2f} ms"
-
-    for target, b, metric, ok, shapes in (
-            ("the image's binary >= 1.0x Boost.Beast req/s", "beast", "rps_median", lambda r: r >= 1.0, KEEP_ALIVE),
-            ("the image's binary p99 <= 1.3x Boost.Beast's", "beast", "p99_ms", lambda r: r <= 1.3, KEEP_ALIVE[:1]),
-            ("the image's binary >= 0.97x the static glibc build's req/s", "fa_static", "rps_median",
-             lambda r: r >= 0.97, KEEP_ALIVE),
-            ("the access log costs <= 5% (the image's binary, on vs off)", image + "_nolog", "rps_median",
-             lambda r: r >= 0.95, KEEP_ALIVE)):
-        for key, label, _, _ in shapes:
-            r = shape_ratio(src, image, b, key, metric)
-            if r is None:
-                add(f"{label}: {target}", None, f"no {SHORT[b] if b not in src else SHORT[image]} in this run")
-            else:
-                va, vb = (src[k]["shapes"][key][metric] for k in (image, b))
-                add(f"{label}: {target}", ok(r), f"{fmt(va, metric)} vs {SHORT[b]} {fmt(vb, metric)} ({how})",
-                    f"{r:.2f}x")
+def within(v, t):
+    return t.get("min", v) <= v <= t.get("max", v)
 
 
-def evaluate(results):
-    """The targets, every figure from this one run: [{target, measured, ratio, result, earlier}],
+def evaluate(results, table):
+    """[{target, measured, ratio, result, earlier}] for each target of the table (bench/targets.json);
     result PASS, MISS, or "not measured" when a contestant it needs did not run (e.g. --quick)."""
     by = {c["key"]: c for c in results["contestants"]}
-    fas = [c for c in results["contestants"] if c["key"].startswith("fa")]
-    t = []
+    labels = results["meta"]["shapes"]
+    alt = results.get("alternating")
 
-    def add(name, ok, measured, ratio=None, earlier=False):
-        t.append({"target": name, "measured": measured, "ratio": ratio, "earlier": earlier,
-                  "result": "not measured" if ok is None else "PASS" if ok else "MISS"})
+    def resolve(name):
+        """Contestant keys for a name: itself, an alias's first key present, or fa* (each f-a row)."""
+        if name == "fa*":
+            return [k for k in by if k.startswith("fa")]
+        return [next((k for k in table["aliases"][name] if k in by), name)] if name in table["aliases"] else [name]
 
-    def figure(key, shape, metric):
-        v = by[key]["shapes"][shape][metric]
-        return f"{fmt_rps(v)} req/s" if metric == "rps_median" else f"p99 {v:.2f} ms"
+    out = []
 
-    def compare(target, a, b, metric, ok, shapes=KEEP_ALIVE, earlier=False):
-        for key, label, _, _ in shapes:
-            r = shape_ratio(by, a, b, key, metric)
-            if r is None:
-                missing = ", ".join(SHORT[k] for k in (a, b) if k not in by)
-                add(f"{label}: {target}", None, f"no {missing} in this run", earlier=earlier)
+    def add(name, t, ok, measured, ratio=None):
+        out.append({"target": name, "measured": measured, "ratio": ratio, "earlier": t.get("earlier", False),
+                    "result": "not measured" if ok is None else "PASS" if ok else "MISS"})
+
+    for t in table["targets"]:
+        if "each" in t:
+            rows = [by[k] for name in t["each"] for k in resolve(name) if k in by]
+            figures = [(c["label"], value(c, t["field"])) for c in rows]
+            figures = [(label, v if v is None or "scale" not in t else round(v / t["scale"], 2)) for label, v in figures]
+            measured = [(label, v) for label, v in figures if v is not None]
+            if t.get("one_line"):  # one line for all rows: those out of bounds named
+                bad = [f"{label}: {v}" for label, v in measured if not within(v, t)]
+                add(f"{t['target']} (each row)", t, not bad if measured else None,
+                    "; ".join(bad) or f"{measured[0][1] if measured else '–'} in each of the {len(measured)} rows")
             else:
-                add(f"{label}: {target}", ok(r), f"{figure(a, key, metric)} vs {SHORT[b]} {figure(b, key, metric)}",
-                    f"{r:.2f}x", earlier)
-
-    image_targets(results, add)
-    compare("default >= 0.85x nginx req/s", "fa", "nginx", "rps_median", lambda r: r >= 0.85, earlier=True)
-    compare("ACCESS_LOG=off >= 0.9x nginx req/s", "fa_nolog", "nginx", "rps_median", lambda r: r >= 0.9, earlier=True)
-    compare("default p99 <= 1.5x nginx", "fa", "nginx", "p99_ms", lambda r: r <= 1.5, earlier=True)
-    compare("default >= 1.5x Go net/http req/s", "fa", "go", "rps_median", lambda r: r >= 1.5, earlier=True)
-    for key, label, _, _ in SHAPES:
-        name = f"{label}: the access log costs <= 5% (1 - on/off req/s)"
-        r = shape_ratio(by, "fa", "fa_nolog", key)
-        if r is None:
-            add(name, None, "no ACCESS_LOG=off row in this run", earlier=True)
-        else:
-            add(name, 1 - r <= 0.05, f"on {figure('fa', key, 'rps_median')} vs off {figure('fa_nolog', key, 'rps_median')}",
-                f"{r:.2f}x: costs {100 * (1 - r):.1f}%", earlier=True)
-    statics = [by[k] for k in ("fa_static", "fa_musl") if k in by]
-    for c in statics:
-        add(f"idle RSS <= 2 MB ({c['label']})", c["idle_rss_kb"] <= 2048, f"{c['idle_rss_kb']} kB")
-    if not statics:
-        add("idle RSS <= 2 MB (static binaries)", None,
-            f"no static binary in this run (dynamic: {by['fa']['idle_rss_kb']} kB)")
-    served, unserved = [], []
-    for c in fas:
-        pc = c["shapes"].get("ka1000", {}).get("per_connection")
-        if pc:
-            n = pc["connections"] - pc["connections_with_no_response"]
-            (served if n == pc["connections"] == 1000 else unserved).append(f"{c['label']}: {n} of {pc['connections']}")
-    add("1000 keep-alive: every one of 1000 connections served (benchtool, each favorite-athlete row)",
-        (not unserved) if served or unserved else None,
-        "; ".join(unserved) or f"1000 of 1000 in each of the {len(served)} rows")
-    errors = []
-    for c in fas:
-        for key, label, _, _ in SHAPES:
-            s = c["shapes"].get(key)
-            if not s:
+                for label, v in figures:
+                    add(f"{t['target']} ({label})", t, None if v is None else within(v, t),
+                        "–" if v is None else f"{v} {t.get('unit', '')}".strip())
+            if not rows:
+                add(t["target"], t, None, f"no {', '.join(t['each'])} in this run")
+            continue
+        a, b = resolve(t["a"])[0], resolve(t["b"])[0]
+        src, how = by, "one after another"
+        if alt and t.get("alternating"):
+            src = {k: {"shapes": v} for k, v in alt.items()}
+            how = f"median of {len(next(iter(alt.values()))['ka50']['rps'])} alternating rounds"
+        for shape in t["shapes"]:
+            name = f"{labels[shape]}: {t['target']}"
+            r = shape_ratio(src, a, b, shape, t["metric"])
+            if r is None:
+                add(name, t, None, f"no {', '.join(SHORT.get(k, k) for k in (a, b) if k not in src)} in this run")
                 continue
-            pc = s.get("per_connection", {})
-            n = s["socket_errors"] + s["non_2xx"] + pc.get("errors", 0) + pc.get("timeouts", 0) + pc.get("non_200", 0)
-            if n:
-                errors.append(f"{c['label']} / {label}: wrk {s['socket_errors']} socket errors ({s['timeouts']} timeouts), "
-                              f"{s['non_2xx']} non-2xx; benchtool {pc.get('errors', 0)} errors, "
-                              f"{pc.get('timeouts', 0)} timeouts, {pc.get('non_200', 0)} non-200")
-    add("zero errors (wrk and benchtool, each favorite-athlete row and load shape)", not errors if fas else None,
-        "; ".join(errors) or f"0 in each of the {len(fas)} rows")
-    # Targets of the first benchmark (2026-11-21) that the ones above do not replace.
-    compare("default >= 10x Flask/gunicorn req/s", "fa", "flask", "rps_median", lambda r: r >= 10,
-            shapes=SHAPES[:1], earlier=True)
-    st = by.get("fa_musl") or by.get("fa_static") or by["fa"]  # the image's binary where it was built
-    add(f"exec to first 200 <= 5 ms ({st['label']})", st["start_ms"] <= 5, f"{st['start_ms']:.2f} ms", earlier=True)
-    add(f"binary <= 3 MB ({st['label']})", st["size_bytes"] <= 3 * 1024 * 1024,
-        f"{st['size_bytes'] / 1048576:.2f} MB", earlier=True)
-    return t
+            va, vb = (src[k]["shapes"][shape][t["metric"]] for k in (a, b))
+            add(name, t, within(r, t), f"{fmt_metric(va, t['metric'])} vs {SHORT.get(b, b)} "
+                f"{fmt_metric(vb, t['metric'])} ({how})", f"{r:.2f}x")
+    return out
 
 
 def httplib_title(m):
     """Which cpp-httplib the service was built with, and whether it is the pinned one."""
-    v = m["versions"].get("favorite-athlete") or ""
-    got = v.split("cpp-httplib ")[-1].rstrip(")") if "cpp-httplib " in v else "?"
-    pin = m["versions"].get("cpp-httplib pinned", "?")
-    if got == pin:
-        return f"The service: cpp-httplib {got}, the pinned release (what the image ships)."
-    return (f"**The service here: cpp-httplib {got}, not the pinned {pin} the image ships (the pin could not be "
-            f"fetched: an offline build from Debian's source). Its figures are not the image's.**")
+    if m["pin_reachable"]:
+        return f"The service: cpp-httplib {m['httplib']}, the pinned release (what the image ships)."
+    return (f"**The service here: cpp-httplib {m['httplib']}, not the pinned {m['httplib_pinned']} the image ships "
+            f"(the pin could not be fetched: an offline build from Debian's source). Its figures are not the "
+            f"image's.**")
 
 
 def summary_markdown(results):
@@ -202,8 +163,9 @@ def summary_markdown(results):
     return L
 
 
-def markdown(results):
+def markdown(results, targets):
     m = results["meta"]
+    shapes = m["shapes"]
     L = [httplib_title(m), ""]
     L.append(f"Run {m['date']} on {m['machine']['cpu']}, {m['machine']['cores']} cores, Debian {m['machine']['debian']}, "
              f"kernel {m['machine']['kernel']}; load average before: {m['load_before']}, after: {m['load_after']}. "
@@ -216,14 +178,13 @@ def markdown(results):
              f"favorite-athlete runs with PORT, BIND_ADDRESS=127.0.0.1 and DRAIN_SECONDS=0 set and every other "
              f"setting unset (default), apart from the setting a row names.")
     L.append("")
-    if results.get("targets"):
-        L += targets_markdown(results)
+    L += targets_markdown(targets, m["quick"])
     L += summary_markdown(results)
     L.append("| contestant | load shape | req/s median (min–max) | p50 ms | p99 ms | errors (timeouts) | non-2xx "
              "| peak RSS MB | other work on server CPU |")
     L.append("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for c in results["contestants"]:
-        for key, label, _, _ in SHAPES:
+        for key, label in shapes.items():
             s = c["shapes"].get(key)
             if not s:
                 continue
@@ -237,7 +198,7 @@ def markdown(results):
         if "start_ms" in c:
             L.append(f"| {c['label']} | {fmt_mb(c['idle_rss_kb'])} | {c['start_ms']:.1f} | {c['size_bytes'] / 1048576:.1f} | {c['size_note']} |")
     L.append("")
-    L.append("1000 keep-alive connections, counted per connection by `benchtool conns` (each connection sends "
+    L.append("1000 keep-alive connections, counted per connection by `bench/conns` (each connection sends "
              "GET / one at a time and reconnects when the server closes):")
     L.append("")
     L.append("| contestant | req/s | responses per connection: min / 1st pct / median / max | connections never served "
@@ -252,14 +213,14 @@ def markdown(results):
                      f"{pc['connections_with_no_response']} | {pc['tcp_connections_opened']} | {share:.0f}% | "
                      f"{pc['errors']} / {pc['timeouts']} |")
     logged = [(c, key, label, c["shapes"][key]["log"]) for c in results["contestants"]
-              for key, label, _, _ in SHAPES if "log" in c["shapes"].get(key, {})]
+              for key, label in shapes.items() if "log" in c["shapes"].get(key, {})]
     if logged:
         L.append("")
         L.append(f"Access log written: each server process's stdout is a regular file in {m['log_dir']} "
                  f"({m['log_fs']}), as a container runtime writes a pod's log to a file. The server is stopped with "
                  f"SIGTERM (its event loops write the lines they hold), then the file is counted, its last lines "
                  f"parsed as JSON, and deleted. Request lines must be at least the responses the clients counted "
-                 f"(readiness GET, warm-up, wrk runs, benchtool).")
+                 f"(readiness GET, warm-up, wrk runs, bench/conns).")
         L.append("")
         L.append("| contestant | load shape | log MB | lines | bytes per line | request lines / responses counted "
                  "| ends in whole JSON lines | graceful stop |")
@@ -270,29 +231,20 @@ def markdown(results):
                      f"{lg['bytes'] / max(lg['lines'], 1):.0f} | {lg['request_lines']} / "
                      f"{lg['responses_counted_by_clients']} | {whole}, last {lg['last_lines_json']} of "
                      f"{lg['last_lines_checked']} parsed | {'yes' if lg['graceful_stop'] else '**no**'} |")
-    if results["ratios"]:
-        L.append("")
-        L.append("Ratios of favorite-athlete, default and with ACCESS_LOG=off, to the others (req/s; p99 for nginx):")
-        L.append("")
-        L.append("| contestant | load shape | " + " | ".join(r for r in results["ratios"][0]["values"]) + " |")
-        L.append("| --- | --- |" + " ---: |" * len(results["ratios"][0]["values"]))
-        for r in results["ratios"]:
-            L.append(f"| {r['contestant']} | {r['shape']} | " + " | ".join(f"{v:.2f}x" for v in r["values"].values()) + " |")
     return "\n".join(L) + "\n"
 
 
-def targets_markdown(results):
+def targets_markdown(ts, quick):
     """The Targets section: each target, its figures from this run, the ratio, PASS or MISS."""
-    ts = results["targets"]
     issue = [t for t in ts if not t["earlier"]]
     passed = sum(t["result"] == "PASS" for t in issue)
     unmeasured = sum(t["result"] == "not measured" for t in issue)
     L = ["## Targets", ""]
     L.append(f"{passed} of {len(issue)} met" + (f", {unmeasured} not measured in this run" if unmeasured else "") +
-             ". \"Default\" is favorite-athlete as users get it (access log on, written to a file); every figure "
-             "comes from this run (same cores, one contestant after another)." +
+             " (the table: bench/targets.json). \"Default\" is favorite-athlete as users get it (access log on, "
+             "written to a file); every figure comes from this run (same cores, one contestant after another)." +
              (" **A --quick run: 1 run of 2 s per shape, no wait for a quiet machine: a smoke test, "
-              "not a measurement.**" if results["meta"]["quick"] else ""))
+              "not a measurement.**" if quick else ""))
     L.append("")
     for rows, title in ((issue, None), ([t for t in ts if t["earlier"]], "Earlier targets (the first benchmark's) "
                                                                           "that those above do not replace:")):
@@ -310,37 +262,20 @@ def targets_markdown(results):
     return L
 
 
-def ratios(results):
-    by = {c["key"]: c for c in results["contestants"]}
-    out = []
-    for fa in ("fa", "fa_nolog"):
-        for key, label, _, _ in SHAPES if fa in by else []:
-            vals = {}
-            for other, name in (("nginx", "vs nginx"), ("go", "vs Go"), ("flask", "vs Flask")):
-                r = shape_ratio(by, fa, other, key)
-                if r is not None:
-                    vals[name + " req/s"] = r
-            r = shape_ratio(by, fa, "nginx", key, "p99_ms")
-            if r is not None:
-                vals["p99 vs nginx"] = r
-            if vals:
-                out.append({"contestant": by[fa]["label"], "shape": label, "values": vals})
-    return out
-
-
 def plot(results, outdir):
     rows = [c for c in results["contestants"] if c["shapes"]]
+    shapes = list(results["meta"]["shapes"].items())
     dat = os.path.join(outdir, "plot.dat")
     with open(dat, "w") as f:
-        f.write("# contestant " + " ".join(f"rps_{k} p99_{k}" for k, _, _, _ in SHAPES) + "\n")
+        f.write("# contestant " + " ".join(f"rps_{k} p99_{k}" for k, _ in shapes) + "\n")
         for c in rows:
             vals = []
-            for k, _, _, _ in SHAPES:
+            for k, _ in shapes:
                 s = c["shapes"][k]
                 vals += [f"{s['rps_median']:.0f}", f"{max(s['p99_ms'], 0.01):.3f}"]
             f.write(f'"{SHORT.get(c["key"], c["key"])}" ' + " ".join(vals) + "\n")
     if not shutil.which("gnuplot"):
-        log("gnuplot not found: plot.dat written, no plot.png")
+        print("gnuplot not found: plot.dat written, no plot.png", file=sys.stderr)
         return
     m = results["meta"]
     script = f"""
@@ -357,12 +292,35 @@ set xrange [-0.6:{len(rows) - 0.4}]
 set ylabel "requests/s (median)"
 set yrange [0:*]
 set format y "%.0s%c"
-plot "{dat}" using 2:xtic(1) title "{SHAPES[0][1]}", "" using 4 title "{SHAPES[1][1]}", "" using 6 title "{SHAPES[2][1]}"
+plot "{dat}" using 2:xtic(1) title "{shapes[0][1]}", "" using 4 title "{shapes[1][1]}", "" using 6 title "{shapes[2][1]}"
 set ylabel "p99 latency, ms (log)"
 set logscale y
 set yrange [*:*]
 set format y "%g"
-plot "{dat}" using 3:xtic(1) title "{SHAPES[0][1]}", "" using 5 title "{SHAPES[1][1]}", "" using 7 title "{SHAPES[2][1]}"
+plot "{dat}" using 3:xtic(1) title "{shapes[0][1]}", "" using 5 title "{shapes[1][1]}", "" using 7 title "{shapes[2][1]}"
 unset multiplot
 """
     subprocess.run(["gnuplot"], input=script, text=True, check=True)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("results", help="a results.json written by the measuring step")
+    p.add_argument("--out", help="where to write results.md and the plot (default: beside results.json)")
+    p.add_argument("--targets", default=os.path.join(HERE, "targets.json"))
+    args = p.parse_args()
+    out = args.out or os.path.dirname(os.path.abspath(args.results))
+    os.makedirs(out, exist_ok=True)
+    with open(args.results) as f:
+        results = json.load(f)
+    with open(args.targets) as f:
+        table = json.load(f)
+    md = markdown(results, evaluate(results, table))
+    with open(os.path.join(out, "results.md"), "w") as f:
+        f.write(md)
+    plot(results, out)
+    print(md)
+
+
+if __name__ == "__main__":
+    main()

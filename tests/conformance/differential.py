@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Differential conformance: the checklist's raw requests against this service, nginx and Go
-net/http (the benchmark's contestants, started by bench/harness.py), compared with the table in
-docs/conformance.md. Run by `bench/run.sh --differential` (which builds the Go contestant).
+net/http (the benchmark's contestants, started by bench/servers.py), compared with the table in
+docs/conformance.md. Run by `bench/benchmark.py --differential` (which builds the Go contestant).
 
 Fails when an observed outcome differs from the table, when a case has no row, or when the three
 servers differ and the row gives no reason: a difference nobody explained is a bug.
@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.join(ROOT, "bench"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))  # runner's fa_test
 sys.path.insert(0, HERE)
 
-import harness as bench  # noqa: E402  (bench/harness.py: contestants and how to start them)
+import servers  # noqa: E402  (bench/servers.py: contestants and how to start them)
 from checklist import CASES  # noqa: E402
 from runner import exchange, summary  # noqa: E402
 
@@ -28,15 +28,15 @@ HEADER = ["case", "RFC", "requirement (checklist.py)", "service", "nginx", "Go",
 
 
 def observe(args):
-    bench.ARGS = argparse.Namespace(binary=args.binary, static_binary=None, musl_binary=None,
-                                    go_server=args.go_server, quick=False)
-    specs = {s["key"]: s for s in bench.contestants(args.work)}
+    run = argparse.Namespace(binary=args.binary, static_binary=None, musl_binary=None, go_server=args.go_server,
+                             quick=False, peers=False)
+    specs = {s["key"]: s for s in servers.contestants(run, args.work)}
     missing = [key for key, _ in SERVERS if key not in specs]
     if missing:
         raise SystemExit(f"contestants missing: {missing} (nginx installed? --go-server given?)")
     observed = {}
     for key, _ in SERVERS:
-        server = bench.Server(specs[key], None, args.work, "differential")
+        server = servers.Server(specs[key], None, args.work, "differential")
         try:
             for case in CASES:
                 outcome = exchange(server.port, case.raw, head=case.head, replies=len(case.replies or (1,)))

@@ -1,6 +1,6 @@
 # HTTP/1.1 conformance. checklist: every RFC 9112/9110 server requirement of
 # tests/conformance/checklist.py against the binary (label integration: each cpp-httplib build
-# runs it). differential: the same requests to this service, nginx and Go net/http (bench/run.sh
+# runs it). differential: the same requests to this service, nginx and Go net/http (bench/benchmark.py
 # --differential builds Go), compared with docs/conformance.md; skips (77) without nginx or go
 # unless FA_TESTS_NO_SKIP=1.
 find_package(Python3 3.9 COMPONENTS Interpreter)
@@ -13,7 +13,7 @@ set_tests_properties(conformance.checklist PROPERTIES
   LABELS "integration;conformance" TIMEOUT 180
   ENVIRONMENT "FA_BIN=$<TARGET_FILE:favorite-athlete>;PYTHONPATH=${CMAKE_CURRENT_LIST_DIR}/../lib;PYTHONDONTWRITEBYTECODE=1")
 add_test(NAME conformance.differential
-  COMMAND "${CMAKE_CURRENT_LIST_DIR}/../../bench/run.sh" --differential --no-install
+  COMMAND Python3::Interpreter -B "${CMAKE_CURRENT_LIST_DIR}/../../bench/benchmark.py" --differential --no-install
           --binary "$<TARGET_FILE:favorite-athlete>")
 set_tests_properties(conformance.differential PROPERTIES
   LABELS conformance SKIP_RETURN_CODE 77 TIMEOUT 300 ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1")

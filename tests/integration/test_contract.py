@@ -77,7 +77,7 @@ class AccessLogBatches(unittest.TestCase):
             self.assertLess(time.monotonic() - started, 1.0)
             # Many requests on several connections, then SIGTERM: every line is written, whole and
             # once, before "stopped". (A loop busy at the signal writes its batch as it ends: the
-            # benchmark checks that under load, bench/harness.py; service/test_access_log.cpp unit-tests it.)
+            # benchmark checks that under load, bench/measure.py; service/test_access_log.cpp unit-tests it.)
             readers = [Reader(connect(server.port)) for _ in range(8)]
             count = 0
             for _ in range(250):

