@@ -19,7 +19,7 @@ import subprocess
 import threading
 import time
 
-from servers import free_port, get_one, spec_env
+from servers import Reader, free_port, get_one, spec_env
 
 REQUESTS = 20000
 CONNS = 10
@@ -30,16 +30,17 @@ def available():
 
 
 def _client(port, n, failures):
-    sock, buf = None, b""
+    sock = reader = None
     for _ in range(n):
         ok = keep = False
         for attempt in range(2):  # a kept-alive connection the server closed meanwhile: once more on a new one
             reused = sock is not None
             try:
                 if sock is None:
-                    sock, buf = socket.create_connection(("127.0.0.1", port), timeout=60), b""
-                ok, keep, _, buf = get_one(sock, buf)
-            except OSError:
+                    sock = socket.create_connection(("127.0.0.1", port), timeout=60)
+                    reader = Reader(sock)
+                ok, keep, _ = get_one(reader)
+            except (OSError, EOFError, ValueError):
                 ok, keep = False, False
             if not keep and sock is not None:
                 sock.close()
@@ -65,9 +66,9 @@ def _ir(spec, port, env, out, requests, cpu):
         while True:
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
-                    if get_one(s)[0]:
+                    if get_one(Reader(s))[0]:
                         break
-            except OSError:
+            except (OSError, EOFError, ValueError):
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"{spec['key']} under callgrind did not answer 200")

@@ -1,6 +1,6 @@
 """The contestants and how to start them: a spec (a dict) per server, Server to run one pinned to a
-CPU, and the raw HTTP client the benchmark checks answers with. Shared by bench/measure.py and
-tests/conformance/differential.py. Python standard library only.
+CPU, and get_one, a GET / through the tests' raw HTTP client (tests/lib/fa_test.py) to check answers.
+Shared by bench/measure.py and tests/conformance/differential.py. Python standard library only.
 
 A spec: key, label, argv and env ("@PORT@" filled in), "unset" (names removed from the
 environment), "setup" (called with the port before a start), "stdout_file" (stdout is a file of
@@ -13,9 +13,13 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 
 import peers
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "lib"))
+from fa_test import Reader, free_port  # noqa: E402  (the tests' raw HTTP client and free ports)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BODY = b'{"myFavoriteAthlete":"Usain Bolt"}'
@@ -31,40 +35,21 @@ FA_SETTINGS = ("PORT", "BIND_ADDRESS", "FAVORITE_ATHLETE", "DRAIN_SECONDS", "SHU
                "ACCESS_LOG", "KEEPALIVE_TIMEOUT_SECONDS", "READ_TIMEOUT_SECONDS", "METRICS_PORT")
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def get_one(sock, buf=b""):
-    """Sends GET / on sock and reads one response (Content-Length framed); returns (status 200,
-    keep-alive, body, what was read past the response)."""
-    sock.sendall(REQUEST)
-    while b"\r\n\r\n" not in buf:
-        chunk = sock.recv(65536)
-        if not chunk:
-            return False, False, b"", b""
-        buf += chunk
-    head, rest = buf.split(b"\r\n\r\n", 1)
-    m = re.search(rb"(?i)\r\ncontent-length:\s*(\d+)", head)
-    length = int(m.group(1)) if m else 0
-    while len(rest) < length:
-        chunk = sock.recv(65536)
-        if not chunk:
-            return False, False, b"", b""
-        rest += chunk
-    close = head.startswith(b"HTTP/1.0") or re.search(rb"(?i)\r\nconnection:\s*close", head) is not None
-    return head.startswith((b"HTTP/1.1 200", b"HTTP/1.0 200")), not close, rest[:length], rest[length:]
+def get_one(reader):
+    """Sends GET / on the reader's connection and reads one response: (status 200, keep-alive, body).
+    EOFError when the server closed the connection, ValueError when the answer is malformed."""
+    reader.sock.sendall(REQUEST)
+    status, headers, body = reader.response()
+    return status == 200, headers.get("connection", "").lower() != "close", body
 
 
 def http_get_ok(port, timeout=1.0):
     """(GET / answered 200, its body); (False, b"") when nothing answers yet."""
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-            ok, _, body, _ = get_one(s)
+            ok, _, body = get_one(Reader(s))
             return ok, body
-    except OSError:
+    except (OSError, EOFError, ValueError):
         return False, b""
 
 
