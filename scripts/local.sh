@@ -194,7 +194,7 @@ build() {
     return 0
   fi
   # No test suite here (minutes, and it installs the test tools): scripts/test.sh is for that.
-  install_debian_packages "${ROOT}/scripts/debian-packages.txt"
+  install_debian_packages "${ROOT}/scripts/debian_packages.txt"
   build_preset release >/dev/null
   BINARY="${ROOT}/build/release/favorite-athlete"
 }
