@@ -6,8 +6,8 @@
 # namespaces and a network namespace with only loopback, an empty environment except its
 # config. Then GET / and /healthz over that loopback, --check from inside the root, SIGTERM.
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=lib.sh
-. "$here/lib.sh"
+# shellcheck source=tests/lib.sh
+source "$here/../lib.sh"
 
 if [[ "${1:-}" == --inside ]]; then
   # ---- runs as PID 1 of fresh PID/mount/network namespaces (see unshare below) ----
@@ -42,7 +42,7 @@ if [[ "${1:-}" == --inside ]]; then
   # In a subshell that execs, so $! is the server's own PID (env, setpriv, chroot all exec).
   (as_pod PORT=8080 DRAIN_SECONDS=1) >"$work/stdout" 2>"$work/stderr" &
   pid=$!
-  wait_http http://127.0.0.1:8080/healthz 10 "$pid"
+  wait_until -p "$pid" 10 "an answer on /healthz" curl -fsS --max-time 1 -o /dev/null http://127.0.0.1:8080/healthz
   assert_unprivileged "$pid"
   [[ "$(readlink "/proc/$pid/root")" == "$root" ]] || fail "process root is $(readlink "/proc/$pid/root"), want $root"
 
@@ -53,22 +53,14 @@ if [[ "${1:-}" == --inside ]]; then
   if (as_pod -- --check http://127.0.0.1:1/healthz) 2>/dev/null; then fail "--check of a closed port exited 0"; fi
   log "ok: --check inside the root: 0 for /healthz, non-zero for a closed port"
 
-  kill -TERM "$pid"
-  rc=0
-  timeout 30 tail --pid="$pid" -f /dev/null || fail "no exit within 30 s of SIGTERM"
-  wait "$pid" || rc=$?
-  ((rc == 0)) || {
-    cat "$work/stderr" >&2
-    fail "exit status $rc after SIGTERM, want 0"
-  }
+  sigterm_exits_0 "$pid" "$work/stderr"
   grep -q '"listening"' "$work/stdout" || fail "no JSON start line on stdout"
-  log "ok: SIGTERM -> exit 0; stdout: $(wc -l <"$work/stdout") JSON lines, stderr: $(wc -c <"$work/stderr") bytes"
+  log "stdout: $(wc -l <"$work/stdout") JSON lines, stderr: $(wc -c <"$work/stderr") bytes"
   exit 0
 fi
 
 [[ $# -eq 1 ]] || fail "usage: $0 BINARY"
-bin=$(readlink -f "$1")
-[[ -x $bin ]] || fail "no executable at $1"
+bin=$(need_binary "$1")
 need_root
 need_cmd unshare chroot setpriv ip mount curl timeout
 unshare --net --pid --fork --kill-child --mount-proc true 2>/dev/null || skip "unshare cannot create namespaces here"

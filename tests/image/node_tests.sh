@@ -6,8 +6,8 @@
 #           its command line, and policy_selftest.js rejects every single-rule violation.
 # Needs node and `npm ci --prefix tests/image` (done by .ci/run).
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=lib.sh
-. "$here/lib.sh"
+# shellcheck source=tests/lib.sh
+source "$here/../lib.sh"
 
 [[ $# -eq 3 ]] || fail "usage: $0 lint|policy DOCKERFILE DOCKERIGNORE"
 mode=$1 dockerfile=$2 dockerignore=$3

@@ -8,13 +8,11 @@
 # run inside the container, and `podman stop` must end it with exit status 0.
 # All podman state (storage, run dirs, events) lives in a temp dir removed on exit; nothing is
 # ever pulled (--pull=never, no search registries).
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=lib.sh
-. "$here/lib.sh"
+# shellcheck source=tests/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 [[ $# -eq 2 ]] || fail "usage: $0 BINARY DOCKERFILE"
-bin=$(readlink -f "$1") dockerfile=$2
-[[ -x $bin ]] || fail "no executable at $1"
+bin=$(need_binary "$1") dockerfile=$2
 [[ -r $dockerfile ]] || fail "no Dockerfile at $dockerfile"
 need_root
 need_cmd podman runc nsenter curl timeout gzip
@@ -30,20 +28,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-mkdir -p "$work/ctx"
 podman_sandbox "$work"
 
 # ---- the Dockerfile's last stage, fed from the build context instead of the build stage ----
-awk '/^FROM[[:space:]]/ { stage = "" } { stage = stage $0 "\n" } END { printf "%s", stage }' \
-  "$dockerfile" >"$work/runtime.stage"
-runtime_from=$(head -n1 "$work/runtime.stage")
-[[ $runtime_from =~ ^FROM[[:space:]]+scratch([[:space:]]|$) ]] ||
-  fail "the runtime stage is not FROM scratch ($runtime_from): it could not be built here without pulling"
-sed -E 's#^COPY[[:space:]]+--from=[^[:space:]]+[[:space:]]+[^[:space:]]+[[:space:]]+/favorite-athlete[[:space:]]*$#COPY favorite-athlete /favorite-athlete#' \
-  "$work/runtime.stage" >"$work/ctx/Containerfile"
-[[ $(grep -c '^COPY favorite-athlete /favorite-athlete$' "$work/ctx/Containerfile") == 1 ]] ||
-  fail "runtime stage has no single 'COPY --from=<build> <path> /favorite-athlete' to substitute"
-install -m 0755 "$bin" "$work/ctx/favorite-athlete"
+runtime_stage_context "$dockerfile" "$bin" "$work/ctx"
 log "--- Containerfile (runtime stage of $(basename "$dockerfile")) ---"
 cat "$work/ctx/Containerfile" >&2
 
@@ -80,7 +68,7 @@ pod run -d --name "$ctr" --pull=never --read-only --cap-drop=ALL --user 65532:65
 pid=$(pod inspect -f '{{.State.Pid}}' "$ctr")
 [[ $pid =~ ^[1-9][0-9]*$ ]] || fail "container is not running: $(pod logs "$ctr" 2>&1 | tail -5)"
 netns=(nsenter -t "$pid" -n)
-wait_http http://127.0.0.1:8080/healthz 15 "$pid" "${netns[@]}"
+wait_until -p "$pid" 15 "an answer on /healthz" "${netns[@]}" curl -fsS --max-time 1 -o /dev/null http://127.0.0.1:8080/healthz
 assert_unprivileged "$pid"
 grep -Eq '^CapBnd:[[:space:]]+0+$' "/proc/$pid/status" || fail "bounding set not empty: $(grep CapBnd "/proc/$pid/status")"
 root_opts=$(awk '$5 == "/" { print $6 }' "/proc/$pid/mountinfo")
