@@ -2,7 +2,7 @@
 # tests/format/check.sh [--self-test | --fix | --list] [ROOT]: the project's C and C++ sources are
 # formatted as clang-format 14 formats them with the repository's .clang-format.
 #
-#   (no option)  checks (clang-format --dry-run --Werror) and lists every file that is not
+#   (no option)  checks (a diff with clang-format's output) and lists every file that is not
 #                formatted, with the lines concerned and the command that fixes it; exit 1
 #   --fix        formats them in place instead (what scripts/format.sh runs)
 #   --list       prints the files, one per line, relative to ROOT
@@ -52,35 +52,25 @@ list_files() {
   done
 }
 
-# check ROOT FILE...: lists the files clang-format would change; returns 1 if there is one.
+# check ROOT FILE...: lists the files clang-format would change, each with the first line of each
+# change (diff of the file and its formatted copy); returns 1 if there is one.
 check() {
-  local root="$1" out rc=0 f
+  local root="$1" formatted f shown n=0
   shift
-  out=$(cd "${root}" && "${CLANG_FORMAT}" --style=file --dry-run --Werror -- "$@" 2>&1) || rc=$?
-  ((rc != 0)) || return 0
-  local -A places=() lines=()
-  local re='^(.+):([0-9]+):[0-9]+: (error|warning): code should be clang-formatted'
-  while IFS= read -r f; do
-    [[ ${f} =~ ${re} ]] || continue
-    f="${BASH_REMATCH[1]}"
-    places[${f}]=$((${places[${f}]:-0} + 1))
-    [[ " ${lines[${f}]:-} " == *" ${BASH_REMATCH[2]} "* ]] || lines[${f}]="${lines[${f}]:-} ${BASH_REMATCH[2]}"
-  done <<<"${out}"
-  ((${#places[@]} > 0)) || die "${CLANG_FORMAT} failed (exit ${rc}) without naming an unformatted line: ${out}"
+  formatted="$(mktemp)"
   local -a at
-  local shown more
-  {
-    printf 'Not formatted as .clang-format says (%s --dry-run; the lines it would change):\n' "${CLANG_FORMAT##*/}"
-    for f in "$@"; do
-      [[ -n ${places[${f}]:-} ]] || continue
-      read -ra at <<<"${lines[${f}]}"
-      more=""
-      ((${#at[@]} <= 10)) || more=", ..."
-      printf -v shown '%s, ' "${at[@]:0:10}"
-      printf '  %s: line %s%s\n' "${f}" "${shown%, }" "${more}"
-    done
-  } >&2
-  err "${#places[@]} of $# files are not formatted. Fix: scripts/format.sh (${CLANG_FORMAT##*/} -i on these" \
+  for f in "$@"; do
+    (cd "${root}" && "${CLANG_FORMAT}" --style=file -- "${f}") >"${formatted}" || die "${CLANG_FORMAT} failed on ${f}"
+    mapfile -t at < <(diff "${root}/${f}" "${formatted}" | sed -n 's/^\([0-9]*\)[0-9,]*[acd].*/\1/p')
+    ((${#at[@]} > 0)) || continue
+    ((n++ > 0)) || printf 'Not formatted as .clang-format says (the lines %s would change):\n' "${CLANG_FORMAT##*/}" >&2
+    printf -v shown '%s, ' "${at[@]:0:10}"
+    ((${#at[@]} <= 10)) || shown+="..., "
+    printf '  %s: line %s\n' "${f}" "${shown%, }" >&2
+  done
+  rm -f "${formatted}"
+  ((n == 0)) && return 0
+  err "${n} of $# files are not formatted. Fix: scripts/format.sh (${CLANG_FORMAT##*/} -i on these" \
     "files); a file's changes: ${CLANG_FORMAT##*/} FILE | diff FILE -"
   return 1
 }
