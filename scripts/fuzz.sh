@@ -9,7 +9,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 main() {
   local seconds="${1:-60}"
-  install_debian_packages "${ROOT}/scripts/debian-packages.txt" "${ROOT}/scripts/debian-packages-test.txt"
+  install_debian_packages "${ROOT}/scripts/debian_packages.txt" "${ROOT}/scripts/debian_packages_test.txt"
   build_preset fuzz >/dev/null
   work="$(mktemp -d)" # global: the EXIT trap runs after main returns
   trap 'rm -rf "${work}"' EXIT

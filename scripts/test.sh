@@ -19,7 +19,7 @@ install_npm_tools() {
 
 main() {
   local preset="${FA_PRESET:-ci}"
-  install_debian_packages "${ROOT}/scripts/debian-packages.txt" "${ROOT}/scripts/debian-packages-test.txt"
+  install_debian_packages "${ROOT}/scripts/debian_packages.txt" "${ROOT}/scripts/debian_packages_test.txt"
   install_npm_tools
   build_preset "${preset}"
   log "running ctest --preset ${preset} $*"

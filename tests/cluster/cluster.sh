@@ -3,7 +3,7 @@
 # A throwaway single-node Kubernetes 1.20 cluster for the tests: etcd, kube-apiserver,
 # kube-controller-manager, kube-scheduler, containerd, kubelet and kube-proxy, each a plain
 # process of this machine (no system service) with its config, state, sockets and logs in STATE.
-# `build` builds (or finds cached) the Kubernetes components (tests/cluster/build-k8s.sh).
+# `build` builds (or finds cached) the Kubernetes components (tests/cluster/build_k8s.sh).
 # `up` leaves them running (ctest fixture setup) and writes STATE/kubeconfig (context
 # fa-cluster-1.20); `down` stops every one and removes all `up` created: pods, network
 # namespaces, the bridge, routes, iptables chains, mounts, cgroups, kubelet's pod logs, the
@@ -28,37 +28,23 @@ start() {
   echo $! >"${STATE}/pids/${name}"
 }
 alive() { [[ -f ${STATE}/pids/$1 ]] && kill -0 "$(cat "${STATE}/pids/$1")" 2>/dev/null; }
+# stop NAME: SIGTERM, and SIGKILL after 10 s.
 stop() {
-  local name="$1" pid i
+  local name="$1" pid
   [[ -f ${STATE}/pids/${name} ]] || return 0
   pid="$(cat "${STATE}/pids/${name}")"
-  kill -TERM "${pid}" 2>/dev/null || {
-    rm -f "${STATE}/pids/${name}"
-    return 0
-  }
-  for ((i = 0; i < 40; i++)); do
-    kill -0 "${pid}" 2>/dev/null || break
-    sleep 0.25
-  done
-  kill -KILL "${pid}" 2>/dev/null && log "${name} (pid ${pid}) needed SIGKILL"
   rm -f "${STATE}/pids/${name}"
+  kill -TERM "${pid}" 2>/dev/null || return 0
+  if ! timeout 10 tail --pid="${pid}" -f /dev/null; then
+    kill -KILL "${pid}" 2>/dev/null
+    log "${name} (pid ${pid}) needed SIGKILL"
+  fi
 }
 # wait_up NAME SECONDS CMD...: CMD succeeds while NAME is running, else show NAME's log.
 wait_up() {
-  local name="$1" secs="$2" deadline
+  local name="$1" secs="$2"
   shift 2
-  deadline=$((SECONDS + secs))
-  until "$@" >/dev/null 2>&1; do
-    alive "${name}" || {
-      tail -n 25 "${STATE}/logs/${name}.log" >&2
-      fail "${name} exited"
-    }
-    ((SECONDS < deadline)) || {
-      tail -n 25 "${STATE}/logs/${name}.log" >&2
-      fail "${name} not up within ${secs}s"
-    }
-    sleep 0.5
-  done
+  wait_until -p "$(cat "${STATE}/pids/${name}")" -l "${STATE}/logs/${name}.log" "${secs}" "${name} up" "$@"
   log "${name} is up"
 }
 
@@ -270,8 +256,11 @@ pause_image() {
   mkdir -p "${d}/ctx"
   gcc -static -Os -s -Wall -Wextra -Werror -o "${d}/ctx/pause" "${HERE}/pause.c"
   printf 'FROM scratch\nCOPY pause /pause\nENTRYPOINT ["/pause"]\n' >"${d}/ctx/Containerfile"
-  "${HERE}/engine.sh" "${STATE}" raw build --pull=never --format docker --layers=false -t "${PAUSE_IMAGE}" "${d}/ctx" >/dev/null
-  "${HERE}/engine.sh" "${STATE}" raw save --format docker-archive -o "${d}/pause.tar" "${PAUSE_IMAGE}"
+  (
+    podman_sandbox "${STATE}/podman" # the storage engine.sh uses
+    podman build --pull=never --format docker --layers=false -t "${PAUSE_IMAGE}" "${d}/ctx" >/dev/null
+    podman save --format docker-archive -o "${d}/pause.tar" "${PAUSE_IMAGE}"
+  )
   "${HERE}/import.sh" "${STATE}" "${d}/pause.tar" "${PAUSE_IMAGE}"
 }
 
@@ -334,13 +323,13 @@ up() {
   STATE="$1"
   need_node_privileges
   local bin
-  bin="$("${HERE}/build-k8s.sh")" || fail "building Kubernetes 1.20 failed"
+  bin="$("${HERE}/build_k8s.sh")" || fail "building Kubernetes 1.20 failed"
   need_cmd etcd containerd containerd-shim-runc-v2 runc ctr kubectl openssl ip iptables iptables-save \
     podman gcc curl setsid mountpoint
   [[ -x /usr/lib/cni/bridge && -x /usr/lib/cni/host-local ]] || skip "no CNI plugins in /usr/lib/cni (containernetworking-plugins)"
   local c
   for c in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy; do
-    [[ -x ${bin}/${c} ]] || fail "no ${c} in ${bin} (tests/cluster/build-k8s.sh builds them)"
+    [[ -x ${bin}/${c} ]] || fail "no ${c} in ${bin} (tests/cluster/build_k8s.sh builds them)"
   done
   if [[ -e ${STATE} ]]; then
     log "${STATE} exists: removing the leftovers of a previous run first"
@@ -443,20 +432,13 @@ leftovers() {
 }
 
 main() {
-  case "${1:-}" in
-  build)
+  case "${1:-}:$#" in
+  build:1)
     need_node_privileges
     need_cmd go apt-get
-    "${HERE}/build-k8s.sh"
+    "${HERE}/build_k8s.sh"
     ;;
-  up)
-    (($# == 2)) || fail "usage: $0 up STATE"
-    up "$2"
-    ;;
-  down)
-    (($# == 2)) || fail "usage: $0 down STATE"
-    down "$2"
-    ;;
+  up:2 | down:2) "$1" "$2" ;;
   *) fail "usage: $0 build | $0 up STATE | $0 down STATE" ;;
   esac
 }

@@ -1,11 +1,25 @@
 #!/usr/bin/env bash
-# deploy.sh STATE: build-and-deploy.sh --context against the test cluster (lib.sh deploy_script:
-# its steps 1-6 for real: preflight, image build, cluster check, image load, apply through the
-# 1.20 shim + rollout status, and the answer on the Ingress host through the Ingress stand-in),
-# image tag cluster-a. Then the figures: 3 pods Ready, GET / through the Service's ClusterIP
-# answers the contract, and the script printed that answer from the Ingress URL. Metrics: /metrics
-# through the Ingress route is a 404, the Service has no metrics port, and a Prometheus-style scrape
-# of a pod, as its prometheus.io annotations say, answers the exposition.
+# deploy.sh STATE new|broken|traefik|delete: build-and-deploy.sh --context against the test
+# cluster (lib.sh deploy_script), each mode one run of the script as a user runs it.
+#   new      steps 1-6 for real, image tag cluster-a: preflight, image build, cluster check, image
+#            load, apply through the 1.20 shim + rollout status, and the answer on the Ingress host
+#            through the Ingress stand-in (ingress.sh). Then 3 pods Ready, GET / through the
+#            Service's ClusterIP answers the contract, and the script printed that answer from the
+#            Ingress URL. Metrics: /metrics through the Ingress route is a 404, the Service has no
+#            metrics port, and a Prometheus-style scrape of a pod, as its prometheus.io
+#            annotations say, answers the exposition.
+#   broken   negative: a broken manifest makes the script fail, its diagnostics naming the cause:
+#            a wrong readiness probe path (step 5's rollout never completes; maxUnavailable 0 keeps
+#            the old pods serving; the diagnostics show the failing probe), a wrong Service
+#            targetPort (the pods are Ready but step 6 gets no answer through the Ingress
+#            stand-in). Each break goes in through --render-filter (the 1.20 shim, then a sed);
+#            afterwards the script with the good render must succeed again.
+#   traefik  --ingress traefik over the running deployment (same tag): the applied Ingress is of
+#            class traefik and the NetworkPolicy admits kube-system (and only it); step 6 gets the
+#            answer through the Ingress stand-in, which routes an Ingress of any class (no Traefik
+#            runs here). The plain nginx route is applied again afterwards.
+#   delete   build-and-deploy.sh delete --context: exit 0, the namespace (and with it everything
+#            the script applied) gone, the generated overlay removed.
 set -euo pipefail
 # shellcheck source=tests/cluster/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -26,16 +40,13 @@ metrics_off_the_public_route() {
   figure "metrics: GET /metrics through the Ingress -> ${code}; Service ports: ${ports}; scrape of ${pod} as annotated (http://${ip}:${port}${path}) -> $(wc -l <<<"${out}") lines, $(grep -m1 '^http_requests_total{' <<<"${out}")"
 }
 
-main() {
-  need_node_privileges
-  use_state "$1"
+deploy_new() {
   # Waits for the Ingress and its Service, which the script applies, then routes them.
   "${HERE}/ingress.sh" "${STATE}" &
   local ingress_pid=$! t0=${SECONDS} out rc=0
   # shellcheck disable=SC2064  # this PID, now
   trap "kill ${ingress_pid} 2>/dev/null || true" EXIT # never left waiting after a failure
-  # shellcheck disable=SC2119  # deploy_script's arguments are extra options, none here
-  out="$(IMAGE_TAG=cluster-a deploy_script 2>&1)" || rc=$?
+  out="$(deploy_script cluster-a 2>&1)" || rc=$?
   printf '%s\n' "${out}" >&2
   wait "${ingress_pid}" || fail "the Ingress stand-in did not start (tests/cluster/ingress.sh)"
   ((rc == 0)) || fail "build-and-deploy.sh --context ${CONTEXT} exited ${rc}"
@@ -45,8 +56,87 @@ main() {
   figure "build-and-deploy.sh --context ${CONTEXT}: exit 0 in $((SECONDS - t0)) s, 3 pods Ready: $(kn get pods -l "${SELECTOR}" -o jsonpath='{range .items[*]}{.metadata.name}={.status.podIP} {end}')"
   figure "build-and-deploy.sh step 6: $(grep -m1 -o 'cannot resolve.*instead' <<<"${out}" || echo 'resolved by DNS'); $(grep -E '^(URL|Answer|Image):' <<<"${out}" | paste -sd';' -)"
   kn get pods,service,endpoints,pdb,ingress,networkpolicy -o wide >&2
-  figure "$(verify_answer)"
+  verify_answer
   metrics_off_the_public_route
+}
+
+# expect_failure WHAT SED_EXPR MESSAGE CAUSE [VAR=VALUE...]: the script with the render edited by
+# SED_EXPR (and the environment VAR=VALUE) must exit 1, print MESSAGE, and diagnostics naming CAUSE.
+expect_failure() {
+  local what="$1" expr="$2" message="$3" cause="$4" filter="${STATE}/broken-filter" tag
+  shift 4
+  tag="$(deployed_tag)"
+  printf '#!/bin/sh\n%q | sed -E %q\n' "${HERE}/shim_1_20.py" "${expr}" >"${filter}"
+  chmod +x "${filter}"
+  local rendered
+  rendered="$(kubectl kustomize "${SCRIPT_OVERLAY}")" || fail "kubectl kustomize ${SCRIPT_OVERLAY} failed"
+  cmp -s <("${HERE}/shim_1_20.py" <<<"${rendered}") <("${filter}" <<<"${rendered}") &&
+    fail "${what}: the edit '${expr}' changed nothing"
+  local out rc=0 t0=${SECONDS}
+  # shellcheck disable=SC2163  # "$@" is VAR=VALUE pairs
+  out="$( (export "$@" && deploy_script "${tag}" --render-filter "${filter}") 2>&1)" || rc=$?
+  printf '%s\n' "${out}" >&2
+  ((rc == 1)) || fail "${what}: build-and-deploy.sh exited ${rc}, want 1"
+  grep -qF "${message}" <<<"${out}" || fail "${what}: the script did not say '${message}'"
+  grep -q '=== diagnostics (context' <<<"${out}" || fail "${what}: no diagnostics"
+  grep -qF "${cause}" <<<"${out}" || fail "${what}: the script's output does not name the cause '${cause}'"
+  figure "negative: ${what}: build-and-deploy.sh exit 1 after $((SECONDS - t0)) s: '${message}'; its output names the cause: '${cause}'"
+  deploy_script "${tag}" >&2 || fail "${what}: build-and-deploy.sh fails with the good render applied again"
+}
+
+deploy_broken() {
+  expect_failure "readiness probe path /readyz -> /readyz-wrong" 's#path: /readyz$#path: /readyz-wrong#' \
+    "did not finish rolling out within 40s" "Readiness probe failed: HTTP probe failed with statuscode: 404" \
+    ROLLOUT_TIMEOUT_SECONDS=40
+  three_ready || fail "the old pods did not keep serving while the broken rollout hung"
+  # The good deploy just verified through the Ingress stand-in, whose nginx keeps its upstream
+  # connections alive for 4 s (keepalive_timeout, nginx/favorite-athlete.conf.template). One of
+  # those, set up before the break, still reaches a pod on its old port: step 6 of the broken
+  # deploy would get its answer through it. Let them expire first.
+  sleep 5
+  expect_failure "Service targetPort http -> 8081" 's#targetPort: http$#targetPort: 8081#' \
+    "the pods are ready but the Ingress did not answer" "no JSON answer from http://${INGRESS_HOST}/ within 15s" \
+    HTTP_TIMEOUT_SECONDS=15
+  verify_answer
+}
+
+# The applied objects' route: "CLASS NAMESPACE" (the Ingress's class, the namespace the policy admits).
+applied_route() {
+  printf '%s %s' "$(kn get ingress "${APP}" -o jsonpath='{.spec.ingressClassName}')" \
+    "$(kn get networkpolicy "${APP}" -o jsonpath='{.spec.ingress[*].from[*].namespaceSelector.matchLabels.kubernetes\.io/metadata\.name}')"
+}
+
+deploy_traefik() {
+  local tag out rc=0 t0=${SECONDS} route
+  tag="$(deployed_tag)"
+  out="$(deploy_script "${tag}" --ingress traefik 2>&1)" || rc=$?
+  printf '%s\n' "${out}" >&2
+  ((rc == 0)) || fail "build-and-deploy.sh --context ${CONTEXT} --ingress traefik exited ${rc}"
+  grep -qxF "Answer: ${EXPECTED_ROOT_BODY}" <<<"${out}" || fail "build-and-deploy.sh --ingress traefik did not print the answer"
+  route="$(applied_route)"
+  [[ ${route} == "traefik kube-system" ]] ||
+    fail "applied: Ingress class and NetworkPolicy namespace '${route}', want 'traefik kube-system'"
+  verify_rollout 30
+  figure "build-and-deploy.sh --context ${CONTEXT} --ingress traefik: exit 0 in $((SECONDS - t0)) s; applied Ingress class and policy namespace: ${route}; $(grep -E '^Answer:' <<<"${out}")"
+  deploy_script "${tag}" >&2 || fail "build-and-deploy.sh with the default route failed afterwards"
+  route="$(applied_route)"
+  [[ ${route} == "nginx ingress-nginx" ]] || fail "the default route applied again: '${route}', want 'nginx ingress-nginx'"
+}
+
+deploy_delete() {
+  local overlay="${SCRIPT_OVERLAY}" t0=${SECONDS} left
+  [[ -f ${overlay}/kustomization.yaml ]] || fail "no overlay at ${overlay}: the deploy tests did not run the script"
+  "${REPO}/build-and-deploy.sh" delete --context "${CONTEXT}" >&2 || fail "build-and-deploy.sh delete --context ${CONTEXT} failed"
+  left="$(kc get namespace "${NS}" --ignore-not-found -o name)"
+  [[ -z ${left} ]] || fail "namespace ${NS} is still there after delete"
+  [[ ! -e ${overlay} ]] || fail "the generated overlay ${overlay} is still there after delete"
+  figure "build-and-deploy.sh delete --context ${CONTEXT}: exit 0 in $((SECONDS - t0)) s; namespace ${NS} gone, overlay removed"
+}
+
+main() {
+  [[ $# == 2 && $2 =~ ^(new|broken|traefik|delete)$ ]] || fail "usage: $0 STATE new|broken|traefik|delete"
+  use_state "$1"
+  "deploy_$2"
 }
 
 main "$@"

@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# disruption.sh STATE restart|new-tag|delete|drain: one disruption under steady load through the
-# Service's ClusterIP (tests/cluster/load.sh: a new connection per request, no retries), with the
-# failed requests counted.
+# disruption.sh STATE restart|new-tag|delete|liveness|drain: one disruption under steady load
+# through the Service's ClusterIP (lib.sh load_loop: a new connection per request, no retries),
+# with the failed requests counted.
 #   restart  kubectl rollout restart: 0 failed requests required; the rollout's duration
 #   new-tag  build-and-deploy.sh --context of image tag cluster-b (build, load, apply, rollout,
 #            verify): 0 failed requests required; duration
 #   delete   one pod deleted: failures counted; readiness: the pod leaves the endpoints before it
 #            stops accepting (endpoints watch vs the pod's own log), required
+#   liveness SIGSTOP of one pod's process (from the node): the readiness probe takes the frozen pod
+#            out of the endpoints, the liveness probe (/healthz, every 10 s, 3 failures) makes the
+#            kubelet restart the container; then 3 pods are Ready again. Figures: seconds to leave
+#            the endpoints and to the restart, failed requests (those routed to the frozen pod
+#            before readiness removed it: no retry below an Ingress)
 #   drain    kubectl drain of the (only) node, respecting the PodDisruptionBudget, bounded by a
 #            timeout, then uncordon: evictions and failures counted, never fewer than 2 pods in
 #            the endpoints (the PDB's maxUnavailable 1), 3 Ready again after uncordon
@@ -20,26 +25,13 @@ watch_endpoints() {
   WATCH_LOG="${STATE}/endpoints.watch"
   # No --request-timeout (kc's 30 s would end the watch).
   (kubectl --context "${CONTEXT}" -n "${NS}" get endpoints "${APP}" -w --no-headers -o custom-columns=IPS:.subsets[*].addresses[*].ip |
-    while IFS= read -r line; do
-      t="${EPOCHREALTIME/./}"
-      printf '%s %s\n' "${t:0:13}" "${line}"
-    done) >"${WATCH_LOG}" &
+    while IFS= read -r line; do printf '%s %s\n' "$(now_ms)" "${line}"; done) >"${WATCH_LOG}" &
   WATCH_PID=$!
   sleep 1
-}
-unwatch() {
-  # The subshell's children (kubectl, the loop) by their parent's PID, then the subshell.
-  pkill -P "${WATCH_PID}" 2>/dev/null || true
-  kill "${WATCH_PID}" 2>/dev/null || true
-  wait "${WATCH_PID}" 2>/dev/null || true
 }
 # Fewest addresses in the endpoints over the watch.
 min_endpoints() { awk '{n = ($2 == "<none>") ? 0 : split($2, a, ","); if (min == "" || n < min) min = n} END {print min}' "${WATCH_LOG}"; }
 
-now_ms() {
-  local t="${EPOCHREALTIME/./}"
-  printf '%s\n' "${t:0:13}"
-}
 to_ms() { date -u -d "$1" +%s%3N; }
 
 rollout() { # rollout NAME CMD...: CMD starts a rollout; measure it under load, 0 failures required
@@ -71,10 +63,10 @@ delete_pod() {
   sleep 1
   t0="$(now_ms)"
   kn delete pod "${pod}" --wait=false >&2
-  wait_for 120 "3 pods Ready after deleting ${pod}" three_ready
-  wait_for 60 "the deleted pod's log stream to end" gone "${logs_pid}"
+  wait_until 120 "3 pods Ready after deleting ${pod}" three_ready
+  wait_until 60 "the deleted pod's log stream to end" gone "${logs_pid}"
   sleep 2
-  unwatch
+  stop_job "${WATCH_PID}"
   load_stop "pod delete"
   local left draining stopped
   left="$(awk -v ip=",${ip}," -v t0="${t0}" '$1 >= t0 && index("," $2 ",", ip) == 0 {print $1; exit}' "${WATCH_LOG}")"
@@ -111,32 +103,59 @@ drain_node() {
   ((evicted == 1)) || fail "drain: ${evicted} pods evicted, want exactly 1 (PDB maxUnavailable 1)"
   t0="$(now_ms)"
   kc uncordon "${NODE_NAME}" >&2
-  wait_for 120 "3 pods Ready after uncordon" three_ready
+  wait_until 120 "3 pods Ready after uncordon" three_ready
   local t1
   t1="$(now_ms)"
   sleep 2
-  unwatch
+  stop_job "${WATCH_PID}"
   load_stop "drain"
   figure "drain+uncordon: ${LOAD_FAILED} of ${LOAD_TOTAL} GETs failed; fewest pods in the endpoints: $(min_endpoints); 3 Ready $(((t1 - t0) / 1000)) s after uncordon"
   (($(min_endpoints) >= 2)) || fail "drain: the endpoints fell to $(min_endpoints) pods (PDB maxUnavailable 1 of 3)"
 }
 
-# shellcheck disable=SC2119  # deploy_script's arguments are extra options, none here
-deploy_with_tag() { IMAGE_TAG="$1" deploy_script; }
+freeze_pod() {
+  local pod ip pid restarts
+  settle
+  pod="$(ready_pod_names | head -n1)"
+  ip="$(kn get pod "${pod}" -o jsonpath='{.status.podIP}')"
+  restarts="$(kn get pod "${pod}" -o jsonpath='{.status.containerStatuses[0].restartCount}')"
+  pid="$(container_pid "${pod}")"
+  [[ ${pid} =~ ^[1-9][0-9]*$ ]] || fail "no running task for ${pod}"
+  load_start "http://$(service_ip)/"
+  local t0=${SECONDS} out left=""
+  kill -STOP "${pid}"
+  log "SIGSTOP sent to ${pod}'s process ${pid}"
+  local deadline=$((SECONDS + 180))
+  # Both times are measured in one loop: out of the endpoints (readiness), then restarted (liveness).
+  until [[ $(kn get pod "${pod}" -o jsonpath='{.status.containerStatuses[0].restartCount}') -gt ${restarts} ]]; do
+    if [[ -z ${left} && $(kn get endpoints "${APP}" -o jsonpath='{.subsets[*].addresses[*].ip}') != *"${ip}"* ]]; then
+      left=$((SECONDS - t0))
+    fi
+    ((SECONDS < deadline)) || fail "${pod} was not restarted within 180 s of SIGSTOP"
+    sleep 1
+  done
+  local restarted=$((SECONDS - t0))
+  wait_until 120 "3 pods Ready after the restart" three_ready
+  load_stop "liveness"
+  out="$(kn get events --field-selector "involvedObject.name=${pod}" -o jsonpath='{range .items[*]}{.reason}: {.message}{"\n"}{end}' | grep -m1 'Liveness probe failed' || true)"
+  [[ -n ${out} ]] || fail "no 'Liveness probe failed' event for ${pod}"
+  [[ -n ${left} ]] || fail "${pod} never left the endpoints while frozen"
+  figure "liveness: ${pod} SIGSTOPped; out of the endpoints after ${left} s (readiness), restarted by the kubelet after ${restarted} s (restartCount ${restarts} -> $((restarts + 1))); event '${out}'; ${LOAD_FAILED} of ${LOAD_TOTAL} GETs failed"
+}
 
 main() {
-  need_node_privileges
   use_state "$1"
   case "$2" in
   restart) rollout "rollout restart" kn rollout restart "deployment/${APP}" ;;
   new-tag)
-    rollout "build-and-deploy.sh of image tag cluster-b" deploy_with_tag cluster-b
+    rollout "build-and-deploy.sh of image tag cluster-b" deploy_script cluster-b
     [[ $(kn get deployment "${APP}" -o jsonpath='{.spec.template.spec.containers[0].image}') == "${APP}:cluster-b" ]] ||
       fail "the Deployment does not run ${APP}:cluster-b"
     ;;
   delete) delete_pod ;;
+  liveness) freeze_pod ;;
   drain) drain_node ;;
-  *) fail "usage: $0 STATE restart|new-tag|delete|drain" ;;
+  *) fail "usage: $0 STATE restart|new-tag|delete|liveness|drain" ;;
   esac
 }
 

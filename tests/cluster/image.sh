@@ -33,7 +33,6 @@ pick_binary() {
 libc_of() { if grep -qa GLIBC_TUNABLES "$1"; then echo glibc; else echo "no glibc: musl"; fi; }
 
 main() {
-  need_node_privileges
   use_state "$1"
   need_cmd podman file
   pick_binary "$2"

@@ -36,7 +36,7 @@ rule_ready() {
 main() {
   use_state "$1"
   local HOST="" SERVICE="" PORT="" UPSTREAM="" dir="${STATE}/ingress"
-  wait_for 300 "an applied Ingress ${NS}/${APP} whose backend Service has a ClusterIP" rule_ready
+  wait_until 300 "an applied Ingress ${NS}/${APP} whose backend Service has a ClusterIP" rule_ready
   FA_LISTEN="${NODE_IP}:80" FA_HOST="${HOST}" FA_NGINX_ACCESS_LOG="${STATE}/logs/ingress-access.log" \
     FA_UPSTREAM_1="${UPSTREAM}" FA_UPSTREAM_2="${UPSTREAM}" FA_UPSTREAM_3="${UPSTREAM}" \
     nginx_write_config "${dir}" tests/cluster/ingress.sh || fail "could not write the Ingress stand-in's nginx config"

@@ -1,10 +1,10 @@
 # shellcheck shell=bash disable=SC2034  # constants for the scripts that source this file
-# Shared by the tests/cluster scripts (sourced): the cluster's fixed addresses and names, logging,
-# kubectl against the test cluster, and the load loop the disruption tests measure with. Builds on
-# tests/image/lib.sh: scripts/log.sh's log and die, fail, skip (exit 77; a failure under
-# FA_TESTS_NO_SKIP=1), need_cmd, EXPECTED_ROOT_BODY, assert_unprivileged.
-# shellcheck source=tests/image/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/../image/lib.sh"
+# Shared by the tests/cluster scripts (sourced): the cluster's fixed addresses and names, kubectl
+# against the test cluster, the deploy script's run against it, and the load loop the disruption
+# tests measure with. Builds on tests/lib.sh: scripts/log.sh's log and die, fail, skip (exit 77; a
+# failure under FA_TESTS_NO_SKIP=1), need_cmd, wait_until, EXPECTED_ROOT_BODY, assert_unprivileged.
+# shellcheck source=tests/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 # One cluster per machine: a bridge with no ports holds the node IP; pods get addresses on it,
 # Services get ClusterIPs routed onto it. Nothing here is routed off the machine.
@@ -36,8 +36,10 @@ need_node_privileges() {
 }
 
 # The cluster's state directory (first argument of every test script) and kubectl against it.
+# use_state STATE: also needs what every test on the node needs.
 STATE=""
 use_state() {
+  need_node_privileges
   STATE="$1"
   [[ -f ${STATE}/kubeconfig ]] || fail "no running test cluster in ${STATE} (cluster.up failed or did not run)"
   export KUBECONFIG="${STATE}/kubeconfig"
@@ -45,17 +47,6 @@ use_state() {
 kc() { kubectl --context "${CONTEXT}" --request-timeout=30s "$@"; }
 kn() { kc -n "${NS}" "$@"; }
 ctr_k8s() { ctr --address "${STATE}/containerd.sock" -n k8s.io "$@"; }
-
-# Polls CMD... every 0.5 s until it succeeds, for at most SECONDS; fails with WHAT.
-wait_for() {
-  local secs="$1" what="$2"
-  shift 2
-  local deadline=$((SECONDS + secs))
-  until "$@" >/dev/null 2>&1; do
-    ((SECONDS < deadline)) || fail "${what}: not within ${secs}s"
-    sleep 0.5
-  done
-}
 
 service_ip() { kn get service "${APP}" -o jsonpath='{.spec.clusterIP}'; }
 # Pods Running, Ready and not terminating, one name per line.
@@ -70,34 +61,64 @@ settled() { [[ $(ready_pods):$(kn get pods -l "${SELECTOR}" --no-headers | wc -l
 gone() { ! kill -0 "$1" 2>/dev/null; }
 # settle: a steady state to disturb: 3 pods, all Ready, none terminating (the previous test's
 # old pods gone).
-settle() {
-  wait_for 90 "3 pods Ready and no other pod" settled
+settle() { wait_until 90 "3 pods Ready and no other pod" settled; }
+# container_pid POD: the node PID of the pod's favorite-athlete container.
+container_pid() {
+  local id
+  id="$(kn get pod "$1" -o jsonpath='{.status.containerStatuses[0].containerID}')"
+  [[ -n ${id} ]] || fail "pod $1 has no container ID"
+  ctr_k8s tasks ls | awk -v id="${id#containerd://}" '$1 == id {print $2}'
+}
+# The image tag the Deployment runs.
+deployed_tag() {
+  local image
+  image="$(kn get deployment "${APP}" -o jsonpath='{.spec.template.spec.containers[0].image}')"
+  printf '%s\n' "${image#*:}"
+}
+# Epoch milliseconds, to set beside the log lines and the load loop's records.
+now_ms() {
+  local t="${EPOCHREALTIME/./}"
+  printf '%s\n' "${t:0:13}"
+}
+# stop_job PID: ends a background subshell, then its children (curl, kubectl): the subshell
+# first, so that the request its kill interrupts is never recorded as a failure.
+stop_job() {
+  [[ -n $1 ]] || return 0
+  local -a children
+  mapfile -t children < <(pgrep -P "$1")
+  kill "$1" 2>/dev/null || true
+  ((${#children[@]} == 0)) || kill "${children[@]}" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
 }
 
-# load_start URL: GETs URL back to back (one connection each, 2 s timeout), in the background,
-# recording one line per request (epoch ms, curl exit, HTTP status, body ok) until load_stop.
-LOAD_PID="" LOAD_LOG="" WATCH_PID=""
-# Ends the load loop and a watch (a subshell: its children first), by their PIDs.
-stop_background() {
-  local p
-  for p in ${WATCH_PID} ${LOAD_PID}; do
-    pkill -P "${p}" 2>/dev/null || true
-    kill "${p}" 2>/dev/null || true
+# load_loop URL: steady load for the disruption tests: GETs URL back to back, a new connection each
+# (what a client without keep-alive or retries sees), 2 s timeout, about 30 per second; one line
+# per request: epoch-ms curl-exit http-status ok|bad. Runs until killed.
+load_loop() {
+  local out rc code ok t
+  while :; do
+    t="$(now_ms)" rc=0 ok=bad
+    out="$(curl -s --max-time 2 -w '\n%{http_code}' "$1")" || rc=$?
+    code="${out##*$'\n'}"
+    if [[ ${out%$'\n'*} == "${EXPECTED_ROOT_BODY}" ]]; then ok=ok; fi
+    printf '%s %s %s %s\n' "${t}" "${rc}" "${code:-000}" "${ok}"
+    sleep 0.02
   done
 }
+# load_start URL: load_loop in the background, recording into LOAD_LOG until load_stop.
+LOAD_PID="" LOAD_LOG="" WATCH_PID=""
 load_start() {
   LOAD_LOG="$(mktemp "${TMPDIR:-/tmp}/fa-load.XXXXXX")"
-  "${HERE}/load.sh" "$1" "${EXPECTED_ROOT_BODY}" >"${LOAD_LOG}" 2>/dev/null &
+  load_loop "$1" >"${LOAD_LOG}" 2>/dev/null &
   LOAD_PID=$!
-  trap stop_background EXIT # never left running by a failed test
+  trap 'stop_job "${WATCH_PID}"; stop_job "${LOAD_PID}"' EXIT # never left running by a failed test
   sleep 1
 }
-# load_stop NAME: stops the loop, prints "NAME: total, failed" as a figure and returns the failures
-# in LOAD_FAILED (the failed lines are logged with their timestamps).
+# load_stop NAME: stops the loop, returns the request count in LOAD_TOTAL and the failures in
+# LOAD_FAILED (the failed lines are logged with their timestamps).
 LOAD_FAILED=0 LOAD_TOTAL=0
 load_stop() {
-  kill "${LOAD_PID}" 2>/dev/null || true
-  wait "${LOAD_PID}" 2>/dev/null || true
+  stop_job "${LOAD_PID}"
   LOAD_TOTAL=$(wc -l <"${LOAD_LOG}")
   LOAD_FAILED=$(awk '$2 != 0 || $3 != 200 || $4 != "ok"' "${LOAD_LOG}" | wc -l)
   if ((LOAD_FAILED > 0)); then
@@ -116,17 +137,20 @@ readonly SCRIPT_OVERLAY="${REPO}/build/deploy/context-${CONTEXT}"
 # Ingress stand-in (ingress.sh) on the node IP routes it.
 readonly INGRESS_HOST="${APP}.${NODE_IP}.nip.io"
 
-# deploy_script [ARGS...]: build-and-deploy.sh's cluster mode against this cluster, as a user of a
+# deploy_script TAG [ARGS...]: build-and-deploy.sh's cluster mode against this cluster, as a user of a
 # non-minikube context runs it: podman (engine.sh, on PATH as `podman` by image.sh: it builds the
 # runtime stage around the picked binary, see engine.sh), the image loaded with import.sh
 # (--image-load archive:), the render through the 1.20 shim (--render-filter), verified on the
-# Ingress host. The tag comes from IMAGE_TAG; the build stage's tests are skipped (--skip-tests)
-# because engine.sh replaces that stage (CI runs them in image.smoke_podman and ctest -L unit).
+# Ingress host, the image tagged TAG; the build stage's tests are skipped (--skip-tests) because
+# engine.sh replaces that stage (CI runs them in image.smoke_podman and ctest -L unit). The
+# script's settings (environment) are set here alone (deploy.sh broken adds timeouts).
 deploy_script() {
   [[ -x ${STATE}/bin/podman ]] || fail "no podman shim in ${STATE}/bin (cluster.image did not run)"
-  PATH="${STATE}/bin:${PATH}" CONTAINER_ENGINE=podman POLL_INTERVAL_SECONDS=1 \
+  local tag="$1"
+  shift
+  PATH="${STATE}/bin:${PATH}" CONTAINER_ENGINE=podman POLL_INTERVAL_SECONDS=1 IMAGE_TAG="${tag}" \
     "${REPO}/build-and-deploy.sh" --context "${CONTEXT}" --image-load "archive:${HERE}/import.sh ${STATE}" \
-    --render-filter "${HERE}/shim-1.20" --host "${INGRESS_HOST}" --skip-tests "$@"
+    --render-filter "${HERE}/shim_1_20.py" --host "${INGRESS_HOST}" --skip-tests "$@"
 }
 
 # verify_rollout SECONDS: the Deployment rolled out and 3 pods are Ready.
@@ -138,13 +162,5 @@ verify_rollout() {
 }
 
 # verify_answer: GET / through the Service's ClusterIP (kube-proxy's iptables rules) answers the
-# contract: 200, JSON, the exact body. Prints the answer.
-verify_answer() {
-  local ip out
-  ip="$(service_ip)"
-  out="$(curl -sS --max-time 5 -w '\n%{http_code} %{content_type}' "http://${ip}/")" ||
-    fail "GET http://${ip}/ (ClusterIP): curl failed"
-  [[ ${out} == "${EXPECTED_ROOT_BODY}"$'\n'"200 application/json"* ]] ||
-    fail "GET http://${ip}/ (ClusterIP) answered '${out//$'\n'/ | }', want 200 application/json ${EXPECTED_ROOT_BODY}"
-  printf 'GET http://%s/ -> %s\n' "${ip}" "${out//$'\n'/ | }"
-}
+# contract: 200, JSON, the exact body.
+verify_answer() { http_expect "http://$(service_ip)/" 200 "${EXPECTED_ROOT_BODY}"; }

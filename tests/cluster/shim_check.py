@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """shim_check.py SHIM OVERLAY...: renders each kustomize OVERLAY (kubectl kustomize), pipes it
 through SHIM and compares both renders structurally. Fails if SHIM changes anything but the
-version differences it is allowed to change (see tests/cluster/shim-1.20), or if it does not make
+version differences it is allowed to change (see tests/cluster/shim_1_20.py), or if it does not make
 them. Then proves the comparison can fail: a render with one more change must be rejected."""
 import copy
 import os

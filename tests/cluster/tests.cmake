@@ -7,7 +7,7 @@ set(_fa_cl_dir "${CMAKE_CURRENT_SOURCE_DIR}/tests/cluster")
 set(_fa_cl_state "${CMAKE_BINARY_DIR}/cluster-state")
 
 add_test(NAME cluster.shim
-  COMMAND "${_fa_cl_dir}/shim_check.py" "${_fa_cl_dir}/shim-1.20"
+  COMMAND "${_fa_cl_dir}/shim_check.py" "${_fa_cl_dir}/shim_1_20.py"
           "${CMAKE_CURRENT_SOURCE_DIR}/manifests/overlays/minikube"
           "${CMAKE_CURRENT_SOURCE_DIR}/manifests/overlays/traefik"
           "${CMAKE_CURRENT_SOURCE_DIR}/manifests/overlays/autoscale")
@@ -27,16 +27,16 @@ set_tests_properties(cluster.up cluster.down PROPERTIES LABELS cluster SKIP_RETU
 # In order: each needs the state the previous one left (images, then a deployment of cluster-a, ...).
 set(_fa_cl_tests
   "image|image.sh|${_fa_static_bin}|300"
-  "deploy|deploy.sh||300"
+  "deploy|deploy.sh|new|300"
   "security|security.sh||120"
   "rollout_restart|disruption.sh|restart|300"
   "rollout_new_tag|disruption.sh|new-tag|300"
   "pod_delete|disruption.sh|delete|300"
-  "liveness|liveness.sh||400"
+  "liveness|disruption.sh|liveness|400"
   "drain|disruption.sh|drain|300"
-  "broken_manifest|broken.sh||500"
-  "traefik|traefik.sh||300"
-  "delete|delete.sh||200")
+  "broken_manifest|deploy.sh|broken|500"
+  "traefik|deploy.sh|traefik|300"
+  "delete|deploy.sh|delete|200")
 set(_fa_cl_previous "")
 foreach(_fa_cl_spec IN LISTS _fa_cl_tests)
   string(REPLACE "|" ";" _fa_cl_spec "${_fa_cl_spec}")

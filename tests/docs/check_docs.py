@@ -92,7 +92,7 @@ def self_test(repo: Path):
     breaks = {
         "a link to a missing file": ("README.md", "(docs/local.md)", "(docs/missing.md)"),
         "a link to a missing heading": ("README.md", "(manifests/README.md)", "(manifests/README.md#no-such-heading)"),
-        "a Quick start command that does not exist": ("README.md", "`scripts/run.sh`", "`scripts/no-such.sh`"),
+        "a Quick start command that does not exist": ("README.md", "`scripts/serve.sh`", "`scripts/no-such.sh`"),
         "CI not running the README's test command": (".ci/run", "scripts/test.sh", "scripts/other.sh"),
     }
     failed = []

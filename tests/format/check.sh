@@ -2,7 +2,7 @@
 # tests/format/check.sh [--self-test | --fix | --list] [ROOT]: the project's C and C++ sources are
 # formatted as clang-format 14 formats them with the repository's .clang-format.
 #
-#   (no option)  checks (clang-format --dry-run --Werror) and lists every file that is not
+#   (no option)  checks (a diff with clang-format's output) and lists every file that is not
 #                formatted, with the lines concerned and the command that fixes it; exit 1
 #   --fix        formats them in place instead (what scripts/format.sh runs)
 #   --list       prints the files, one per line, relative to ROOT
@@ -11,26 +11,20 @@
 # The files: every *.c, *.cc, *.cpp, *.h and *.hpp that `git ls-files` lists in ROOT (tracked, or
 # new and not ignored), or, outside a git checkout (e.g. a Docker build context), that find finds
 # outside build trees, .deps, _deps and node_modules. ROOT defaults to this repository.
-# The formatter is pinned: clang-format major version 14 (Debian 12's), taken from $CLANG_FORMAT,
+# The formatter is pinned: clang-format major version 14 (Debian 12's), taken from $FA_CLANG_FORMAT,
 # else clang-format-14, else clang-format on PATH; other versions format some lines differently.
-# A missing or other clang-format exits 77 (ctest: skipped), a failure under FA_TESTS_NO_SKIP=1.
+# A missing or other clang-format exits 77 (tests/lib.sh skip: ctest's Skipped, a failure under
+# FA_TESTS_NO_SKIP=1).
 set -euo pipefail
-# shellcheck source=scripts/log.sh
-source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/log.sh"
+# shellcheck source=tests/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 readonly WANT_MAJOR=14
 readonly INSTALL_HINT="Debian 12: apt-get install --no-remove clang-format-14"
 
-# ctest maps exit 77 to "Skipped"; in CI (FA_TESTS_NO_SKIP=1) a missing tool is a failure.
-skip() {
-  if [[ ${FA_TESTS_NO_SKIP:-0} == 1 ]]; then die "$* (FA_TESTS_NO_SKIP=1 turns this skip into a failure)"; fi
-  log "SKIP: $*"
-  exit 77
-}
-
 # Sets CLANG_FORMAT to a clang-format of major version 14, or skips saying what was found.
 pick_clang_format() {
-  local cf="${CLANG_FORMAT:-}" version
+  local cf="${FA_CLANG_FORMAT:-}" version
   if [[ -z ${cf} ]]; then
     cf=$(command -v clang-format-${WANT_MAJOR} || command -v clang-format) ||
       skip "clang-format not found (${INSTALL_HINT})"
@@ -38,7 +32,7 @@ pick_clang_format() {
   version=$("${cf}" --version 2>/dev/null | sed -n 's/.*clang-format version \([0-9][0-9.]*\).*/\1/p' | head -n1)
   [[ -n ${version} ]] || skip "${cf} does not report a clang-format version"
   [[ ${version%%.*} == "${WANT_MAJOR}" ]] ||
-    skip "${cf} is clang-format ${version}; the style is pinned to clang-format ${WANT_MAJOR} (${INSTALL_HINT}, or set CLANG_FORMAT)"
+    skip "${cf} is clang-format ${version}; the style is pinned to clang-format ${WANT_MAJOR} (${INSTALL_HINT}, or set FA_CLANG_FORMAT)"
   CLANG_FORMAT="${cf}"
   CLANG_FORMAT_VERSION="${version}"
 }
@@ -58,35 +52,25 @@ list_files() {
   done
 }
 
-# check ROOT FILE...: lists the files clang-format would change; returns 1 if there is one.
+# check ROOT FILE...: lists the files clang-format would change, each with the first line of each
+# change (diff of the file and its formatted copy); returns 1 if there is one.
 check() {
-  local root="$1" out rc=0 f
+  local root="$1" formatted f shown n=0
   shift
-  out=$(cd "${root}" && "${CLANG_FORMAT}" --style=file --dry-run --Werror -- "$@" 2>&1) || rc=$?
-  ((rc != 0)) || return 0
-  local -A places=() lines=()
-  local re='^(.+):([0-9]+):[0-9]+: (error|warning): code should be clang-formatted'
-  while IFS= read -r f; do
-    [[ ${f} =~ ${re} ]] || continue
-    f="${BASH_REMATCH[1]}"
-    places[${f}]=$((${places[${f}]:-0} + 1))
-    [[ " ${lines[${f}]:-} " == *" ${BASH_REMATCH[2]} "* ]] || lines[${f}]="${lines[${f}]:-} ${BASH_REMATCH[2]}"
-  done <<<"${out}"
-  ((${#places[@]} > 0)) || die "${CLANG_FORMAT} failed (exit ${rc}) without naming an unformatted line: ${out}"
+  formatted="$(mktemp)"
   local -a at
-  local shown more
-  {
-    printf 'Not formatted as .clang-format says (%s --dry-run; the lines it would change):\n' "${CLANG_FORMAT##*/}"
-    for f in "$@"; do
-      [[ -n ${places[${f}]:-} ]] || continue
-      read -ra at <<<"${lines[${f}]}"
-      more=""
-      ((${#at[@]} <= 10)) || more=", ..."
-      printf -v shown '%s, ' "${at[@]:0:10}"
-      printf '  %s: line %s%s\n' "${f}" "${shown%, }" "${more}"
-    done
-  } >&2
-  err "${#places[@]} of $# files are not formatted. Fix: scripts/format.sh (${CLANG_FORMAT##*/} -i on these" \
+  for f in "$@"; do
+    (cd "${root}" && "${CLANG_FORMAT}" --style=file -- "${f}") >"${formatted}" || die "${CLANG_FORMAT} failed on ${f}"
+    mapfile -t at < <(diff "${root}/${f}" "${formatted}" | sed -n 's/^\([0-9]*\)[0-9,]*[acd].*/\1/p')
+    ((${#at[@]} > 0)) || continue
+    ((n++ > 0)) || printf 'Not formatted as .clang-format says (the lines %s would change):\n' "${CLANG_FORMAT##*/}" >&2
+    printf -v shown '%s, ' "${at[@]:0:10}"
+    ((${#at[@]} <= 10)) || shown+="..., "
+    printf '  %s: line %s\n' "${f}" "${shown%, }" >&2
+  done
+  rm -f "${formatted}"
+  ((n == 0)) && return 0
+  err "${n} of $# files are not formatted. Fix: scripts/format.sh (${CLANG_FORMAT##*/} -i on these" \
     "files); a file's changes: ${CLANG_FORMAT##*/} FILE | diff FILE -"
   return 1
 }
@@ -114,7 +98,7 @@ self_test() {
   cp "${tmp}/tree/src/bad.cpp" "${tmp}/tree/build/ignored.cpp"
   log "self-test: a formatted copy of ${sample} (src/good.cpp), the copy with 3-space indents (src/bad.cpp)"
   rc=0
-  out=$(CLANG_FORMAT="${CLANG_FORMAT}" bash "${BASH_SOURCE[0]}" "${tmp}/tree" 2>&1) || rc=$?
+  out=$(FA_CLANG_FORMAT="${CLANG_FORMAT}" bash "${BASH_SOURCE[0]}" "${tmp}/tree" 2>&1) || rc=$?
   printf '%s\n' "${out}" | sed 's/^/    | /'
   ((rc == 1)) || die "self-test: the check exited ${rc} on a broken file, not 1"
   grep -q '^  src/bad\.cpp: ' <<<"${out}" || die "self-test: src/bad.cpp is not reported"
@@ -122,9 +106,9 @@ self_test() {
   grep -q '1 of 2 files are not formatted' <<<"${out}" || die "self-test: the find listing did not find the 2 files"
   grep -q 'Fix: scripts/format.sh' <<<"${out}" || die "self-test: the fix command is not shown"
   # --fix formats it; the check passes then.
-  CLANG_FORMAT="${CLANG_FORMAT}" bash "${BASH_SOURCE[0]}" --fix "${tmp}/tree" >/dev/null 2>&1 || die "self-test: --fix failed"
+  FA_CLANG_FORMAT="${CLANG_FORMAT}" bash "${BASH_SOURCE[0]}" --fix "${tmp}/tree" >/dev/null 2>&1 || die "self-test: --fix failed"
   cmp -s "${tmp}/tree/src/good.cpp" "${tmp}/tree/src/bad.cpp" || die "self-test: --fix did not restore src/bad.cpp"
-  CLANG_FORMAT="${CLANG_FORMAT}" bash "${BASH_SOURCE[0]}" "${tmp}/tree" >/dev/null 2>&1 || die "self-test: the check fails after --fix"
+  FA_CLANG_FORMAT="${CLANG_FORMAT}" bash "${BASH_SOURCE[0]}" "${tmp}/tree" >/dev/null 2>&1 || die "self-test: the check fails after --fix"
   log "self-test OK: the broken file is reported with the fix command, and passes once fixed"
 }
 
@@ -136,7 +120,7 @@ main() {
     shift
     ;;
   -*)
-    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0" >&2
     exit 2
     ;;
   esac

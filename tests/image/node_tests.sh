@@ -5,43 +5,49 @@
 #   policy: dockerfile_policy.js accepts DOCKERFILE + DOCKERIGNORE, rejects a bad variant through
 #           its command line, and policy_selftest.js rejects every single-rule violation.
 # Needs node and `npm ci --prefix tests/image` (done by .ci/run).
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=lib.sh
-. "$here/lib.sh"
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=tests/lib.sh
+source "${HERE}/../lib.sh"
 
-[[ $# -eq 3 ]] || fail "usage: $0 lint|policy DOCKERFILE DOCKERIGNORE"
-mode=$1 dockerfile=$2 dockerignore=$3
-need_cmd node
-[[ -d $here/node_modules/dockerfile-utils && -d $here/node_modules/dockerfile-ast ]] ||
-  skip "npm packages missing: run 'npm ci --prefix tests/image'"
+lint() { node "${HERE}/node_modules/dockerfile-utils/bin/dockerfile-utils" lint --json "$1"; }
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/fa-dflint.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-
-case $mode in
-lint)
-  lint() { node "$here/node_modules/dockerfile-utils/bin/dockerfile-utils" lint --json "$1"; }
-  log "dockerfile-utils $(node -p "require('$here/node_modules/dockerfile-utils/package.json').version")"
-  out=$(lint "$dockerfile") || fail "dockerfile-utils lint failed: $out"
-  [[ $out == '[]' ]] || fail "dockerfile-utils reports problems in $dockerfile: $out"
-  log "ok: dockerfile-utils lint: no errors, no warnings in $dockerfile"
+# lint_check DOCKERFILE: no finding on it, and findings on a known-bad variant.
+lint_check() {
+  local out
+  log "dockerfile-utils $(node -p "require('${HERE}/node_modules/dockerfile-utils/package.json').version")"
+  out="$(lint "$1")" || fail "dockerfile-utils lint failed: ${out}"
+  [[ ${out} == '[]' ]] || fail "dockerfile-utils reports problems in $1: ${out}"
+  log "ok: dockerfile-utils lint: no errors, no warnings in $1"
   # Known-bad variant: a second ENTRYPOINT (warning) and an unknown instruction (error).
   {
-    cat "$dockerfile"
+    cat "$1"
     printf 'ENTRYPOINT ["/x"]\nENTRYPIONT ["/y"]\n'
-  } >"$work/Dockerfile.bad"
-  out=$(lint "$work/Dockerfile.bad") || true
-  [[ $out == *ENTRYPOINT* && $out == *ENTRYPIONT* ]] || fail "linter did not flag the known-bad variant: $out"
+  } >"${WORK}/Dockerfile.bad"
+  out="$(lint "${WORK}/Dockerfile.bad")" || true
+  [[ ${out} == *ENTRYPOINT* && ${out} == *ENTRYPIONT* ]] || fail "linter did not flag the known-bad variant: ${out}"
   log "ok: dockerfile-utils flags a known-bad variant"
-  ;;
-policy)
-  node "$here/dockerfile_policy.js" "$dockerfile" "$dockerignore" || fail "policy violations in $dockerfile"
-  sed -E 's/^USER .*/USER root/' "$dockerfile" >"$work/Dockerfile.bad"
-  if node "$here/dockerfile_policy.js" "$work/Dockerfile.bad" "$dockerignore"; then
+}
+
+# policy_check DOCKERFILE DOCKERIGNORE: the policy accepts them, its command line fails on a bad
+# variant, and its self-test rejects every single-rule violation.
+policy_check() {
+  node "${HERE}/dockerfile_policy.js" "$1" "$2" || fail "policy violations in $1"
+  sed -E 's/^USER .*/USER root/' "$1" >"${WORK}/Dockerfile.bad"
+  if node "${HERE}/dockerfile_policy.js" "${WORK}/Dockerfile.bad" "$2"; then
     fail "policy checker accepted USER root"
   fi
   log "ok: the checker's command line exits non-zero on a bad Dockerfile"
-  node "$here/policy_selftest.js" "$dockerfile" "$dockerignore" || fail "policy self-test failed"
-  ;;
-*) fail "unknown mode $mode" ;;
-esac
+  node "${HERE}/policy_selftest.js" "$1" "$2" || fail "policy self-test failed"
+}
+
+main() {
+  [[ $# -eq 3 && $1 =~ ^(lint|policy)$ ]] || fail "usage: $0 lint|policy DOCKERFILE DOCKERIGNORE"
+  need_cmd node
+  [[ -d ${HERE}/node_modules/dockerfile-utils && -d ${HERE}/node_modules/dockerfile-ast ]] ||
+    skip "npm packages missing: run 'npm ci --prefix tests/image'"
+  WORK="$(mktemp -d "${TMPDIR:-/tmp}/fa-dflint.XXXXXX")"
+  trap 'rm -rf "${WORK}"' EXIT
+  "$1_check" "$2" "$3"
+}
+
+main "$@"

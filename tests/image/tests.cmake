@@ -39,10 +39,11 @@ set_tests_properties(image.static_binary image.empty_root image.podman_scratch P
   LABELS image SKIP_RETURN_CODE 77 FIXTURES_REQUIRED "${_fa_static_fixture}")
 set_tests_properties(image.static_binary image.empty_root PROPERTIES TIMEOUT 120)
 set_tests_properties(image.podman_scratch PROPERTIES TIMEOUT 300 RESOURCE_LOCK podman)
-# The smoke test Dockerfile.alpine's build stage runs (tests/image/smoke.sh), here under busybox
-# alone and as a RUN of a podman build that must fail when the smoke fails.
-add_test(NAME image.smoke_busybox COMMAND "${_fa_img_dir}/smoke_busybox.sh" "${_fa_static_bin}")
-add_test(NAME image.smoke_podman COMMAND "${_fa_img_dir}/smoke_podman.sh" "${_fa_static_bin}")
+# The smoke test Dockerfile.alpine's build stage runs (tests/image/smoke.sh) as a gate, under busybox
+# alone and as a RUN of a podman build: it passes on the binary, fails on a wrong server (smoke_gate.sh).
+foreach(_fa_mode busybox podman)
+  add_test(NAME image.smoke_${_fa_mode} COMMAND "${_fa_img_dir}/smoke_gate.sh" ${_fa_mode} "${_fa_static_bin}")
+endforeach()
 set_tests_properties(image.smoke_busybox image.smoke_podman PROPERTIES
   LABELS image SKIP_RETURN_CODE 77 TIMEOUT 180 FIXTURES_REQUIRED "${_fa_static_fixture}")
 set_tests_properties(image.smoke_podman PROPERTIES RESOURCE_LOCK podman)

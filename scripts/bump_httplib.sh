@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# scripts/bump-httplib.sh VERSION [HEADER]: moves the cpp-httplib pin to VERSION (e.g. 0.56.0) in one
+# scripts/bump_httplib.sh VERSION [HEADER]: moves the cpp-httplib pin to VERSION (e.g. 0.56.0) in one
 # step, rewriting together what must never disagree: the download URL and its SHA-256 in
 # CMakeLists.txt (FetchContent refuses a header whose hash differs), and the version that
 # docs/build-and-test.md names. The header is downloaded from the release tag with curl, or read

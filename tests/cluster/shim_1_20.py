@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""shim-1.20: the project's rendered manifests (stdin, multi-document YAML) made acceptable to
+"""shim_1_20.py: the project's rendered manifests (stdin, multi-document YAML) made acceptable to
 Kubernetes 1.20 (stdout), for the cluster tests only. It changes exactly these, and nothing else
 (tests/cluster/shim_check.py fails on any other difference):
 
@@ -11,7 +11,7 @@ Kubernetes 1.20 (stdout), for the cluster tests only. It changes exactly these, 
 
 The Namespace's pod-security.kubernetes.io/* labels stay: 1.20 has no Pod Security admission
 and keeps them as plain labels (enforced from 1.23 on).
-Usage: kubectl kustomize manifests/overlays/minikube | tests/cluster/shim-1.20 | kubectl apply -f -
+Usage: kubectl kustomize manifests/overlays/minikube | tests/cluster/shim_1_20.py | kubectl apply -f -
 """
 import sys
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# build-k8s.sh: prints the directory holding kube-apiserver, kube-controller-manager,
+# build_k8s.sh: prints the directory holding kube-apiserver, kube-controller-manager,
 # kube-scheduler, kubelet and kube-proxy 1.20, built from Debian 12's `kubernetes` source package
 # (its Go dependencies are vendored: GOPROXY=off, -mod=vendor, nothing is downloaded but the
 # source package). Built once and cached OUTSIDE the clone, keyed by the source version and the
