@@ -27,7 +27,7 @@ setup() {
   REPO=$T/repo
   mkdir -p "$REPO/scripts"
   cp "$REPO_ROOT/build-and-deploy.sh" "$REPO/"
-  cp "$REPO_ROOT/scripts/log.sh" "$REPO_ROOT/scripts/route.sh" "$REPO/scripts/"
+  cp "$REPO_ROOT/scripts/log.sh" "$REPO_ROOT"/scripts/deploy_*.sh "$REPO_ROOT/scripts/route.sh" "$REPO/scripts/"
   cp -R "$REPO_ROOT/manifests" "$REPO/"
   echo 'FROM scratch' >"$REPO/Dockerfile.alpine"
   # shellcheck disable=SC2016 # expanded when the fake runs
@@ -70,7 +70,7 @@ teardown() {
 }
 
 # The POSIX tools build-and-deploy.sh may need (plus bash itself, >= 3.2).
-POSIX_TOOLS="bash cat date dirname mkdir rm mktemp sed grep head tail awk tr cut sort find cksum"
+POSIX_TOOLS="bash cat date dirname mkdir rm mktemp ln sed grep head tail awk tr cut sort find cksum"
 link_tools() { # link_tools DIR TOOL...: DIR holds links to exactly these tools
   local dir=$1 tool
   shift
@@ -122,36 +122,11 @@ no_calls_but_render() {
   [[ ! -s $FA_STUB_LOG ]]
 }
 
-@test "--local hands over to scripts/local.sh up with the options after it, and deploys nothing" {
-  # shellcheck disable=SC2016 # the stub expands $* and $FA_STUB_LOG when it runs, not now
-  printf '#!/usr/bin/env bash\necho "local.sh $*" >>"$FA_STUB_LOG"\n' >"$REPO/scripts/local.sh"
-  chmod +x "$REPO/scripts/local.sh"
-  deploy --local --skip-tests --port 9090
-  assert_success
-  [[ $(cat "$FA_STUB_LOG") == "local.sh up --skip-tests --port 9090" ]]
-}
-
-@test "unknown option: exit 2" {
-  deploy --frobnicate
-  assert_failure 2
-  assert_output --partial "unknown argument"
-  [[ ! -s $FA_STUB_LOG ]]
-}
-
-@test "deploys: steps run in the documented order and it ends with the URL and the JSON" {
+@test "deploys: every step logged with a time, the wait for each admission job, the URL and the JSON" {
+  # The order of the steps is the plan's (golden/dry_run_default.txt).
   deploy
   assert_success
-  local build start_ing jobs ctrl load apply rollout answer
-  build=$(line_of '^docker build')
-  start_ing=$(line_of '^minikube -p minikube addons enable ingress')
-  jobs=$(line_of 'wait --for=condition=complete job.batch/ingress-nginx-admission-create')
-  ctrl=$(line_of 'rollout status deployment/ingress-nginx-controller')
-  load=$(line_of '^minikube -p minikube image load')
-  apply=$(line_of '^kubectl --context minikube apply -k')
-  rollout=$(line_of 'rollout status deployment/favorite-athlete')
-  answer=$(line_of '^curl .*http://favorite-athlete\.192\.168\.49\.2\.nip\.io/')
-  { ((build < start_ing && start_ing < jobs && jobs < ctrl && ctrl < load)) &&
-    ((load < apply && apply < rollout && rollout < answer)); } || fail "wrong order: $(cat "$FA_STUB_LOG")"
+  assert_called 'wait --for=condition=complete job.batch/ingress-nginx-admission-create'
   assert_called 'wait --for=condition=complete job.batch/ingress-nginx-admission-patch'
   # Each step is logged with a timestamp.
   local s
@@ -161,19 +136,6 @@ no_calls_but_render() {
   assert_line "URL:    http://favorite-athlete.192.168.49.2.nip.io/"
   assert_line 'Answer: {"myFavoriteAthlete":"Usain Bolt"}'
   refute_called '^tests'
-}
-
-@test "image: built from Dockerfile.alpine, tagged with the git commit, loaded into minikube, never pushed" {
-  deploy
-  assert_success
-  local sha
-  sha=$(short_sha)
-  assert_called "^docker build -f $REPO/Dockerfile.alpine -t favorite-athlete:$sha --build-arg REVISION=[0-9a-f]{40} --build-arg VERSION=[^ ]+ $REPO\$"
-  assert_called "^minikube -p minikube image load favorite-athlete:$sha\$"
-  applied | grep -q "image: favorite-athlete:$sha\$" || fail "applied image is not favorite-athlete:$sha"
-  applied | grep -q "imagePullPolicy: IfNotPresent" || fail "imagePullPolicy"
-  refute_called 'latest'
-  refute_called 'push'
 }
 
 @test "image: uncommitted changes give <sha>-dirty-<hash>, stable for the same changes" {
@@ -210,17 +172,6 @@ no_calls_but_render() {
   refute_called '^minikube'
   refute_called '^kubectl'
   refute_called '^curl'
-}
-
-@test "--skip-tests: the build gets SKIP_TESTS=1 and nothing else changes; by default the tests run in it" {
-  deploy
-  assert_success
-  refute_called 'SKIP_TESTS'
-  : >"$FA_STUB_LOG"
-  deploy --skip-tests
-  assert_success
-  assert_called "^docker build -f $REPO/Dockerfile.alpine -t favorite-athlete:$(short_sha) .* --build-arg SKIP_TESTS=1 $REPO\$"
-  refute_called '^tests'
 }
 
 @test "starts minikube when it is not running, with MINIKUBE_START_ARGS" {
@@ -379,22 +330,6 @@ no_calls_but_render() {
   assert_called '^kubectl --context demo apply -k .*/build/deploy/demo$'
 }
 
-@test "--dry-run prints the plan and the generated kustomization, calls nothing" {
-  deploy --dry-run --tls --autoscale
-  assert_success
-  no_calls_but_render
-  assert_output --partial "DRY RUN"
-  assert_output --partial "would run: docker build -f $REPO/Dockerfile.alpine -t favorite-athlete:$(short_sha)"
-  assert_output --partial "would run: minikube -p minikube addons enable ingress"
-  assert_output --partial "would run: minikube -p minikube image load favorite-athlete:$(short_sha)"
-  assert_output --partial "| images:"
-  assert_output --partial "|     newTag: \"$(short_sha)\""
-  assert_output --partial "|   - ../../../manifests/components/tls"
-  assert_output --partial "would run: kubectl --context minikube apply -k"
-  assert_output --regexp "would run: curl -sS --max-time 5 [^[:cntrl:]]* https://favorite-athlete\.<minikube-ip>\.nip\.io/"
-  [[ ! -e $REPO/build ]] || fail "dry run wrote $REPO/build"
-}
-
 @test "delete: removes the namespace (bounded) and the loaded images; builds nothing" {
   deploy --skip-tests
   assert_success
@@ -434,15 +369,6 @@ no_calls_but_render() {
   assert_equal "$(cat "$REPO/build/deploy/minikube/tls/$host.crt")" "$before"
 }
 
-@test "--autoscale: metrics-server enabled and waited for; HPA applied; Deployment leaves replicas to it" {
-  deploy --skip-tests --autoscale
-  assert_success
-  assert_called '^minikube -p minikube addons enable metrics-server'
-  assert_called 'rollout status deployment/metrics-server'
-  applied | grep -q '^kind: HorizontalPodAutoscaler' || fail "no HPA"
-  ! applied | grep -qE '^  replicas:' || fail "Deployment still sets replicas"
-}
-
 @test "node IP unreachable: says so and falls back to minikube tunnel with 127.0.0.1.nip.io" {
   FA_STUB_NODE_REACHABLE=0 deploy --skip-tests
   assert_success
@@ -460,18 +386,6 @@ no_calls_but_render() {
   assert_output --partial "nip.io may be blocked"
   assert_called '^curl .*--resolve favorite-athlete\.192\.168\.49\.2\.nip\.io:80:192\.168\.49\.2'
   assert_output --partial "Try:    curl --resolve favorite-athlete.192.168.49.2.nip.io:80:192.168.49.2"
-}
-
-@test "podman: builds with podman, loads through podman save + minikube image load <tar>" {
-  rm "$STUBS/docker"
-  deploy --skip-tests
-  assert_success
-  local sha
-  sha=$(short_sha)
-  assert_called "^podman build --format docker -f $REPO/Dockerfile.alpine -t docker.io/library/favorite-athlete:$sha "
-  assert_called "^podman save --format docker-archive -o [^ ]+/image.tar docker.io/library/favorite-athlete:$sha\$"
-  assert_called '^minikube -p minikube image load [^ ]+/image.tar$'
-  refute_called '^docker'
 }
 
 @test "image missing in minikube after load: explained" {
@@ -502,7 +416,7 @@ no_calls_but_render() {
   node=$(PATH=/usr/local/bin:/usr/bin:/bin command -v node) || skip "node not found"
   deploy --skip-tests --tls --autoscale
   assert_success
-  run "$node" "$REPO_ROOT/tests/manifests/check-policy.mjs" --tls --autoscale "$FA_STUB_STATE/applied.yaml"
+  run "$node" "$REPO_ROOT/tests/manifests/manifest_checks.mjs" policy_of "$FA_STUB_STATE/applied.yaml" --tls --autoscale
   assert_success
 }
 
@@ -645,26 +559,11 @@ found_tools() {
   assert_called "^kind load docker-image favorite-athlete:$(short_sha) --name other\$"
 }
 
-@test "--context: an unknown context or a missing --image-load stop before the build" {
+@test "--context: an unknown context stops before the build" {
   FA_STUB_CONTEXTS="kind-demo" deploy --context kind-nope
   assert_failure 1
   assert_output --partial "kubectl does not know the context 'kind-nope'"
   refute_called '^docker build'
-  : >"$FA_STUB_LOG"
-  FA_STUB_CONTEXTS="mycluster" deploy --context mycluster
-  assert_failure 2
-  assert_output --partial "--context mycluster needs --image-load METHOD"
-  [[ ! -s $FA_STUB_LOG ]]
-  deploy --context mycluster --image-load bogus
-  assert_failure 2
-  assert_output --partial "unknown method 'bogus'"
-  deploy --context mycluster --profile demo --image-load none
-  assert_failure 2
-  deploy --context mycluster --image-load minikube
-  assert_failure 2
-  deploy --image-load kind
-  assert_failure 2
-  assert_output --partial "needs --context NAME"
 }
 
 @test "--context: preflight needs no minikube, but kind for --image-load kind" {
@@ -695,16 +594,6 @@ found_tools() {
   assert_success
   assert_called "^podman save --format docker-archive -o [^ ]+/image.tar docker.io/library/favorite-athlete:$sha\$"
   assert_called "^load [^ ]+/image.tar favorite-athlete:$sha archive-holds=docker.io/library/favorite-athlete:$sha\$"
-}
-
-@test "--url: polls that URL instead of the Ingress; --host sets the Ingress host" {
-  FA_STUB_CONTEXTS=lab deploy --skip-tests --context lab --image-load none \
-    --host fa.10.1.2.3.nip.io --url http://10.96.0.10:8080/
-  assert_success
-  applied | grep -qE '^  - host: fa\.10\.1\.2\.3\.nip\.io$' || fail "host"
-  assert_called '^curl .* http://10\.96\.0\.10:8080/$'
-  refute_called '^curl .*nip\.io'
-  assert_line "URL:    http://10.96.0.10:8080/"
 }
 
 @test "--render-filter: kubectl kustomize | CMD | kubectl apply -f -, with the same retries" {
@@ -743,25 +632,13 @@ found_tools() {
   [[ ! -e $REPO/build/deploy/context-lab ]] || fail "generated overlay left behind"
 }
 
-@test "--context --dry-run: the plan without minikube, calls nothing" {
-  deploy --dry-run --context kind-demo --render-filter cat
-  assert_success
-  no_calls_but_render
-  assert_output --partial "would run: kubectl --context kind-demo get --raw /readyz"
-  assert_output --partial "would run: kind load docker-image favorite-athlete:$(short_sha) --name demo"
-  # The render, through the --render-filter (cat), into kubectl apply -f -: in that order.
-  assert_output --partial "would run: kubectl --context kind-demo kustomize $REPO/build/deploy/context-kind-demo"
-  assert_output --partial "would run: cat"
-  assert_output --partial "would run: kubectl --context kind-demo apply -f -"
-  [[ $output == *"would run: kubectl --context kind-demo kustomize $REPO/build/deploy/context-kind-demo"*"would run: cat"*"would run: kubectl --context kind-demo apply -f -"* ]] ||
-    fail "the plan does not render, filter and apply in that order"
-  refute_output --regexp 'minikube (-p|start|addons|image|ip|status)'
-}
-
 # ---------------------------------------------------------------------------
-# The public route (scripts/route.sh): --ingress traefik, --gateway NS/NAME, the controller's
-# namespace. The plans are golden files (tests/deploy/golden/dry-run-*.txt); the tests below show
-# only what a plan cannot: the checks that read the cluster, the waits and their errors.
+# The plans: the --dry-run output of each mode against its golden file. The default plan is whole
+# (golden/dry_run_default.txt); every other mode's golden is the unified diff (one line of context)
+# of its plan against the plan it varies (golden/dry_run_<mode>.diff): each file shows what one option changes,
+# the shared part is written once, and any change of any plan still fails. FA_UPDATE_GOLDEN=1
+# rewrites them. The tests after this section show only what a plan cannot: the checks that read
+# the cluster, the waits and their errors.
 
 # The dry-run output ($1, bats' $output) with what varies between runs and machines replaced:
 # timestamps, the checkout, the temporary dirs, the tag and revision, bash's version.
@@ -774,26 +651,87 @@ normalized() {
     -e "s/$sha/<tag>/g" -e 's/found bash .*/found bash <version>/' -e 's/VERSION=[^ ]+/VERSION=<version>/'
 }
 
-@test "--dry-run plans of the routes match their golden files (FA_UPDATE_GOLDEN=1 rewrites them)" {
-  local golden=$BATS_TEST_DIRNAME/golden name args
-  while read -r name args; do
-    # shellcheck disable=SC2086 # each line's arguments, split
-    deploy --dry-run $args
+@test "--dry-run plans match their golden files; a dry run calls nothing and writes nothing" {
+  local golden=$BATS_TEST_DIRNAME/golden name base args file got
+  local -A plan
+  while read -r name base args; do
+    local -a env=() argv=()
+    # shellcheck disable=SC2086 # each line's words, split: VAR=value settings, then arguments
+    set -- $args
+    while [[ ${1:-} == [A-Z]*=* ]]; do
+      env+=("$1")
+      shift
+    done
+    argv=("$@")
+    run env PATH="$SCRIPT_PATH" "${env[@]}" "$REPO/build-and-deploy.sh" --dry-run "${argv[@]}"
     assert_success
     no_calls_but_render
-    if [[ ${FA_UPDATE_GOLDEN:-0} == 1 ]]; then
-      normalized "$output" >"$golden/dry-run-$name.txt"
+    [[ ! -e $REPO/build ]] || fail "the dry run $args wrote $REPO/build"
+    plan[$name]=$(normalized "$output")
+    if [[ $base == - ]]; then
+      file=$golden/dry_run_$name.txt
+      got=${plan[$name]}
     else
-      diff -u "$golden/dry-run-$name.txt" <(normalized "$output") || fail "the plan of --dry-run $args differs from golden/dry-run-$name.txt (above)"
+      file=$golden/dry_run_$name.diff
+      got=$(diff -U1 --label "$base" --label "$name" <(printf '%s\n' "${plan[$base]}") <(printf '%s\n' "${plan[$name]}")) &&
+        fail "the plan of --dry-run $args is the plan of $base: the mode shows nothing"
+    fi
+    if [[ ${FA_UPDATE_GOLDEN:-0} == 1 ]]; then
+      printf '%s\n' "$got" >"$file"
+    else
+      diff -u "$file" <(printf '%s\n' "$got") || fail "the plan of --dry-run $args differs from ${file#"$BATS_TEST_DIRNAME"/} (above)"
     fi
   done <<'MODES'
-traefik --ingress traefik
-traefik-tls --ingress traefik --tls --autoscale
-gateway --gateway gateway/public
-gateway-tls --gateway gateway/public --tls --autoscale
-context-k3d --context k3d-demo
-context-gateway --context kind-demo --gateway nginx-gateway/shared --controller-namespace envoy-gateway-system
+default - 
+tls_autoscale default --tls --autoscale
+minikube_options default MINIKUBE_START_ARGS=--cpus=2 --profile demo --tunnel --skip-tests
+podman default CONTAINER_ENGINE=podman
+traefik default --ingress traefik
+traefik_tls traefik --ingress traefik --tls --autoscale
+gateway default --gateway gateway/public
+gateway_tls gateway --gateway gateway/public --tls --autoscale
+context_kind default --context kind-demo
+context_k3d context_kind --context k3d-demo
+context_gateway context_kind --context kind-demo --gateway nginx-gateway/shared --controller-namespace envoy-gateway-system
+context_filter context_kind --context kind-demo --render-filter cat
+context_url context_kind --context kind-demo --image-load none --host fa.10.1.2.3.nip.io --url http://10.96.0.10:8080/
+context_archive context_kind --context=kind-demo --image-load=archive:cat
+delete - delete
+delete_context delete delete --context lab
 MODES
+}
+
+@test "bad input: a usage error (exit 2) that names it, before anything runs" {
+  local args want
+  while IFS='|' read -r args want; do
+    # shellcheck disable=SC2086 # each line's arguments, split
+    deploy $args
+    assert_failure 2
+    assert_output --partial "$want"
+  done <<'BAD'
+--frobnicate|unknown argument: --frobnicate
+--local|unknown argument: --local
+--profile|--profile needs a non-empty value
+--host=|--host needs a non-empty value
+--host bad_host!|--host: 'bad_host!' is not a DNS name
+--url ftp://x/|--url: 'ftp://x/' is not an http:// or https:// URL
+--ingress haproxy|minikube's addons are nginx (ingress) and traefik, not 'haproxy'
+--gateway public|--gateway: 'public' is not NAMESPACE/NAME
+--gateway gateway/public --ingress traefik|--ingress and --gateway each pick the route
+--controller-namespace kube-system|--controller-namespace is for --context and --gateway
+--context other --image-load none --ingress haproxy|--ingress haproxy: give its controller's namespace with --controller-namespace NS
+--context other --image-load none --ingress Bad_Class|--ingress: 'Bad_Class' is not an IngressClass name
+--context mycluster|--context mycluster needs --image-load METHOD
+--context mycluster --image-load bogus|unknown method 'bogus'
+--context mycluster --profile demo --image-load none|--profile is for minikube
+--context mycluster --image-load minikube|--image-load minikube needs the minikube path
+--context kind-x --tunnel|--tunnel is for minikube
+--image-load kind|needs --context NAME
+BAD
+  APPLY_ATTEMPTS=0 deploy
+  assert_failure 2
+  assert_output --partial "APPLY_ATTEMPTS: expected a positive integer, got '0'"
+  [[ ! -s $FA_STUB_LOG ]]
 }
 
 @test "--ingress traefik: minikube >= 1.39, the traefik addon (never the ingress addon), Traefik waited for, its Ingress applied" {
@@ -880,20 +818,4 @@ MODES
   FA_STUB_HTTP_PLAIN=1 deploy --ingress traefik --tls --skip-tests
   assert_failure 1
   assert_output --partial "still answers the JSON over plain HTTP"
-}
-
-@test "route options: conflicts and malformed values are usage errors (exit 2), before anything runs" {
-  local args
-  while IFS= read -r args; do
-    # shellcheck disable=SC2086 # each line's arguments, split
-    deploy $args
-    assert_failure 2
-  done <<'BAD'
---ingress haproxy
---gateway public
---gateway gateway/public --ingress traefik
---controller-namespace kube-system
---context other --image-load none --ingress haproxy
-BAD
-  [[ ! -s $FA_STUB_LOG ]]
 }
