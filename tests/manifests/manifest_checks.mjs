@@ -11,7 +11,7 @@
 // schema_negative  each fixtures/schema_*.yaml must FAIL the schema check with its `# expect:` texts
 // policy           each render follows the deployment policy (policy.mjs) for what it contains
 // policy_negative  broken variants of the renders must each fail the policy (policy_negative.mjs)
-// policy_of        one rendered file against the policy (build-and-deploy.bats: what the script applied)
+// policy_of        one rendered file against the policy (tests/deploy/minikube.bats: what the script applied)
 //
 // Exit 77 (ctest: skipped) when kubectl or the pinned npm packages are missing (a failure under
 // FA_TESTS_NO_SKIP=1).
