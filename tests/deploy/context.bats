@@ -26,22 +26,6 @@ load deploy_helpers
   for s in "3/6 cluster" "4/6 load"; do assert_output --partial "[$s]"; done
 }
 
-@test "--context: k3d-* and docker-desktop pick their loader; --image-load overrides" {
-  export FA_STUB_CONTEXTS="k3d-dev docker-desktop other"
-  deploy --skip-tests --context k3d-dev
-  assert_success
-  assert_called "^k3d image import favorite-athlete:$(short_sha) -c dev\$"
-  : >"$FA_STUB_LOG"
-  deploy --skip-tests --context docker-desktop
-  assert_success
-  assert_output --partial "--image-load none: nothing to load"
-  refute_called '^(kind|k3d|minikube)'
-  : >"$FA_STUB_LOG"
-  deploy --skip-tests --context=other --image-load=kind
-  assert_success
-  assert_called "^kind load docker-image favorite-athlete:$(short_sha) --name other\$"
-}
-
 @test "--context: an unknown context stops before the build" {
   FA_STUB_CONTEXTS="kind-demo" deploy --context kind-nope
   assert_failure 1
