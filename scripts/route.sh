@@ -14,7 +14,7 @@
 # usage_error).
 
 ROUTE_DOC='manifests/README.md, "Which route?"'
-INGRESS_OPTION=""
+INGRESS_OPTION="" # --ingress, --gateway, --controller-namespace (build-and-deploy.sh sets them)
 GATEWAY_OPTION=""
 CONTROLLER_NS_OPTION=""
 ROUTE=""         # nginx, traefik or gateway: the overlay is overlays/<minikube|traefik|gateway>
@@ -23,15 +23,6 @@ CONTROLLER_NS="" # the namespace the NetworkPolicy admits
 GATEWAY_NS=""
 GATEWAY_NAME=""
 ROUTE_KIND=ingress # what diagnostics list: ingress or httproute
-
-# route_option OPTION VALUE: one of the route's command-line options.
-route_option() {
-  case $1 in
-  --ingress) INGRESS_OPTION=$2 ;;
-  --gateway) GATEWAY_OPTION=$2 ;;
-  *) CONTROLLER_NS_OPTION=$2 ;;
-  esac
-}
 
 # The controller namespace of a known Ingress class (empty when unknown).
 class_namespace() {
@@ -87,9 +78,7 @@ route_describe() {
 route_title() { if [[ $ROUTE == gateway ]]; then echo HTTPRoute; else echo Ingress; fi; }
 route_overlay() { if [[ $ROUTE == nginx ]]; then echo minikube; else echo "$ROUTE"; fi; }
 
-# ----------------------------------------------------------------------------
-# minikube: the addon of the route, and its controller
-# ----------------------------------------------------------------------------
+# On minikube: the addon of the route, and its controller.
 # Whether ADDON is enabled on the profile, from 'minikube addons list -o json' (no jq needed).
 addon_enabled() {
   mk addons list -o json 2>/dev/null | tr -d ' \n\t' | grep "\"$1\":{[^}]*\"Status\":\"enabled\"" >/dev/null
@@ -175,9 +164,7 @@ route_prepare_minikube() {
   esac
 }
 
-# ----------------------------------------------------------------------------
-# Gateway API: the Gateway exists and has an address; the route is accepted
-# ----------------------------------------------------------------------------
+# Gateway API: the Gateway exists and has an address; the route is accepted.
 # Sets NODE_IP (the Gateway's address, where curl --resolve sends the host) and HOST.
 route_gateway() {
   local gw="$GATEWAY_NS/$GATEWAY_NAME" out addr class
@@ -231,9 +218,7 @@ route_wait_accepted() {
   die "the Gateway $gw did not accept httproute/$APP within ${ADDON_TIMEOUT}s: $st. Check its listeners' allowedRoutes admit namespace $NAMESPACE ('kubectl -n $GATEWAY_NS describe gateway $GATEWAY_NAME')"
 }
 
-# ----------------------------------------------------------------------------
-# The generated kustomization: the route's overlay and components, the tag, the host
-# ----------------------------------------------------------------------------
+# The generated kustomization: the route's overlay and components, the tag, the host.
 # route_patch TARGET PATCH...: one patch of the generated kustomization.
 route_patch() {
   local target=$1 p
@@ -243,8 +228,8 @@ route_patch() {
   for p in "$@"; do echo "      - {$p}"; done
 }
 
-write_overlay() { # write_overlay DIR HOST [MANIFESTS]: the kustomization the script applies
-  local dir=$1 host=$2 base=${3:-../../../manifests} tls=tls
+write_overlay() { # write_overlay DIR HOST: the kustomization the script applies, in build/deploy/*/
+  local dir=$1 host=$2 base=../../../manifests tls=tls
   local np="group: networking.k8s.io, version: v1, kind: NetworkPolicy, name: $APP"
   local np_ns="/spec/ingress/0/from/0/namespaceSelector/matchLabels/kubernetes.io~1metadata.name"
   local route="group: gateway.networking.k8s.io, version: v1, kind: HTTPRoute"
@@ -315,29 +300,4 @@ check_no_plain_http() {
     die "with --tls, $url still answers the JSON over plain HTTP: the $ROUTE_KIND's controller serves it without TLS ($ROUTE_DOC says what each controller does)"
   fi
   log "plain HTTP does not serve it: $url answered HTTP ${code:-none} (curl exit $rc)"
-}
-
-# Dry run: what the generated kustomization renders to, with kubectl kustomize (local, no cluster),
-# written under WORK with a relative path to the checkout's manifests; under --tls the certificate
-# files are placeholders (openssl makes them at deploy time).
-render_plan() {
-  local dir="$WORK/plan" rel="" p
-  command -v kubectl >/dev/null 2>&1 || {
-    warn "no kubectl: the rendered manifests are not shown"
-    return 0
-  }
-  mkdir -p "$dir/tls"
-  p=$(cd "$dir" && pwd -P)
-  while [[ -n $p && $p != / ]]; do
-    rel="../$rel"
-    p=${p%/*}
-  done
-  write_overlay "$dir" "$HOST" "$rel$(cd "$ROOT" && pwd -P | sed 's|^/||')/manifests"
-  if [[ $TLS == 1 ]]; then
-    echo "placeholder" >"$dir/tls/$HOST.crt"
-    echo "placeholder" >"$dir/tls/$HOST.key"
-  fi
-  log "it renders to (kubectl kustomize$([[ $TLS == 0 ]] || echo '; the Secret holds placeholders')):"
-  kubectl kustomize "$dir" >"$dir/rendered.yaml" || die "kubectl kustomize of the generated kustomization failed"
-  sed 's/^/    > /' "$dir/rendered.yaml" >&2
 }

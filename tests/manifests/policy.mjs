@@ -2,10 +2,10 @@
 // manifests must say. checkPolicy() returns a list of violations
 // (strings); an empty list means the manifests follow the policy.
 //
-// The numbers come from the service's interface (INTERFACE.md): container port
-// 8080 named "http", /healthz liveness, /readyz readiness, UID 65532,
-// DRAIN_SECONDS 5 + SHUTDOWN_TIMEOUT_SECONDS 10 by default.
-import { checkRoute, onlyNamespace } from "./route-policy.mjs";
+// The numbers come from the service's interface (README.md, "HTTP contract" and "Configuration";
+// Dockerfile.alpine for the UID): container port 8080 named "http", /healthz liveness, /readyz
+// readiness, UID 65532, DRAIN_SECONDS 5 + SHUTDOWN_TIMEOUT_SECONDS 10 by default.
+import { checkRoute, onlyNamespace } from "./route_policy.mjs";
 
 export const NAMESPACE = "favorite-athlete";
 const PORT_NAME = "http";
@@ -212,7 +212,7 @@ export function checkPolicy(objects, opts = {}) {
     }
   }
 
-  // --- the public route (route-policy.mjs): its objects, and the namespace it comes from ---
+  // --- the public route (route_policy.mjs): its objects, and the namespace it comes from ---
   const controllerNamespace = checkRoute(objects, svc, opts, fail);
 
   // --- PodDisruptionBudget ----------------------------------------------------

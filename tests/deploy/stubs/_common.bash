@@ -1,5 +1,5 @@
 # Shared by the stubs: record the call, keep counters in $FA_STUB_STATE.
-# FA_STUB_LOG, FA_STUB_STATE are set by the bats test (tests/deploy/build-and-deploy.bats).
+# FA_STUB_LOG, FA_STUB_STATE are set by the bats test (tests/deploy/deploy_helpers.bash).
 : "${FA_STUB_LOG:?FA_STUB_LOG not set}" "${FA_STUB_STATE:?FA_STUB_STATE not set}"
 record() { printf '%s\n' "$*" >>"$FA_STUB_LOG"; }
 record_env() { printf '%s KUBECONFIG=%s\n' "$1" "${KUBECONFIG-<unset>}" >>"$FA_STUB_STATE/env.log"; }

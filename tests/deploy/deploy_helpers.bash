@@ -1,0 +1,112 @@
+# shellcheck shell=bash
+# deploy_helpers.bash: what every tests/deploy/*.bats loads. Each test runs build-and-deploy.sh
+# against stub docker/podman, minikube, kubectl, curl, kind/k3d and sleep (tests/deploy/stubs) that
+# record their calls in $FA_STUB_LOG, in a throwaway git checkout with a PATH that holds only the
+# stubs, basic POSIX tools and git (optional: the tag), so no real container engine, cluster or
+# network is ever touched, and nothing else the script might call (apt, sudo, cmake, a compiler,
+# python, node) is there. The host requirements tests drop git too (and openssl unless --tls).
+
+bats_require_minimum_version 1.5.0
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
+
+REPO_ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+
+setup() {
+  FA_REAL_KUBECTL=$(command -v kubectl) || skip "kubectl not found (the kubectl stub renders with the real kustomize)"
+  FA_REAL_SLEEP=$(command -v sleep)
+  export FA_REAL_KUBECTL FA_REAL_SLEEP
+  T=$BATS_TEST_TMPDIR
+  export FA_STUB_LOG=$T/calls.log FA_STUB_STATE=$T/state
+  mkdir -p "$FA_STUB_STATE"
+  : >"$FA_STUB_LOG"
+
+  # A minimal checkout: the script and the shell library it sources, the manifests, a Dockerfile. A scripts/test.sh that
+  # records its call proves the script never runs the developers' suite.
+  REPO=$T/repo
+  mkdir -p "$REPO/scripts"
+  cp "$REPO_ROOT/build-and-deploy.sh" "$REPO/"
+  cp "$REPO_ROOT/scripts/log.sh" "$REPO_ROOT"/scripts/deploy_*.sh "$REPO_ROOT/scripts/route.sh" "$REPO/scripts/"
+  cp -R "$REPO_ROOT/manifests" "$REPO/"
+  echo 'FROM scratch' >"$REPO/Dockerfile.alpine"
+  # shellcheck disable=SC2016 # expanded when the fake runs
+  printf '#!/usr/bin/env bash\necho "tests $*" >>"$FA_STUB_LOG"\n' >"$REPO/scripts/test.sh"
+  chmod +x "$REPO/scripts/test.sh"
+  printf 'build/\n' >"$REPO/.gitignore"
+  git -C "$REPO" init -q
+  commit_all init
+
+  # The script's PATH: the stubs, basic POSIX tools ($POSIX_TOOLS, exactly what the script
+  # may use besides docker/podman, minikube, kubectl, curl), and separately git and openssl.
+  # The stubs get their own tools through FA_STUB_TOOLS.
+  # shellcheck disable=SC2086 # a list of tool names
+  link_tools "$T/posix" $POSIX_TOOLS
+  link_tools "$T/git" git
+  link_tools "$T/openssl" openssl
+  link_tools "$T/stubtools" cat cp mv touch sort grep
+  export FA_STUB_TOOLS=$T/stubtools
+  STUBS=$T/stubs
+  cp -R "$BATS_TEST_DIRNAME/stubs" "$STUBS"
+  SCRIPT_PATH="$STUBS:$T/posix:$T/git:$T/openssl"
+
+  unset MINIKUBE_PROFILE CONTAINER_ENGINE TEST_COMMAND IMAGE_TAG MINIKUBE_START_ARGS KUBECONFIG
+  export POLL_INTERVAL_SECONDS=0.1 HTTP_TIMEOUT_SECONDS=2 ADDON_TIMEOUT_SECONDS=7 ROLLOUT_TIMEOUT_SECONDS=9 \
+    DELETE_TIMEOUT_SECONDS=11 APPLY_ATTEMPTS=3
+  touch "$FA_STUB_STATE/minikube-running" # default: the cluster is up
+}
+
+# Whatever a test did, the script must never have done these.
+teardown() {
+  [[ -n ${FA_STUB_LOG:-} && -f $FA_STUB_LOG ]] || return 0
+  if grep -Ein 'delete.*(validatingwebhookconfiguration|ingress-nginx-admission)' "$FA_STUB_LOG"; then
+    echo "FORBIDDEN: deleted the ingress-nginx admission webhook" >&2
+    return 1
+  fi
+  if grep -En '^(docker|podman) (push|login)|^minikube .*image push' "$FA_STUB_LOG"; then
+    echo "FORBIDDEN: pushed to a registry / logged in" >&2
+    return 1
+  fi
+}
+
+# The POSIX tools build-and-deploy.sh may need (plus bash itself, >= 3.2).
+POSIX_TOOLS="bash cat date dirname mkdir rm mktemp ln sed grep head tail awk tr cut sort find cksum"
+link_tools() { # link_tools DIR TOOL...: DIR holds links to exactly these tools
+  local dir=$1 tool
+  shift
+  mkdir -p "$dir"
+  for tool in "$@"; do ln -s "$(command -v "$tool")" "$dir/$tool"; done
+}
+
+commit_all() {
+  git -C "$REPO" add -A
+  git -C "$REPO" -c user.name=test -c user.email=test@example.invalid commit -qm "$1"
+}
+deploy() { run env PATH="$SCRIPT_PATH" "$REPO/build-and-deploy.sh" "$@"; }
+# The host requirements only: stubs + POSIX tools (no git; openssl only with --tls).
+deploy_minimal() {
+  local path="$STUBS:$T/posix" a
+  for a in "$@"; do [[ $a != --tls ]] || path="$path:$T/openssl"; done
+  run env PATH="$path" "$REPO/build-and-deploy.sh" "$@"
+}
+# First line number in the call log matching an extended regex (fails if none).
+line_of() {
+  local n
+  n=$(grep -nE -m1 -- "$1" "$FA_STUB_LOG" | cut -d: -f1)
+  [[ -n $n ]] || {
+    echo "no call matching /$1/ in:" >&2
+    cat "$FA_STUB_LOG" >&2
+    return 1
+  }
+  echo "$n"
+}
+assert_called() { grep -qE -- "$1" "$FA_STUB_LOG" || fail "expected a call matching /$1/; calls: $(cat "$FA_STUB_LOG")"; }
+refute_called() {
+  if grep -nE -- "$1" "$FA_STUB_LOG"; then fail "unexpected call matching /$1/"; fi
+}
+count_calls() { grep -cE -- "$1" "$FA_STUB_LOG" || true; }
+short_sha() { git -C "$REPO" rev-parse --short=12 HEAD; }
+applied() { cat "$FA_STUB_STATE/applied.yaml"; }
+# A dry run calls nothing but kubectl kustomize (local: the rendered manifests of the plan).
+no_calls_but_render() {
+  if grep -v '^kubectl kustomize ' "$FA_STUB_LOG"; then fail "dry run called the above"; fi
+}

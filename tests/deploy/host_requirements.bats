@@ -1,0 +1,87 @@
+#!/usr/bin/env bats
+# build-and-deploy.sh with only the host requirements: docker or podman, minikube, kubectl, curl
+# (openssl for --tls), bash and basic POSIX tools. No git (the tag is then a checksum of the
+# sources), nothing else.
+# The checkout, the stubs and the helpers: deploy_helpers.bash.
+
+load deploy_helpers
+
+@test "host requirements only: deploys end to end without git, tagged src-<checksum>" {
+  deploy_minimal
+  assert_success
+  local tag
+  tag=$(grep -oE 'favorite-athlete:src-[0-9]+' "$FA_STUB_LOG" | head -n1)
+  [[ -n $tag ]] || fail "no src-<checksum> tag: $(cat "$FA_STUB_LOG")"
+  assert_called "^minikube -p minikube image load $tag\$"
+  applied | grep -q "image: $tag\$" || fail "applied image is not $tag"
+  assert_line 'Answer: {"myFavoriteAthlete":"Usain Bolt"}'
+  refute_called '^tests'
+  # The same sources give the same tag; a changed file a new one.
+  : >"$FA_STUB_LOG"
+  deploy_minimal --skip-tests
+  assert_called "^docker build .* -t $tag "
+  echo "# changed" >>"$REPO/Dockerfile.alpine"
+  : >"$FA_STUB_LOG"
+  deploy_minimal --skip-tests
+  refute_called "$tag"
+}
+
+@test "host requirements only: --tls (with openssl), --autoscale, --tunnel" {
+  deploy_minimal --tls
+  assert_success
+  applied | grep -q 'type: kubernetes.io/tls' || fail "no TLS secret"
+  assert_called '^curl .*--cacert .* https://favorite-athlete\.192\.168\.49\.2\.nip\.io/'
+  deploy_minimal --autoscale
+  assert_success
+  assert_called '^minikube -p minikube addons enable metrics-server'
+  applied | grep -q '^kind: HorizontalPodAutoscaler' || fail "no HPA"
+  deploy_minimal --tunnel
+  assert_success
+  assert_line "URL:    http://favorite-athlete.127.0.0.1.nip.io/"
+  assert_output --partial "minikube -p minikube tunnel --bind-address=127.0.0.1"
+}
+
+@test "host requirements only: --tls without openssl stops in preflight" {
+  run env PATH="$STUBS:$T/posix" "$REPO/build-and-deploy.sh" --tls
+  assert_failure
+  assert_output --partial "missing openssl"
+  refute_called '^docker build'
+}
+
+# shellcheck disable=SC2030 # bats runs each test in a subshell; found_tools reads $output in its own test
+@test "host requirements only: delete, a failing in-image test, --context" {
+  deploy_minimal delete
+  assert_success
+  assert_called '^kubectl --context minikube delete namespace favorite-athlete'
+  : >"$FA_STUB_LOG"
+  FA_STUB_BUILD_RC=1 deploy_minimal
+  assert_failure
+  assert_output --partial "the image build failed"
+  refute_called '^minikube'
+  refute_called '^kubectl'
+  : >"$FA_STUB_LOG"
+  rm "$STUBS/minikube"
+  FA_STUB_CONTEXTS=kind-demo deploy_minimal --context kind-demo
+  assert_success
+  assert_called '^kind load docker-image favorite-athlete:src-[0-9]+ --name demo$'
+}
+
+# The tools the preflight reports, in order (the README lists the same).
+# shellcheck disable=SC2031 # $output: the run result of the calling test
+found_tools() {
+  printf '%s\n' "$output" | sed -n 's/.*\[1\/6 preflight\] found \([^ :]*\).*/\1/p' | tr '\n' ' '
+}
+
+@test "preflight checks exactly the README's host requirements" {
+  deploy_minimal
+  assert_success
+  assert_equal "$(found_tools)" "bash docker minikube kubectl curl "
+  deploy_minimal --tls
+  assert_equal "$(found_tools)" "bash docker minikube kubectl curl openssl "
+  deploy_minimal delete
+  assert_equal "$(found_tools)" "bash minikube kubectl "
+  rm "$STUBS/docker"
+  FA_STUB_CONTEXTS=kind-demo deploy_minimal --context kind-demo
+  assert_success
+  assert_equal "$(found_tools)" "bash podman kubectl curl kind "
+}

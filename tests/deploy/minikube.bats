@@ -1,0 +1,385 @@
+#!/usr/bin/env bats
+# build-and-deploy.sh on minikube: what a plan cannot show (waits, retries and their limits,
+# failures and diagnostics, fallbacks, state across runs), on each route.
+# The checkout, the stubs and the helpers: deploy_helpers.bash.
+
+load deploy_helpers
+
+@test "deploys: every step logged with a time, the wait for each admission job, the URL and the JSON" {
+  # The order of the steps is the plan's (golden/dry_run_default.txt).
+  deploy
+  assert_success
+  assert_called 'wait --for=condition=complete job.batch/ingress-nginx-admission-create'
+  assert_called 'wait --for=condition=complete job.batch/ingress-nginx-admission-patch'
+  # Each step is logged with a timestamp.
+  local s
+  for s in "1/6 preflight" "2/6 build" "3/6 cluster" "4/6 load" "5/6 apply" "6/6 verify"; do
+    assert_line --regexp "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z \[$s\] ==="
+  done
+  assert_line "URL:    http://favorite-athlete.192.168.49.2.nip.io/"
+  assert_line 'Answer: {"myFavoriteAthlete":"Usain Bolt"}'
+  refute_called '^tests'
+}
+
+@test "image: uncommitted changes give <sha>-dirty-<hash>, stable for the same changes" {
+  echo "change" >>"$REPO/Dockerfile.alpine"
+  deploy --skip-tests
+  assert_success
+  local tag1 tag2 tag3
+  tag1=$(grep -oE 'favorite-athlete:[0-9a-f]{12}-dirty-[0-9a-f]{8}' "$FA_STUB_LOG" | head -n1)
+  [[ $tag1 == favorite-athlete:$(short_sha)-dirty-* ]] || fail "tag: $tag1"
+  : >"$FA_STUB_LOG"
+  deploy --skip-tests
+  tag2=$(grep -oE 'favorite-athlete:[0-9a-f]{12}-dirty-[0-9a-f]{8}' "$FA_STUB_LOG" | head -n1)
+  assert_equal "$tag2" "$tag1"
+  echo "new file" >"$REPO/untracked.txt"
+  : >"$FA_STUB_LOG"
+  deploy --skip-tests
+  tag3=$(grep -oE 'favorite-athlete:[0-9a-f]{12}-dirty-[0-9a-f]{8}' "$FA_STUB_LOG" | head -n1)
+  [[ $tag3 != "$tag1" ]] || fail "an untracked file did not change the tag"
+}
+
+@test "a failing in-image test fails the build: nothing is loaded, applied or started" {
+  FA_STUB_BUILD_RC=1 deploy
+  assert_failure 1
+  assert_output --partial "FAIL: GET / answered"
+  assert_output --partial "the image build failed; a failing unit test or smoke test in the build stage fails it too"
+  assert_called '^docker build'
+  refute_called '^minikube'
+  refute_called '^kubectl'
+  refute_called '^curl'
+}
+
+@test "starts minikube when it is not running, with MINIKUBE_START_ARGS" {
+  rm "$FA_STUB_STATE/minikube-running"
+  MINIKUBE_START_ARGS="--driver=docker --cpus=2" deploy --skip-tests
+  assert_success
+  assert_called '^minikube -p minikube start --driver=docker --cpus=2$'
+  (($(line_of '^minikube -p minikube start') < $(line_of 'addons enable ingress'))) || fail "start after addon"
+}
+
+@test "no blind sleep: when every condition is met at once, sleep is never called" {
+  deploy
+  assert_success
+  refute_called '^sleep'
+}
+
+@test "bounded waits: every kubectl wait/rollout has --timeout from the environment, every curl --max-time" {
+  deploy --autoscale
+  assert_success
+  local line
+  while IFS= read -r line; do
+    [[ $line == *--timeout=7s* || $line == *--timeout=9s* ]] || fail "unbounded: $line"
+  done < <(grep -E '^kubectl .*( wait | rollout status )' "$FA_STUB_LOG")
+  assert_called 'rollout status deployment/favorite-athlete --timeout=9s'
+  assert_called 'rollout status deployment/ingress-nginx-controller --timeout=7s'
+  assert_called 'rollout status deployment/metrics-server --timeout=7s'
+  while IFS= read -r line; do
+    [[ $line == *"--max-time "* ]] || fail "curl without --max-time: $line"
+  done < <(grep -E '^curl ' "$FA_STUB_LOG")
+}
+
+@test "curl: polls with a pause only after a failed attempt, then succeeds" {
+  FA_STUB_CURL_FAILURES=2 deploy --skip-tests
+  assert_success
+  assert_equal "$(count_calls '^sleep')" 2
+  assert_called '^sleep 0.1$'
+  # Every sleep directly follows a failed curl of the service URL.
+  local prev="" line
+  while IFS= read -r line; do
+    if [[ $line == sleep* ]]; then [[ $prev == "curl "*nip.io* ]] || fail "sleep after '$prev'"; fi
+    prev=$line
+  done <"$FA_STUB_LOG"
+  assert_line 'Answer: {"myFavoriteAthlete":"Usain Bolt"}'
+}
+
+@test "curl: gives up at HTTP_TIMEOUT_SECONDS with an explanation and diagnostics" {
+  SECONDS=0
+  FA_STUB_CURL_FAILURES=always HTTP_TIMEOUT_SECONDS=1 deploy --skip-tests
+  assert_failure
+  ((SECONDS < 20)) || fail "took ${SECONDS}s"
+  assert_output --partial "no JSON answer from http://favorite-athlete.192.168.49.2.nip.io/ within 1s"
+  assert_output --partial "the pods are ready but the Ingress did not answer" # tests/cluster/broken.sh expects it
+  assert_output --partial "diagnostics"
+  FA_STUB_CURL_FAILURES=always HTTP_TIMEOUT_SECONDS=1 deploy --skip-tests --gateway gateway/public
+  assert_failure
+  assert_output --partial "the pods are ready but the HTTPRoute did not answer"
+}
+
+@test "apply: retried while the admission webhook starts, then succeeds" {
+  FA_STUB_APPLY_WEBHOOK_FAILURES=2 deploy --skip-tests
+  assert_success
+  assert_equal "$(count_calls 'apply -k')" 3
+  assert_equal "$(count_calls '^sleep')" 2
+  assert_output --partial "admission webhook is not answering yet"
+}
+
+@test "apply: gives up after APPLY_ATTEMPTS when the webhook never answers" {
+  FA_STUB_APPLY_WEBHOOK_FAILURES=99 APPLY_ATTEMPTS=3 deploy --skip-tests
+  assert_failure
+  assert_equal "$(count_calls 'apply -k')" 3
+  assert_output --partial "still refused the Ingress after 3 attempts"
+  refute_called 'rollout status deployment/favorite-athlete'
+}
+
+@test "apply: other errors are not retried" {
+  FA_STUB_APPLY_ERROR='error: resource mapping not found' deploy --skip-tests
+  assert_failure
+  assert_equal "$(count_calls 'apply -k')" 1
+  assert_output --partial "not a webhook start-up error"
+}
+
+@test "ingress controller never ready: explained, nothing applied" {
+  FA_STUB_CONTROLLER_RC=1 deploy --skip-tests
+  assert_failure
+  assert_output --partial "ingress controller was not ready within 7s"
+  refute_called 'apply -k'
+}
+
+@test "admission job not complete: explained, nothing applied" {
+  FA_STUB_WAIT_RC=1 deploy --skip-tests
+  assert_failure
+  assert_output --partial "did not complete within 7s"
+  refute_called 'apply -k'
+}
+
+@test "admission jobs already cleaned up: no wait on jobs, still waits for the controller" {
+  FA_STUB_NO_JOBS=1 deploy --skip-tests
+  assert_success
+  refute_called 'wait --for=condition=complete'
+  assert_called 'rollout status deployment/ingress-nginx-controller'
+}
+
+@test "failed rollout: diagnostics (pods, events, describe and logs of the failing pod), exit 1" {
+  FA_STUB_ROLLOUT_RC=1 deploy --skip-tests
+  assert_failure 1
+  assert_output --partial "did not finish rolling out within 9s"
+  assert_output --partial "diagnostics"
+  assert_called 'get deployment,replicaset,pods,service,ingress,endpointslices'
+  assert_called 'get events'
+  assert_called 'describe pod favorite-athlete-7c9d8-abcde'
+  assert_called 'logs favorite-athlete-7c9d8-abcde'
+  refute_called 'logs favorite-athlete-7c9d8-fghij' # the ready pod
+  assert_output --partial "stub log of favorite-athlete-7c9d8-abcde"
+  refute_called 'nip.io'
+}
+
+@test "idempotent: a second run starts nothing new and applies the same thing; a new commit rolls out its tag" {
+  deploy
+  assert_success
+  cp "$FA_STUB_STATE/applied.yaml" "$T/first.yaml"
+  : >"$FA_STUB_LOG"
+  deploy
+  assert_success
+  refute_called 'minikube -p minikube start'
+  assert_called 'apply -k'
+  assert_called 'rollout status deployment/favorite-athlete'
+  diff "$T/first.yaml" "$FA_STUB_STATE/applied.yaml" || fail "second run applied something different"
+
+  echo "# v2" >>"$REPO/Dockerfile.alpine"
+  commit_all v2
+  : >"$FA_STUB_LOG"
+  deploy
+  assert_success
+  applied | grep -q "image: favorite-athlete:$(short_sha)\$" || fail "new tag not applied"
+  [[ $(short_sha) != "$(grep -oE 'favorite-athlete:[0-9a-f]{12}' "$T/first.yaml" | cut -d: -f2)" ]]
+}
+
+@test "respects KUBECONFIG and always targets the profile's context" {
+  export KUBECONFIG=$T/my-kubeconfig
+  deploy --skip-tests
+  assert_success
+  ! grep -v "KUBECONFIG=$T/my-kubeconfig\$" "$FA_STUB_STATE/env.log" || fail "KUBECONFIG changed"
+  refute_called '--kubeconfig'
+  local line
+  while IFS= read -r line; do
+    [[ $line == "kubectl --context minikube "* ]] || fail "kubectl without --context: $line"
+  done < <(grep '^kubectl' "$FA_STUB_LOG")
+}
+
+@test "--profile: minikube -p and kubectl --context use it" {
+  deploy --skip-tests --profile demo
+  assert_success
+  refute_called '^minikube (-p minikube|[^-])'
+  refute_called '^kubectl --context minikube'
+  assert_called '^minikube -p demo addons enable ingress'
+  assert_called '^kubectl --context demo apply -k .*/build/deploy/demo$'
+}
+
+@test "delete: removes the namespace (bounded) and the loaded images; builds nothing" {
+  deploy --skip-tests
+  assert_success
+  : >"$FA_STUB_LOG"
+  deploy delete
+  assert_success
+  assert_called '^kubectl --context minikube delete namespace favorite-athlete --ignore-not-found --wait=true --timeout=11s$'
+  assert_called "^minikube -p minikube image rm docker.io/library/favorite-athlete:$(short_sha)\$"
+  refute_called '^docker'
+  refute_called 'apply'
+  [[ ! -e $REPO/build/deploy/minikube ]] || fail "generated overlay left behind"
+}
+
+@test "delete when minikube is not running: nothing to do, success" {
+  rm "$FA_STUB_STATE/minikube-running"
+  deploy delete
+  assert_success
+  assert_output --partial "nothing deployed to remove"
+  refute_called '^kubectl'
+}
+
+@test "--tls: self-signed certificate in a kubernetes.io/tls Secret, Ingress TLS for the real host, https checked" {
+  deploy --skip-tests --tls
+  assert_success
+  local host=favorite-athlete.192.168.49.2.nip.io
+  applied | grep -q 'type: kubernetes.io/tls' || fail "no TLS secret"
+  applied | grep -qE "^  - host: $host\$" || fail "rule host"
+  applied | grep -A2 '^  tls:' | grep -q "    - $host" || fail "tls host"
+  openssl x509 -noout -subject -in "$REPO/build/deploy/minikube/tls/$host.crt" | grep -q "$host"
+  assert_called "^curl .*--cacert $REPO/build/deploy/minikube/tls/$host.crt https://$host/"
+  # Second run reuses the certificate (no new Secret content, nothing to roll).
+  local before
+  before=$(cat "$REPO/build/deploy/minikube/tls/$host.crt")
+  deploy --skip-tests --tls
+  assert_success
+  assert_output --partial "reusing the self-signed certificate"
+  assert_equal "$(cat "$REPO/build/deploy/minikube/tls/$host.crt")" "$before"
+}
+
+@test "node IP unreachable: says so and falls back to minikube tunnel with 127.0.0.1.nip.io" {
+  FA_STUB_NODE_REACHABLE=0 deploy --skip-tests
+  assert_success
+  assert_output --partial "is not reachable from this machine"
+  assert_output --partial "run 'minikube -p minikube tunnel --bind-address=127.0.0.1' in another terminal"
+  assert_output --partial "on Linux with the docker or podman driver, minikube tunnel forwards 127.0.0.1:80/443 only with --bind-address=127.0.0.1"
+  assert_line "Needs:  minikube -p minikube tunnel --bind-address=127.0.0.1   (running in another terminal)"
+  applied | grep -qE '^  - host: favorite-athlete\.127\.0\.0\.1\.nip\.io$' || fail "host"
+  assert_line "URL:    http://favorite-athlete.127.0.0.1.nip.io/"
+}
+
+@test "nip.io does not resolve: falls back to curl --resolve and says so" {
+  FA_STUB_CURL_NO_DNS=1 deploy --skip-tests
+  assert_success
+  assert_output --partial "nip.io may be blocked"
+  assert_called '^curl .*--resolve favorite-athlete\.192\.168\.49\.2\.nip\.io:80:192\.168\.49\.2'
+  assert_output --partial "Try:    curl --resolve favorite-athlete.192.168.49.2.nip.io:80:192.168.49.2"
+}
+
+@test "image missing in minikube after load: explained" {
+  FA_STUB_IMAGE_LOAD_DROPS=1 deploy --skip-tests
+  assert_failure
+  assert_output --partial "is not in minikube's image list"
+  refute_called 'apply -k'
+}
+
+@test "preflight: a missing tool stops everything with an install hint" {
+  rm "$STUBS/minikube"
+  deploy
+  assert_failure
+  assert_output --partial "missing minikube. Install: https://minikube.sigs.k8s.io/docs/start/"
+  refute_called '^docker build'
+}
+
+@test "preflight: neither docker nor podman" {
+  rm "$STUBS/docker" "$STUBS/podman"
+  deploy
+  assert_failure
+  assert_output --partial "missing docker or podman"
+}
+
+@test "the applied manifests pass the manifest policy (tests/manifests)" {
+  [[ -d $REPO_ROOT/tests/manifests/node_modules/yaml ]] || skip "run 'npm ci' in tests/manifests"
+  local node
+  node=$(PATH=/usr/local/bin:/usr/bin:/bin command -v node) || skip "node not found"
+  deploy --skip-tests --tls --autoscale
+  assert_success
+  run "$node" "$REPO_ROOT/tests/manifests/manifest_checks.mjs" policy_of "$FA_STUB_STATE/applied.yaml" --tls --autoscale
+  assert_success
+}
+
+# The public route (scripts/route.sh): --ingress traefik, --gateway NS/NAME.
+
+@test "--ingress traefik: minikube >= 1.39, the traefik addon (never the ingress addon), Traefik waited for, its Ingress applied" {
+  deploy --ingress traefik --skip-tests
+  assert_success
+  assert_called '^minikube version --short$'
+  assert_called '^minikube -p minikube addons enable traefik$'
+  refute_called 'addons (enable|disable) ingress'
+  assert_called '^kubectl --context minikube -n kube-system rollout status deployment/traefik --timeout=7s$'
+  [[ $(line_of 'rollout status deployment/traefik') -lt $(line_of 'apply -k') ]] || fail "applied before Traefik was ready"
+  applied | grep -qx '  ingressClassName: traefik' || fail "the applied Ingress is not of class traefik"
+  applied | grep -qx '          kubernetes.io/metadata.name: kube-system' || fail "the NetworkPolicy does not admit kube-system"
+  refute_output --partial "ingress-nginx (the ingress addon, class nginx) is retired"
+  FA_STUB_MINIKUBE_VERSION=v1.38.1 deploy --ingress traefik --skip-tests
+  assert_failure 1
+  assert_output --partial "--ingress traefik needs minikube >= 1.39"
+  assert_output --partial "this is minikube 1.38.1"
+}
+
+@test "the two addons cannot run together: a stop that says what to run, never a disable" {
+  FA_STUB_ADDONS_ENABLED="metrics-server ingress" deploy --ingress traefik --skip-tests
+  assert_failure 1
+  assert_output --partial "the ingress addon is enabled on minikube profile minikube, and it cannot run beside the traefik addon"
+  assert_output --partial "run 'minikube -p minikube addons disable ingress' yourself"
+  refute_called 'addons (enable|disable)'
+  refute_called 'apply'
+  : >"$FA_STUB_LOG"
+  FA_STUB_ADDONS_ENABLED=traefik deploy --skip-tests
+  assert_failure 1
+  assert_output --partial "run 'minikube -p minikube addons disable traefik' yourself"
+  refute_called 'addons (enable|disable)'
+  : >"$FA_STUB_LOG"
+  deploy --skip-tests # the default: the retirement line, and the ingress addon
+  assert_success
+  assert_output --partial "ingress-nginx (the ingress addon, class nginx) is retired"
+  assert_output --partial 'manifests/README.md, "Which route?"'
+  assert_called '^minikube -p minikube addons enable ingress$'
+}
+
+@test "--gateway: the Gateway read, the route applied and waited for until Accepted, verified through the Gateway's address" {
+  deploy --gateway gateway/public --skip-tests
+  assert_success
+  refute_called 'addons enable (ingress|traefik)'
+  assert_called '^kubectl --context minikube -n gateway get gateway public '
+  [[ $(line_of 'rollout status deployment/favorite-athlete') -lt $(line_of 'get httproute favorite-athlete') ]] || fail "route status read before the rollout"
+  assert_output --partial "the Gateway gateway/public accepted httproute/favorite-athlete"
+  applied | grep -q '^kind: HTTPRoute$' || fail "no HTTPRoute applied"
+  ! applied | grep -q '^kind: Ingress$' || fail "an Ingress was applied"
+  applied | grep -qx '  - favorite-athlete.192.168.49.100.nip.io' || fail "the route's host is not the Gateway address's nip.io name"
+  assert_line "URL:    http://favorite-athlete.192.168.49.100.nip.io/"
+  refute_called '^minikube -p minikube ip'
+}
+
+@test "--gateway: no such Gateway stops before the apply, naming it" {
+  FA_STUB_GATEWAY=missing deploy --gateway gateway/public --skip-tests
+  assert_failure 1
+  assert_output --partial "no Gateway gateway/public on context minikube"
+  assert_output --partial "kubectl get gateways -A"
+  refute_output --partial "address" # it stopped at the missing Gateway, not later
+  refute_called 'apply'
+}
+
+@test "--gateway: a route the Gateway does not accept fails at the deadline, naming the Gateway and its reason" {
+  export ADDON_TIMEOUT_SECONDS=1
+  FA_STUB_ROUTE_STATUS="Accepted=False (NotAllowedByListeners: no listener allows namespace favorite-athlete); ResolvedRefs=True (ResolvedRefs: ok); " \
+    deploy --gateway gateway/public --skip-tests
+  assert_failure 1
+  assert_output --partial "the Gateway gateway/public did not accept httproute/favorite-athlete within 1s: Accepted=False (NotAllowedByListeners"
+  assert_output --partial "allowedRoutes admit namespace favorite-athlete"
+  refute_called '^curl .*nip\.io'
+  : >"$FA_STUB_LOG"
+  FA_STUB_ROUTE_STATUS="" deploy --gateway gateway/public --skip-tests
+  assert_failure 1
+  assert_output --partial "no status from the Gateway's controller"
+}
+
+@test "--tls: plain HTTP must not answer the JSON on any route" {
+  deploy --tls --skip-tests
+  assert_success
+  assert_output --partial "plain HTTP does not serve it: http://favorite-athlete.192.168.49.2.nip.io/ answered HTTP 308"
+  deploy --gateway gateway/public --tls --skip-tests
+  assert_success
+  assert_output --partial "plain HTTP does not serve it"
+  FA_STUB_HTTP_PLAIN=1 deploy --ingress traefik --tls --skip-tests
+  assert_failure 1
+  assert_output --partial "still answers the JSON over plain HTTP"
+}

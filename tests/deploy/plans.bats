@@ -1,0 +1,138 @@
+#!/usr/bin/env bats
+# build-and-deploy.sh's plans (--dry-run, against golden files), its help, and every refusal of
+# bad input before anything runs.
+# The checkout, the stubs and the helpers: deploy_helpers.bash.
+
+load deploy_helpers
+
+@test "--help prints usage, calls nothing" {
+  deploy --help
+  assert_success
+  assert_output --partial "Usage: ./build-and-deploy.sh"
+  assert_output --partial "--dry-run"
+  [[ ! -s $FA_STUB_LOG ]]
+}
+
+@test "image: IMAGE_TAG=latest is refused" {
+  IMAGE_TAG=latest deploy
+  assert_failure
+  assert_output --partial "invalid image tag 'latest'"
+  refute_called '^docker build'
+}
+
+@test "the script calls no developer tooling: no test.sh, apt, sudo, cmake, compiler, python, node" {
+  # The PATH tests above prove it runs without them; this catches a call hidden behind an option.
+  # A tool in command position: line start, after ; & | ( $( or then/do/else/run/exec/need.
+  # shellcheck disable=SC2016 # a regex, and a fixture of code
+  local re='(^|[;&|(]|\$\(|(then|do|else|run|exec|need|command -v))[[:space:]]*"?(\$ROOT/|\$\{ROOT\}/)?(scripts/test\.sh|apt-get|apt|sudo|cmake|ctest|g\+\+|gcc|clang|make|python3?|node|npm)"?([[:space:];)|&]|$)'
+  run grep -nE "$re" "$REPO_ROOT/build-and-deploy.sh" "$REPO_ROOT/scripts/log.sh" "$REPO_ROOT/scripts/route.sh" "$REPO_ROOT"/scripts/deploy_*.sh
+  assert_failure 1 # grep found nothing
+  # The check itself finds such calls.
+  # shellcheck disable=SC2016
+  printf 'x=1\nrun sudo cmake --build .\n(cd "$ROOT" && scripts/test.sh)\n' >"$T/bad.sh"
+  run grep -cE "$re" "$T/bad.sh"
+  assert_output 2
+}
+
+# The plans: the --dry-run output of each mode against its golden file. The default plan is whole
+# (golden/dry_run_default.txt); every other mode's golden is the unified diff (one line of context)
+# of its plan against the plan it varies (golden/dry_run_<mode>.diff): each file shows what one option changes,
+# the shared part is written once, and any change of any plan still fails. FA_UPDATE_GOLDEN=1
+# rewrites them. The other .bats files show only what a plan cannot: the checks that read the
+# cluster, the waits and their errors.
+
+# The dry-run output ($1, bats' $output) with what varies between runs and machines replaced:
+# timestamps, the checkout, the temporary dirs, the tag and revision, bash's version.
+normalized() {
+  local sha rev
+  sha=$(short_sha)
+  rev=$(git -C "$REPO" rev-parse HEAD)
+  printf '%s\n' "$1" | sed -E -e 's/^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z //' \
+    -e "s|$T/|<t>/|g" -e 's|/[^ ]*/fa-deploy\.[A-Za-z0-9]+|<work>|g' -e "s/$rev/<revision>/g" \
+    -e "s/$sha/<tag>/g" -e 's/found bash .*/found bash <version>/' -e 's/VERSION=[^ ]+/VERSION=<version>/'
+}
+
+@test "--dry-run plans match their golden files; a dry run calls nothing and writes nothing" {
+  local golden=$BATS_TEST_DIRNAME/golden name base args file got
+  local -A plan
+  while read -r name base args; do
+    local -a env=() argv=()
+    # shellcheck disable=SC2086 # each line's words, split: VAR=value settings, then arguments
+    set -- $args
+    while [[ ${1:-} == [A-Z]*=* ]]; do
+      env+=("$1")
+      shift
+    done
+    argv=("$@")
+    run env PATH="$SCRIPT_PATH" "${env[@]}" "$REPO/build-and-deploy.sh" --dry-run "${argv[@]}"
+    assert_success
+    no_calls_but_render
+    [[ ! -e $REPO/build ]] || fail "the dry run $args wrote $REPO/build"
+    plan[$name]=$(normalized "$output")
+    if [[ $base == - ]]; then
+      file=$golden/dry_run_$name.txt
+      got=${plan[$name]}
+    else
+      file=$golden/dry_run_$name.diff
+      got=$(diff -U1 --label "$base" --label "$name" <(printf '%s\n' "${plan[$base]}") <(printf '%s\n' "${plan[$name]}")) &&
+        fail "the plan of --dry-run $args is the plan of $base: the mode shows nothing"
+    fi
+    if [[ ${FA_UPDATE_GOLDEN:-0} == 1 ]]; then
+      printf '%s\n' "$got" >"$file"
+    else
+      diff -u "$file" <(printf '%s\n' "$got") || fail "the plan of --dry-run $args differs from ${file#"$BATS_TEST_DIRNAME"/} (above)"
+    fi
+  done <<'MODES'
+default - 
+tls_autoscale default --tls --autoscale
+minikube_options default MINIKUBE_START_ARGS=--cpus=2 --profile demo --tunnel --skip-tests
+podman default CONTAINER_ENGINE=podman
+traefik default --ingress traefik
+traefik_tls traefik --ingress traefik --tls --autoscale
+gateway default --gateway gateway/public
+gateway_tls gateway --gateway gateway/public --tls --autoscale
+context_kind default --context kind-demo
+context_k3d context_kind --context k3d-demo
+context_docker_desktop context_kind --context docker-desktop
+context_named_kind context_kind --context=other --image-load=kind
+context_gateway context_kind --context kind-demo --gateway nginx-gateway/shared --controller-namespace envoy-gateway-system
+context_filter context_kind --context kind-demo --render-filter cat
+context_url context_kind --context kind-demo --image-load none --host fa.10.1.2.3.nip.io --url http://10.96.0.10:8080/
+context_archive context_kind --context=kind-demo --image-load=archive:cat
+delete - delete
+delete_context delete delete --context lab
+MODES
+}
+
+@test "bad input: a usage error (exit 2) that names it, before anything runs" {
+  local args want
+  while IFS='|' read -r args want; do
+    # shellcheck disable=SC2086 # each line's arguments, split
+    deploy $args
+    assert_failure 2
+    assert_output --partial "$want"
+  done <<'BAD'
+--frobnicate|unknown argument: --frobnicate
+--local|unknown argument: --local
+--profile|--profile needs a non-empty value
+--host=|--host needs a non-empty value
+--host bad_host!|--host: 'bad_host!' is not a DNS name
+--url ftp://x/|--url: 'ftp://x/' is not an http:// or https:// URL
+--ingress haproxy|minikube's addons are nginx (ingress) and traefik, not 'haproxy'
+--gateway public|--gateway: 'public' is not NAMESPACE/NAME
+--gateway gateway/public --ingress traefik|--ingress and --gateway each pick the route
+--controller-namespace kube-system|--controller-namespace is for --context and --gateway
+--context other --image-load none --ingress haproxy|--ingress haproxy: give its controller's namespace with --controller-namespace NS
+--context other --image-load none --ingress Bad_Class|--ingress: 'Bad_Class' is not an IngressClass name
+--context mycluster|--context mycluster needs --image-load METHOD
+--context mycluster --image-load bogus|unknown method 'bogus'
+--context mycluster --profile demo --image-load none|--profile is for minikube
+--context mycluster --image-load minikube|--image-load minikube needs the minikube path
+--context kind-x --tunnel|--tunnel is for minikube
+--image-load kind|needs --context NAME
+BAD
+  APPLY_ATTEMPTS=0 deploy
+  assert_failure 2
+  assert_output --partial "APPLY_ATTEMPTS: expected a positive integer, got '0'"
+  [[ ! -s $FA_STUB_LOG ]]
+}
