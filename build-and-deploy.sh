@@ -79,7 +79,7 @@ Examples:
   ./build-and-deploy.sh --context prod-like --image-load 'archive:./load.sh' --url http://10.0.0.5/
   ./build-and-deploy.sh --dry-run
   ./build-and-deploy.sh delete
-No cluster at all: 'docker compose up' (three replicas behind nginx) or 'scripts/run.sh' (one).
+No cluster at all: 'docker compose up' (three replicas behind nginx) or 'scripts/serve.sh' (one).
 EOF
 }
 

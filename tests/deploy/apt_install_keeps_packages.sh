@@ -13,8 +13,8 @@
 set -Eeuo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
-# shellcheck source=tests/image/lib.sh
-. "$root/tests/image/lib.sh" # fail, skip, need_cmd
+# shellcheck source=tests/lib.sh
+. "$root/tests/lib.sh" # fail, skip, need_cmd
 
 ok() { echo "ok: $*"; }
 need_cmd apt-get

@@ -15,7 +15,7 @@
 #             have no bash >= 4 construct (bash32_lint.sh), and
 #             the lint catches every example in fixtures/bash4_constructs.txt
 # apt_installs_no_remove: every apt-get/apt install in the repository has --no-remove
-# bump_httplib: scripts/bump-httplib.sh, on a copy of the checkout and a local header, rewrites the
+# bump_httplib: scripts/bump_httplib.sh, on a copy of the checkout and a local header, rewrites the
 #             URL, the SHA-256 (of that header) and the docs' version together, and refuses a
 #             header of another version, changing nothing
 #
@@ -24,8 +24,8 @@ set -Eeuo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
-# shellcheck source=tests/image/lib.sh
-. "$root/tests/image/lib.sh" # skip (exit 77; a failure under FA_TESTS_NO_SKIP=1)
+# shellcheck source=tests/lib.sh
+. "$root/tests/lib.sh" # skip (exit 77; a failure under FA_TESTS_NO_SKIP=1)
 
 shell_scripts() {
   local f
@@ -119,25 +119,25 @@ bump_httplib)
   work=$(mktemp -d "${TMPDIR:-/tmp}/fa-bump.XXXXXX")
   trap 'rm -rf "$work"' EXIT
   mkdir -p "$work/scripts" "$work/docs"
-  cp "$root/scripts/bump-httplib.sh" "$root/scripts/log.sh" "$work/scripts/"
+  cp "$root/scripts/bump_httplib.sh" "$root/scripts/log.sh" "$work/scripts/"
   cp "$root/CMakeLists.txt" "$work/"
   cp "$root/docs/build-and-test.md" "$work/docs/"
   printf '#pragma once\n#define CPPHTTPLIB_VERSION "99.1.2"\n' >"$work/httplib.h"
   sha=$(sha256sum "$work/httplib.h" | cut -d' ' -f1)
-  if bash "$work/scripts/bump-httplib.sh" 99.1.3 "$work/httplib.h"; then
-    echo "bump-httplib.sh accepted a header of another version" >&2
+  if bash "$work/scripts/bump_httplib.sh" 99.1.3 "$work/httplib.h"; then
+    echo "bump_httplib.sh accepted a header of another version" >&2
     exit 1
   fi
   cmp -s "$root/CMakeLists.txt" "$work/CMakeLists.txt" || {
-    echo "bump-httplib.sh changed CMakeLists.txt although it refused the header" >&2
+    echo "bump_httplib.sh changed CMakeLists.txt although it refused the header" >&2
     exit 1
   }
-  bash "$work/scripts/bump-httplib.sh" 99.1.2 "$work/httplib.h"
+  bash "$work/scripts/bump_httplib.sh" 99.1.2 "$work/httplib.h"
   got=$(diff "$root/CMakeLists.txt" "$work/CMakeLists.txt" | grep -c '^>') || true
   if ! grep -qF "/cpp-httplib/v99.1.2/httplib.h\"" "$work/CMakeLists.txt" ||
     ! grep -qx "set(_httplib_sha256 $sha)" "$work/CMakeLists.txt" || ((got != 2)) ||
     ! grep -qF "the pinned release (v99.1.2," "$work/docs/build-and-test.md"; then
-    echo "bump-httplib.sh did not rewrite exactly the URL and the SHA-256 (and the docs' version):" >&2
+    echo "bump_httplib.sh did not rewrite exactly the URL and the SHA-256 (and the docs' version):" >&2
     diff "$root/CMakeLists.txt" "$work/CMakeLists.txt" >&2 || true
     exit 1
   fi

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # offline_configure.sh: when cpp-httplib cannot be downloaded, configuring says so in one line
 # naming FA_DEPS_SOURCE=debian, instead of FetchContent's wall of sub-build errors; and
-# scripts/run.sh (scripts/lib.sh build_preset) shows just that line. The download is pointed at
+# scripts/serve.sh (scripts/lib.sh build_preset) shows just that line. The download is pointed at
 # a closed local port through the cache variable FAVORITE_ATHLETE_HTTPLIB_URL, so no network is
 # used; the pinned URL and SHA-256 in CMakeLists.txt stay what users get.
 set -Eeuo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
-# shellcheck source=tests/image/lib.sh
-. "$root/tests/image/lib.sh" # fail, skip, need_cmd
+# shellcheck source=tests/lib.sh
+. "$root/tests/lib.sh" # fail, skip, need_cmd
 need_cmd cmake ninja
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/fa-offline.XXXXXX")
@@ -22,7 +22,7 @@ line=$(grep '^favorite-athlete: cannot download cpp-httplib' <<<"$out") || fail 
 ! grep -q 'FetchContent' <<<"$out" || fail "FetchContent's own errors still show: $out"
 echo "ok: configure fails with: $line"
 
-# scripts/run.sh's build step: only that line, as its error.
+# scripts/serve.sh's build step: only that line, as its error.
 # Its `cmake --preset` is redirected into a temp tree (a developer's build/release is left alone).
 # shellcheck disable=SC2016 # expanded by the inner bash
 out=$(env -u FA_DEPS_SOURCE FA_ROOT="$root" FA_BUILD="$work/build2" FA_URL="$unreachable" bash -c 'source "$FA_ROOT/scripts/lib.sh"
