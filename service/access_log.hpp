@@ -30,7 +30,7 @@ class AccessLog {
 
   void add(const AccessRecord& record, std::chrono::steady_clock::time_point now) {
     if (lines_.empty()) oldest_ = now;
-    append_access_line(lines_, record, WallClock::this_thread().log_time(std::chrono::system_clock::now()));
+    append_access_line(lines_, record, WallClock::this_thread().log_time());
     if (lines_.size() >= kCapacity) flush();
   }
 

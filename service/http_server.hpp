@@ -111,9 +111,8 @@ class HttpServer final : private httplib::Server {
         res.set_header("Connection", "close");
         res.headers.erase("Keep-Alive");
       }
-      res.headers.erase("Accept-Ranges");  // added to HEAD only; HEAD must match GET
-      res.set_header("Date", WallClock::this_thread().date(
-                                 std::chrono::system_clock::now()));  // RFC 9110 6.6.1: MUST, having a clock
+      res.headers.erase("Accept-Ranges");                       // added to HEAD only; HEAD must match GET
+      res.set_header("Date", WallClock::this_thread().date());  // RFC 9110 6.6.1: MUST, having a clock
       if (!res.has_header("Content-Length")) res.set_header("Content-Length", std::to_string(res.body.size()));
       state.status = res.status;
       state.method.assign(req.method);

@@ -42,7 +42,7 @@ class MetricsServer final : public httplib::Server {
       return HandlerResponse::Handled;
     }));
     set_post_routing_handler([](const httplib::Request&, httplib::Response& res) {
-      res.set_header("Date", WallClock::this_thread().date(std::chrono::system_clock::now()));
+      res.set_header("Date", WallClock::this_thread().date());
       res.headers.erase("Accept-Ranges");
     });
   }

@@ -46,12 +46,12 @@ class WallClock {
     return clock;
   }
 
-  const std::string& date(std::chrono::system_clock::time_point t) {
+  const std::string& date(std::chrono::system_clock::time_point t = std::chrono::system_clock::now()) {
     at(t);
     return date_;
   }
 
-  std::string_view log_time(std::chrono::system_clock::time_point t) {
+  std::string_view log_time(std::chrono::system_clock::time_point t = std::chrono::system_clock::now()) {
     const auto frac = std::to_string(1000 + at(t) % 1000);
     log_time_.replace(log_time_.size() - 4, 3, frac, 1, 3);  // the milliseconds of "...SS.mmmZ"
     return log_time_;
