@@ -1,16 +1,15 @@
-// Request-to-response logic of favorite-athlete: no sockets, no I/O, no globals.
-// server.cpp and http_server.hpp adapt it to cpp-httplib.
+// The HTTP contract of favorite-athlete: a request view in, a reply out; no sockets, no I/O, no
+// globals. The routes are Service::route, just below. service/http_server.hpp adapts this to
+// cpp-httplib, server.cpp runs it; service/request_head.hpp checks each request head first.
 #pragma once
 
-#include <cctype>
-#include <cstdio>
-#include <ctime>
 #include <functional>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "service/request_head.hpp"
 
 namespace favorite_athlete {
 
@@ -34,249 +33,46 @@ inline constexpr std::string_view kText = "text/plain; charset=utf-8";
 inline constexpr std::string_view kPrometheusText = "text/plain; version=0.0.4; charset=utf-8";
 inline constexpr std::string_view kMethodNotAllowed = "Only GET method valid";
 
-// RFC 9110 5.6.2: token = 1*tchar.
-inline bool is_token(std::string_view s) {
-  if (s.empty()) return false;
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    const bool alnum = (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
-    if (!alnum && std::string_view("!#$%&'*+-.^_`|~").find(ch) == std::string_view::npos) {
-      return false;
-    }
+// The replies the routes give, defined below them.
+inline Reply json_reply(int status, std::string body);
+inline std::string json_error(std::string_view message);
+inline std::string_view reason(int status);
+inline Reply method_not_allowed();
+inline Reply head_rejection(const HeadCheck& check);
+
+class Service {
+ public:
+  // Serialised once: any string, quotes and non-ASCII included, comes out as valid JSON.
+  // Throws nlohmann::json::type_error on invalid UTF-8 (config validation rejects it first).
+  explicit Service(const std::string& athlete) : greeting_(nlohmann::json{{"myFavoriteAthlete", athlete}}.dump()) {}
+
+  const std::string& greeting() const { return greeting_; }
+
+  Reply respond(const RequestView& req, bool draining) const {
+    Reply reply = route(req, draining);
+    reply.close = reply.close || req.announces_body || reply.status == 400;
+    return reply;
   }
-  return true;
-}
 
-// --- RFC 9112 request-head conformance ------------------------------------------------------------
-// cpp-httplib's parser refuses some malformed heads and lets others through (which ones has
-// changed between its releases), waits for a CRLF after a bare LF, and checks neither Host, the
-// framing headers nor the target form. So the head is checked again here, on the bytes as
-// received, and every supported version answers alike.
-// docs/conformance.md lists each rule and the choices made where the RFC leaves one.
+ private:
+  // The routes. The head is checked first (request_head.hpp), then the method, then the path.
+  Reply route(const RequestView& req, bool draining) const {
+    if (const HeadCheck check = check_head(req.head); check.status != 0) return head_rejection(check);
+    if (req.method != "GET" && req.method != "HEAD") return method_not_allowed();
+    // The public port never serves /metrics (an unknown path here): see the metrics port.
+    const std::string_view path = origin_path(req.path);
+    if (path == "/") return json_reply(200, greeting_);
+    if (path == "/healthz") return json_reply(200, R"({"status":"ok"})");
+    if (path == "/readyz") {
+      return draining ? json_reply(503, R"({"status":"draining"})") : json_reply(200, R"({"status":"ready"})");
+    }
+    return json_reply(404, json_error(reason(404)));
+  }
 
-struct HeadCheck {
-  int status = 0;  // 0: conforming; else 400 or 501, and the connection closes
-  std::string_view problem;
+  std::string greeting_;
 };
-// No empty line yet: the parser may have refused the request line before reading further.
-inline constexpr std::string_view kIncompleteHead = "incomplete request head";
 
-namespace detail {
-
-inline char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-inline bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
-
-inline std::string_view trim_ows(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-inline bool is_digit(char c) { return c >= '0' && c <= '9'; }
-inline bool all_digits(std::string_view s) {
-  for (const char c : s) {
-    if (!is_digit(c)) return false;
-  }
-  return true;
-}
-
-// RFC 9110 5.5: field-value characters are HTAB, SP, VCHAR and obs-text; no other CTL, no DEL.
-inline bool is_field_value(std::string_view v) {
-  for (const char ch : v) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c != '\t' && (c < 0x20 || c == 0x7F)) return false;
-  }
-  return true;
-}
-
-// RFC 9110 7.2: Host = uri-host [ ":" port ], uri-host an IP-literal or a reg-name (an IPv4
-// address is one too). Empty is valid: a target URI without authority.
-inline bool is_host(std::string_view v) {
-  std::string_view host = v, port;
-  if (!v.empty() && v.front() == '[') {
-    const auto close = v.find(']');
-    if (close == std::string_view::npos || close == 1) return false;
-    if (v.substr(1, close - 1).find_first_not_of("0123456789abcdefABCDEF:.vV") != std::string_view::npos) return false;
-    host = {};
-    const auto rest = v.substr(close + 1);
-    if (!rest.empty() && rest.front() != ':') return false;
-    port = rest.empty() ? rest : rest.substr(1);
-  } else if (const auto colon = v.find(':'); colon != std::string_view::npos) {
-    host = v.substr(0, colon);
-    port = v.substr(colon + 1);
-  }
-  for (std::size_t i = 0; i < host.size(); ++i) {
-    const char c = host[i];
-    const bool unreserved = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) ||
-                            std::string_view("-._~!$&'()*+,;=").find(c) != std::string_view::npos;
-    const bool pct = c == '%' && i + 2 < host.size() && std::isxdigit(static_cast<unsigned char>(host[i + 1])) &&
-                     std::isxdigit(static_cast<unsigned char>(host[i + 2]));
-    if (!unreserved && !pct) return false;
-  }
-  return all_digits(port);
-}
-
-// Splits a comma-separated field value into its non-empty, OWS-trimmed elements.
-template <typename F>
-void for_each_element(std::string_view v, F f) {
-  while (!v.empty()) {
-    const auto comma = v.find(',');
-    const auto element = trim_ows(v.substr(0, comma));
-    if (!element.empty()) f(element);
-    if (comma == std::string_view::npos) break;
-    v.remove_prefix(comma + 1);
-  }
-}
-
-// RFC 9112 6.1 and 6.3: the transfer codings of a request, in order.
-inline HeadCheck check_transfer_codings(const std::vector<std::string_view>& codings, bool http10,
-                                        bool has_content_length) {
-  // Choices (RFC: MAY reject / MUST close): both framings at once, or Transfer-Encoding in
-  // HTTP/1.0, are rejected outright; such a request is a smuggling attempt, not a client.
-  if (http10) return {400, "Transfer-Encoding in an HTTP/1.0 request"};
-  if (has_content_length) return {400, "both Transfer-Encoding and Content-Length"};
-  if (codings.empty() || !iequals(codings.back().substr(0, codings.back().find(';')), "chunked")) {
-    return {400, "chunked is not the final transfer coding"};
-  }
-  for (std::size_t i = 0; i + 1 < codings.size(); ++i) {
-    if (iequals(trim_ows(codings[i].substr(0, codings[i].find(';'))), "chunked")) {
-      return {400, "chunked applied more than once"};
-    }
-  }
-  // Only chunked is implemented (and its body is never read): RFC 9112 6.1 says SHOULD 501.
-  if (codings.size() > 1) return {501, "a transfer coding this server does not implement"};
-  return {};
-}
-
-}  // namespace detail
-
-// Checks a request head: `head` holds the request line and the field lines as received, up to
-// and including the empty line (bytes after it are ignored).
-inline HeadCheck check_head(std::string_view head) {
-  using namespace detail;
-  bool first = true, http10 = false, http11 = false, ended = false;
-  std::string_view method;
-  int hosts = 0;
-  bool host_ok = true, has_te = false;
-  std::vector<std::string_view> lengths, codings;
-  while (!head.empty()) {
-    const auto eol = head.find('\n');
-    if (eol == std::string_view::npos) break;
-    if (eol == 0 || head[eol - 1] != '\r') return {400, "a line ends in a bare LF"};
-    const auto line = head.substr(0, eol - 1);
-    head.remove_prefix(eol + 1);
-    if (line.find('\r') != std::string_view::npos) return {400, "a bare CR"};
-    if (first) {
-      // request-line = method SP request-target SP HTTP-version, single SPs (RFC 9112 3)
-      first = false;
-      const auto sp1 = line.find(' ');
-      const auto sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
-      if (sp2 == std::string_view::npos || line.find(' ', sp2 + 1) != std::string_view::npos) {
-        return {400, "invalid request line"};
-      }
-      method = line.substr(0, sp1);
-      const auto target = line.substr(sp1 + 1, sp2 - sp1 - 1);
-      const auto version = line.substr(sp2 + 1);
-      if (!is_token(method) || target.empty()) return {400, "invalid request line"};
-      for (const char ch : target) {
-        const auto c = static_cast<unsigned char>(ch);
-        if (c <= 0x20 || c >= 0x7F) return {400, "invalid request target"};
-      }
-      if (version.size() != 8 || version.substr(0, 7) != "HTTP/1." || !is_digit(version[7])) {
-        return {400, "unsupported HTTP version"};
-      }
-      http10 = version == "HTTP/1.0";
-      http11 = !http10;
-      // Request-target forms (RFC 9112 3.2): origin-form for any method; absolute-form (which a
-      // server MUST accept) for http(s); asterisk-form only for OPTIONS, authority-form only for
-      // CONNECT.
-      const auto scheme_end = target.find("://");
-      if (target.front() == '/') continue;
-      if (target == "*") {
-        if (method != "OPTIONS") return {400, "asterisk-form is only for OPTIONS"};
-      } else if (scheme_end != std::string_view::npos) {
-        const auto scheme = target.substr(0, scheme_end);
-        if (!iequals(scheme, "http") && !iequals(scheme, "https")) return {400, "not an http(s) URI"};
-      } else if (method != "CONNECT") {
-        return {400, "authority-form is only for CONNECT"};
-      }
-      continue;
-    }
-    if (line.empty()) {
-      ended = true;
-      break;
-    }
-    // A line starting with whitespace is obs-fold, or (first) a line to consume: rejected (choice).
-    if (line.front() == ' ' || line.front() == '\t') return {400, "obsolete line folding"};
-    const auto colon = line.find(':');
-    if (colon == std::string_view::npos) return {400, "a field line without a colon"};
-    const auto name = line.substr(0, colon);
-    const auto value = trim_ows(line.substr(colon + 1));
-    // Not a token: also whitespace before the colon, which RFC 9112 5.1 says MUST be a 400.
-    if (!is_token(name)) return {400, "invalid field name"};
-    if (!is_field_value(value)) return {400, "invalid character in a field value"};
-    if (iequals(name, "Host")) {
-      ++hosts;
-      host_ok = host_ok && is_host(value);
-    } else if (iequals(name, "Content-Length")) {
-      for_each_element(value, [&](std::string_view e) { lengths.push_back(e); });
-      if (value.empty()) lengths.push_back(value);
-    } else if (iequals(name, "Transfer-Encoding")) {
-      has_te = true;
-      for_each_element(value, [&](std::string_view e) { codings.push_back(e); });
-    }
-  }
-  if (!ended) return {400, kIncompleteHead};
-  // RFC 9112 3.2: MUST 400 an HTTP/1.1 request without Host, any request with more than one,
-  // and any with an invalid value (absolute-form too: the client MUST send Host anyway).
-  if (hosts == 0 && http11) return {400, "no Host"};
-  if (hosts > 1) return {400, "more than one Host"};
-  if (!host_ok) return {400, "invalid Host"};
-  if (has_te) return check_transfer_codings(codings, http10, !lengths.empty());
-  // RFC 9112 6.3: an invalid Content-Length MUST be a 400. Differing values MUST be; a list of
-  // equal ones MAY be taken as one: rejected here too (choice), no client sends that.
-  if (lengths.size() > 1) return {400, "more than one Content-Length"};
-  if (!lengths.empty() && (lengths[0].empty() || lengths[0].size() > 18 || !all_digits(lengths[0]))) {
-    return {400, "invalid Content-Length"};
-  }
-  return {};
-}
-
-// The path to route: absolute-form targets ("http://host/p", RFC 9112 3.2.2) are routed by their
-// path, exactly as the origin-form "/p" would be.
-inline std::string_view origin_path(std::string_view path) {
-  if (path.empty() || path.front() == '/') return path;
-  const auto scheme_end = path.find("://");
-  if (scheme_end == std::string_view::npos) return path;
-  const auto slash = path.find('/', scheme_end + 3);
-  return slash == std::string_view::npos ? std::string_view("/") : path.substr(slash);
-}
-
-// RFC 9110 5.6.7: IMF-fixdate, e.g. "Sun, 06 Nov 1994 08:49:37 GMT", for the Date header.
-inline std::string http_date(std::time_t t) {
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-  static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d GMT", kDays[tm.tm_wday % 7], tm.tm_mday,
-                kMonths[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-  return buf;
-}
-
-// A request carries a body when it says so in either framing header (RFC 9112 6.3). Bodies are
-// never read here, so any such request ends its connection: its bytes can't become a request.
-inline bool announces_body(bool has_content_length, std::string_view content_length, bool has_transfer_encoding) {
-  return has_transfer_encoding || (has_content_length && content_length != "0");
-}
+// --- replies ----------------------------------------------------------------------------------
 
 inline std::string json_error(std::string_view message) { return nlohmann::json{{"error", message}}.dump(); }
 
@@ -346,36 +142,5 @@ inline Reply metrics_reply(std::string_view method, std::string_view path, const
   if (path != "/metrics") return json_reply(404, json_error(reason(404)));
   return Reply{200, std::string(kPrometheusText), render(), false, false};
 }
-
-class Service {
- public:
-  // Serialised once: any string, quotes and non-ASCII included, comes out as valid JSON.
-  // Throws nlohmann::json::type_error on invalid UTF-8 (config validation rejects it first).
-  explicit Service(const std::string& athlete) : greeting_(nlohmann::json{{"myFavoriteAthlete", athlete}}.dump()) {}
-
-  const std::string& greeting() const { return greeting_; }
-
-  Reply respond(const RequestView& req, bool draining) const {
-    Reply reply = route(req, draining);
-    reply.close = reply.close || req.announces_body || reply.status == 400;
-    return reply;
-  }
-
- private:
-  Reply route(const RequestView& req, bool draining) const {
-    if (const HeadCheck check = check_head(req.head); check.status != 0) return head_rejection(check);
-    if (req.method != "GET" && req.method != "HEAD") return method_not_allowed();
-    // The public port never serves /metrics (an unknown path here): see the metrics port.
-    const std::string_view path = origin_path(req.path);
-    if (path == "/") return json_reply(200, greeting_);
-    if (path == "/healthz") return json_reply(200, R"({"status":"ok"})");
-    if (path == "/readyz") {
-      return draining ? json_reply(503, R"({"status":"draining"})") : json_reply(200, R"({"status":"ready"})");
-    }
-    return json_reply(404, json_error(reason(404)));
-  }
-
-  std::string greeting_;
-};
 
 }  // namespace favorite_athlete

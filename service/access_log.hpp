@@ -30,7 +30,7 @@ class AccessLog {
 
   void add(const AccessRecord& record, std::chrono::steady_clock::time_point now) {
     if (lines_.empty()) oldest_ = now;
-    append_access_line(lines_, record, time_now());
+    append_access_line(lines_, record, WallClock::this_thread().log_time());
     if (lines_.size() >= kCapacity) flush();
   }
 
@@ -47,24 +47,9 @@ class AccessLog {
   }
 
  private:
-  // format_time(now), formatted in full once per second, not once per line.
-  std::string_view time_now() {
-    const auto now = std::chrono::system_clock::now();
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-    if (ms / 1000 != second_) {
-      second_ = ms / 1000;
-      time_ = format_time(now);
-    }
-    const auto frac = std::to_string(1000 + ms % 1000);
-    time_.replace(time_.size() - 4, 3, frac, 1, 3);  // the milliseconds of "...SS.mmmZ"
-    return time_;
-  }
-
   int fd_;
   std::string lines_;                               // whole lines, each ending in '\n'
   std::chrono::steady_clock::time_point oldest_{};  // when the first line of lines_ was added
-  long long second_ = -1;                           // the second time_ was formatted for
-  std::string time_;
 };
 
 }  // namespace favorite_athlete

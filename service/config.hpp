@@ -15,16 +15,17 @@ namespace favorite_athlete {
 
 inline constexpr int kMetricsOff = -1;
 
+// Every setting's default is its row's in settings() below: parse_config starts from them.
 struct Config {
-  std::string bind_address = "0.0.0.0";
-  int port = 8080;
-  std::string athlete = "Usain Bolt";
-  int drain_seconds = 5;
-  int shutdown_timeout_seconds = 10;
+  std::string bind_address;
+  int port = 0;
+  std::string athlete;
+  int drain_seconds = 0;
+  int shutdown_timeout_seconds = 0;
   int threads = 0;  // event loops; 0: auto, one per CPU this process may run on
-  bool access_log = true;
-  int keepalive_timeout_seconds = 5;
-  int read_timeout_seconds = 5;
+  bool access_log = false;
+  int keepalive_timeout_seconds = 0;
+  int read_timeout_seconds = 0;
   int metrics_port = kMetricsOff;  // GET /metrics on its own port; kMetricsOff: not served
 };
 
@@ -41,9 +42,12 @@ using Getenv = std::function<const char*(const char*)>;
 
 namespace detail {
 
+// One setting, written once: its environment variable, flag, default and help are here, and the
+// README's configuration table is checked against them (service/test_config.cpp).
 struct Setting {
   const char* env;
   const char* flag;
+  const char* default_value;  // applied as a value from the environment would be: valid by the same rule
   const char* help;
   // Stores a valid value and returns "", or returns what a valid value looks like.
   std::function<std::string(Config&, const std::string&)> apply;
@@ -62,8 +66,8 @@ inline std::function<std::string(Config&, const std::string&)> integer(int Confi
 
 inline const std::vector<Setting>& settings() {
   static const std::vector<Setting> table = {
-      {"PORT", "--port", "TCP port to listen on, 0 for any free port (default 8080)", integer(&Config::port, 0, 65535)},
-      {"BIND_ADDRESS", "--bind-address", "IPv4 or IPv6 address to listen on (default 0.0.0.0)",
+      {"PORT", "--port", "8080", "TCP port to listen on, 0 for any free port", integer(&Config::port, 0, 65535)},
+      {"BIND_ADDRESS", "--bind-address", "0.0.0.0", "IPv4 or IPv6 address to listen on",
        [](Config& c, const std::string& v) -> std::string {
          unsigned char buf[sizeof(in6_addr)];
          if (inet_pton(AF_INET, v.c_str(), buf) != 1 && inet_pton(AF_INET6, v.c_str(), buf) != 1) {
@@ -72,7 +76,7 @@ inline const std::vector<Setting>& settings() {
          c.bind_address = v;
          return "";
        }},
-      {"FAVORITE_ATHLETE", "--athlete", "the name GET / answers with (default Usain Bolt)",
+      {"FAVORITE_ATHLETE", "--athlete", "Usain Bolt", "the name GET / answers with",
        [](Config& c, const std::string& v) -> std::string {
          const char* expected = "a non-empty UTF-8 string of at most 1024 bytes";
          if (v.empty() || v.size() > 1024) return expected;
@@ -84,12 +88,11 @@ inline const std::vector<Setting>& settings() {
          c.athlete = v;
          return "";
        }},
-      {"DRAIN_SECONDS", "--drain-seconds", "after SIGTERM, seconds to keep serving with /readyz at 503 (default 5)",
+      {"DRAIN_SECONDS", "--drain-seconds", "5", "after SIGTERM, seconds to keep serving with /readyz at 503",
        integer(&Config::drain_seconds, 0, 3600)},
-      {"SHUTDOWN_TIMEOUT_SECONDS", "--shutdown-timeout-seconds",
-       "after draining, seconds allowed for in-flight requests (default 10)",
-       integer(&Config::shutdown_timeout_seconds, 1, 3600)},
-      {"THREADS", "--threads",
+      {"SHUTDOWN_TIMEOUT_SECONDS", "--shutdown-timeout-seconds", "10",
+       "after draining, seconds allowed for in-flight requests", integer(&Config::shutdown_timeout_seconds, 1, 3600)},
+      {"THREADS", "--threads", "auto",
        "event loops (threads), each serving the connections it accepted: auto (one per CPU) or a count",
        [](Config& c, const std::string& v) -> std::string {
          if (v == "auto") {
@@ -98,17 +101,16 @@ inline const std::vector<Setting>& settings() {
          }
          return integer(&Config::threads, 1, 4096)(c, v).empty() ? "" : "auto or an integer from 1 to 4096";
        }},
-      {"ACCESS_LOG", "--access-log", "on or off: one JSON line per request on stdout (default on)",
+      {"ACCESS_LOG", "--access-log", "on", "on or off: one JSON line per request on stdout",
        [](Config& c, const std::string& v) -> std::string {
          if (v != "on" && v != "off") return "on or off";
          c.access_log = v == "on";
          return "";
        }},
-      {"KEEPALIVE_TIMEOUT_SECONDS", "--keepalive-timeout-seconds",
-       "seconds an idle connection is kept open (default 5)", integer(&Config::keepalive_timeout_seconds, 1, 3600)},
-      {"METRICS_PORT", "--metrics-port",
-       "TCP port serving GET /metrics (Prometheus) apart from PORT, 0 for any free port, off for none "
-       "(default off)",
+      {"KEEPALIVE_TIMEOUT_SECONDS", "--keepalive-timeout-seconds", "5", "seconds an idle connection is kept open",
+       integer(&Config::keepalive_timeout_seconds, 1, 3600)},
+      {"METRICS_PORT", "--metrics-port", "off",
+       "TCP port serving GET /metrics (Prometheus) apart from PORT, 0 for any free port, off for none",
        [](Config& c, const std::string& v) -> std::string {
          if (v == "off") {
            c.metrics_port = kMetricsOff;
@@ -116,8 +118,8 @@ inline const std::vector<Setting>& settings() {
          }
          return integer(&Config::metrics_port, 0, 65535)(c, v).empty() ? "" : "off or an integer from 0 to 65535";
        }},
-      {"READ_TIMEOUT_SECONDS", "--read-timeout-seconds",
-       "seconds a client has to send a whole request head (default 5)", integer(&Config::read_timeout_seconds, 1, 300)},
+      {"READ_TIMEOUT_SECONDS", "--read-timeout-seconds", "5", "seconds a client has to send a whole request head",
+       integer(&Config::read_timeout_seconds, 1, 300)},
   };
   return table;
 }
@@ -135,7 +137,8 @@ inline std::string usage() {
       "only on METRICS_PORT.\n\n"
       "Options (each also read from the environment variable shown; flags win):\n";
   for (const auto& s : detail::settings()) {
-    text += "  " + std::string(s.flag) + "=VALUE  (" + s.env + ")\n      " + s.help + "\n";
+    text += "  " + std::string(s.flag) + "=VALUE  (" + s.env + ")\n      " + s.help + " (default " + s.default_value +
+            ")\n";
   }
   text +=
       "  --check URL   GET URL and exit 0 on a 2xx answer within 2 s, else 1 (container healthcheck)\n"
@@ -147,6 +150,13 @@ inline std::string usage() {
 inline Parsed parse_config(const std::vector<std::string>& args, const Getenv& getenv) {
   Parsed out;
   const auto& table = detail::settings();
+  for (const auto& s : table) {
+    if (auto expected = s.apply(out.config, s.default_value); !expected.empty()) {
+      out.error = std::string(s.env) + "'s default " + detail::quoted(s.default_value) + " is invalid: expected " +
+                  expected;
+      return out;
+    }
+  }
   for (const auto& s : table) {
     if (const char* v = getenv(s.env)) {
       if (auto expected = s.apply(out.config, v); !expected.empty()) {

@@ -29,6 +29,7 @@
 #include "service/event_loop.hpp"
 #include "service/listener.hpp"
 #include "service/metrics.hpp"
+#include "service/wall_clock.hpp"
 
 namespace favorite_athlete {
 
@@ -110,8 +111,8 @@ class HttpServer final : private httplib::Server {
         res.set_header("Connection", "close");
         res.headers.erase("Keep-Alive");
       }
-      res.headers.erase("Accept-Ranges");  // added to HEAD only; HEAD must match GET
-      res.set_header("Date", date_now());  // RFC 9110 6.6.1: MUST, having a clock
+      res.headers.erase("Accept-Ranges");                       // added to HEAD only; HEAD must match GET
+      res.set_header("Date", WallClock::this_thread().date());  // RFC 9110 6.6.1: MUST, having a clock
       if (!res.has_header("Content-Length")) res.set_header("Content-Length", std::to_string(res.body.size()));
       state.status = res.status;
       state.method.assign(req.method);
@@ -204,17 +205,6 @@ class HttpServer final : private httplib::Server {
   static RequestState& current() {
     thread_local RequestState state;
     return state;
-  }
-
-  // The Date header's value, formatted once a second per thread.
-  static const std::string& date_now() {
-    thread_local std::time_t last = -1;
-    thread_local std::string value;
-    if (const std::time_t now = std::time(nullptr); now != last) {
-      last = now;
-      value = http_date(now);
-    }
-    return value;
   }
 
   static RequestView view(const httplib::Request& req) {

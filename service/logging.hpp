@@ -12,13 +12,14 @@
 #include <climits>
 #include <cstdint>
 #include <cstdio>
-#include <ctime>
 #include <map>
 #include <mutex>
 #include <string>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
+
+#include "service/wall_clock.hpp"
 
 namespace favorite_athlete {
 
@@ -29,18 +30,6 @@ struct AccessRecord {
   double duration_ms = 0;
   std::string_view peer;
 };
-
-// RFC 3339 UTC with milliseconds, e.g. 2026-11-21T08:00:00.123Z.
-inline std::string format_time(std::chrono::system_clock::time_point t) {
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
-  return buf;
-}
 
 // Request paths are client-controlled and percent-decoded: invalid UTF-8 is replaced, and
 // quotes, control characters and NULs are escaped, so a line is always one valid JSON object.

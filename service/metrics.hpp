@@ -26,17 +26,17 @@ class Metrics {
   Metrics(const std::string& version, const std::string& commit, const std::string& httplib_version)
       : registry_(std::make_shared<prometheus::Registry>()),
         requests_(prometheus::BuildCounter()
-                      .Name("http_requests_total")
+                      .Name("favorite_athlete_http_requests_total")
                       .Help("HTTP requests answered, by method and status code")
                       .Register(*registry_)),
         duration_(prometheus::BuildHistogram()
-                      .Name("http_request_duration_seconds")
+                      .Name("favorite_athlete_http_request_duration_seconds")
                       .Help("Time from a request's first byte to its answer")
                       .Register(*registry_)
                       .Add({}, prometheus::Histogram::BucketBoundaries{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
                                                                        0.01, 0.025, 0.05, 0.1, 0.25, 1})),
-        in_flight_(gauge("http_requests_in_flight", "Requests being answered")),
-        connections_(gauge("http_open_connections", "Open client connections")),
+        in_flight_(gauge("favorite_athlete_http_requests_in_flight", "Requests being answered")),
+        connections_(gauge("favorite_athlete_http_open_connections", "Open client connections")),
         states_(prometheus::BuildGauge()
                     .Name("favorite_athlete_connections")
                     .Help("Open client connections by state: idle (between requests), reading (a request head "

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "handlers.hpp"
+#include "service/wall_clock.hpp"
 
 namespace favorite_athlete {
 
@@ -41,7 +42,7 @@ class MetricsServer final : public httplib::Server {
       return HandlerResponse::Handled;
     }));
     set_post_routing_handler([](const httplib::Request&, httplib::Response& res) {
-      res.set_header("Date", http_date(std::time(nullptr)));
+      res.set_header("Date", WallClock::this_thread().date());
       res.headers.erase("Accept-Ranges");
     });
   }

@@ -183,3 +183,19 @@ TEST_CASE("a SIGKILL at any moment of a write leaves whole lines only") {
     CHECK(!p.lines.empty());
   }
 }
+
+TEST_CASE("access log lines are single-line JSON even for hostile paths") {
+  const auto t = std::chrono::system_clock::time_point(std::chrono::milliseconds(1'700'000'000'123));
+  const std::string hostile = std::string("/a\"b\nc\0d", 8) + "\xff\xfe";
+  const auto line = fa::access_line({"GET", hostile, 404, 1.23456, "127.0.0.1:4242"}, t);
+  REQUIRE(line.back() == '\n');
+  CHECK(line.find('\n') == line.size() - 1);
+  const auto j = nlohmann::json::parse(line);
+  CHECK(j.at("time") == "2023-11-14T22:13:20.123Z");
+  CHECK(j.at("method") == "GET");
+  CHECK(j.at("status") == 404);
+  CHECK(j.at("duration_ms") == doctest::Approx(1.234));
+  CHECK(j.at("peer") == "127.0.0.1:4242");
+  CHECK(j.at("msg") == "request");
+  CHECK(j.at("path").get<std::string>().find("\xEF\xBF\xBD") != std::string::npos);
+}

@@ -36,8 +36,8 @@ metrics_off_the_public_route() {
   port="$(kn get pod "${pod}" -o jsonpath='{.metadata.annotations.prometheus\.io/port}')"
   path="$(kn get pod "${pod}" -o jsonpath='{.metadata.annotations.prometheus\.io/path}')"
   out="$(curl -sS --max-time 5 "http://${ip}:${port}${path}")" || fail "scrape of http://${ip}:${port}${path} failed"
-  grep -q '^http_requests_total{' <<<"${out}" || fail "scrape of http://${ip}:${port}${path}: no http_requests_total"
-  figure "metrics: GET /metrics through the Ingress -> ${code}; Service ports: ${ports}; scrape of ${pod} as annotated (http://${ip}:${port}${path}) -> $(wc -l <<<"${out}") lines, $(grep -m1 '^http_requests_total{' <<<"${out}")"
+  grep -q '^favorite_athlete_http_requests_total{' <<<"${out}" || fail "scrape of http://${ip}:${port}${path}: no favorite_athlete_http_requests_total"
+  figure "metrics: GET /metrics through the Ingress -> ${code}; Service ports: ${ports}; scrape of ${pod} as annotated (http://${ip}:${port}${path}) -> $(wc -l <<<"${out}") lines, $(grep -m1 '^favorite_athlete_http_requests_total{' <<<"${out}")"
 }
 
 deploy_new() {

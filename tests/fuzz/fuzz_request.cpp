@@ -67,7 +67,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string out = exchange(server, limits, data, size);
   require(out.empty() || out.rfind("HTTP/1.1 ", 0) == 0, "output starts with a status line", out);
   // No server error: the only 5xx is 501, the deliberate answer to a transfer coding other than
-  // chunked (RFC 9112 6.1, handlers.hpp check_head).
+  // chunked (RFC 9112 6.1, check_head in service/request_head.hpp).
   for (std::size_t at = out.find("HTTP/1.1 "); at != std::string::npos; at = out.find("HTTP/1.1 ", at + 1)) {
     require(out.compare(at + 9, 1, "5") != 0 || out.compare(at + 9, 3, "501") == 0, "no 5xx reply but 501", out);
   }

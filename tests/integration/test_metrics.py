@@ -56,16 +56,16 @@ class Metrics(unittest.TestCase):
             time.sleep(0.2)  # the server notices the closed connections
             after = scrape(server)
             # Scrapes are not requests of the public port: they count nowhere.
-            self.assertEqual(after['http_requests_total{code="200",method="GET"}'],
-                             before.get('http_requests_total{code="200",method="GET"}', 0) + 3)
-            self.assertEqual(after['http_requests_total{code="405",method="POST"}'], 1)
-            self.assertEqual(after['http_requests_total{code="405",method="OTHER"}'], 1)  # bounded labels
-            self.assertEqual(after['http_requests_total{code="404",method="GET"}'], 1)
-            answered = sum(v for k, v in after.items() if k.startswith("http_requests_total"))
-            self.assertEqual(after["http_request_duration_seconds_count"], answered)
-            self.assertEqual(after['http_request_duration_seconds_bucket{le="+Inf"}'], answered)
-            self.assertEqual(after["http_requests_in_flight"], 0)
-            self.assertEqual(after["http_open_connections"], 0)
+            self.assertEqual(after['favorite_athlete_http_requests_total{code="200",method="GET"}'],
+                             before.get('favorite_athlete_http_requests_total{code="200",method="GET"}', 0) + 3)
+            self.assertEqual(after['favorite_athlete_http_requests_total{code="405",method="POST"}'], 1)
+            self.assertEqual(after['favorite_athlete_http_requests_total{code="405",method="OTHER"}'], 1)  # bounded labels
+            self.assertEqual(after['favorite_athlete_http_requests_total{code="404",method="GET"}'], 1)
+            answered = sum(v for k, v in after.items() if k.startswith("favorite_athlete_http_requests_total"))
+            self.assertEqual(after["favorite_athlete_http_request_duration_seconds_count"], answered)
+            self.assertEqual(after['favorite_athlete_http_request_duration_seconds_bucket{le="+Inf"}'], answered)
+            self.assertEqual(after["favorite_athlete_http_requests_in_flight"], 0)
+            self.assertEqual(after["favorite_athlete_http_open_connections"], 0)
             for state in ("idle", "reading", "writing", "closing"):
                 self.assertEqual(after[f'favorite_athlete_connections{{state="{state}"}}'], 0)
             build = [k for k in after if k.startswith("favorite_athlete_build_info")]
@@ -102,7 +102,7 @@ class Metrics(unittest.TestCase):
             # A client that sends nothing holds one of the two workers, not the scrape.
             idle = connect(server.metrics_port)
             started = time.monotonic()
-            self.assertIn("http_requests_in_flight", scrape(server))
+            self.assertIn("favorite_athlete_http_requests_in_flight", scrape(server))
             self.assertLess(time.monotonic() - started, 1.0)
             idle.close()
 
@@ -111,7 +111,7 @@ class Metrics(unittest.TestCase):
             get(server.port)
             server.signal()
             server.next_log(msg="draining")
-            self.assertIn("http_requests_in_flight", scrape(server))  # still scraped while draining
+            self.assertIn("favorite_athlete_http_requests_in_flight", scrape(server))  # still scraped while draining
             self.assertEqual(server.wait(), 0)
             self.assertEqual(server.remaining_logs()[-1]["msg"], "stopped")
 
@@ -146,10 +146,10 @@ class Metrics(unittest.TestCase):
             self.assertLess(time.monotonic() - started, 0.5)
             # The one-shot GET's connection stays open while the server lingers after its reply
             # (at most 1 s): wait for it to go.
-            samples = scrape_until(server, "http_open_connections", 2, seconds=3)
+            samples = scrape_until(server, "favorite_athlete_http_open_connections", 2, seconds=3)
             self.assertEqual(samples['favorite_athlete_connections{state="idle"}'], 1)
             self.assertEqual(samples['favorite_athlete_connections{state="reading"}'], 1)
-            self.assertEqual(samples["http_open_connections"], 2)
+            self.assertEqual(samples["favorite_athlete_http_open_connections"], 2)
             idle.sock.sendall(request("GET", "/"))  # idle, not closed: served again
             self.assertEqual(idle.response()[0], 200)
             slow.sendall(b"\r\n")  # the head completes: answered
