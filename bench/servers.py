@@ -29,11 +29,6 @@ FLASK_PACKAGES = ["python3.11-minimal", "libpython3.11-minimal", "libpython3.11-
                   "python3-werkzeug", "python3-jinja2", "python3-click", "python3-itsdangerous",
                   "python3-markupsafe", "gunicorn"]
 
-# The service's settings (config.hpp): unset in a favorite-athlete contestant's environment, so
-# that "default" means default whatever the caller's shell exports.
-FA_SETTINGS = ("PORT", "BIND_ADDRESS", "FAVORITE_ATHLETE", "DRAIN_SECONDS", "SHUTDOWN_TIMEOUT_SECONDS", "THREADS",
-               "ACCESS_LOG", "KEEPALIVE_TIMEOUT_SECONDS", "READ_TIMEOUT_SECONDS", "METRICS_PORT")
-
 
 def get_one(reader):
     """Sends GET / on the reader's connection and reads one response: (status 200, keep-alive, body).
@@ -158,7 +153,13 @@ def build_of(binary, libc):
 def service(key, what, binary, libc, **spec):
     """A favorite-athlete row; its label names what it runs, and with which cpp-httplib and libc."""
     build = build_of(binary, libc)
-    return dict(spec, key=key, argv=[binary], **build,
+    # Every setting the binary reads (its --help names them, from service/config.hpp's table) is
+    # unset but those the row sets, so "default" means default whatever the caller's shell exports.
+    usage = subprocess.run([binary, "--help"], capture_output=True, text=True).stdout
+    unset = re.findall(r"^  --\S+=VALUE  \((\w+)\)$", usage, re.M)
+    if "PORT" not in unset:
+        raise RuntimeError(f"{binary} --help names no settings as 'option=VALUE  (NAME)': read them how?")
+    return dict(spec, key=key, argv=[binary], unset=unset, **build,
                 label=f"favorite-athlete, {what} [cpp-httplib {build['httplib']}, {build['libc']}]")
 
 
@@ -169,7 +170,7 @@ def contestants(args, workdir, httplib_dir=None, log=print):
     # favorite-athlete as users get it: every setting at its default but the address, the port and
     # the drain (DRAIN_SECONDS only delays a stop). The access log is on by default: its stdout is a
     # file, as a container runtime keeps a pod's log.
-    default = {"env": base_env, "unset": FA_SETTINGS, "stdout_file": True, "callgrind": True}
+    default = {"env": base_env, "stdout_file": True, "callgrind": True}
     nolog = dict(default, env=dict(base_env, ACCESS_LOG="off"), stdout_file=False, load_only=True)
     fa = []
     # The headline: the image's binary (static musl), default settings; the glibc builds beside it.
