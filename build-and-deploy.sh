@@ -63,10 +63,10 @@ Cluster mode (an existing cluster instead of minikube; no minikube command is ru
                        and apply its output with 'kubectl apply -f -' (e.g. a shim for older clusters)
 
 Environment (defaults in brackets):
-  MINIKUBE_PROFILE [minikube]     CONTAINER_ENGINE [docker, else podman]   IMAGE_TAG [from git]
-  MINIKUBE_START_ARGS []          extra arguments for 'minikube start', e.g. "--driver=docker --cni=calico"
-  ADDON_TIMEOUT_SECONDS [300]     ROLLOUT_TIMEOUT_SECONDS [180]   HTTP_TIMEOUT_SECONDS [120]
-  DELETE_TIMEOUT_SECONDS [120]    APPLY_ATTEMPTS [5]              POLL_INTERVAL_SECONDS [2]
+  MINIKUBE_PROFILE [minikube]       FA_CONTAINER_ENGINE [docker, else podman]   FA_IMAGE_TAG [from git]
+  FA_MINIKUBE_START_ARGS []         extra arguments for 'minikube start', e.g. "--driver=docker --cni=calico"
+  FA_ADDON_TIMEOUT_SECONDS [300]    FA_ROLLOUT_TIMEOUT_SECONDS [180]   FA_HTTP_TIMEOUT_SECONDS [120]
+  FA_DELETE_TIMEOUT_SECONDS [120]   FA_APPLY_ATTEMPTS [5]              FA_POLL_INTERVAL_SECONDS [2]
   KUBECONFIG is respected: the script only adds --context <profile or NAME> to kubectl.
   The tag is the git commit (+ -dirty-<hash> for changes); without git, src-<checksum of the sources>.
 
@@ -113,14 +113,14 @@ SKIP_TESTS=0
 TLS=0
 AUTOSCALE=0
 TUNNEL=0
-ENGINE=${CONTAINER_ENGINE:-}
-MINIKUBE_START_ARGS=${MINIKUBE_START_ARGS:-}
-ADDON_TIMEOUT=${ADDON_TIMEOUT_SECONDS:-300}
-ROLLOUT_TIMEOUT=${ROLLOUT_TIMEOUT_SECONDS:-180}
-HTTP_TIMEOUT=${HTTP_TIMEOUT_SECONDS:-120}
-DELETE_TIMEOUT=${DELETE_TIMEOUT_SECONDS:-120}
-APPLY_ATTEMPTS=${APPLY_ATTEMPTS:-5}
-POLL_INTERVAL=${POLL_INTERVAL_SECONDS:-2}
+ENGINE=${FA_CONTAINER_ENGINE:-}
+FA_MINIKUBE_START_ARGS=${FA_MINIKUBE_START_ARGS:-}
+ADDON_TIMEOUT=${FA_ADDON_TIMEOUT_SECONDS:-300}
+ROLLOUT_TIMEOUT=${FA_ROLLOUT_TIMEOUT_SECONDS:-180}
+HTTP_TIMEOUT=${FA_HTTP_TIMEOUT_SECONDS:-120}
+DELETE_TIMEOUT=${FA_DELETE_TIMEOUT_SECONDS:-120}
+FA_APPLY_ATTEMPTS=${FA_APPLY_ATTEMPTS:-5}
+POLL_INTERVAL=${FA_POLL_INTERVAL_SECONDS:-2}
 CLUSTER_STEPS_STARTED=0
 WORK=""
 
@@ -172,8 +172,8 @@ parse_options() {
 
 check_options() {
   local v name value
-  for v in ADDON_TIMEOUT:ADDON_TIMEOUT_SECONDS ROLLOUT_TIMEOUT:ROLLOUT_TIMEOUT_SECONDS \
-    HTTP_TIMEOUT:HTTP_TIMEOUT_SECONDS DELETE_TIMEOUT:DELETE_TIMEOUT_SECONDS APPLY_ATTEMPTS:APPLY_ATTEMPTS; do
+  for v in ADDON_TIMEOUT:FA_ADDON_TIMEOUT_SECONDS ROLLOUT_TIMEOUT:FA_ROLLOUT_TIMEOUT_SECONDS \
+    HTTP_TIMEOUT:FA_HTTP_TIMEOUT_SECONDS DELETE_TIMEOUT:FA_DELETE_TIMEOUT_SECONDS FA_APPLY_ATTEMPTS:FA_APPLY_ATTEMPTS; do
     name=${v%%:*}
     value=${!name}
     if ! is_uint "${value}" || ((value == 0)); then
@@ -181,7 +181,7 @@ check_options() {
     fi
   done
   [[ $POLL_INTERVAL =~ ^[0-9]+(\.[0-9]+)?$ ]] ||
-    usage_error "POLL_INTERVAL_SECONDS: expected a number of seconds, got '$POLL_INTERVAL'"
+    usage_error "FA_POLL_INTERVAL_SECONDS: expected a number of seconds, got '$POLL_INTERVAL'"
   [[ $PROFILE =~ ^[A-Za-z0-9][A-Za-z0-9._-]*$ ]] || usage_error "invalid minikube profile name: $PROFILE"
   [[ -z $HOST_OPTION || $HOST_OPTION =~ ^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$ ]] ||
     usage_error "--host: '$HOST_OPTION' is not a DNS name"
@@ -253,7 +253,7 @@ need_engine() {
     MISSING=1
     ;;
   *)
-    err "CONTAINER_ENGINE must be docker or podman, not '$ENGINE'"
+    err "FA_CONTAINER_ENGINE must be docker or podman, not '$ENGINE'"
     MISSING=1
     ;;
   esac

@@ -37,8 +37,8 @@ prepare_cluster() {
     else
       log "minikube profile $PROFILE is not running: starting it (bounded by minikube's own --wait-timeout)"
     fi
-    # shellcheck disable=SC2086 # MINIKUBE_START_ARGS is a list of arguments
-    run minikube -p "$PROFILE" start $MINIKUBE_START_ARGS || die "minikube start failed (see its output above; 'minikube -p $PROFILE logs' has more)"
+    # shellcheck disable=SC2086 # FA_MINIKUBE_START_ARGS is a list of arguments
+    run minikube -p "$PROFILE" start $FA_MINIKUBE_START_ARGS || die "minikube start failed (see its output above; 'minikube -p $PROFILE logs' has more)"
   fi
   route_prepare_minikube
   if [[ $AUTOSCALE == 1 ]]; then
@@ -128,10 +128,10 @@ apply_manifests() {
   [[ $TLS == 0 ]] || make_certificate "$OVERLAY_DIR" "$HOST"
   [[ -z $RENDER_FILTER ]] || render_filtered
 
-  log "applying: up to $APPLY_ATTEMPTS attempts (retried only while ingress-nginx's admission webhook starts)"
+  log "applying: up to $FA_APPLY_ATTEMPTS attempts (retried only while ingress-nginx's admission webhook starts)"
   local attempt=1 out
   while :; do
-    log "apply attempt $attempt/$APPLY_ATTEMPTS"
+    log "apply attempt $attempt/$FA_APPLY_ATTEMPTS"
     if out=$(apply_once 2>&1); then
       printf '%s\n' "$out"
       break
@@ -139,8 +139,8 @@ apply_manifests() {
     printf '%s\n' "$out" >&2
     case $out in
     *"failed calling webhook"* | *"validate.nginx.ingress.kubernetes.io"*)
-      ((attempt < APPLY_ATTEMPTS)) ||
-        die "the ingress-nginx admission webhook still refused the Ingress after $APPLY_ATTEMPTS attempts; check 'kubectl -n $CONTROLLER_NS get pods' (never delete its ValidatingWebhookConfiguration)"
+      ((attempt < FA_APPLY_ATTEMPTS)) ||
+        die "the ingress-nginx admission webhook still refused the Ingress after $FA_APPLY_ATTEMPTS attempts; check 'kubectl -n $CONTROLLER_NS get pods' (never delete its ValidatingWebhookConfiguration)"
       log "the admission webhook is not answering yet; retrying in ${POLL_INTERVAL}s"
       sleep "$POLL_INTERVAL"
       attempt=$((attempt + 1))

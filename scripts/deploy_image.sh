@@ -24,8 +24,8 @@ compute_tag() {
     REVISION=$(git -C "$ROOT" rev-parse HEAD)
     VERSION=$(git -C "$ROOT" describe --tags --always --dirty 2>/dev/null || echo "$REVISION")
   fi
-  if [[ -n ${IMAGE_TAG:-} ]]; then
-    TAG=$IMAGE_TAG
+  if [[ -n ${FA_IMAGE_TAG:-} ]]; then
+    TAG=$FA_IMAGE_TAG
   elif ((git == 0)); then
     TAG="src-$(source_checksum)"
     log "no git checkout (or no git): tagging with a checksum of the sources"

@@ -111,7 +111,7 @@ check_addon_conflict() { # check_addon_conflict WANTED OTHER
 wait_traefik_addon() {
   log "waiting up to ${ADDON_TIMEOUT}s for deployment/traefik in kube-system (the addon's Helm release)"
   run kubectl --context "$KCONTEXT" -n kube-system rollout status deployment/traefik --timeout="${ADDON_TIMEOUT}s" ||
-    die "Traefik was not ready within ${ADDON_TIMEOUT}s (see 'kubectl -n kube-system get pods -l app.kubernetes.io/name=traefik'; raise ADDON_TIMEOUT_SECONDS)"
+    die "Traefik was not ready within ${ADDON_TIMEOUT}s (see 'kubectl -n kube-system get pods -l app.kubernetes.io/name=traefik'; raise FA_ADDON_TIMEOUT_SECONDS)"
   [[ $DRY_RUN == 1 ]] || log "Traefik ready"
 }
 
@@ -131,14 +131,14 @@ wait_ingress_addon() {
     if ! run kubectl --context "$KCONTEXT" -n "$ns" wait --for=condition=complete "$j" --timeout="${ADDON_TIMEOUT}s"; then
       # A completed job may be deleted by its TTL while we wait: that is success.
       if k -n "$ns" get "$j" >/dev/null 2>&1; then
-        die "$j did not complete within ${ADDON_TIMEOUT}s. It creates the admission webhook certificate; see 'kubectl -n $ns logs $j' (raise ADDON_TIMEOUT_SECONDS on a slow machine)."
+        die "$j did not complete within ${ADDON_TIMEOUT}s. It creates the admission webhook certificate; see 'kubectl -n $ns logs $j' (raise FA_ADDON_TIMEOUT_SECONDS on a slow machine)."
       fi
       log "$j finished and was cleaned up"
     fi
   done
   log "waiting up to ${ADDON_TIMEOUT}s for deployment/ingress-nginx-controller to be ready"
   run kubectl --context "$KCONTEXT" -n "$ns" rollout status deployment/ingress-nginx-controller --timeout="${ADDON_TIMEOUT}s" ||
-    die "the ingress controller was not ready within ${ADDON_TIMEOUT}s (image pull on a slow network? see the pods below; raise ADDON_TIMEOUT_SECONDS)"
+    die "the ingress controller was not ready within ${ADDON_TIMEOUT}s (image pull on a slow network? see the pods below; raise FA_ADDON_TIMEOUT_SECONDS)"
   run kubectl --context "$KCONTEXT" -n "$ns" wait --for=condition=Ready pod -l app.kubernetes.io/component=controller --timeout="${ADDON_TIMEOUT}s" ||
     die "the ingress controller pod was not Ready within ${ADDON_TIMEOUT}s"
   [[ $DRY_RUN == 1 ]] || log "ingress controller ready"

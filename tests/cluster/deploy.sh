@@ -87,7 +87,7 @@ expect_failure() {
 deploy_broken() {
   expect_failure "readiness probe path /readyz -> /readyz-wrong" 's#path: /readyz$#path: /readyz-wrong#' \
     "did not finish rolling out within 40s" "Readiness probe failed: HTTP probe failed with statuscode: 404" \
-    ROLLOUT_TIMEOUT_SECONDS=40
+    FA_ROLLOUT_TIMEOUT_SECONDS=40
   three_ready || fail "the old pods did not keep serving while the broken rollout hung"
   # The good deploy just verified through the Ingress stand-in, whose nginx keeps its upstream
   # connections alive for 4 s (keepalive_timeout, nginx/favorite-athlete.conf.template). One of
@@ -96,7 +96,7 @@ deploy_broken() {
   sleep 5
   expect_failure "Service targetPort http -> 8081" 's#targetPort: http$#targetPort: 8081#' \
     "the pods are ready but the Ingress did not answer" "no JSON answer from http://${INGRESS_HOST}/ within 15s" \
-    HTTP_TIMEOUT_SECONDS=15
+    FA_HTTP_TIMEOUT_SECONDS=15
   verify_answer
 }
 

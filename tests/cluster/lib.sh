@@ -148,7 +148,7 @@ deploy_script() {
   [[ -x ${STATE}/bin/podman ]] || fail "no podman shim in ${STATE}/bin (cluster.image did not run)"
   local tag="$1"
   shift
-  PATH="${STATE}/bin:${PATH}" CONTAINER_ENGINE=podman POLL_INTERVAL_SECONDS=1 IMAGE_TAG="${tag}" \
+  PATH="${STATE}/bin:${PATH}" FA_CONTAINER_ENGINE=podman FA_POLL_INTERVAL_SECONDS=1 FA_IMAGE_TAG="${tag}" \
     "${REPO}/build-and-deploy.sh" --context "${CONTEXT}" --image-load "archive:${HERE}/import.sh ${STATE}" \
     --render-filter "${HERE}/shim_1_20.py" --host "${INGRESS_HOST}" --skip-tests "$@"
 }

@@ -50,9 +50,9 @@ load deploy_helpers
   refute_called '^curl'
 }
 
-@test "starts minikube when it is not running, with MINIKUBE_START_ARGS" {
+@test "starts minikube when it is not running, with FA_MINIKUBE_START_ARGS" {
   rm "$FA_STUB_STATE/minikube-running"
-  MINIKUBE_START_ARGS="--driver=docker --cpus=2" deploy --skip-tests
+  FA_MINIKUBE_START_ARGS="--driver=docker --cpus=2" deploy --skip-tests
   assert_success
   assert_called '^minikube -p minikube start --driver=docker --cpus=2$'
   (($(line_of '^minikube -p minikube start') < $(line_of 'addons enable ingress'))) || fail "start after addon"
@@ -93,15 +93,15 @@ load deploy_helpers
   assert_line 'Answer: {"myFavoriteAthlete":"Usain Bolt"}'
 }
 
-@test "curl: gives up at HTTP_TIMEOUT_SECONDS with an explanation and diagnostics" {
+@test "curl: gives up at FA_HTTP_TIMEOUT_SECONDS with an explanation and diagnostics" {
   SECONDS=0
-  FA_STUB_CURL_FAILURES=always HTTP_TIMEOUT_SECONDS=1 deploy --skip-tests
+  FA_STUB_CURL_FAILURES=always FA_HTTP_TIMEOUT_SECONDS=1 deploy --skip-tests
   assert_failure
   ((SECONDS < 20)) || fail "took ${SECONDS}s"
   assert_output --partial "no JSON answer from http://favorite-athlete.192.168.49.2.nip.io/ within 1s"
   assert_output --partial "the pods are ready but the Ingress did not answer" # tests/cluster/broken.sh expects it
   assert_output --partial "diagnostics"
-  FA_STUB_CURL_FAILURES=always HTTP_TIMEOUT_SECONDS=1 deploy --skip-tests --gateway gateway/public
+  FA_STUB_CURL_FAILURES=always FA_HTTP_TIMEOUT_SECONDS=1 deploy --skip-tests --gateway gateway/public
   assert_failure
   assert_output --partial "the pods are ready but the HTTPRoute did not answer"
 }
@@ -114,8 +114,8 @@ load deploy_helpers
   assert_output --partial "admission webhook is not answering yet"
 }
 
-@test "apply: gives up after APPLY_ATTEMPTS when the webhook never answers" {
-  FA_STUB_APPLY_WEBHOOK_FAILURES=99 APPLY_ATTEMPTS=3 deploy --skip-tests
+@test "apply: gives up after FA_APPLY_ATTEMPTS when the webhook never answers" {
+  FA_STUB_APPLY_WEBHOOK_FAILURES=99 FA_APPLY_ATTEMPTS=3 deploy --skip-tests
   assert_failure
   assert_equal "$(count_calls 'apply -k')" 3
   assert_output --partial "still refused the Ingress after 3 attempts"
@@ -359,7 +359,7 @@ load deploy_helpers
 }
 
 @test "--gateway: a route the Gateway does not accept fails at the deadline, naming the Gateway and its reason" {
-  export ADDON_TIMEOUT_SECONDS=1
+  export FA_ADDON_TIMEOUT_SECONDS=1
   FA_STUB_ROUTE_STATUS="Accepted=False (NotAllowedByListeners: no listener allows namespace favorite-athlete); ResolvedRefs=True (ResolvedRefs: ok); " \
     deploy --gateway gateway/public --skip-tests
   assert_failure 1

@@ -13,8 +13,8 @@ load deploy_helpers
   [[ ! -s $FA_STUB_LOG ]]
 }
 
-@test "image: IMAGE_TAG=latest is refused" {
-  IMAGE_TAG=latest deploy
+@test "image: FA_IMAGE_TAG=latest is refused" {
+  FA_IMAGE_TAG=latest deploy
   assert_failure
   assert_output --partial "invalid image tag 'latest'"
   refute_called '^docker build'
@@ -85,8 +85,8 @@ normalized() {
   done <<'MODES'
 default - 
 tls_autoscale default --tls --autoscale
-minikube_options default MINIKUBE_START_ARGS=--cpus=2 --profile demo --tunnel --skip-tests
-podman default CONTAINER_ENGINE=podman
+minikube_options default FA_MINIKUBE_START_ARGS=--cpus=2 --profile demo --tunnel --skip-tests
+podman default FA_CONTAINER_ENGINE=podman
 traefik default --ingress traefik
 traefik_tls traefik --ingress traefik --tls --autoscale
 gateway default --gateway gateway/public
@@ -131,8 +131,8 @@ MODES
 --context kind-x --tunnel|--tunnel is for minikube
 --image-load kind|needs --context NAME
 BAD
-  APPLY_ATTEMPTS=0 deploy
+  FA_APPLY_ATTEMPTS=0 deploy
   assert_failure 2
-  assert_output --partial "APPLY_ATTEMPTS: expected a positive integer, got '0'"
+  assert_output --partial "FA_APPLY_ATTEMPTS: expected a positive integer, got '0'"
   [[ ! -s $FA_STUB_LOG ]]
 }
