@@ -27,6 +27,7 @@
 #include "service/access_log.hpp"
 #include "service/connection_stream.hpp"
 #include "service/event_loop.hpp"
+#include "service/httplib_reply.hpp"
 #include "service/listener.hpp"
 #include "service/metrics.hpp"
 #include "service/wall_clock.hpp"
@@ -217,9 +218,7 @@ class HttpServer final : private httplib::Server {
   static void apply(Reply reply, httplib::Response& res) {
     current().replied = true;
     current().close = current().close || reply.close;
-    res.status = reply.status;
-    res.set_content(std::move(reply.body), reply.content_type.c_str());
-    if (reply.allow_get_head) res.set_header("Allow", "GET, HEAD");
+    write_reply(std::move(reply), res);
   }
 
   bool process(ConnectionStream& strm, bool close_connection, bool& connection_closed) {

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "handlers.hpp"
+#include "service/httplib_reply.hpp"
 #include "service/wall_clock.hpp"
 
 namespace favorite_athlete {
@@ -32,13 +33,13 @@ class MetricsServer final : public httplib::Server {
       ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
     });
     set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-      apply(metrics_reply(req.method, req.path, render_), res);
+      write_reply(metrics_reply(req.method, req.path, render_), res);
       return HandlerResponse::Handled;
     });
     // Statuses >= 400 that cpp-httplib chose itself (its parser refused the request).
     set_error_handler(HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
       if (!res.body.empty()) return HandlerResponse::Unhandled;  // a reply of metrics_reply
-      apply(parser_rejection(res.status, req.method, req.version), res);
+      write_reply(parser_rejection(res.status, req.method, req.version), res);
       return HandlerResponse::Handled;
     }));
     set_post_routing_handler([](const httplib::Request&, httplib::Response& res) {
@@ -48,12 +49,6 @@ class MetricsServer final : public httplib::Server {
   }
 
  private:
-  static void apply(const Reply& reply, httplib::Response& res) {
-    res.status = reply.status;
-    res.set_content(reply.body, reply.content_type.c_str());
-    if (reply.allow_get_head) res.set_header("Allow", "GET, HEAD");
-  }
-
   std::function<std::string()> render_;
 };
 

@@ -1,0 +1,19 @@
+// A Reply of the pure layer (handlers.hpp) written into cpp-httplib's response: the one way the
+// public port (http_server.hpp) and the metrics port (metrics_server.hpp) both answer.
+#pragma once
+
+#include <httplib.h>
+
+#include <utility>
+
+#include "handlers.hpp"
+
+namespace favorite_athlete {
+
+inline void write_reply(Reply reply, httplib::Response& res) {
+  res.status = reply.status;
+  res.set_content(std::move(reply.body), reply.content_type.c_str());
+  if (reply.allow_get_head) res.set_header("Allow", "GET, HEAD");
+}
+
+}  // namespace favorite_athlete
