@@ -55,8 +55,7 @@ class AccessLog {
       second_ = ms / 1000;
       time_ = format_time(now);
     }
-    const auto frac = std::to_string(1000 + ms % 1000);
-    time_.replace(time_.size() - 4, 3, frac, 1, 3);  // the milliseconds of "...SS.mmmZ"
+    put_three_digits(time_.data() + time_.size() - 4, ms);  // the milliseconds of "...SS.mmmZ"
     return time_;
   }
 
