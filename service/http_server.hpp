@@ -20,6 +20,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -102,7 +103,7 @@ class HttpServer final : private httplib::Server {
       auto& state = current();
       // cpp-httplib says close for state.last, for the request's own close, and (0.41, 0.53) for
       // any status >= 400: only then is the request's header looked up (the hot path skips it).
-      const auto said = res.headers.find("Connection");
+      const auto said = res.headers.find(kConnection);
       const bool asked = said != res.headers.end() &&
                          (res.status < 400 || req.get_header_value("Connection") == "close");
       const bool http10 = req.version == "HTTP/1.0" && req.get_header_value("Connection") != "Keep-Alive";
@@ -112,9 +113,9 @@ class HttpServer final : private httplib::Server {
         res.set_header("Connection", "close");
         res.headers.erase("Keep-Alive");
       }
-      res.headers.erase("Accept-Ranges");                       // added to HEAD only; HEAD must match GET
-      res.set_header("Date", WallClock::this_thread().date());  // RFC 9110 6.6.1: MUST, having a clock
-      if (!res.has_header("Content-Length")) res.set_header("Content-Length", std::to_string(res.body.size()));
+      res.headers.erase(kAcceptRanges);                        // added to HEAD only; HEAD must match GET
+      res.set_header(kDate, WallClock::this_thread().date());  // RFC 9110 6.6.1: MUST, having a clock
+      if (!res.has_header(kContentLength)) res.set_header(kContentLength, std::to_string(res.body.size()));
       state.status = res.status;
       state.method.assign(req.method);
       state.path.assign(req.path);
@@ -203,6 +204,11 @@ class HttpServer final : private httplib::Server {
     std::string_view head;     // the request head as received, for check_head
     std::string header_lines;  // the reply's header lines, reused (the header writer)
   };
+  // The header names looked up on every request, as the std::string cpp-httplib's lookups take:
+  // built once, not per lookup (and "Transfer-Encoding" is too long to be built without malloc).
+  static inline const std::string kConnection = "Connection", kAcceptRanges = "Accept-Ranges", kDate = "Date",
+                                  kContentLength = "Content-Length", kTransferEncoding = "Transfer-Encoding";
+
   static RequestState& current() {
     thread_local RequestState state;
     return state;
@@ -210,8 +216,8 @@ class HttpServer final : private httplib::Server {
 
   static RequestView view(const httplib::Request& req) {
     return RequestView{req.method, req.path,
-                       announces_body(req.has_header("Content-Length"), req.get_header_value("Content-Length"),
-                                      req.has_header("Transfer-Encoding")),
+                       announces_body(req.has_header(kContentLength), req.get_header_value(kContentLength),
+                                      req.has_header(kTransferEncoding)),
                        current().head};
   }
 
