@@ -36,8 +36,7 @@ class Checklist(unittest.TestCase):
         failed = []
         for case in CASES:
             with self.subTest(case=case.id, ref=case.ref, rule=case.rule):
-                problems = judge(case, exchange(self.port, case.raw, head=case.head,
-                                                replies=len(case.replies or (1,))))
+                problems = judge(case, exchange(self.port, case))
                 if problems:
                     failed.append(case.id)
                 self.assertEqual(problems, [], f"{case.id} ({case.ref}: {case.rule})")
@@ -105,10 +104,9 @@ class ChecklistFailsAViolatingServer(unittest.TestCase):
             for case_id in ("host-missing", "host-twice", "obs-fold", "space-before-colon", "content-length-invalid",
                             "te-not-final-chunked", "date", "post-405-allow", "connection-close"):
                 with self.subTest(case=case_id):
-                    case = BY_ID[case_id]
-                    self.assertNotEqual(judge(case, exchange(stub.port, case.raw, head=case.head)), [])
+                    self.assertNotEqual(judge(BY_ID[case_id], exchange(stub.port, BY_ID[case_id])), [])
             # ...and it does meet one, so the judge is not simply failing everything.
-            self.assertEqual(judge(BY_ID["get-origin-form"], exchange(stub.port, BY_ID["get-origin-form"].raw)), [])
+            self.assertEqual(judge(BY_ID["get-origin-form"], exchange(stub.port, BY_ID["get-origin-form"])), [])
         finally:
             stub.close()
 

@@ -9,8 +9,6 @@ GREETING = b'{"myFavoriteAthlete":"Usain Bolt"}'
 
 
 class Contract(ServerTestCase):
-    ENV = {}
-
     def test_get_root(self):
         status, headers, body = get(self.port)
         self.assertEqual(status, 200)

@@ -1,20 +1,14 @@
 """Process behaviour: configuration errors, flags, and graceful shutdown on signals."""
 import signal
 import socket
-import subprocess
 import threading
 import time
 import unittest
 
-from fa_test import BIN, connect, get, main, Reader, request, Server
+from fa_test import connect, get, main, Reader, request, run_binary as run, Server
 
 # strerror(EADDRINUSE): glibc says "Address already in use", musl "Address in use".
 ADDRESS_IN_USE = r"Address (already )?in use"
-
-
-def run(args=(), env=None, timeout=5):
-    return subprocess.run([BIN, *args], env={"PATH": "/usr/bin:/bin", **(env or {})}, capture_output=True,
-                          text=True, timeout=timeout)
 
 
 class Configuration(unittest.TestCase):
