@@ -43,8 +43,7 @@ class Service:
             until = time.monotonic() + seconds
             try:
                 while time.monotonic() < until:
-                    reader.sock.sendall(request("GET", f"/?c={i}"))
-                    reader.response()
+                    reader.ask(request("GET", f"/?c={i}"))
                     answered[i] += 1
             except (OSError, EOFError):
                 pass  # killed (the SIGKILL test)

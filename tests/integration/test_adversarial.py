@@ -102,8 +102,7 @@ class SlowAndIdleClients(unittest.TestCase):
             idle = []
             for _ in range(2000):  # idle keep-alive clients: one request each, then silence
                 reader = Reader(connect(port, timeout=10))
-                reader.sock.sendall(request("GET", "/"))
-                reader.response()
+                reader.ask(request("GET", "/"))
                 idle.append(reader.sock)
 
             def slowloris():  # a header byte per second, reconnecting whenever cut off
@@ -170,8 +169,7 @@ class Soak(unittest.TestCase):
                 while not stop.is_set():
                     reader = Reader(connect(port))
                     for _ in range(100):
-                        reader.sock.sendall(request("GET", "/"))
-                        status, headers, _ = reader.response()
+                        status, headers, _ = reader.ask(request("GET", "/"))
                         with lock:
                             counts["sent"] += 1
                             counts[f"{status // 100}xx"] += 1

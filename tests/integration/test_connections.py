@@ -25,8 +25,7 @@ class Connections(ServerTestCase):
     def test_keep_alive_serves_many_requests_on_one_connection(self):
         reader = Reader(connect(self.port))
         for path in ("/", "/healthz", "/readyz", "/?again", "/"):
-            reader.sock.sendall(request("GET", path))
-            status, headers, _ = reader.response()
+            status, headers, _ = reader.ask(request("GET", path))
             self.assertEqual(status, 200)
             self.assertNotEqual(headers.get("connection"), "close")
 
@@ -114,8 +113,7 @@ class Connections(ServerTestCase):
         reader = Reader(connect(self.port))
         started = time.monotonic()
         for _ in range(50):
-            reader.sock.sendall(request("GET", "/"))
-            self.assertEqual(reader.response()[0], 200)
+            self.assertEqual(reader.ask(request("GET", "/"))[0], 200)
         self.assertLess(time.monotonic() - started, 1.0)
 
     def test_listen_backlog_is_not_five(self):
@@ -137,15 +135,13 @@ class Workers(unittest.TestCase):
             idle = []
             for _ in range(4):
                 reader = Reader(connect(server.port))
-                reader.sock.sendall(request("GET", "/"))
-                self.assertEqual(reader.response()[0], 200)
+                self.assertEqual(reader.ask(request("GET", "/"))[0], 200)
                 idle.append(reader)
             started = time.monotonic()
             self.assertEqual(get(server.port)[0], 200)
             self.assertLess(time.monotonic() - started, 1.0)
             for reader in idle:  # kept open meanwhile, holding no worker: served again
-                reader.sock.sendall(request("GET", "/"))
-                self.assertEqual(reader.response()[0], 200)
+                self.assertEqual(reader.ask(request("GET", "/"))[0], 200)
 
     def test_more_than_1024_silent_connections(self):
         # select() cannot watch fds >= 1024 (cpp-httplib 0.11 used it, then treated them as
@@ -159,8 +155,7 @@ class Workers(unittest.TestCase):
             self.assertEqual(get(server.port)[0], 200)
             self.assertLess(time.monotonic() - started, 5.0)
             last = Reader(silent[-1])  # accepted with an fd above 1024
-            last.sock.sendall(request("GET", "/", [("Connection", "close")]))
-            self.assertEqual(last.response()[0], 200)
+            self.assertEqual(last.ask(request("GET", "/", [("Connection", "close")]))[0], 200)
 
 
 if __name__ == "__main__":

@@ -74,8 +74,7 @@ class Shutdown(unittest.TestCase):
         with server:
             port = server.port
             keep_alive = Reader(connect(port))
-            keep_alive.sock.sendall(request("GET", "/"))
-            self.assertEqual(keep_alive.response()[0], 200)
+            self.assertEqual(keep_alive.ask(request("GET", "/"))[0], 200)
             in_flight = connect(port)
             in_flight.sendall(b"GET / HTTP/1.1\r\nHost: test\r\n")  # head not finished yet
 
@@ -84,8 +83,7 @@ class Shutdown(unittest.TestCase):
             self.assertEqual(get(port, "/readyz")[0], 503)
             status, headers, body = get(port, "/")
             self.assertEqual((status, body), (200, b'{"myFavoriteAthlete":"Usain Bolt"}'))
-            keep_alive.sock.sendall(request("GET", "/"))
-            status, headers, _ = keep_alive.response()
+            status, headers, _ = keep_alive.ask(request("GET", "/"))
             self.assertEqual(status, 200)
             self.assertEqual(headers.get("connection"), "close")  # clients move to other replicas
 
@@ -102,8 +100,7 @@ class Shutdown(unittest.TestCase):
     def test_during_the_drain_a_connection_gets_one_answer_then_eof(self):
         with Server(env={"DRAIN_SECONDS": "5"}) as server:
             earlier = Reader(connect(server.port))  # kept alive from before SIGTERM
-            earlier.sock.sendall(request("GET", "/"))
-            self.assertNotEqual(earlier.response()[1].get("connection"), "close")
+            self.assertNotEqual(earlier.ask(request("GET", "/"))[1].get("connection"), "close")
             server.signal(signal.SIGTERM)
             server.next_log(msg="draining")
 
@@ -113,8 +110,7 @@ class Shutdown(unittest.TestCase):
             self.assertEqual((status, headers.get("connection")), (200, "close"))
             self.assertTrue(pipelined.closed(), "a request pipelined behind a close answer was answered")
 
-            earlier.sock.sendall(request("GET", "/"))
-            status, headers, _ = earlier.response()
+            status, headers, _ = earlier.ask(request("GET", "/"))
             self.assertEqual((status, headers.get("connection")), (200, "close"))
             try:
                 earlier.sock.sendall(request("GET", "/"))  # sent after the close answer

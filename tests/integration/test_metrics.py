@@ -111,8 +111,7 @@ class Metrics(unittest.TestCase):
         env = dict(METRICS, THREADS="1", KEEPALIVE_TIMEOUT_SECONDS="30", READ_TIMEOUT_SECONDS="2")
         with Server(env=env) as server:
             idle = Reader(connect(server.port))
-            idle.sock.sendall(request("GET", "/"))
-            self.assertEqual(idle.response()[0], 200)
+            self.assertEqual(idle.ask(request("GET", "/"))[0], 200)
             slow = connect(server.port)
             slow.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")  # and then nothing, for now
             time.sleep(0.2)
@@ -125,8 +124,7 @@ class Metrics(unittest.TestCase):
             self.assertEqual(samples['favorite_athlete_connections{state="idle"}'], 1)
             self.assertEqual(samples['favorite_athlete_connections{state="reading"}'], 1)
             self.assertEqual(samples["favorite_athlete_http_open_connections"], 2)
-            idle.sock.sendall(request("GET", "/"))  # idle, not closed: served again
-            self.assertEqual(idle.response()[0], 200)
+            self.assertEqual(idle.ask(request("GET", "/"))[0], 200)  # idle, not closed: served again
             slow.sendall(b"\r\n")  # the head completes: answered
             self.assertEqual(Reader(slow).response()[0], 200)
 

@@ -191,6 +191,11 @@ class Reader:
         body, self.buf = self.buf[:length], self.buf[length:]
         return int(match.group(1)), headers, body
 
+    def ask(self, data):
+        """Sends data (a request) and reads one response: (status, headers, body)."""
+        self.sock.sendall(data)
+        return self.response()
+
     def closed(self, timeout=3):
         """True if the peer closes (EOF or reset) with no further bytes within timeout."""
         try:
