@@ -9,7 +9,6 @@ servers differ and the row gives no reason: a difference nobody explained is a b
 """
 import argparse
 import os
-import re
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -39,8 +38,7 @@ def observe(args):
         server = servers.Server(specs[key], None, args.work, "differential")
         try:
             for case in CASES:
-                outcome = exchange(server.port, case.raw, head=case.head, replies=len(case.replies or (1,)))
-                observed[(case.id, key)] = summary(outcome)
+                observed[(case.id, key)] = summary(exchange(server.port, case))
         finally:
             server.kill()
     return observed

@@ -17,19 +17,19 @@ FOLLOW_UP = b"GET / HTTP/1.1\r\nHost: test\r\n\r\n"
 DEADLINE = 3.0
 
 
-def exchange(port, raw, head=False, replies=1):
-    """Sends raw on a new connection; reads `replies` responses, then probes the connection."""
+def exchange(port, case):
+    """Sends case.raw on a new connection; reads its responses, then probes the connection."""
     conn = Reader(connect(port, timeout=DEADLINE))
     deadline = time.monotonic() + DEADLINE
     responses, error = [], None
     try:
         try:
-            conn.sock.sendall(raw)
+            conn.sock.sendall(case.raw)
         except (BrokenPipeError, ConnectionResetError):
             pass
         try:
-            for i in range(replies):
-                responses.append(Response(*conn.response(head and i == 0, deadline)))
+            for i in range(len(case.replies or (1,))):
+                responses.append(Response(*conn.response(case.head and i == 0, deadline)))
         except EOFError:
             error = "closed before a response" if not responses else "closed before every response"
         except socket.timeout:

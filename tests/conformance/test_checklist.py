@@ -3,7 +3,7 @@
 With --against HOST_PORT it judges any server already listening there instead (used to show that
 the checklist fails on a server that breaks it: docs/conformance.md)."""
 import os
-import socket
+import socketserver
 import sys
 import threading
 import unittest
@@ -36,8 +36,7 @@ class Checklist(unittest.TestCase):
         failed = []
         for case in CASES:
             with self.subTest(case=case.id, ref=case.ref, rule=case.rule):
-                problems = judge(case, exchange(self.port, case.raw, head=case.head,
-                                                replies=len(case.replies or (1,))))
+                problems = judge(case, exchange(self.port, case))
                 if problems:
                     failed.append(case.id)
                 self.assertEqual(problems, [], f"{case.id} ({case.ref}: {case.rule})")
@@ -59,43 +58,30 @@ class Checklist(unittest.TestCase):
             self.assertEqual(fa_test.get(self.port)[0], 200)
 
 
-class NonConformingStub:
+class NonConformingStub(socketserver.ThreadingTCPServer):
     """A deliberately non-conforming server: 200 and the greeting for any request head, no Date,
     never closes. The checklist must fail it, or it proves nothing."""
 
-    def __init__(self):
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
+    daemon_threads = True
 
-    def _accept(self):
-        while True:
+    class Handler(socketserver.BaseRequestHandler):
+        def handle(self):
+            body = b'{"myFavoriteAthlete":"Usain Bolt"}'
+            buf = b""
             try:
-                conn, _ = self.listener.accept()
+                while chunk := self.request.recv(65536):
+                    buf += chunk
+                    while b"\r\n\r\n" in buf:
+                        _, buf = buf.split(b"\r\n\r\n", 1)
+                        self.request.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                             b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
             except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+                return  # the client went
 
-    @staticmethod
-    def _serve(conn):
-        body = b'{"myFavoriteAthlete":"Usain Bolt"}'
-        buf = b""
-        with conn:
-            while True:
-                try:
-                    chunk = conn.recv(65536)
-                except OSError:
-                    return
-                if not chunk:
-                    return
-                buf += chunk
-                while b"\r\n\r\n" in buf:
-                    _, buf = buf.split(b"\r\n\r\n", 1)
-                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
-                                 % (len(body), body))
-
-    def close(self):
-        self.listener.close()
+    def __init__(self):
+        super().__init__(("127.0.0.1", 0), self.Handler)
+        self.port = self.server_address[1]
+        threading.Thread(target=self.serve_forever, daemon=True).start()
 
 
 class ChecklistFailsAViolatingServer(unittest.TestCase):
@@ -105,12 +91,12 @@ class ChecklistFailsAViolatingServer(unittest.TestCase):
             for case_id in ("host-missing", "host-twice", "obs-fold", "space-before-colon", "content-length-invalid",
                             "te-not-final-chunked", "date", "post-405-allow", "connection-close"):
                 with self.subTest(case=case_id):
-                    case = BY_ID[case_id]
-                    self.assertNotEqual(judge(case, exchange(stub.port, case.raw, head=case.head)), [])
+                    self.assertNotEqual(judge(BY_ID[case_id], exchange(stub.port, BY_ID[case_id])), [])
             # ...and it does meet one, so the judge is not simply failing everything.
-            self.assertEqual(judge(BY_ID["get-origin-form"], exchange(stub.port, BY_ID["get-origin-form"].raw)), [])
+            self.assertEqual(judge(BY_ID["get-origin-form"], exchange(stub.port, BY_ID["get-origin-form"])), [])
         finally:
-            stub.close()
+            stub.shutdown()
+            stub.server_close()
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import threading
 import time
 import unittest
 
-from fa_test import BIN, connect, free_port, main, Reader, request
+from fa_test import BIN, connect, free_port, main, Reader, request, scrape
 
 
 class Service:
@@ -43,8 +43,7 @@ class Service:
             until = time.monotonic() + seconds
             try:
                 while time.monotonic() < until:
-                    reader.sock.sendall(request("GET", f"/?c={i}"))
-                    reader.response()
+                    reader.ask(request("GET", f"/?c={i}"))
                     answered[i] += 1
             except (OSError, EOFError):
                 pass  # killed (the SIGKILL test)
@@ -58,13 +57,7 @@ class Service:
         return sum(answered)
 
     def dropped(self):
-        sock = connect(self.metrics_port)
-        sock.sendall(request("GET", "/metrics", [("Connection", "close")]))
-        _, _, body = Reader(sock).response()
-        for line in body.decode().splitlines():
-            if line.startswith("favorite_athlete_log_lines_dropped_total "):
-                return int(float(line.split()[1]))
-        raise AssertionError("no favorite_athlete_log_lines_dropped_total")
+        return int(scrape(self.metrics_port)["favorite_athlete_log_lines_dropped_total"])
 
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)

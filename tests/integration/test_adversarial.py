@@ -2,14 +2,13 @@
 
 FA_SOAK_SECONDS (default 20) sets the soak's length: `FA_SOAK_SECONDS=300` is the long soak."""
 import os
-import resource
 import socket
 import statistics
 import threading
 import time
 import unittest
 
-from fa_test import connect, get, main, Reader, request, Server
+from fa_test import connect, get, main, raise_fd_limit, Reader, request, Server
 
 MiB = 1024 * 1024
 
@@ -26,22 +25,9 @@ def open_fds(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
-def timed_get(port, timeout=15):
+def timed_get(port):
     started = time.monotonic()
-    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-    try:
-        sock.sendall(request("GET", "/", [("Connection", "close")]))
-        status = Reader(sock).response()[0]
-    finally:
-        sock.close()
-    return status, time.monotonic() - started
-
-
-def raise_fd_limit(need):
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard != resource.RLIM_INFINITY and hard < need:
-        raise unittest.SkipTest(f"open-files hard limit {hard} is below {need}")
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY else need, hard))
+    return get(port)[0], time.monotonic() - started
 
 
 def attempt(port, data, stream_body=0):
@@ -116,8 +102,7 @@ class SlowAndIdleClients(unittest.TestCase):
             idle = []
             for _ in range(2000):  # idle keep-alive clients: one request each, then silence
                 reader = Reader(connect(port, timeout=10))
-                reader.sock.sendall(request("GET", "/"))
-                reader.response()
+                reader.ask(request("GET", "/"))
                 idle.append(reader.sock)
 
             def slowloris():  # a header byte per second, reconnecting whenever cut off
@@ -184,8 +169,7 @@ class Soak(unittest.TestCase):
                 while not stop.is_set():
                     reader = Reader(connect(port))
                     for _ in range(100):
-                        reader.sock.sendall(request("GET", "/"))
-                        status, headers, _ = reader.response()
+                        status, headers, _ = reader.ask(request("GET", "/"))
                         with lock:
                             counts["sent"] += 1
                             counts[f"{status // 100}xx"] += 1

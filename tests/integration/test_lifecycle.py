@@ -1,20 +1,14 @@
 """Process behaviour: configuration errors, flags, and graceful shutdown on signals."""
 import signal
 import socket
-import subprocess
 import threading
 import time
 import unittest
 
-from fa_test import BIN, connect, get, main, Reader, request, Server
+from fa_test import connect, get, main, Reader, request, run_binary as run, Server
 
 # strerror(EADDRINUSE): glibc says "Address already in use", musl "Address in use".
 ADDRESS_IN_USE = r"Address (already )?in use"
-
-
-def run(args=(), env=None, timeout=5):
-    return subprocess.run([BIN, *args], env={"PATH": "/usr/bin:/bin", **(env or {})}, capture_output=True,
-                          text=True, timeout=timeout)
 
 
 class Configuration(unittest.TestCase):
@@ -80,8 +74,7 @@ class Shutdown(unittest.TestCase):
         with server:
             port = server.port
             keep_alive = Reader(connect(port))
-            keep_alive.sock.sendall(request("GET", "/"))
-            self.assertEqual(keep_alive.response()[0], 200)
+            self.assertEqual(keep_alive.ask(request("GET", "/"))[0], 200)
             in_flight = connect(port)
             in_flight.sendall(b"GET / HTTP/1.1\r\nHost: test\r\n")  # head not finished yet
 
@@ -90,8 +83,7 @@ class Shutdown(unittest.TestCase):
             self.assertEqual(get(port, "/readyz")[0], 503)
             status, headers, body = get(port, "/")
             self.assertEqual((status, body), (200, b'{"myFavoriteAthlete":"Usain Bolt"}'))
-            keep_alive.sock.sendall(request("GET", "/"))
-            status, headers, _ = keep_alive.response()
+            status, headers, _ = keep_alive.ask(request("GET", "/"))
             self.assertEqual(status, 200)
             self.assertEqual(headers.get("connection"), "close")  # clients move to other replicas
 
@@ -108,8 +100,7 @@ class Shutdown(unittest.TestCase):
     def test_during_the_drain_a_connection_gets_one_answer_then_eof(self):
         with Server(env={"DRAIN_SECONDS": "5"}) as server:
             earlier = Reader(connect(server.port))  # kept alive from before SIGTERM
-            earlier.sock.sendall(request("GET", "/"))
-            self.assertNotEqual(earlier.response()[1].get("connection"), "close")
+            self.assertNotEqual(earlier.ask(request("GET", "/"))[1].get("connection"), "close")
             server.signal(signal.SIGTERM)
             server.next_log(msg="draining")
 
@@ -119,8 +110,7 @@ class Shutdown(unittest.TestCase):
             self.assertEqual((status, headers.get("connection")), (200, "close"))
             self.assertTrue(pipelined.closed(), "a request pipelined behind a close answer was answered")
 
-            earlier.sock.sendall(request("GET", "/"))
-            status, headers, _ = earlier.response()
+            status, headers, _ = earlier.ask(request("GET", "/"))
             self.assertEqual((status, headers.get("connection")), (200, "close"))
             try:
                 earlier.sock.sendall(request("GET", "/"))  # sent after the close answer

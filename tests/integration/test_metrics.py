@@ -1,40 +1,15 @@
 """GET /metrics on the metrics port (METRICS_PORT): the Prometheus text exposition reflects what
 the public port did; the public port itself never serves it."""
-import re
-import subprocess
 import time
 import unittest
 
-from fa_test import BIN, connect, exchange, get, main, Reader, request, Server
-
-SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (-?[0-9.e+-]+|\+Inf|NaN)$')
-# What Prometheus 2.x sends when it scrapes a target.
-SCRAPE_HEADERS = [("Accept", "application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
-                             "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"),
-                  ("Accept-Encoding", "gzip"), ("User-Agent", "Prometheus/2.45.0"),
-                  ("X-Prometheus-Scrape-Timeout-Seconds", "10"), ("Connection", "close")]
-
-
-def scrape(server):
-    status, headers, body, reader = exchange(server.metrics_port, request("GET", "/metrics", SCRAPE_HEADERS))
-    reader.sock.close()
-    assert status == 200, status
-    assert headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8", headers
-    samples = {}
-    for line in body.decode().splitlines():
-        if line.startswith("#") or not line:
-            continue
-        match = SAMPLE.match(line)
-        assert match, f"not an exposition line: {line!r}"
-        samples[match.group(1) + (match.group(2) or "")] = float(match.group(3))
-    return samples
-
+from fa_test import connect, exchange, get, main, Reader, request, run_binary, scrape, Server
 
 def scrape_until(server, name, want, seconds):
     """Scrapes until the sample NAME is WANT or SECONDS have passed; returns the last scrape."""
     deadline = time.monotonic() + seconds
     while True:
-        samples = scrape(server)
+        samples = scrape(server.metrics_port)
         if samples.get(name) == want or time.monotonic() > deadline:
             return samples
         time.sleep(0.05)
@@ -47,14 +22,14 @@ class Metrics(unittest.TestCase):
     def test_counters_histogram_and_gauges(self):
         with Server(env=METRICS) as server:
             self.assertNotEqual(server.metrics_port, server.port)
-            before = scrape(server)
+            before = scrape(server.metrics_port)
             for _ in range(3):
                 get(server.port, "/")
             for method in ("POST", "BREW"):
                 exchange(server.port, request(method, "/"))[3].sock.close()
             get(server.port, "/nope")
             time.sleep(0.2)  # the server notices the closed connections
-            after = scrape(server)
+            after = scrape(server.metrics_port)
             # Scrapes are not requests of the public port: they count nowhere.
             self.assertEqual(after['favorite_athlete_http_requests_total{code="200",method="GET"}'],
                              before.get('favorite_athlete_http_requests_total{code="200",method="GET"}', 0) + 3)
@@ -102,7 +77,7 @@ class Metrics(unittest.TestCase):
             # A client that sends nothing holds one of the two workers, not the scrape.
             idle = connect(server.metrics_port)
             started = time.monotonic()
-            self.assertIn("favorite_athlete_http_requests_in_flight", scrape(server))
+            self.assertIn("favorite_athlete_http_requests_in_flight", scrape(server.metrics_port))
             self.assertLess(time.monotonic() - started, 1.0)
             idle.close()
 
@@ -111,7 +86,8 @@ class Metrics(unittest.TestCase):
             get(server.port)
             server.signal()
             server.next_log(msg="draining")
-            self.assertIn("favorite_athlete_http_requests_in_flight", scrape(server))  # still scraped while draining
+            # Still scraped while draining.
+            self.assertIn("favorite_athlete_http_requests_in_flight", scrape(server.metrics_port))
             self.assertEqual(server.wait(), 0)
             self.assertEqual(server.remaining_logs()[-1]["msg"], "stopped")
 
@@ -120,8 +96,7 @@ class Metrics(unittest.TestCase):
             self.assertEqual(server.metrics_port, "off")
 
     def test_metrics_port_equal_to_port_is_refused(self):
-        res = subprocess.run([BIN], env={"PORT": "18999", "METRICS_PORT": "18999"}, capture_output=True, text=True,
-                             timeout=10)
+        res = run_binary(env={"PORT": "18999", "METRICS_PORT": "18999"}, timeout=10)
         self.assertEqual(res.returncode, 2)
         self.assertIn("METRICS_PORT (--metrics-port) 18999 is invalid: expected a port other than PORT", res.stderr)
 
@@ -136,8 +111,7 @@ class Metrics(unittest.TestCase):
         env = dict(METRICS, THREADS="1", KEEPALIVE_TIMEOUT_SECONDS="30", READ_TIMEOUT_SECONDS="2")
         with Server(env=env) as server:
             idle = Reader(connect(server.port))
-            idle.sock.sendall(request("GET", "/"))
-            self.assertEqual(idle.response()[0], 200)
+            self.assertEqual(idle.ask(request("GET", "/"))[0], 200)
             slow = connect(server.port)
             slow.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")  # and then nothing, for now
             time.sleep(0.2)
@@ -150,8 +124,7 @@ class Metrics(unittest.TestCase):
             self.assertEqual(samples['favorite_athlete_connections{state="idle"}'], 1)
             self.assertEqual(samples['favorite_athlete_connections{state="reading"}'], 1)
             self.assertEqual(samples["favorite_athlete_http_open_connections"], 2)
-            idle.sock.sendall(request("GET", "/"))  # idle, not closed: served again
-            self.assertEqual(idle.response()[0], 200)
+            self.assertEqual(idle.ask(request("GET", "/"))[0], 200)  # idle, not closed: served again
             slow.sendall(b"\r\n")  # the head completes: answered
             self.assertEqual(Reader(slow).response()[0], 200)
 

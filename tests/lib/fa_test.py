@@ -9,6 +9,7 @@ import json
 import os
 import queue
 import re
+import resource
 import signal
 import socket
 import subprocess
@@ -19,6 +20,12 @@ import unittest
 BIN = os.environ.get("FA_BIN", "build/dev/favorite-athlete")
 _sockets = []  # closed with the server, so tests need no cleanup of their own
 SANITIZER_REPORT = re.compile(r"ERROR: AddressSanitizer|WARNING: ThreadSanitizer|runtime error:|ERROR: LeakSanitizer")
+SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (-?[0-9.e+-]+|\+Inf|NaN)$')
+# What Prometheus 2.x sends when it scrapes a target.
+SCRAPE_HEADERS = [("Accept", "application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
+                             "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"),
+                  ("Accept-Encoding", "gzip"), ("User-Agent", "Prometheus/2.45.0"),
+                  ("X-Prometheus-Scrape-Timeout-Seconds", "10"), ("Connection", "close")]
 
 
 class Server:
@@ -92,6 +99,20 @@ class Server:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+def run_binary(args=(), env=None, timeout=5):
+    """The binary run to its end (flags, refused settings): its CompletedProcess, output as text."""
+    return subprocess.run([BIN, *args], env={"PATH": "/usr/bin:/bin", **(env or {})}, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def raise_fd_limit(need):
+    """Raises the open-files soft limit to the hard one; skips the test if the hard one is below need."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < need:
+        raise unittest.SkipTest(f"open-files hard limit {hard} is below {need}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY else need, hard))
 
 
 def free_ports(count=1):
@@ -170,6 +191,11 @@ class Reader:
         body, self.buf = self.buf[:length], self.buf[length:]
         return int(match.group(1)), headers, body
 
+    def ask(self, data):
+        """Sends data (a request) and reads one response: (status, headers, body)."""
+        self.sock.sendall(data)
+        return self.response()
+
     def closed(self, timeout=3):
         """True if the peer closes (EOF or reset) with no further bytes within timeout."""
         try:
@@ -193,6 +219,22 @@ def get(port, path="/"):
     status, headers, body, reader = exchange(port, request("GET", path, [("Connection", "close")]))
     reader.sock.close()
     return status, headers, body
+
+
+def scrape(metrics_port):
+    """GET /metrics as Prometheus sends it: {'name{labels}': value}; asserts the exposition format."""
+    status, headers, body, reader = exchange(metrics_port, request("GET", "/metrics", SCRAPE_HEADERS))
+    reader.sock.close()
+    assert status == 200, status
+    assert headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8", headers
+    samples = {}
+    for line in body.decode().splitlines():
+        if line.startswith("#") or not line:
+            continue
+        match = SAMPLE.match(line)
+        assert match, f"not an exposition line: {line!r}"
+        samples[match.group(1) + (match.group(2) or "")] = float(match.group(3))
+    return samples
 
 
 class ServerTestCase(unittest.TestCase):
