@@ -7,7 +7,7 @@
 // readiness, UID 65532, DRAIN_SECONDS 5 + SHUTDOWN_TIMEOUT_SECONDS 10 by default.
 import { checkRoute, onlyNamespace } from "./route_policy.mjs";
 
-export const NAMESPACE = "favorite-athlete";
+const NAMESPACE = "favorite-athlete";
 const PORT_NAME = "http";
 const PORT_NUMBER = 8080;
 // GET /metrics is served only here (METRICS_PORT), for Prometheus: never by the Service.
@@ -37,7 +37,7 @@ function selects(selector, labels) {
 }
 
 // Kubernetes quantity -> number (cores or bytes). Enough for the suffixes used in manifests.
-export function quantity(q) {
+function quantity(q) {
   if (q === undefined || q === null) return undefined;
   const m = /^([0-9.]+)(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/.exec(String(q));
   if (!m) return NaN;

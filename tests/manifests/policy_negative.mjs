@@ -70,6 +70,7 @@ export function policyNegative(renders) {
     ["NetworkPolicy open", (o) => (find(o, "NetworkPolicy").spec.ingress[0].from = [{ namespaceSelector: {} }]), "is not only the ingress-nginx namespace"],
     ["NetworkPolicy admits Traefik's namespace", (o) => (find(o, "NetworkPolicy").spec.ingress[0].from[0].namespaceSelector.matchLabels["kubernetes.io/metadata.name"] = "kube-system"), "is not only the ingress-nginx namespace"],
     ["NetworkPolicy admits a second namespace", (o) => find(o, "NetworkPolicy").spec.ingress[0].from.push({ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } } }), "is not only the ingress-nginx namespace"],
+    ["NetworkPolicy source an ipBlock too", (o) => (find(o, "NetworkPolicy").spec.ingress[0].from[0].ipBlock = { cidr: "0.0.0.0/0" }), "is not only the ingress-nginx namespace"],
     ["an HTTPRoute beside the Ingress", (o) => o.push(structuredClone(find(goodGateway, "HTTPRoute"))), "nginx: unexpected HTTPRoute"],
     ["NetworkPolicy any port", (o) => delete find(o, "NetworkPolicy").spec.ingress[0].ports, "without `ports`"],
     ["NetworkPolicy wrong port", (o) => (find(o, "NetworkPolicy").spec.ingress[0].ports[0].port = 9090), "not the container port"],
