@@ -14,18 +14,6 @@ const PORT_NUMBER = 8080;
 const METRICS_PORT_NAME = "metrics";
 const UID = 65532;
 const REPLICAS = 3;
-const NAMESPACED = new Set([
-  "Deployment",
-  "Service",
-  "Ingress",
-  "HTTPRoute",
-  "ReferenceGrant",
-  "PodDisruptionBudget",
-  "NetworkPolicy",
-  "HorizontalPodAutoscaler",
-  "Secret",
-  "ConfigMap",
-]);
 
 const subsetOf = (sub, sup) =>
   !!sub && Object.keys(sub).length > 0 && Object.entries(sub).every(([k, v]) => sup?.[k] === v);
@@ -67,7 +55,8 @@ export function checkPolicy(objects, opts = {}) {
     const id = `${o?.kind} ${o?.metadata?.name}`;
     if (!o?.metadata?.labels?.["app.kubernetes.io/name"]) fail(`${id}: missing label app.kubernetes.io/name`);
     if (!o?.metadata?.labels?.["app.kubernetes.io/part-of"]) fail(`${id}: missing label app.kubernetes.io/part-of`);
-    if (NAMESPACED.has(o?.kind) && o?.metadata?.namespace !== NAMESPACE)
+    // Everything but the Namespace itself lives in it (the manifests have no other cluster-scoped kind).
+    if (o?.kind !== "Namespace" && o?.metadata?.namespace !== NAMESPACE)
       fail(`${id}: namespace is ${JSON.stringify(o?.metadata?.namespace)}, expected ${NAMESPACE}`);
   }
 

@@ -76,6 +76,7 @@ export function policyNegative(renders) {
     ["NetworkPolicy wrong port", (o) => (find(o, "NetworkPolicy").spec.ingress[0].ports[0].port = 9090), "not the container port"],
     ["NetworkPolicy selector", (o) => (find(o, "NetworkPolicy").spec.podSelector = { matchLabels: { app: "x" } }), "NetworkPolicy: podSelector"],
     ["wrong namespace", (o) => (find(o, "Service").metadata.namespace = "default"), "namespace is \"default\""],
+    ["a ServiceAccount outside the namespace", (o) => o.push({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "x", namespace: "default", labels: find(o, "Service").metadata.labels } }), "ServiceAccount x: namespace is \"default\""],
     ["missing label", (o) => delete find(o, "Ingress").metadata.labels["app.kubernetes.io/name"], "missing label"],
     ["no Namespace", (o) => o.splice(o.indexOf(find(o, "Namespace")), 1), "expected exactly 1 Namespace"],
     ["unexpected HPA", (o) => o.push({ apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler", metadata: { name: "x", namespace: "favorite-athlete", labels: { "app.kubernetes.io/name": "x", "app.kubernetes.io/part-of": "x" } }, spec: {} }), "unexpected HorizontalPodAutoscaler"],
