@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// dockerfile_policy.js DOCKERFILE [DOCKERIGNORE]
+// dockerfile_policy.js DOCKERFILE DOCKERIGNORE
 // The image rules that matter, checked on the parsed Dockerfile (dockerfile-ast, pinned in
 // package.json). Prints one line per violation and exits 1 if there is any. Also a module:
 // check(dockerfileText, dockerignoreText) -> [{rule, message}], used by policy_selftest.js.
@@ -150,12 +150,11 @@ module.exports = { check };
 
 if (require.main === module) {
   const [file, ignoreFile] = process.argv.slice(2);
-  if (!file) {
-    console.error('usage: dockerfile_policy.js DOCKERFILE [DOCKERIGNORE]');
+  if (!file || !ignoreFile) {
+    console.error('usage: dockerfile_policy.js DOCKERFILE DOCKERIGNORE');
     process.exit(2);
   }
-  const ignorePath = ignoreFile || require('path').join(require('path').dirname(file), '.dockerignore');
-  const ignore = fs.existsSync(ignorePath) ? fs.readFileSync(ignorePath, 'utf8') : null;
+  const ignore = fs.existsSync(ignoreFile) ? fs.readFileSync(ignoreFile, 'utf8') : null;
   const violations = check(fs.readFileSync(file, 'utf8'), ignore);
   for (const v of violations) console.log(`${file}: [${v.rule}] ${v.message}`);
   if (violations.length) process.exit(1);

@@ -59,27 +59,19 @@ async function loadObjects(files) {
     }));
 }
 
-// The renders the checks read, and what each must contain (the options of the policy).
+// The renders the checks read: what each must contain (the options of the policy) and, for an
+// overlay with components (`compose`), how build-and-deploy.sh's generated overlay composes it.
 const RENDERS = {
   minikube: { route: "nginx" },
   traefik: { route: "traefik" },
   gateway: { route: "gateway" },
   autoscale: { autoscale: true },
   tls: { tls: true },
-  combined: { autoscale: true, tls: true },
-  traefik_combined: { route: "traefik", autoscale: true, tls: true },
-  gateway_combined: { route: "gateway", autoscale: true, tls: true },
-  // minikube + components/metrics-scrape, whose second NetworkPolicy admits the scraper's
-  // namespace on the metrics port.
-  metrics_scrape: { metricsScrape: true },
-};
-// The renders that are an overlay with components, composed the way build-and-deploy.sh composes
-// them (its generated overlay).
-const COMPOSED = {
-  combined: ["minikube", "tls", "autoscale"],
-  traefik_combined: ["traefik", "tls", "autoscale"],
-  gateway_combined: ["gateway", "gateway-tls", "autoscale"],
-  metrics_scrape: ["minikube", "metrics-scrape"],
+  combined: { autoscale: true, tls: true, compose: ["minikube", "tls", "autoscale"] },
+  traefik_combined: { route: "traefik", autoscale: true, tls: true, compose: ["traefik", "tls", "autoscale"] },
+  gateway_combined: { route: "gateway", autoscale: true, tls: true, compose: ["gateway", "gateway-tls", "autoscale"] },
+  // components/metrics-scrape: a second NetworkPolicy admits the scraper's namespace on the metrics port.
+  metrics_scrape: { metricsScrape: true, compose: ["minikube", "metrics-scrape"] },
 };
 
 // Renders base, every overlay and the composed ones into out/<name>.yaml; returns the paths by name.
@@ -97,7 +89,9 @@ function renderAll(out) {
     if (!RENDERS[name]) throw new Error(`overlay ${overlay} has no entry in RENDERS of ${fileURLToPath(import.meta.url)}: add one so it is checked`);
     write(name, kustomize(join(root, "manifests", "overlays", overlay)));
   }
-  for (const [name, [overlay, ...components]] of Object.entries(COMPOSED)) {
+  for (const [name, { compose }] of Object.entries(RENDERS)) {
+    if (!compose) continue;
+    const [overlay, ...components] = compose;
     const dir = join(out, name);
     mkdirSync(dir);
     const rel = relative(dir, join(root, "manifests"));

@@ -7,25 +7,13 @@
 // readiness, UID 65532, DRAIN_SECONDS 5 + SHUTDOWN_TIMEOUT_SECONDS 10 by default.
 import { checkRoute, onlyNamespace } from "./route_policy.mjs";
 
-export const NAMESPACE = "favorite-athlete";
+const NAMESPACE = "favorite-athlete";
 const PORT_NAME = "http";
 const PORT_NUMBER = 8080;
 // GET /metrics is served only here (METRICS_PORT), for Prometheus: never by the Service.
 const METRICS_PORT_NAME = "metrics";
 const UID = 65532;
 const REPLICAS = 3;
-const NAMESPACED = new Set([
-  "Deployment",
-  "Service",
-  "Ingress",
-  "HTTPRoute",
-  "ReferenceGrant",
-  "PodDisruptionBudget",
-  "NetworkPolicy",
-  "HorizontalPodAutoscaler",
-  "Secret",
-  "ConfigMap",
-]);
 
 const subsetOf = (sub, sup) =>
   !!sub && Object.keys(sub).length > 0 && Object.entries(sub).every(([k, v]) => sup?.[k] === v);
@@ -37,7 +25,7 @@ function selects(selector, labels) {
 }
 
 // Kubernetes quantity -> number (cores or bytes). Enough for the suffixes used in manifests.
-export function quantity(q) {
+function quantity(q) {
   if (q === undefined || q === null) return undefined;
   const m = /^([0-9.]+)(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/.exec(String(q));
   if (!m) return NaN;
@@ -67,7 +55,8 @@ export function checkPolicy(objects, opts = {}) {
     const id = `${o?.kind} ${o?.metadata?.name}`;
     if (!o?.metadata?.labels?.["app.kubernetes.io/name"]) fail(`${id}: missing label app.kubernetes.io/name`);
     if (!o?.metadata?.labels?.["app.kubernetes.io/part-of"]) fail(`${id}: missing label app.kubernetes.io/part-of`);
-    if (NAMESPACED.has(o?.kind) && o?.metadata?.namespace !== NAMESPACE)
+    // Everything but the Namespace itself lives in it (the manifests have no other cluster-scoped kind).
+    if (o?.kind !== "Namespace" && o?.metadata?.namespace !== NAMESPACE)
       fail(`${id}: namespace is ${JSON.stringify(o?.metadata?.namespace)}, expected ${NAMESPACE}`);
   }
 

@@ -17,7 +17,7 @@ const GATEWAY_GROUP = "gateway.networking.k8s.io";
 const HOST = /^favorite-athlete\.(\d{1,3}\.){3}\d{1,3}\.nip\.io$/;
 
 // The namespace a NetworkPolicy peer admits when it is exactly one namespace, chosen by name.
-function onlyNamespace(peer) {
+export function onlyNamespace(peer) {
   const labels = peer?.namespaceSelector?.matchLabels;
   if (peer?.podSelector || peer?.ipBlock || peer?.namespaceSelector?.matchExpressions) return undefined;
   if (!labels || Object.keys(labels).length !== 1) return undefined;
@@ -51,8 +51,8 @@ function checkIngress(ing, svc, opts, fail) {
   } else if (tls.length) fail("Ingress: unexpected tls (only the tls overlay has it)");
 }
 
-// Returns the Gateway's namespace the route is attached to (undefined when it is not one Gateway).
-function checkHTTPRoute(route, svc, opts, fail) {
+// The parts of an HTTPRoute checkGateway compares: its one Gateway, its hosts, its one rule.
+function checkHTTPRoute(route, fail) {
   const parents = route.spec?.parentRefs ?? [];
   if (parents.length !== 1) fail(`HTTPRoute ${route.metadata?.name}: expected 1 parentRef (the Gateway), found ${parents.length}`);
   const parent = parents[0] ?? {};
@@ -73,7 +73,7 @@ function checkGateway(objects, svc, opts, fail) {
   const routes = objects.filter((o) => o?.kind === "HTTPRoute");
   const route = routes.find((o) => o.metadata?.name === "favorite-athlete");
   if (!route) return fail("gateway: expected the HTTPRoute favorite-athlete");
-  const main = checkHTTPRoute(route, svc, opts, fail);
+  const main = checkHTTPRoute(route, fail);
   const backends = main.rule.backendRefs ?? [];
   const httpPort = (svc?.spec?.ports ?? []).find((p) => p.name === "http");
   if (backends.length !== 1) fail(`HTTPRoute: expected 1 backendRef, found ${backends.length}`);
@@ -92,7 +92,7 @@ function checkGateway(objects, svc, opts, fail) {
   }
   if (main.parent.sectionName !== "https") fail(`tls: HTTPRoute must attach to the listener https, attaches to ${main.parent.sectionName}`);
   if (redirect) {
-    const r = checkHTTPRoute(redirect, svc, opts, fail);
+    const r = checkHTTPRoute(redirect, fail);
     if (r.parent.name !== main.parent.name || r.parent.namespace !== main.parent.namespace || r.parent.sectionName !== "http")
       fail("tls: the redirect route must attach to the listener http of the same Gateway");
     if (r.hosts[0] !== main.hosts[0]) fail("tls: the redirect route must have the route's host");
@@ -124,4 +124,3 @@ export function checkRoute(objects, svc, opts, fail) {
   return ROUTES[route].namespace;
 }
 
-export { onlyNamespace };

@@ -16,7 +16,8 @@ import ts from "typescript";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const typesRoot = join(here, "node_modules", "kubernetes-types");
-const gatewayRoot = join(here, "node_modules", "@kubernetes-models", "gateway-api");
+const GATEWAY_PKG = "@kubernetes-models/gateway-api";
+const gatewayRoot = join(here, "node_modules", GATEWAY_PKG);
 const GATEWAY_GROUP = "gateway.networking.k8s.io";
 
 export function describe(obj) {
@@ -24,17 +25,28 @@ export function describe(obj) {
   return `${obj?.kind ?? "<no kind>"} ${ns}${obj?.metadata?.name ?? "<no name>"}`;
 }
 
-// A Gateway API object: the .d.ts of its kind and the interface name, or undefined.
-function gatewaySchema(obj) {
-  const [group, version] = String(obj.apiVersion).split("/");
-  if (group !== GATEWAY_GROUP || !version) return undefined;
-  const dts = join(gatewayRoot, group, version, `${obj.kind}.d.ts`);
-  return existsSync(dts) ? { dts, module: `${group}/${version}/${obj.kind}`, type: `I${obj.kind}` } : null;
+// The interface an object is typed with: { pkg, module, type }, with `missing` set when the package
+// generated for its API group has no such kind or version. Gateway API objects come from
+// @kubernetes-models/gateway-api (gateway.networking.k8s.io/v1 Gateway -> module
+// gateway.networking.k8s.io/v1/Gateway, interface IGateway); the rest from kubernetes-types, which
+// names modules by the group's first label ("v1" -> core/v1, "networking.k8s.io/v1" -> networking/v1).
+function schemaOf({ apiVersion, kind }) {
+  const [group, version] = String(apiVersion).split("/");
+  if (group === GATEWAY_GROUP) {
+    const module = `${group}/${version}/${kind}`;
+    const missing = !version || !existsSync(join(gatewayRoot, `${module}.d.ts`));
+    return { pkg: GATEWAY_PKG, module, type: `I${kind}`, missing };
+  }
+  const module = version ? `${group.split(".")[0]}/${version}` : `core/${group}`;
+  const dts = join(typesRoot, `${module}.d.ts`);
+  const missing = !existsSync(dts) || !new RegExp(`export interface ${kind} \\{`).test(readFileSync(dts, "utf8"));
+  return { pkg: "kubernetes-types", module, type: kind, missing };
 }
 
-// Run-time JSON schema validation of a Gateway API object with the package's model class.
-async function validateGateway(obj, schema) {
-  const mod = await import(join(gatewayRoot, `${schema.module}.js`));
+// Run-time JSON schema validation of a Gateway API object with the package's model class: the
+// enums, patterns and lengths its types cannot express.
+async function validateGateway(obj, module) {
+  const mod = await import(join(gatewayRoot, `${module}.js`));
   try {
     new mod[obj.kind](obj).validate();
     return undefined;
@@ -43,22 +55,13 @@ async function validateGateway(obj, schema) {
   }
 }
 
-// "apps/v1" -> apps/v1, "v1" -> core/v1, "networking.k8s.io/v1" -> networking/v1,
-// "rbac.authorization.k8s.io/v1" -> rbac/v1 (the package names modules by the
-// group's first label).
-function moduleFor(apiVersion) {
-  const parts = String(apiVersion).split("/");
-  if (parts.length === 1) return `core/${parts[0]}`;
-  return `${parts[0].split(".")[0]}/${parts[1]}`;
-}
-
 // objects: [{ file, index, obj }], as manifest_checks.mjs loads them.
 export async function checkSchema(objects) {
   const errors = [];
   const work = mkdtempSync(join(tmpdir(), "fa-schema-"));
   try {
     const sources = new Map(); // ts file -> description
-    const runtime = []; // [description, object, gateway schema]: JSON schema checks
+    const runtime = []; // [description, object, module]: Gateway API objects' JSON schema checks
     objects.forEach(({ file, index, obj }, n) => {
       const where = `${file} document ${index} (${describe(obj)})`;
       if (typeof obj !== "object" || Array.isArray(obj)) {
@@ -70,33 +73,20 @@ export async function checkSchema(objects) {
         return;
       }
       if (!obj.metadata?.name) errors.push(`${where}: metadata.name is required`);
-      const gw = gatewaySchema(obj);
-      if (gw === null) {
-        errors.push(`${where}: no schema for ${obj.apiVersion} ${obj.kind} in @kubernetes-models/gateway-api (unknown kind or API version)`);
+      const schema = schemaOf(obj);
+      if (schema.missing) {
+        errors.push(`${where}: no schema for ${obj.apiVersion} ${obj.kind} in ${schema.pkg} (unknown kind or API version)`);
         return;
       }
       // The object as a literal typed with its schema's interface, for the type checker.
-      const typed = (type, module) => {
-        const tsFile = join(work, `${String(n).padStart(2, "0")}.ts`);
-        writeFileSync(
-          tsFile,
-          `import type { ${type} as Schema } from "${module}";\n` +
-            `export const manifest: Schema = ${JSON.stringify(obj, null, 2)};\n`,
-        );
-        sources.set(tsFile, where);
-      };
-      if (gw) {
-        typed(gw.type, `@kubernetes-models/gateway-api/${gw.module}`);
-        runtime.push([where, obj, gw]);
-        return;
-      }
-      const mod = moduleFor(obj.apiVersion);
-      const dts = join(typesRoot, `${mod}.d.ts`);
-      if (!existsSync(dts) || !new RegExp(`export interface ${obj.kind} \\{`).test(readFileSync(dts, "utf8"))) {
-        errors.push(`${where}: no schema for ${obj.apiVersion} ${obj.kind} in kubernetes-types (unknown kind or API version)`);
-        return;
-      }
-      typed(obj.kind, `kubernetes-types/${mod}`);
+      const tsFile = join(work, `${String(n).padStart(2, "0")}.ts`);
+      writeFileSync(
+        tsFile,
+        `import type { ${schema.type} as Schema } from "${schema.pkg}/${schema.module}";\n` +
+          `export const manifest: Schema = ${JSON.stringify(obj, null, 2)};\n`,
+      );
+      sources.set(tsFile, where);
+      if (schema.pkg === GATEWAY_PKG) runtime.push([where, obj, schema.module]);
     });
 
     if (sources.size > 0) {
@@ -109,7 +99,7 @@ export async function checkSchema(objects) {
         baseUrl: work,
         paths: {
           "kubernetes-types/*": [join(typesRoot, "*")],
-          "@kubernetes-models/gateway-api/*": [join(gatewayRoot, "*")],
+          [`${GATEWAY_PKG}/*`]: [join(gatewayRoot, "*")],
         },
         types: [],
         skipLibCheck: false,
@@ -126,8 +116,8 @@ export async function checkSchema(objects) {
         }
       }
     }
-    for (const [where, obj, gw] of runtime) {
-      const msg = await validateGateway(obj, gw);
+    for (const [where, obj, module] of runtime) {
+      const msg = await validateGateway(obj, module);
       if (msg) errors.push(`${where}: ${msg}`);
     }
   } finally {
