@@ -99,7 +99,7 @@ load deploy_helpers
   assert_failure
   ((SECONDS < 20)) || fail "took ${SECONDS}s"
   assert_output --partial "no JSON answer from http://favorite-athlete.192.168.49.2.nip.io/ within 1s"
-  assert_output --partial "the pods are ready but the Ingress did not answer" # tests/cluster/broken.sh expects it
+  assert_output --partial "the pods are ready but the Ingress did not answer" # tests/cluster/deploy.sh broken expects it
   assert_output --partial "diagnostics"
   FA_STUB_CURL_FAILURES=always FA_HTTP_TIMEOUT_SECONDS=1 deploy --skip-tests --gateway gateway/public
   assert_failure
