@@ -60,7 +60,8 @@ class WallClock {
   }
 
   std::string_view log_time(std::chrono::system_clock::time_point t = std::chrono::system_clock::now()) {
-    put_three_digits(log_time_.data() + log_time_.size() - 4, at(t));  // the milliseconds of "...SS.mmmZ"
+    const long long ms = at(t);  // first: it may reformat log_time_ (the order of arguments is unspecified)
+    put_three_digits(log_time_.data() + log_time_.size() - 4, ms);  // the milliseconds of "...SS.mmmZ"
     return log_time_;
   }
 
