@@ -16,16 +16,15 @@ namespace favorite_athlete {
 struct RequestView {
   std::string_view method;
   std::string_view path;  // percent-decoded, without the query string (absolute-form: with scheme://host)
-  bool announces_body = false;
   std::string_view head;  // the request line and field lines as received (see check_head)
 };
 
 struct Reply {
   int status = 200;
-  std::string content_type;
-  std::string body;             // HEAD replies keep it: the HTTP layer sends its length but not its bytes
-  bool allow_get_head = false;  // send "Allow: GET, HEAD"
-  bool close = false;           // close the connection after this reply
+  std::string_view content_type;  // one of the constants below
+  std::string body;               // HEAD replies keep it: the HTTP layer sends its length but not its bytes
+  bool allow_get_head = false;    // send "Allow: GET, HEAD"
+  bool close = false;             // close the connection after this reply
 };
 
 inline constexpr std::string_view kJson = "application/json";
@@ -48,16 +47,17 @@ class Service {
 
   const std::string& greeting() const { return greeting_; }
 
+  // The head is checked first (request_head.hpp), then routed.
   Reply respond(const RequestView& req, bool draining) const {
-    Reply reply = route(req, draining);
-    reply.close = reply.close || req.announces_body || reply.status == 400;
+    const HeadCheck check = check_head(req.head);
+    Reply reply = check.status != 0 ? head_rejection(check) : route(req, draining);
+    reply.close = reply.close || check.body || reply.status == 400;
     return reply;
   }
 
  private:
-  // The routes. The head is checked first (request_head.hpp), then the method, then the path.
+  // The routes: the method, then the path.
   Reply route(const RequestView& req, bool draining) const {
-    if (const HeadCheck check = check_head(req.head); check.status != 0) return head_rejection(check);
     if (req.method != "GET" && req.method != "HEAD") return method_not_allowed();
     // The public port never serves /metrics (an unknown path here): see the metrics port.
     const std::string_view path = origin_path(req.path);
@@ -76,13 +76,9 @@ class Service {
 
 inline std::string json_error(std::string_view message) { return nlohmann::json{{"error", message}}.dump(); }
 
-inline Reply json_reply(int status, std::string body) {
-  return Reply{status, std::string(kJson), std::move(body), false, false};
-}
+inline Reply json_reply(int status, std::string body) { return Reply{status, kJson, std::move(body), false, false}; }
 
-inline Reply method_not_allowed() {
-  return Reply{405, std::string(kText), std::string(kMethodNotAllowed), true, false};
-}
+inline Reply method_not_allowed() { return Reply{405, kText, std::string(kMethodNotAllowed), true, false}; }
 
 inline std::string_view reason(int status) {
   switch (status) {
@@ -140,7 +136,7 @@ inline Reply internal_error() {
 inline Reply metrics_reply(std::string_view method, std::string_view path, const std::function<std::string()>& render) {
   if (method != "GET" && method != "HEAD") return method_not_allowed();
   if (path != "/metrics") return json_reply(404, json_error(reason(404)));
-  return Reply{200, std::string(kPrometheusText), render(), false, false};
+  return Reply{200, kPrometheusText, render(), false, false};
 }
 
 }  // namespace favorite_athlete

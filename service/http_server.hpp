@@ -21,6 +21,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -50,23 +51,26 @@ class HttpServer final : private httplib::Server {
       apply(service_.respond(view(req), draining_.load()), res);
       return HandlerResponse::Handled;
     });
-    // The reply's header lines in one write. cpp-httplib's own writer checks every field and
-    // builds a string per line (a fifth of the time it takes to answer); here every field is
-    // this file's, and none may hold CR, LF or NUL: such a field is dropped, as it would be.
+    // The reply's header block in one write, composed here. cpp-httplib's own writer checks every
+    // field again and builds a string per line (a fifth of the time it takes to answer); every field
+    // here went through set_header, which refuses a name that is not a token and a value holding CR,
+    // LF or NUL (0.41 and 0.53). This service decides some fields itself: Connection (close, or
+    // nothing: HTTP/1.1 keeps alive), Keep-Alive (only if the connection stays open), Date (RFC 9110
+    // 6.6.1: MUST, having a clock) and Accept-Ranges (cpp-httplib adds it to HEAD only; HEAD must
+    // match GET, and ranges are not served). cpp-httplib's versions of them are left out.
     set_header_writer([](httplib::Stream& strm, httplib::Headers& headers) -> ssize_t {
-      std::string& lines = current().header_lines;
+      auto& state = current();
+      std::string& lines = state.header_lines;
       lines.clear();
-      const auto breaks_line = [](const std::string& s) {
-        for (const char c : s) {
-          if (c == '\r' || c == '\n' || c == '\0') return true;
-        }
-        return false;
-      };
       for (const auto& [name, value] : headers) {
-        if (breaks_line(name) || breaks_line(value)) continue;
+        if (detail::iequals(name, kConnection) || detail::iequals(name, kDate) ||
+            detail::iequals(name, kAcceptRanges) || (state.close && detail::iequals(name, kKeepAlive))) {
+          continue;
+        }
         lines.append(name).append(": ").append(value).append("\r\n");
       }
-      lines += "\r\n";
+      if (state.close) lines += "Connection: close\r\n";
+      lines.append("Date: ").append(WallClock::this_thread().date()).append("\r\n\r\n");
       return strm.write(lines.data(), lines.size());
     });
     // Never invite a body with "100 Continue": answer right away and close.
@@ -94,27 +98,19 @@ class HttpServer final : private httplib::Server {
       apply(internal_error(), res);
     });
     // Every reply passes here just before it is written, whatever produced it. Here is decided,
-    // once, whether it is the connection's last: the header says so and answer() tells the loop,
-    // which closes after it (RFC 9112 9.6). Last: this service's choice (a body, a refused head),
-    // the loop's or the drain's (state.last), the request's own "close", or HTTP/1.0 without
-    // keep-alive (the last two as cpp-httplib's parser decides them). cpp-httplib's own header is
-    // replaced: it would also say close after any 4xx, and a 404 need not cost a connection.
+    // once, whether it is the connection's last: the header writer says so and answer() tells the
+    // loop, which closes after it (RFC 9112 9.6). Last: this service's choice (a body, a refused
+    // head), the loop's or the drain's (state.last), the request's own "close", or HTTP/1.0 without
+    // keep-alive (the last two as cpp-httplib's parser decides them). cpp-httplib's own decision is
+    // not taken as it is: it would also close after any 4xx, and a 404 need not cost a connection.
     set_post_routing_handler([](const httplib::Request& req, httplib::Response& res) {
       auto& state = current();
       // cpp-httplib says close for state.last, for the request's own close, and (0.41, 0.53) for
       // any status >= 400: only then is the request's header looked up (the hot path skips it).
-      const auto said = res.headers.find(kConnection);
-      const bool asked = said != res.headers.end() &&
-                         (res.status < 400 || req.get_header_value("Connection") == "close");
+      const bool said = res.headers.find(kConnection) != res.headers.end();
+      const bool asked = said && (res.status < 400 || req.get_header_value("Connection") == "close");
       const bool http10 = req.version == "HTTP/1.0" && req.get_header_value("Connection") != "Keep-Alive";
       state.close = state.close || state.last || asked || http10;
-      if (said != res.headers.end()) res.headers.erase(said);
-      if (state.close) {
-        res.set_header("Connection", "close");
-        res.headers.erase("Keep-Alive");
-      }
-      res.headers.erase(kAcceptRanges);                        // added to HEAD only; HEAD must match GET
-      res.set_header(kDate, WallClock::this_thread().date());  // RFC 9110 6.6.1: MUST, having a clock
       if (!res.has_header(kContentLength)) res.set_header(kContentLength, std::to_string(res.body.size()));
       state.status = res.status;
       state.method.assign(req.method);
@@ -205,21 +201,16 @@ class HttpServer final : private httplib::Server {
     std::string header_lines;  // the reply's header lines, reused (the header writer)
   };
   // The header names looked up on every request, as the std::string cpp-httplib's lookups take:
-  // built once, not per lookup (and "Transfer-Encoding" is too long to be built without malloc).
-  static inline const std::string kConnection = "Connection", kAcceptRanges = "Accept-Ranges", kDate = "Date",
-                                  kContentLength = "Content-Length", kTransferEncoding = "Transfer-Encoding";
+  // built once, not per lookup; and those the header writer leaves out.
+  static inline const std::string kConnection = "Connection", kContentLength = "Content-Length";
+  static constexpr std::string_view kAcceptRanges = "Accept-Ranges", kDate = "Date", kKeepAlive = "Keep-Alive";
 
   static RequestState& current() {
     thread_local RequestState state;
     return state;
   }
 
-  static RequestView view(const httplib::Request& req) {
-    return RequestView{req.method, req.path,
-                       announces_body(req.has_header(kContentLength), req.get_header_value(kContentLength),
-                                      req.has_header(kTransferEncoding)),
-                       current().head};
-  }
+  static RequestView view(const httplib::Request& req) { return RequestView{req.method, req.path, current().head}; }
 
   static void apply(Reply reply, httplib::Response& res) {
     current().replied = true;

@@ -4,6 +4,7 @@
 
 #include <httplib.h>
 
+#include <string>
 #include <utility>
 
 #include "handlers.hpp"
@@ -12,7 +13,10 @@ namespace favorite_athlete {
 
 inline void write_reply(Reply reply, httplib::Response& res) {
   res.status = reply.status;
-  res.set_content(std::move(reply.body), reply.content_type.c_str());
+  // set_content takes the type as a std::string: one per thread, reused, not one per reply.
+  thread_local std::string content_type;
+  content_type.assign(reply.content_type);
+  res.set_content(std::move(reply.body), content_type);
   if (reply.allow_get_head) res.set_header("Allow", "GET, HEAD");
 }
 

@@ -1,5 +1,5 @@
-// RFC 9112 request heads: conformance (check_head), the request-target forms (origin_path) and
-// whether a request announces a body.
+// RFC 9112 request heads: conformance and whether a body is announced (check_head), and the
+// request-target forms (origin_path).
 // cpp-httplib's parser refuses some malformed heads and lets others through (which ones has
 // changed between its releases), waits for a CRLF after a bare LF, and checks neither Host, the
 // framing headers nor the target form. So the head is checked again here, on the bytes as
@@ -8,33 +8,46 @@
 // Pure: no sockets, no I/O. handlers.hpp answers what check_head refuses.
 #pragma once
 
+#include <array>
 #include <cctype>
 #include <string_view>
 #include <vector>
 
 namespace favorite_athlete {
 
-// RFC 9110 5.6.2: token = 1*tchar.
-inline bool is_token(std::string_view s) {
-  if (s.empty()) return false;
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    const bool alnum = (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
-    if (!alnum && std::string_view("!#$%&'*+-.^_`|~").find(ch) == std::string_view::npos) {
-      return false;
-    }
-  }
-  return true;
-}
-
 struct HeadCheck {
   int status = 0;  // 0: conforming; else 400 or 501, and the connection closes
   std::string_view problem;
+  // The request announces a body (RFC 9112 6.3): a Transfer-Encoding, or a Content-Length but 0.
+  // Bodies are never read here, so such a request ends its connection: its bytes can't become a
+  // request.
+  bool body = false;
 };
 // No empty line yet: the parser may have refused the request line before reading further.
 inline constexpr std::string_view kIncompleteHead = "incomplete request head";
 
 namespace detail {
+
+// Byte classes as 256-entry tables: check_head looks at every byte of every request head, and a
+// table is one load per byte where a search of the set of punctuation is a call.
+template <typename F>
+constexpr std::array<bool, 256> byte_class(F member) {
+  std::array<bool, 256> table{};
+  for (int c = 0; c < 256; ++c) table[static_cast<std::size_t>(c)] = member(static_cast<unsigned char>(c));
+  return table;
+}
+constexpr bool is_alnum(unsigned char c) {
+  return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+constexpr bool is_one_of(unsigned char c, std::string_view set) { return set.find(static_cast<char>(c)) != set.npos; }
+// RFC 9110 5.6.2: tchar.
+inline constexpr auto kTchar = byte_class(
+    [](unsigned char c) { return is_alnum(c) || is_one_of(c, "!#$%&'*+-.^_`|~"); });
+// RFC 9110 5.5: field-value characters are HTAB, SP, VCHAR and obs-text; no other CTL, no DEL.
+inline constexpr auto kFieldValue = byte_class([](unsigned char c) { return c == '\t' || (c >= 0x20 && c != 0x7F); });
+// RFC 3986 3.2.2: a reg-name's unreserved and sub-delims characters (pct-encoded is checked apart).
+inline constexpr auto kRegName = byte_class(
+    [](unsigned char c) { return is_alnum(c) || is_one_of(c, "-._~!$&'()*+,;="); });
 
 inline char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
@@ -60,11 +73,9 @@ inline bool all_digits(std::string_view s) {
   return true;
 }
 
-// RFC 9110 5.5: field-value characters are HTAB, SP, VCHAR and obs-text; no other CTL, no DEL.
 inline bool is_field_value(std::string_view v) {
-  for (const char ch : v) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c != '\t' && (c < 0x20 || c == 0x7F)) return false;
+  for (const char c : v) {
+    if (!kFieldValue[static_cast<unsigned char>(c)]) return false;
   }
   return true;
 }
@@ -86,12 +97,10 @@ inline bool is_host(std::string_view v) {
     port = v.substr(colon + 1);
   }
   for (std::size_t i = 0; i < host.size(); ++i) {
-    const char c = host[i];
-    const bool unreserved = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) ||
-                            std::string_view("-._~!$&'()*+,;=").find(c) != std::string_view::npos;
-    const bool pct = c == '%' && i + 2 < host.size() && std::isxdigit(static_cast<unsigned char>(host[i + 1])) &&
+    if (kRegName[static_cast<unsigned char>(host[i])]) continue;
+    const bool pct = host[i] == '%' && i + 2 < host.size() && std::isxdigit(static_cast<unsigned char>(host[i + 1])) &&
                      std::isxdigit(static_cast<unsigned char>(host[i + 2]));
-    if (!unreserved && !pct) return false;
+    if (!pct) return false;
   }
   return all_digits(port);
 }
@@ -129,6 +138,15 @@ inline HeadCheck check_transfer_codings(const std::vector<std::string_view>& cod
 }
 
 }  // namespace detail
+
+// RFC 9110 5.6.2: token = 1*tchar.
+inline bool is_token(std::string_view s) {
+  if (s.empty()) return false;
+  for (const char c : s) {
+    if (!detail::kTchar[static_cast<unsigned char>(c)]) return false;
+  }
+  return true;
+}
 
 // Checks a request head: `head` holds the request line and the field lines as received, up to
 // and including the empty line (bytes after it are ignored).
@@ -170,8 +188,8 @@ inline HeadCheck check_head(std::string_view head) {
       // Request-target forms (RFC 9112 3.2): origin-form for any method; absolute-form (which a
       // server MUST accept) for http(s); asterisk-form only for OPTIONS, authority-form only for
       // CONNECT.
-      const auto scheme_end = target.find("://");
       if (target.front() == '/') continue;
+      const auto scheme_end = target.find("://");
       if (target == "*") {
         if (method != "OPTIONS") return {400, "asterisk-form is only for OPTIONS"};
       } else if (scheme_end != std::string_view::npos) {
@@ -212,14 +230,18 @@ inline HeadCheck check_head(std::string_view head) {
   if (hosts == 0 && http11) return {400, "no Host"};
   if (hosts > 1) return {400, "more than one Host"};
   if (!host_ok) return {400, "invalid Host"};
-  if (has_te) return check_transfer_codings(codings, http10, !lengths.empty());
+  if (has_te) {
+    HeadCheck check = check_transfer_codings(codings, http10, !lengths.empty());
+    check.body = true;
+    return check;
+  }
   // RFC 9112 6.3: an invalid Content-Length MUST be a 400. Differing values MUST be; a list of
   // equal ones MAY be taken as one: rejected here too (choice), no client sends that.
   if (lengths.size() > 1) return {400, "more than one Content-Length"};
   if (!lengths.empty() && (lengths[0].empty() || lengths[0].size() > 18 || !all_digits(lengths[0]))) {
     return {400, "invalid Content-Length"};
   }
-  return {};
+  return {0, {}, !lengths.empty() && lengths[0] != "0"};
 }
 
 // The path to route: absolute-form targets ("http://host/p", RFC 9112 3.2.2) are routed by their
@@ -230,12 +252,6 @@ inline std::string_view origin_path(std::string_view path) {
   if (scheme_end == std::string_view::npos) return path;
   const auto slash = path.find('/', scheme_end + 3);
   return slash == std::string_view::npos ? std::string_view("/") : path.substr(slash);
-}
-
-// A request carries a body when it says so in either framing header (RFC 9112 6.3). Bodies are
-// never read here, so any such request ends its connection: its bytes can't become a request.
-inline bool announces_body(bool has_content_length, std::string_view content_length, bool has_transfer_encoding) {
-  return has_transfer_encoding || (has_content_length && content_length != "0");
 }
 
 }  // namespace favorite_athlete

@@ -27,6 +27,7 @@ TEST_CASE("check_head: RFC 9112 request heads") {
       {h("GET / HTTP/1.1", "Host: [::1]:80\r\n"), 0},
       {h("GET / HTTP/1.1", "Host: 127.0.0.1:8080\r\n"), 0},
       {h("GET / HTTP/1.1", "host: xn--bcher-kva.example\r\n"), 0},
+      {h("GET / HTTP/1.1", "Host: a-._~!$&'()*+,;=%4Fz\r\n"), 0},  // every reg-name character
       {h("GET http://t/x HTTP/1.1"), 0},
       {h("GET HTTPS://t HTTP/1.1"), 0},
       {h("OPTIONS * HTTP/1.1"), 0},
@@ -74,6 +75,8 @@ TEST_CASE("check_head: RFC 9112 request heads") {
       {h("GET / HTTP/1.1", "Host: a:b\r\n"), 400},
       {h("GET / HTTP/1.1", "Host: [::1\r\n"), 400},
       {h("GET / HTTP/1.1", "Host: a@b\r\n"), 400},
+      {h("GET / HTTP/1.1", "Host: a\"b\r\n"), 400},
+      {h("GET / HTTP/1.1", "Host: a%4\r\n"), 400},
       // framing
       {h("GET / HTTP/1.1", "Host: t\r\nContent-Length: abc\r\n"), 400},
       {h("GET / HTTP/1.1", "Host: t\r\nContent-Length: -1\r\n"), 400},
@@ -98,6 +101,18 @@ TEST_CASE("check_head: RFC 9112 request heads") {
   }
   // Bytes after the empty line (a body, the next request) are not the head's business.
   CHECK(fa::check_head("GET / HTTP/1.1\r\nHost: t\r\n\r\nGARBAGE\n\x00").status == 0);
+}
+
+TEST_CASE("check_head: whether the request announces a body (RFC 9112 6.3)") {
+  const auto body = [](std::string_view fields) {
+    return fa::check_head("POST / HTTP/1.1\r\nHost: t\r\n" + std::string(fields) + "\r\n").body;
+  };
+  CHECK(body("Content-Length: 5\r\n"));
+  CHECK(body("Transfer-Encoding: chunked\r\n"));
+  CHECK(body("Transfer-Encoding: gzip\r\n"));  // refused, and still a body announced
+  CHECK(body("Content-Length: 0\r\nTransfer-Encoding: chunked\r\n"));
+  CHECK_FALSE(body("Content-Length: 0\r\n"));
+  CHECK_FALSE(body(""));
 }
 
 TEST_CASE("is_token follows RFC 9110") {
