@@ -88,14 +88,13 @@ tls_autoscale default --tls --autoscale
 minikube_options default FA_MINIKUBE_START_ARGS=--cpus=2 --profile demo --tunnel --skip-tests
 podman default FA_CONTAINER_ENGINE=podman
 traefik default --ingress traefik
-traefik_tls traefik --ingress traefik --tls --autoscale
 gateway default --gateway gateway/public
 gateway_tls gateway --gateway gateway/public --tls --autoscale
 context_kind default --context kind-demo
 context_k3d context_kind --context k3d-demo
 context_docker_desktop context_kind --context docker-desktop
 context_named_kind context_kind --context=other --image-load=kind
-context_gateway context_kind --context kind-demo --gateway nginx-gateway/shared --controller-namespace envoy-gateway-system
+context_gateway gateway --context kind-demo --gateway nginx-gateway/shared --controller-namespace envoy-gateway-system
 context_filter context_kind --context kind-demo --render-filter cat
 context_url context_kind --context kind-demo --image-load none --host fa.10.1.2.3.nip.io --url http://10.96.0.10:8080/
 context_archive context_kind --context=kind-demo --image-load=archive:cat
