@@ -64,21 +64,6 @@ load deploy_helpers
   refute_called '^sleep'
 }
 
-@test "bounded waits: every kubectl wait/rollout has --timeout from the environment, every curl --max-time" {
-  deploy --autoscale
-  assert_success
-  local line
-  while IFS= read -r line; do
-    [[ $line == *--timeout=7s* || $line == *--timeout=9s* ]] || fail "unbounded: $line"
-  done < <(grep -E '^kubectl .*( wait | rollout status )' "$FA_STUB_LOG")
-  assert_called 'rollout status deployment/favorite-athlete --timeout=9s'
-  assert_called 'rollout status deployment/ingress-nginx-controller --timeout=7s'
-  assert_called 'rollout status deployment/metrics-server --timeout=7s'
-  while IFS= read -r line; do
-    [[ $line == *"--max-time "* ]] || fail "curl without --max-time: $line"
-  done < <(grep -E '^curl ' "$FA_STUB_LOG")
-}
-
 @test "curl: polls with a pause only after a failed attempt, then succeeds" {
   FA_STUB_CURL_FAILURES=2 deploy --skip-tests
   assert_success

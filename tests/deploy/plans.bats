@@ -69,6 +69,11 @@ normalized() {
     no_calls_but_render
     [[ ! -e $REPO/build ]] || fail "the dry run $args wrote $REPO/build"
     plan[$name]=$(normalized "$output")
+    # Every wait of every plan is bounded, by the timeouts deploy_helpers.bash sets (7, 9, 11 s).
+    if grep -E '^  would run: kubectl .* (wait|rollout status|delete) ' <<<"${plan[$name]}" | grep -vE -- '--timeout=(7|9|11)s( |$)' ||
+      grep -E '^  would run: curl ' <<<"${plan[$name]}" | grep -v -- '--max-time 5 '; then
+      fail "a wait without its bound in the plan $name (above)"
+    fi
     if [[ $base == - ]]; then
       file=$golden/dry_run_$name.txt
       got=${plan[$name]}
