@@ -113,7 +113,7 @@ minikube_options default FA_MINIKUBE_START_ARGS=--cpus=2 --profile demo --tunnel
 podman default FA_CONTAINER_ENGINE=podman
 traefik default --ingress traefik
 gateway default --gateway gateway/public
-gateway_tls gateway --gateway gateway/public --tls --autoscale
+gateway_tls gateway --gateway gateway/public --tls
 context_kind default --context kind-demo
 context_k3d context_kind --context k3d-demo
 context_docker_desktop context_kind --context docker-desktop
