@@ -24,15 +24,6 @@ load deploy_helpers
   refute_called '^docker build'
 }
 
-@test "--context: preflight needs no minikube, but kind for --image-load kind" {
-  rm "$STUBS/minikube" "$STUBS/kind"
-  FA_STUB_CONTEXTS=kind-demo deploy --context kind-demo
-  assert_failure
-  assert_output --partial "missing kind"
-  refute_output --partial "missing minikube"
-  refute_called '^docker build'
-}
-
 @test "--image-load archive:CMD: a docker-archive saved by the engine, CMD ARCHIVE IMAGE, the archive removed" {
   # shellcheck disable=SC2016 # expanded when the loader runs
   printf '#!/usr/bin/env bash\necho "load $* archive-holds=$(cat "${@: -2:1}")" >>"$FA_STUB_LOG"\n' >"$T/load"

@@ -42,13 +42,6 @@ load deploy_helpers
   assert_output --partial "minikube -p minikube tunnel --bind-address=127.0.0.1"
 }
 
-@test "host requirements only: --tls without openssl stops in preflight" {
-  run env PATH="$STUBS:$T/posix" "$REPO/build-and-deploy.sh" --tls
-  assert_failure
-  assert_output --partial "missing openssl"
-  refute_called '^docker build'
-}
-
 @test "host requirements only: delete, --context" {
   deploy_minimal delete
   assert_success
@@ -58,4 +51,23 @@ load deploy_helpers
   FA_STUB_CONTEXTS=kind-demo deploy_minimal --context kind-demo
   assert_success
   assert_called '^kind load docker-image favorite-athlete:src-[0-9]+ --name demo$'
+}
+
+@test "preflight: a missing tool stops before the build, named with its install hint" {
+  local drop args want tool
+  while IFS='|' read -r drop args want; do
+    rm -rf "$T/some" && cp -R "$STUBS" "$T/some"
+    for tool in $drop; do rm "$T/some/$tool"; done
+    # shellcheck disable=SC2086 # each line's arguments, split
+    FA_STUB_CONTEXTS=kind-demo run env PATH="$T/some:$T/posix" "$REPO/build-and-deploy.sh" $args
+    assert_failure 1
+    assert_output --partial "$want"
+    assert_equal "$(grep -c 'error: missing' <<<"$output")" 1 # that tool alone
+    refute_called '^docker build'
+  done <<'MISSING'
+minikube||missing minikube. Install: https://minikube.sigs.k8s.io/docs/start/
+docker podman||missing docker or podman. Install one:
+minikube kind|--context kind-demo|missing kind. Install: https://kind.sigs.k8s.io/
+|--tls|missing openssl. Install:
+MISSING
 }

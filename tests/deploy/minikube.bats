@@ -256,21 +256,6 @@ load deploy_helpers
   refute_called 'apply -k'
 }
 
-@test "preflight: a missing tool stops everything with an install hint" {
-  rm "$STUBS/minikube"
-  deploy
-  assert_failure
-  assert_output --partial "missing minikube. Install: https://minikube.sigs.k8s.io/docs/start/"
-  refute_called '^docker build'
-}
-
-@test "preflight: neither docker nor podman" {
-  rm "$STUBS/docker" "$STUBS/podman"
-  deploy
-  assert_failure
-  assert_output --partial "missing docker or podman"
-}
-
 @test "the applied manifests pass the manifest policy (tests/manifests)" {
   [[ -d $REPO_ROOT/tests/manifests/node_modules/yaml ]] || skip "run 'npm ci' in tests/manifests"
   local node
