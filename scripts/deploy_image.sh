@@ -56,10 +56,10 @@ build_image() {
   [[ $SKIP_TESTS == 0 ]] || tests="in-build tests skipped (--skip-tests)"
   step "2/6 build" "building $IMAGE from Dockerfile.alpine with $ENGINE ($tests)"
   [[ -f $ROOT/Dockerfile.alpine || $DRY_RUN == 1 ]] || die "Dockerfile.alpine not found in $ROOT"
-  local -a args=(build -f "$ROOT/Dockerfile.alpine" -t "$BUILD_REF")
+  local -a args=(build)
   # The docker format keeps HEALTHCHECK (OCI has no such field).
-  [[ $ENGINE != podman ]] || args=(build --format docker -f "$ROOT/Dockerfile.alpine" -t "$BUILD_REF")
-  args+=(--build-arg "REVISION=$REVISION" --build-arg "VERSION=$VERSION")
+  [[ $ENGINE != podman ]] || args+=(--format docker)
+  args+=(-f "$ROOT/Dockerfile.alpine" -t "$BUILD_REF" --build-arg "REVISION=$REVISION" --build-arg "VERSION=$VERSION")
   [[ $SKIP_TESTS == 0 ]] || args+=(--build-arg SKIP_TESTS=1)
   run "$ENGINE" "${args[@]}" "$ROOT" ||
     die "the image build failed; a failing unit test or smoke test in the build stage fails it too (see above). Nothing was deployed."

@@ -251,16 +251,15 @@ write_overlay() { # write_overlay DIR HOST: the kustomization the script applies
     echo "    newTag: \"$TAG\""
     echo "patches:"
     if [[ $ROUTE == gateway ]]; then
-      route_patch "$route, name: $APP" "op: replace, path: /spec/hostnames/0, value: $host" \
-        "op: replace, path: /spec/parentRefs/0/namespace, value: $GATEWAY_NS" \
-        "op: replace, path: /spec/parentRefs/0/name, value: $GATEWAY_NAME"
-      if [[ $TLS == 1 ]]; then
-        route_patch "$route, name: $APP-redirect" "op: replace, path: /spec/hostnames/0, value: $host" \
+      local name names=$APP # with --tls, also the route that redirects plain HTTP
+      [[ $TLS == 0 ]] || names="$APP $APP-redirect"
+      for name in $names; do
+        route_patch "$route, name: $name" "op: replace, path: /spec/hostnames/0, value: $host" \
           "op: replace, path: /spec/parentRefs/0/namespace, value: $GATEWAY_NS" \
           "op: replace, path: /spec/parentRefs/0/name, value: $GATEWAY_NAME"
-        route_patch "group: gateway.networking.k8s.io, version: v1beta1, kind: ReferenceGrant, name: $TLS_SECRET" \
-          "op: replace, path: /spec/from/0/namespace, value: $GATEWAY_NS"
-      fi
+      done
+      [[ $TLS == 0 ]] || route_patch "group: gateway.networking.k8s.io, version: v1beta1, kind: ReferenceGrant, name: $TLS_SECRET" \
+        "op: replace, path: /spec/from/0/namespace, value: $GATEWAY_NS"
     else
       local ing=("op: replace, path: /spec/rules/0/host, value: $host")
       [[ $TLS == 0 ]] || ing+=("op: replace, path: /spec/tls/0/hosts/0, value: $host")

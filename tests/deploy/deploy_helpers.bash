@@ -47,6 +47,9 @@ setup() {
   export FA_STUB_TOOLS=$T/stubtools
   STUBS=$T/stubs
   cp -R "$BATS_TEST_DIRNAME/stubs" "$STUBS"
+  # One stub serves both engines, one both loaders (copies: a test may remove one of the pair).
+  cp "$STUBS/docker" "$STUBS/podman"
+  cp "$STUBS/kind" "$STUBS/k3d"
   SCRIPT_PATH="$STUBS:$T/posix:$T/git:$T/openssl"
 
   unset MINIKUBE_PROFILE FA_CONTAINER_ENGINE TEST_COMMAND FA_IMAGE_TAG FA_MINIKUBE_START_ARGS KUBECONFIG

@@ -64,21 +64,6 @@ load deploy_helpers
   refute_called '^sleep'
 }
 
-@test "bounded waits: every kubectl wait/rollout has --timeout from the environment, every curl --max-time" {
-  deploy --autoscale
-  assert_success
-  local line
-  while IFS= read -r line; do
-    [[ $line == *--timeout=7s* || $line == *--timeout=9s* ]] || fail "unbounded: $line"
-  done < <(grep -E '^kubectl .*( wait | rollout status )' "$FA_STUB_LOG")
-  assert_called 'rollout status deployment/favorite-athlete --timeout=9s'
-  assert_called 'rollout status deployment/ingress-nginx-controller --timeout=7s'
-  assert_called 'rollout status deployment/metrics-server --timeout=7s'
-  while IFS= read -r line; do
-    [[ $line == *"--max-time "* ]] || fail "curl without --max-time: $line"
-  done < <(grep -E '^curl ' "$FA_STUB_LOG")
-}
-
 @test "curl: polls with a pause only after a failed attempt, then succeeds" {
   FA_STUB_CURL_FAILURES=2 deploy --skip-tests
   assert_success
@@ -271,21 +256,6 @@ load deploy_helpers
   refute_called 'apply -k'
 }
 
-@test "preflight: a missing tool stops everything with an install hint" {
-  rm "$STUBS/minikube"
-  deploy
-  assert_failure
-  assert_output --partial "missing minikube. Install: https://minikube.sigs.k8s.io/docs/start/"
-  refute_called '^docker build'
-}
-
-@test "preflight: neither docker nor podman" {
-  rm "$STUBS/docker" "$STUBS/podman"
-  deploy
-  assert_failure
-  assert_output --partial "missing docker or podman"
-}
-
 @test "the applied manifests pass the manifest policy (tests/manifests)" {
   [[ -d $REPO_ROOT/tests/manifests/node_modules/yaml ]] || skip "run 'npm ci' in tests/manifests"
   local node
@@ -298,17 +268,11 @@ load deploy_helpers
 
 # The public route (scripts/route.sh): --ingress traefik, --gateway NS/NAME.
 
-@test "--ingress traefik: minikube >= 1.39, the traefik addon (never the ingress addon), Traefik waited for, its Ingress applied" {
+# The traefik addon, its wait and its Ingress: golden/dry_run_traefik.diff.
+@test "--ingress traefik: minikube's version is read, and one older than 1.39 refused" {
   deploy --ingress traefik --skip-tests
   assert_success
   assert_called '^minikube version --short$'
-  assert_called '^minikube -p minikube addons enable traefik$'
-  refute_called 'addons (enable|disable) ingress'
-  assert_called '^kubectl --context minikube -n kube-system rollout status deployment/traefik --timeout=7s$'
-  [[ $(line_of 'rollout status deployment/traefik') -lt $(line_of 'apply -k') ]] || fail "applied before Traefik was ready"
-  applied | grep -qx '  ingressClassName: traefik' || fail "the applied Ingress is not of class traefik"
-  applied | grep -qx '          kubernetes.io/metadata.name: kube-system' || fail "the NetworkPolicy does not admit kube-system"
-  refute_output --partial "ingress-nginx (the ingress addon, class nginx) is retired"
   FA_STUB_MINIKUBE_VERSION=v1.38.1 deploy --ingress traefik --skip-tests
   assert_failure 1
   assert_output --partial "--ingress traefik needs minikube >= 1.39"
@@ -327,23 +291,13 @@ load deploy_helpers
   assert_failure 1
   assert_output --partial "run 'minikube -p minikube addons disable traefik' yourself"
   refute_called 'addons (enable|disable)'
-  : >"$FA_STUB_LOG"
-  deploy --skip-tests # the default: the retirement line, and the ingress addon
-  assert_success
-  assert_output --partial "ingress-nginx (the ingress addon, class nginx) is retired"
-  assert_output --partial 'manifests/README.md, "Which route?"'
-  assert_called '^minikube -p minikube addons enable ingress$'
 }
 
-@test "--gateway: the Gateway read, the route applied and waited for until Accepted, verified through the Gateway's address" {
+# The steps of --gateway, in order, and its HTTPRoute: golden/dry_run_gateway.diff.
+@test "--gateway: the route waited for until Accepted, verified through the Gateway's address" {
   deploy --gateway gateway/public --skip-tests
   assert_success
-  refute_called 'addons enable (ingress|traefik)'
-  assert_called '^kubectl --context minikube -n gateway get gateway public '
-  [[ $(line_of 'rollout status deployment/favorite-athlete') -lt $(line_of 'get httproute favorite-athlete') ]] || fail "route status read before the rollout"
   assert_output --partial "the Gateway gateway/public accepted httproute/favorite-athlete"
-  applied | grep -q '^kind: HTTPRoute$' || fail "no HTTPRoute applied"
-  ! applied | grep -q '^kind: Ingress$' || fail "an Ingress was applied"
   applied | grep -qx '  - favorite-athlete.192.168.49.100.nip.io' || fail "the route's host is not the Gateway address's nip.io name"
   assert_line "URL:    http://favorite-athlete.192.168.49.100.nip.io/"
   refute_called '^minikube -p minikube ip'

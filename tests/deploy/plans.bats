@@ -34,7 +34,8 @@ load deploy_helpers
   assert_output 2
 }
 
-# The plans: the --dry-run output of each mode against its golden file. The default plan is whole
+# The plans: the --dry-run output of each mode against its golden file, its rendered manifests as
+# their diff against the overlay's (render_delta). The default plan is whole
 # (golden/dry_run_default.txt); every other mode's golden is the unified diff (one line of context)
 # of its plan against the plan it varies (golden/dry_run_<mode>.diff): each file shows what one option changes,
 # the shared part is written once, and any change of any plan still fails. FA_UPDATE_GOLDEN=1
@@ -50,6 +51,24 @@ normalized() {
   printf '%s\n' "$1" | sed -E -e 's/^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z //' \
     -e "s|$T/|<t>/|g" -e 's|/[^ ]*/fa-deploy\.[A-Za-z0-9]+|<work>|g' -e "s/$rev/<revision>/g" \
     -e "s/$sha/<tag>/g" -e 's/found bash .*/found bash <version>/' -e 's/VERSION=[^ ]+/VERSION=<version>/'
+}
+
+# A plan ($1) whose rendered manifests (the "    > " lines) show only what the generated
+# kustomization changes: their diff against the render of the committed overlay it builds on. A
+# golden holds the script's own work; the overlays' content is tests/manifests' to check.
+render_delta() {
+  local overlay delta
+  overlay=$(sed -n 's#^    |   - \.\./\.\./\.\./manifests/overlays/##p' <<<"$1")
+  if [[ -z $overlay ]]; then
+    printf '%s\n' "$1" # delete: nothing rendered
+    return 0
+  fi
+  delta=$(diff -U1 --label "kubectl kustomize manifests/overlays/$overlay" --label rendered \
+    <(kubectl kustomize "$REPO/manifests/overlays/$overlay") <(sed -n 's/^    > //p' <<<"$1")) || true
+  sed '/^    > /,$d' <<<"$1"
+  # Hunks without line numbers: lines added to the manifests elsewhere move nothing here.
+  sed -e 's/^@@ .* @@$/@@/' -e 's/^/    > /' <<<"$delta"
+  sed '1,/^    > /d; /^    > /d' <<<"$1"
 }
 
 @test "--dry-run plans match their golden files; a dry run calls nothing and writes nothing" {
@@ -68,7 +87,12 @@ normalized() {
     assert_success
     no_calls_but_render
     [[ ! -e $REPO/build ]] || fail "the dry run $args wrote $REPO/build"
-    plan[$name]=$(normalized "$output")
+    plan[$name]=$(render_delta "$(normalized "$output")")
+    # Every wait of every plan is bounded, by the timeouts deploy_helpers.bash sets (7, 9, 11 s).
+    if grep -E '^  would run: kubectl .* (wait|rollout status|delete) ' <<<"${plan[$name]}" | grep -vE -- '--timeout=(7|9|11)s( |$)' ||
+      grep -E '^  would run: curl ' <<<"${plan[$name]}" | grep -v -- '--max-time 5 '; then
+      fail "a wait without its bound in the plan $name (above)"
+    fi
     if [[ $base == - ]]; then
       file=$golden/dry_run_$name.txt
       got=${plan[$name]}
@@ -88,14 +112,13 @@ tls_autoscale default --tls --autoscale
 minikube_options default FA_MINIKUBE_START_ARGS=--cpus=2 --profile demo --tunnel --skip-tests
 podman default FA_CONTAINER_ENGINE=podman
 traefik default --ingress traefik
-traefik_tls traefik --ingress traefik --tls --autoscale
 gateway default --gateway gateway/public
-gateway_tls gateway --gateway gateway/public --tls --autoscale
+gateway_tls gateway --gateway gateway/public --tls
 context_kind default --context kind-demo
 context_k3d context_kind --context k3d-demo
 context_docker_desktop context_kind --context docker-desktop
 context_named_kind context_kind --context=other --image-load=kind
-context_gateway context_kind --context kind-demo --gateway nginx-gateway/shared --controller-namespace envoy-gateway-system
+context_gateway gateway --context kind-demo --gateway nginx-gateway/shared --controller-namespace envoy-gateway-system
 context_filter context_kind --context kind-demo --render-filter cat
 context_url context_kind --context kind-demo --image-load none --host fa.10.1.2.3.nip.io --url http://10.96.0.10:8080/
 context_archive context_kind --context=kind-demo --image-load=archive:cat
