@@ -274,8 +274,12 @@ class EventLoop {
     auto& strm = c.strm;
     bool may_read = true;  // until a read finds the socket empty: then only at the next event
     for (std::size_t answered = 0;; ++answered) {
-      while (!strm.head_ready() && may_read) may_read = strm.fill() == ConnectionStream::Io::Done && !strm.drained();
-      if (!strm.head_ready() || (strm.at_eof() && !strm.has_buffered())) return {TurnEnd::kNoWholeHead, answered};
+      bool ready = strm.head_ready();  // a search of the buffer: once per read, not per question
+      while (!ready && may_read) {
+        may_read = strm.fill() == ConnectionStream::Io::Done && !strm.drained();
+        ready = strm.head_ready();
+      }
+      if (!ready || (strm.at_eof() && !strm.has_buffered())) return {TurnEnd::kNoWholeHead, answered};
       if (answered == limits_.turn) return {TurnEnd::kTurnOver, answered};  // the others' turn first
       const bool last = c.served + 1 >= limits_.keepalive_max_requests || stopped_;
       const std::size_t before = strm.buffered();
