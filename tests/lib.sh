@@ -26,7 +26,7 @@ need_cmd() {
     command -v "${c}" >/dev/null 2>&1 || skip "'${c}' is not installed (scripts/debian_packages_test.txt lists the Debian packages)"
   done
 }
-need_root() { [[ ${EUID} == 0 ]] || skip "needs root (namespaces, chroot, podman as root)"; }
+need_root() { [[ ${EUID} == 0 ]] || skip "needs root (namespaces, chroot, podman as root, the test cluster's daemons)"; }
 # need_binary PATH: prints PATH's absolute name; fails if it is not an executable.
 need_binary() {
   [[ -x $1 ]] || fail "no executable at $1"

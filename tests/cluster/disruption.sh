@@ -125,15 +125,14 @@ freeze_pod() {
   local t0=${SECONDS} out left=""
   kill -STOP "${pid}"
   log "SIGSTOP sent to ${pod}'s process ${pid}"
-  local deadline=$((SECONDS + 180))
-  # Both times are measured in one loop: out of the endpoints (readiness), then restarted (liveness).
-  until [[ $(kn get pod "${pod}" -o jsonpath='{.status.containerStatuses[0].restartCount}') -gt ${restarts} ]]; do
+  # Both times are measured in one wait: out of the endpoints (readiness), then restarted (liveness).
+  restarted_since_stop() {
     if [[ -z ${left} && $(kn get endpoints "${APP}" -o jsonpath='{.subsets[*].addresses[*].ip}') != *"${ip}"* ]]; then
       left=$((SECONDS - t0))
     fi
-    ((SECONDS < deadline)) || fail "${pod} was not restarted within 180 s of SIGSTOP"
-    sleep 1
-  done
+    [[ $(kn get pod "${pod}" -o jsonpath='{.status.containerStatuses[0].restartCount}') -gt ${restarts} ]]
+  }
+  wait_until 180 "${pod} restarted after SIGSTOP" restarted_since_stop
   local restarted=$((SECONDS - t0))
   wait_until 120 "3 pods Ready after the restart" three_ready
   load_stop "liveness"

@@ -28,7 +28,7 @@ LOG_DATE_FORMAT='%Y-%m-%dT%H:%M:%S.%3NZ'
 figure() { printf 'FIGURE: %s\n' "$*"; }
 # Root, and cgroups this process can create (the kubelet makes the pods' cgroups).
 need_node_privileges() {
-  [[ ${EUID} -eq 0 ]] || skip "needs root (a kubelet, containerd, network namespaces, iptables)"
+  need_root
   local probe=/sys/fs/cgroup/memory/fa-cluster-probe.$$
   [[ -d /sys/fs/cgroup/memory ]] || skip "no cgroup v1 memory controller at /sys/fs/cgroup/memory (kubelet 1.20 with cgroupfs needs it)"
   mkdir "${probe}" 2>/dev/null || skip "cannot create cgroups under /sys/fs/cgroup/memory (no cgroup access)"

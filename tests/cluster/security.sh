@@ -33,11 +33,9 @@ check_pod() {
 
 main() {
   use_state "$1"
-  local pods
-  pods="$(kn get pods -l "${SELECTOR}" --field-selector=status.phase=Running -o jsonpath='{.items[*].metadata.name}')"
   local -a list
-  read -r -a list <<<"${pods}"
-  ((${#list[@]} == 3)) || fail "${#list[@]} running pods, want 3"
+  mapfile -t list < <(ready_pod_names)
+  ((${#list[@]} == 3)) || fail "${#list[@]} pods Running and Ready, want 3"
   local p
   for p in "${list[@]}"; do check_pod "${p}"; done
 }

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # podman_scratch.sh BINARY DOCKERFILE
 # Builds the runtime stage of DOCKERFILE (FROM scratch) around BINARY, the static build made on
-# this machine, in place of the Alpine build stage (no base image can be pulled here), checks the
-# image metadata and size, then runs it the way the Deployment does: --read-only,
-# --cap-drop=ALL, --user 65532:65532, no-new-privileges, its own network namespace holding only
-# loopback. GET / and /healthz are sent over that loopback (nsenter), the HEALTHCHECK and --check
+# this machine, in place of the Alpine build stage (no base image can be pulled here), checks that
+# the build arguments become its OCI labels and its size (USER, ENTRYPOINT, EXPOSE and HEALTHCHECK
+# are dockerfile_policy.js's rules, with their negative self-test), then runs it the way the
+# Deployment does: --read-only, --cap-drop=ALL, --user 65532:65532, no-new-privileges, its own
+# network namespace holding only loopback. GET / and /healthz are sent over that loopback (nsenter), the HEALTHCHECK and --check
 # run inside the container, and `podman stop` must end it with exit status 0.
 # All podman state (storage, run dirs, events) lives in a temp dir removed on exit; nothing is
 # ever pulled (--pull=never, no search registries).
@@ -27,18 +28,13 @@ build_image() {
 
 check_metadata() {
   local bin="$1" revision="$2" labels kv bin_size image_size gz_size
-  [[ $(inspect '{{.Config.User}}') == 65532:65532 ]] || fail "image USER is '$(inspect '{{.Config.User}}')', want 65532:65532"
-  [[ $(inspect '{{json .Config.Entrypoint}}') == '["/favorite-athlete"]' ]] || fail "ENTRYPOINT is $(inspect '{{json .Config.Entrypoint}}')"
-  [[ $(inspect '{{json .Config.ExposedPorts}}') == *'"8080/tcp"'* ]] || fail "8080/tcp not exposed"
-  [[ $(inspect '{{json .Config.Healthcheck.Test}}') == '["CMD","/favorite-athlete","--check","http://127.0.0.1:8080/healthz"]' ]] ||
-    fail "HEALTHCHECK is $(inspect '{{json .Config.Healthcheck}}')"
   labels="$(inspect '{{json .Labels}}')"
   for kv in '"org.opencontainers.image.version":"9.9.9-test"' "\"org.opencontainers.image.revision\":\"${revision}\"" \
     '"org.opencontainers.image.source":"https://example.invalid/fa"'; do
     [[ ${labels} == *"${kv}"* ]] || fail "label ${kv} missing: ${labels}"
   done
   [[ $(inspect '{{len .RootFS.Layers}}') == 1 ]] || fail "expected a single layer"
-  log "ok: image USER 65532:65532, exec ENTRYPOINT, EXPOSE 8080, exec HEALTHCHECK, OCI labels, 1 layer"
+  log "ok: the build arguments are the image's OCI labels; 1 layer"
   bin_size="$(stat -c %s "${bin}")"
   image_size="$(inspect '{{.Size}}')"
   gz_size="$(pod save --format docker-archive "${IMAGE}" | gzip -9 | wc -c)"

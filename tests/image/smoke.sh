@@ -2,7 +2,8 @@
 # smoke.sh BINARY: the HTTP contract of a built favorite-athlete binary, checked with nothing but
 # a POSIX sh and busybox's wget, nc, timeout and sed, so it runs in Dockerfile.alpine's build
 # stage as is (no apk package) and here under Debian's static busybox (ctest -L image).
-#   GET / -> the JSON; POST / -> 405 "Only GET method valid"; GET /readyz -> 200;
+#   GET / -> the JSON, as application/json; GET /healthz -> {"status":"ok"}; --check of /healthz
+#   exits 0 and of a 404 non-zero; POST / -> 405 "Only GET method valid"; GET /readyz -> 200;
 #   SIGTERM -> exit status 0.
 # The binary listens on a free port (PORT=0) and the port is read from its "listening" log line.
 # Exits non-zero with a FAIL: line on the first broken rule; every wait is bounded.
@@ -51,9 +52,18 @@ start_server() {
 }
 
 check_get_root() {
-  body=$(timeout 5 wget -q -O - "$base/") || fail "GET / failed"
+  body=$(timeout 5 wget -S -q -O - "$base/" 2>"$work/root-head") || fail "GET / failed"
   [ "$body" = "$expected_root" ] || fail "GET / answered '$body', want '$expected_root'"
-  echo "ok: GET / -> $body"
+  grep -qi '^ *content-type: *application/json' "$work/root-head" || fail "GET / is not application/json: $(cat "$work/root-head")"
+  echo "ok: GET / -> application/json $body"
+}
+
+check_healthz() {
+  body=$(timeout 5 wget -q -O - "$base/healthz") || fail "GET /healthz failed"
+  [ "$body" = '{"status":"ok"}' ] || fail "GET /healthz answered '$body', want '{\"status\":\"ok\"}'"
+  timeout 10 "$bin" --check "$base/healthz" || fail "--check $base/healthz exited non-zero"
+  if timeout 10 "$bin" --check "$base/no-such-path" 2>/dev/null; then fail "--check of a 404 exited 0"; fi
+  echo "ok: GET /healthz -> $body; --check: 0 for /healthz, non-zero for a 404"
 }
 
 check_post_root() {
@@ -91,6 +101,7 @@ check_sigterm() {
 
 start_server
 check_get_root
+check_healthz
 check_post_root
 check_readyz
 check_sigterm
