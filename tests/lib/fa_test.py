@@ -28,23 +28,46 @@ SCRAPE_HEADERS = [("Accept", "application/openmetrics-text;version=1.0.0,applica
                   ("X-Prometheus-Scrape-Timeout-Seconds", "10"), ("Connection", "close")]
 
 
-class Server:
-    """One server process on an ephemeral port; its stdout JSON lines are collected."""
+def wait_until(predicate, timeout, what):
+    """Calls predicate every 50 ms until it is true; AssertionError naming what after timeout s."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.05)
 
-    def __init__(self, env=None, args=(), start=True):
+
+def accepts(port):
+    """True if something accepts a connection on 127.0.0.1:port."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+class Server:
+    """One server process on an ephemeral port; its stdout JSON lines are collected. With stdout
+    (a file or fd) its log goes there instead, unread: env must give PORT (and METRICS_PORT) then."""
+
+    def __init__(self, env=None, args=(), start=True, stdout=None):
         full_env = {"PATH": os.environ.get("PATH", ""), "PORT": "0", "BIND_ADDRESS": "127.0.0.1",
                     "DRAIN_SECONDS": "0"}
         full_env.update(env or {})
-        self.proc = subprocess.Popen([BIN, *args], env=full_env, stdout=subprocess.PIPE,
+        self.proc = subprocess.Popen([BIN, *args], env=full_env, stdout=subprocess.PIPE if stdout is None else stdout,
                                      stderr=subprocess.PIPE, text=True)
         self.lines = queue.Queue()
         self.stderr = []
-        self._pumps = [threading.Thread(target=self._pump, args=(self.proc.stdout, self.lines.put), daemon=True),
-                       threading.Thread(target=self._pump, args=(self.proc.stderr, self.stderr.append), daemon=True)]
+        streams = [(self.proc.stderr, self.stderr.append)] + ([(self.proc.stdout, self.lines.put)] if stdout is None else [])
+        self._pumps = [threading.Thread(target=self._pump, args=stream, daemon=True) for stream in streams]
         for pump in self._pumps:
             pump.start()
         self.port = self.metrics_port = None
-        if start:
+        if start and stdout is not None:
+            self.port, self.metrics_port = int(full_env["PORT"]), int(full_env.get("METRICS_PORT", 0)) or None
+            wait_until(lambda: self.proc.poll() is not None or accepts(self.port), 5, f"the server on port {self.port}")
+            assert self.proc.poll() is None, f"the server exited with {self.proc.returncode}: {self.stderr}"
+        elif start:
             first = self.next_log(timeout=5)
             assert first["msg"] == "listening", first
             self.port = first["port"]
@@ -89,7 +112,8 @@ class Server:
         for pump in self._pumps:
             pump.join(timeout=5)
         for stream in (self.proc.stdout, self.proc.stderr):
-            stream.close()
+            if stream:
+                stream.close()
         # Under the asan/tsan presets a report may not stop the server: never let one pass.
         reports = [line for line in self.stderr if SANITIZER_REPORT.search(line)]
         assert not reports, "sanitizer report from the server:\n" + "".join(self.stderr)
