@@ -162,8 +162,8 @@ def connect(port, timeout=5):
     return sock
 
 
-def request(method="GET", path="/", headers=(), body=b"", version="HTTP/1.1"):
-    head = f"{method} {path} {version}\r\nHost: test\r\n"
+def request(method="GET", path="/", headers=(), body=b"", version="HTTP/1.1", host="test"):
+    head = f"{method} {path} {version}\r\nHost: {host}\r\n"
     head += "".join(f"{k}: {v}\r\n" for k, v in headers)
     return head.encode("latin-1") + b"\r\n" + body
 
@@ -231,18 +231,62 @@ class Reader:
             return False
 
 
-def exchange(port, data, head_only=False):
+def exchange(port, data, head_only=False, timeout=5):
     """Sends raw bytes on a new connection, returns (status, headers, body, reader)."""
-    sock = connect(port)
+    sock = connect(port, timeout)
     sock.sendall(data)
     reader = Reader(sock)
     return (*reader.response(head_only), reader)
 
 
-def get(port, path="/"):
-    status, headers, body, reader = exchange(port, request("GET", path, [("Connection", "close")]))
+def get(port, path="/", method="GET", host="test", timeout=5):
+    """One request on its own connection, closed after the answer: (status, headers, body)."""
+    data = request(method, path, [("Connection", "close")], host=host)
+    status, headers, body, reader = exchange(port, data, method == "HEAD", timeout)
     reader.sock.close()
     return status, headers, body
+
+
+def under_slow_clients(port, probe, pause, host="test"):
+    """Runs probe() every pause s for 8 s while 2000 idle keep-alive clients (one request answered
+    each, then silence) and 200 slowloris clients (a header byte per second, reconnecting whenever
+    cut off) hold connections to port: how long each probe took (s)."""
+    idle = []
+    for _ in range(2000):
+        idle.append(Reader(connect(port, timeout=10)))
+        status = idle[-1].ask(request("GET", "/", host=host))[0]
+        assert status == 200, status
+    stop = threading.Event()
+
+    def slowloris():
+        while not stop.is_set():
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+                    sock.sendall(f"GET / HTTP/1.1\r\nHost: {host}\r\n".encode())
+                    while not stop.wait(1):
+                        sock.sendall(b"X")
+            except OSError:
+                pass
+
+    attackers = [threading.Thread(target=slowloris, daemon=True) for _ in range(200)]
+    for t in attackers:
+        t.start()
+    waits = []
+    try:
+        time.sleep(1)
+        deadline = time.monotonic() + 8
+        while time.monotonic() < deadline:
+            started = time.monotonic()
+            probe()
+            waits.append(time.monotonic() - started)
+            time.sleep(pause)
+    finally:
+        stop.set()
+        for reader in idle:
+            reader.sock.close()
+        for t in attackers:
+            t.join(timeout=5)
+    return waits
 
 
 def scrape(metrics_port):
