@@ -22,12 +22,11 @@ import tempfile
 import threading
 import time
 
-from fa_test import free_ports, get, Server, wait_until
+from fa_test import free_ports, get, GREETING as BODY, Server, wait_until
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 TEMPLATE = os.path.join(ROOT, "nginx", "favorite-athlete.conf.template")
 HOST = "favorite-athlete.127.0.0.1.nip.io"
-BODY = b'{"myFavoriteAthlete":"Usain Bolt"}'
 SKIP = 77
 # nginx's passive health (nginx/favorite-athlete.conf.template): a failed replica gets no
 # traffic for at most this long (fail_timeout=1s, counted in whole seconds), then rejoins.

@@ -18,6 +18,7 @@ import time
 import unittest
 
 BIN = os.environ.get("FA_BIN", "build/dev/favorite-athlete")
+GREETING = b'{"myFavoriteAthlete":"Usain Bolt"}'  # GET / with the default FAVORITE_ATHLETE
 _sockets = []  # closed with the server, so tests need no cleanup of their own
 SANITIZER_REPORT = re.compile(r"ERROR: AddressSanitizer|WARNING: ThreadSanitizer|runtime error:|ERROR: LeakSanitizer")
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (-?[0-9.e+-]+|\+Inf|NaN)$')
