@@ -94,7 +94,7 @@ def status_of(port, path, host=HOST):
 
 class Stack:
     """Three replicas (ACCESS_LOG=on, /metrics on a free port of each, never routed) and nginx in
-    front of them, each on its own free port; their logs in a temporary directory."""
+    front of them, each on its own free port; nginx's config and logs in a temporary directory."""
 
     def __init__(self, drain_seconds=1, shutdown_timeout_seconds=5):
         require("nginx", "nginx")

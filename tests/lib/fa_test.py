@@ -1,6 +1,7 @@
 """The Python tests' one library (tests/integration, tests/conformance, tests/e2e): runs the real
 favorite-athlete binary on 127.0.0.1, talks raw HTTP/1.1 to it (send bytes, read each response by
-its framing), and picks free ports.
+its framing), picks free ports, waits, and runs the slow-client attack both the integration and
+the e2e tests use.
 
 Standard library only. The binary comes from $FA_BIN (ctest sets it); ctest puts this directory on
 PYTHONPATH (by hand: PYTHONPATH=tests/lib).
