@@ -151,6 +151,7 @@ class Soak(unittest.TestCase):
             samples = []
             for _ in range(seconds):
                 time.sleep(1)
+                self.assertIsNone(server.proc.poll(), "the server exited during the soak:\n" + "".join(server.stderr))
                 samples.append((rss_kib(pid), open_fds(pid)))
             stop.set()
             for t in workers:
