@@ -175,8 +175,7 @@ CASES = [
          404, False),
 ]
 
-BY_ID = {c.id: c for c in CASES}
-assert len(BY_ID) == len(CASES), "duplicate case id"
+assert len({c.id for c in CASES}) == len(CASES), "duplicate case id"
 
 
 def corpus_files():

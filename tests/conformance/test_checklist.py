@@ -9,7 +9,7 @@ import threading
 import unittest
 
 import fa_test
-from checklist import BY_ID, CASES, corpus_files
+from checklist import CASES, corpus_files
 from runner import exchange, judge
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -66,7 +66,7 @@ class NonConformingStub(socketserver.ThreadingTCPServer):
 
     class Handler(socketserver.BaseRequestHandler):
         def handle(self):
-            body = b'{"myFavoriteAthlete":"Usain Bolt"}'
+            body = fa_test.GREETING
             buf = b""
             try:
                 while chunk := self.request.recv(65536):
@@ -88,12 +88,14 @@ class ChecklistFailsAViolatingServer(unittest.TestCase):
     def test_the_stub_breaks_these_requirements(self):
         stub = NonConformingStub()
         try:
+            failing = {case.id for case in CASES if judge(case, exchange(stub.port, case))}
+            print(f"\nthe non-conforming stub fails {len(failing)}/{len(CASES)} requirements", flush=True)
             for case_id in ("host-missing", "host-twice", "obs-fold", "space-before-colon", "content-length-invalid",
                             "te-not-final-chunked", "date", "post-405-allow", "connection-close"):
                 with self.subTest(case=case_id):
-                    self.assertNotEqual(judge(BY_ID[case_id], exchange(stub.port, BY_ID[case_id])), [])
+                    self.assertIn(case_id, failing)
             # ...and it does meet one, so the judge is not simply failing everything.
-            self.assertEqual(judge(BY_ID["get-origin-form"], exchange(stub.port, BY_ID["get-origin-form"])), [])
+            self.assertNotIn("get-origin-form", failing)
         finally:
             stub.shutdown()
             stub.server_close()

@@ -3,15 +3,10 @@
 # runs it). differential: the same requests to this service, nginx and Go net/http (bench/benchmark.py
 # --differential builds Go), compared with docs/conformance.md; skips (77) without nginx or go
 # unless FA_TESTS_NO_SKIP=1.
-find_package(Python3 3.9 COMPONENTS Interpreter)
+fa_python_test(conformance.checklist ${CMAKE_CURRENT_LIST_DIR}/test_checklist.py "integration;conformance" 180)
 if(NOT Python3_Interpreter_FOUND)
-  return()  # no Python: the integration tests already show as skipped
+  return()  # no Python: the checklist already shows as skipped
 endif()
-add_test(NAME conformance.checklist
-  COMMAND Python3::Interpreter -B ${CMAKE_CURRENT_LIST_DIR}/test_checklist.py -v)
-set_tests_properties(conformance.checklist PROPERTIES
-  LABELS "integration;conformance" TIMEOUT 180
-  ENVIRONMENT "FA_BIN=$<TARGET_FILE:favorite-athlete>;PYTHONPATH=${CMAKE_CURRENT_LIST_DIR}/../lib;PYTHONDONTWRITEBYTECODE=1")
 add_test(NAME conformance.differential
   COMMAND Python3::Interpreter -B "${CMAKE_CURRENT_LIST_DIR}/../../bench/benchmark.py" --differential --no-install
           --binary "$<TARGET_FILE:favorite-athlete>")

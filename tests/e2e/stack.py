@@ -5,13 +5,14 @@ uses), and a steady load through nginx that counts every request.
 The fixture plays only the parts of Kubernetes the tests check the service against: it starts the
 replicas, records every exit (pid, code), starts one again on its port (the kubelet's restart),
 rolls the three one at a time (the Deployment's rollout) and stops them all in the pod's order
-(replicas drain first, then nginx). Standard library only. The binary comes from $FA_BIN (ctest
-sets it). A test whose tool is missing exits 77 (ctest: skipped). Everything a test starts is
-stopped when it ends.
+(replicas drain first, then nginx). Standard library only; each replica is a fa_test.Server (the
+binary from $FA_BIN, which ctest sets). A test whose tool is missing exits 77 (ctest: skipped).
+Everything a test starts is stopped when it ends.
 """
 import http.client
 import json
 import os
+import queue
 import re
 import shutil
 import signal
@@ -21,13 +22,11 @@ import tempfile
 import threading
 import time
 
-from fa_test import free_ports
+from fa_test import free_ports, get, GREETING as BODY, Server, wait_until
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 TEMPLATE = os.path.join(ROOT, "nginx", "favorite-athlete.conf.template")
-BIN = os.path.abspath(os.environ.get("FA_BIN", os.path.join(ROOT, "build/dev/favorite-athlete")))
 HOST = "favorite-athlete.127.0.0.1.nip.io"
-BODY = b'{"myFavoriteAthlete":"Usain Bolt"}'
 SKIP = 77
 # nginx's passive health (nginx/favorite-athlete.conf.template): a failed replica gets no
 # traffic for at most this long (fail_timeout=1s, counted in whole seconds), then rejoins.
@@ -83,35 +82,19 @@ http {{
 
 def request(port, method="GET", path="/", host=HOST, timeout=5):
     """One request on its own connection: (status, headers dict with lower-case names, body)."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        conn.request(method, path, headers={"Host": host} if host else {})
-        res = conn.getresponse()
-        body = res.read()
-        return res.status, {k.lower(): v for k, v in res.getheaders()}, body
-    finally:
-        conn.close()
+    return get(port, path, method, host, timeout)
 
 
 def status_of(port, path, host=HOST):
     try:
         return request(port, path=path, host=host, timeout=1)[0]
-    except OSError:
+    except (OSError, EOFError):
         return None
-
-
-def wait_until(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 class Stack:
     """Three replicas (ACCESS_LOG=on, /metrics on a free port of each, never routed) and nginx in
-    front of them, each on its own free port; their logs in a temporary directory."""
+    front of them, each on its own free port; nginx's config and logs in a temporary directory."""
 
     def __init__(self, drain_seconds=1, shutdown_timeout_seconds=5):
         require("nginx", "nginx")
@@ -119,7 +102,7 @@ class Stack:
         self.shutdown_timeout_seconds = shutdown_timeout_seconds
         self.tmp = tempfile.mkdtemp(prefix="e2e-", dir="/tmp")
         self.port, *self.replica_ports = free_ports(4)
-        self.replicas = {}  # n (1..3) -> the Popen of its current process
+        self.replicas = {}  # n (1..3) -> the fa_test.Server of its current process
         self._exits = {n: [] for n in (1, 2, 3)}
         self.nginx = None
         try:
@@ -134,18 +117,10 @@ class Stack:
         return os.path.join(self.tmp, name)
 
     def start_replica(self, n):
-        """Starts replica n on its port and waits until it answers /readyz."""
-        port = self.replica_ports[n - 1]
-        env = dict(os.environ, PORT=str(port), METRICS_PORT="0", BIND_ADDRESS="127.0.0.1", ACCESS_LOG="on",
-                   DRAIN_SECONDS=str(self.drain_seconds),
-                   SHUTDOWN_TIMEOUT_SECONDS=str(self.shutdown_timeout_seconds))
-        with open(self.file(f"replica-{n}.log"), "ab") as log:
-            proc = self.replicas[n] = subprocess.Popen([BIN], env=env, stdin=subprocess.DEVNULL, stdout=log,
-                                                       stderr=subprocess.STDOUT)
-        wait_until(lambda: proc.poll() is not None or status_of(port, "/readyz", "localhost") == 200, 10,
-                   f"replica {n} to be ready on port {port}")
-        if proc.poll() is not None:
-            raise AssertionError(f"replica {n} exited with {proc.returncode}:\n{self.log(n)}")
+        """Starts replica n on its port (Server returns once it logs "listening")."""
+        self.replicas[n] = Server(env={"PORT": str(self.replica_ports[n - 1]), "METRICS_PORT": "0", "ACCESS_LOG": "on",
+                                       "DRAIN_SECONDS": str(self.drain_seconds),
+                                       "SHUTDOWN_TIMEOUT_SECONDS": str(self.shutdown_timeout_seconds)})
 
     def _start_nginx(self):
         values = {"FA_LISTEN": f"127.0.0.1:{self.port}", "FA_HOST": HOST,
@@ -161,20 +136,21 @@ class Stack:
         wait_until(lambda: self.nginx.poll() is not None or status_of(self.port, "/healthz") == 200, 10,
                    f"nginx to answer on port {self.port}")
         if self.nginx.poll() is not None:
-            raise AssertionError(f"nginx exited with {self.nginx.returncode}:\n{self.log('nginx')}")
+            raise AssertionError(f"nginx exited with {self.nginx.returncode}:\n{self.nginx_log()}")
 
-    def log(self, name):
-        with open(self.file(f"replica-{name}.log" if isinstance(name, int) else f"{name}.log"), errors="replace") as f:
+    def nginx_log(self):
+        with open(self.file("nginx.log"), errors="replace") as f:
             return f.read()
 
     def replica_pid(self, n):
-        return self.replicas[n].pid
+        return self.replicas[n].proc.pid
 
     def _reap(self, n, timeout):
         """Waits for replica n's process to exit, records and returns its exit code (-N: signal N)."""
-        proc = self.replicas[n]
-        code = proc.wait(timeout=timeout)
-        self._exits[n].append((time.time(), proc.pid, code))
+        server = self.replicas[n]
+        code = server.wait(timeout=timeout)
+        self._exits[n].append((time.time(), server.proc.pid, code))
+        server.stop()  # its output read to the end, and no sanitizer report in it
         return code
 
     def exits(self, n):
@@ -192,19 +168,13 @@ class Stack:
         with open(self.file("nginx-access.log")) as f:
             return [r for r in map(json.loads, f) if (r["host"] == HOST) == routed]
 
-    def replica_requests_since_start(self, n):
-        """Requests the current process of replica n has logged (after its last "listening" line)."""
-        count = 0
-        for line in self.log(n).splitlines():
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue
-            if record.get("msg") == "listening":
-                count = 0
-            elif record.get("msg") == "request":
-                count += 1
-        return count
+    def served(self, n):
+        """True if the current process of replica n logs a request (within 1 s)."""
+        try:
+            self.replicas[n].next_log(msg="request", timeout=1)
+            return True
+        except queue.Empty:
+            return False
 
     def rolling_restart(self, min_ready_seconds=2):
         """The Deployment's rollout, one replica at a time: SIGTERM, check it exits 0, start it again,
@@ -213,22 +183,22 @@ class Stack:
         replica does not; returns a line per replica on how long it took."""
         lines = []
         for n in (1, 2, 3):
-            port, old = self.replica_ports[n - 1], self.replicas[n].pid
+            port, old = self.replica_ports[n - 1], self.replica_pid(n)
             if status_of(port, "/readyz", "localhost") != 200:
                 raise AssertionError(f"replica {n} is not ready before its restart")
             started = time.monotonic()
-            self.replicas[n].send_signal(signal.SIGTERM)
+            self.replicas[n].signal(signal.SIGTERM)
             code = self._reap(n, timeout=self.drain_seconds + self.shutdown_timeout_seconds + 5)
             exited = time.monotonic() - started
             if code != 0:
                 raise AssertionError(f"replica {n} (pid {old}) exited with {code}, not 0")
             self.start_replica(n)
-            lines.append(f"replica {n}: exited 0 after {exited:.1f} s; pid {self.replicas[n].pid} ready on "
+            lines.append(f"replica {n}: exited 0 after {exited:.1f} s; pid {self.replica_pid(n)} ready on "
                          f"port {port} after {time.monotonic() - started:.1f} s")
             until = time.monotonic() + min_ready_seconds
             while time.monotonic() < until:
                 time.sleep(0.25)
-                if self.replicas[n].poll() is not None or status_of(port, "/readyz", "localhost") != 200:
+                if self.replicas[n].proc.poll() is not None or status_of(port, "/readyz", "localhost") != 200:
                     raise AssertionError(f"replica {n} did not stay ready for {min_ready_seconds} s")
         return lines
 
@@ -236,8 +206,8 @@ class Stack:
         """Stops everything in the pod's order: sig to every replica (they drain, then exit; their
         exits are recorded), then SIGQUIT to nginx (it finishes what it has in flight). Returns
         nginx's exit code."""
-        for proc in self.replicas.values():
-            proc.send_signal(sig)
+        for server in self.replicas.values():
+            server.signal(sig)
         for n in (1, 2, 3):
             self._reap(n, timeout=self.drain_seconds + self.shutdown_timeout_seconds + 10)
         self.nginx.send_signal(signal.SIGQUIT)
@@ -245,21 +215,21 @@ class Stack:
 
     def close(self):
         """Kills whatever is still running, however the test ended."""
-        for proc in self.replicas.values():
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait(timeout=5)
         if self.nginx and self.nginx.poll() is None:
             os.killpg(self.nginx.pid, signal.SIGKILL)
             self.nginx.wait(timeout=5)
         shutil.rmtree(self.tmp, ignore_errors=True)
+        for server in self.replicas.values():
+            server.proc.kill()  # all of them before stop() may raise on a sanitizer report
+        for server in self.replicas.values():
+            server.stop()
 
     def __enter__(self):
         return self
 
     def __exit__(self, kind, value, tb):
         if kind is not None:
-            print(f"--- nginx log ---\n{self.log('nginx')}", flush=True)
+            print(f"--- nginx log ---\n{self.nginx_log()}", flush=True)
         self.close()
 
 

@@ -25,7 +25,7 @@ class StopAll(unittest.TestCase):
             draining = load.stats(signalled, signalled + DRAIN * 0.8)
             figures(f"stop ({signal.Signals(sig).name})", load.stats(until=signalled), draining,
                     f"all stopped after {stopped - signalled:.2f}s, nginx exited {rc}")
-            self.assertEqual(rc, 0, stack.log("nginx"))
+            self.assertEqual(rc, 0, stack.nginx_log())
             self.assertGreater(draining["sent"], 5)
             self.assertEqual((draining["failed"], draining["non_2xx"]), (0, 0), "not served while draining")
             for n in (1, 2, 3):

@@ -1,16 +1,14 @@
 #!/usr/bin/env bash
-# tests/format/check.sh [--self-test | --fix | --list] [ROOT]: the project's C and C++ sources are
+# tests/format/check.sh [--self-test | --fix] [ROOT]: the project's C and C++ sources are
 # formatted as clang-format 14 formats them with the repository's .clang-format.
 #
 #   (no option)  checks (a diff with clang-format's output) and lists every file that is not
 #                formatted, with the lines concerned and the command that fixes it; exit 1
 #   --fix        formats them in place instead (what scripts/format.sh runs)
-#   --list       prints the files, one per line, relative to ROOT
 #   --self-test  proves the check catches a file whose indentation is broken, in a temporary copy
 #
-# The files: every *.c, *.cc, *.cpp, *.h and *.hpp that `git ls-files` lists in ROOT (tracked, or
-# new and not ignored), or, outside a git checkout (e.g. a Docker build context), that find finds
-# outside build trees, .deps, _deps and node_modules. ROOT defaults to this repository.
+# The files: every *.c, *.cc, *.cpp, *.h and *.hpp that `git ls-files` lists in ROOT, a git
+# checkout (tracked, or new and not ignored). ROOT defaults to this repository.
 # The formatter is pinned: clang-format major version 14 (Debian 12's), taken from $FA_CLANG_FORMAT,
 # else clang-format-14, else clang-format on PATH; other versions format some lines differently.
 # A missing or other clang-format exits 77 (tests/lib.sh skip: ctest's Skipped, a failure under
@@ -39,16 +37,10 @@ pick_clang_format() {
 
 # list_files ROOT: the C and C++ files under ROOT, relative to it, one per line.
 list_files() {
-  local root="$1" top
-  top=$(git -C "${root}" rev-parse --show-toplevel 2>/dev/null) || top=""
-  if [[ -n ${top} && $(cd "${top}" && pwd -P) == "$(cd "${root}" && pwd -P)" ]]; then
-    git -C "${root}" ls-files --cached --others --exclude-standard -- '*.c' '*.cc' '*.cpp' '*.h' '*.hpp'
-  else
-    (cd "${root}" && find . \( -name .git -o -name build -o -name 'build-*' -o -name .deps -o -name _deps \
-      -o -name node_modules \) -prune -o -type f \( -name '*.c' -o -name '*.cc' -o -name '*.cpp' -o -name '*.h' \
-      -o -name '*.hpp' \) -print | sed 's|^\./||')
-  fi | LC_ALL=C sort -u | while IFS= read -r f; do
-    [[ ! -f ${root}/${f} ]] || printf '%s\n' "${f}" # a tracked file deleted in the work tree is not checked
+  local f
+  git -C "$1" ls-files --cached --others --exclude-standard -- '*.c' '*.cc' '*.cpp' '*.h' '*.hpp' |
+    LC_ALL=C sort -u | while IFS= read -r f; do
+    [[ ! -f $1/${f} ]] || printf '%s\n' "${f}" # a tracked file deleted in the work tree is not checked
   done
 }
 
@@ -75,6 +67,13 @@ check() {
   return 1
 }
 
+# fix ROOT FILE...: formats the files in place.
+fix() {
+  local root="$1"
+  shift
+  (cd "${root}" && "${CLANG_FORMAT}" --style=file -i -- "$@")
+}
+
 self_test() {
   local root="$1" tmp sample out rc
   local -a files
@@ -86,36 +85,33 @@ self_test() {
   printf '%s\n' "${files[@]}" | grep -qx 'server.cpp' || die "self-test: the file list of ${root} lacks server.cpp"
   printf '%s\n' "${files[@]}" | grep -qx 'tests/fuzz/fuzz_request.cpp' || die "self-test: the file list lacks tests/fuzz/fuzz_request.cpp"
   ! printf '%s\n' "${files[@]}" | grep -q '^build/' || die "self-test: the file list has files under build/"
-  # A tree that is no git checkout (the find listing): a formatted copy of a source, the same
-  # copy with its indentation broken, and a broken copy in a build tree (not checked).
+  # A formatted copy of a source, and the same copy with its indentation broken.
   sample="${files[0]}"
-  mkdir -p "${tmp}/tree/src" "${tmp}/tree/build"
-  cp "${root}/.clang-format" "${tmp}/tree/"
-  cp "${root}/${sample}" "${tmp}/tree/src/good.cpp"
-  (cd "${tmp}/tree" && "${CLANG_FORMAT}" --style=file -i src/good.cpp)
-  sed 's/^  \([^ ]\)/   \1/' "${tmp}/tree/src/good.cpp" >"${tmp}/tree/src/bad.cpp"
-  ! cmp -s "${tmp}/tree/src/good.cpp" "${tmp}/tree/src/bad.cpp" || die "self-test: ${sample} has no indented line to break"
-  cp "${tmp}/tree/src/bad.cpp" "${tmp}/tree/build/ignored.cpp"
-  log "self-test: a formatted copy of ${sample} (src/good.cpp), the copy with 3-space indents (src/bad.cpp)"
+  cp "${root}/.clang-format" "${tmp}/"
+  cp "${root}/${sample}" "${tmp}/good.cpp"
+  fix "${tmp}" good.cpp
+  sed 's/^  \([^ ]\)/   \1/' "${tmp}/good.cpp" >"${tmp}/bad.cpp"
+  ! cmp -s "${tmp}/good.cpp" "${tmp}/bad.cpp" || die "self-test: ${sample} has no indented line to break"
+  log "self-test: a formatted copy of ${sample} (good.cpp), the copy with 3-space indents (bad.cpp)"
   rc=0
-  out=$(FA_CLANG_FORMAT="${CLANG_FORMAT}" bash "${BASH_SOURCE[0]}" "${tmp}/tree" 2>&1) || rc=$?
+  out=$(check "${tmp}" good.cpp bad.cpp 2>&1) || rc=$?
   printf '%s\n' "${out}" | sed 's/^/    | /'
   ((rc == 1)) || die "self-test: the check exited ${rc} on a broken file, not 1"
-  grep -q '^  src/bad\.cpp: ' <<<"${out}" || die "self-test: src/bad.cpp is not reported"
-  ! grep -q 'good\.cpp\|ignored\.cpp' <<<"${out}" || die "self-test: a formatted or build-tree file is reported"
-  grep -q '1 of 2 files are not formatted' <<<"${out}" || die "self-test: the find listing did not find the 2 files"
+  grep -q '^  bad\.cpp: ' <<<"${out}" || die "self-test: bad.cpp is not reported"
+  ! grep -q 'good\.cpp' <<<"${out}" || die "self-test: a formatted file is reported"
+  grep -q '1 of 2 files are not formatted' <<<"${out}" || die "self-test: the count of files is wrong"
   grep -q 'Fix: scripts/format.sh' <<<"${out}" || die "self-test: the fix command is not shown"
   # --fix formats it; the check passes then.
-  FA_CLANG_FORMAT="${CLANG_FORMAT}" bash "${BASH_SOURCE[0]}" --fix "${tmp}/tree" >/dev/null 2>&1 || die "self-test: --fix failed"
-  cmp -s "${tmp}/tree/src/good.cpp" "${tmp}/tree/src/bad.cpp" || die "self-test: --fix did not restore src/bad.cpp"
-  FA_CLANG_FORMAT="${CLANG_FORMAT}" bash "${BASH_SOURCE[0]}" "${tmp}/tree" >/dev/null 2>&1 || die "self-test: the check fails after --fix"
+  fix "${tmp}" bad.cpp
+  cmp -s "${tmp}/good.cpp" "${tmp}/bad.cpp" || die "self-test: --fix did not restore bad.cpp"
+  check "${tmp}" good.cpp bad.cpp 2>/dev/null || die "self-test: the check fails after --fix"
   log "self-test OK: the broken file is reported with the fix command, and passes once fixed"
 }
 
 main() {
   local mode=check
   case ${1:-} in
-  --self-test | --fix | --list)
+  --self-test | --fix)
     mode="${1#--}"
     shift
     ;;
@@ -126,10 +122,6 @@ main() {
   esac
   local root="${1:-$(dirname "${BASH_SOURCE[0]}")/../..}"
   root=$(cd "${root}" && pwd)
-  if [[ ${mode} == list ]]; then
-    list_files "${root}"
-    return 0
-  fi
   [[ -f ${root}/.clang-format ]] || die "no .clang-format in ${root}"
   pick_clang_format
   if [[ ${mode} == self-test ]]; then
@@ -141,7 +133,7 @@ main() {
   ((${#files[@]} > 0)) || die "no C or C++ files found in ${root}"
   log "clang-format ${CLANG_FORMAT_VERSION} (${CLANG_FORMAT}), ${root}/.clang-format, ${#files[@]} files"
   if [[ ${mode} == fix ]]; then
-    (cd "${root}" && "${CLANG_FORMAT}" --style=file -i -- "${files[@]}")
+    fix "${root}" "${files[@]}"
     log "formatted in place; git diff shows what changed"
     return 0
   fi

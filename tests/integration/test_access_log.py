@@ -5,63 +5,41 @@ favorite_athlete_log_lines_dropped_total."""
 import json
 import os
 import random
-import signal
-import socket
-import subprocess
 import tempfile
 import threading
 import time
 import unittest
 
-from fa_test import BIN, connect, free_port, main, Reader, request, scrape
+from fa_test import connect, free_ports, main, Reader, request, scrape, Server
 
 
-class Service:
-    """The binary with stdout on a given fd; its ports chosen here, since stdout is not ours to read."""
+def start(stdout):
+    """The binary with stdout on a given fd (not ours to read): its ports are chosen here."""
+    port, metrics_port = free_ports(2)
+    return Server(env={"PORT": str(port), "METRICS_PORT": str(metrics_port), "THREADS": "2"}, stdout=stdout)
 
-    def __init__(self, stdout):
-        self.port, self.metrics_port = free_port(), free_port()
-        env = {"PATH": os.environ.get("PATH", ""), "BIND_ADDRESS": "127.0.0.1", "PORT": str(self.port),
-               "METRICS_PORT": str(self.metrics_port), "DRAIN_SECONDS": "0", "THREADS": "2"}
-        self.proc = subprocess.Popen([BIN], env=env, stdout=stdout, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 5
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.02)
 
-    def load(self, seconds, clients=4):
-        """Keep-alive GETs from several clients for `seconds`: the number of answers read."""
-        answered = [0] * clients
+def load(server, seconds, clients=4):
+    """Keep-alive GETs from several clients for `seconds`: the number of answers read."""
+    answered = [0] * clients
 
-        def client(i):
-            reader = Reader(connect(self.port))
-            until = time.monotonic() + seconds
-            try:
-                while time.monotonic() < until:
-                    reader.ask(request("GET", f"/?c={i}"))
-                    answered[i] += 1
-            except (OSError, EOFError):
-                pass  # killed (the SIGKILL test)
+    def client(i):
+        until = time.monotonic() + seconds
+        try:
+            reader = Reader(connect(server.port))
+            while time.monotonic() < until:
+                reader.ask(request("GET", f"/?c={i}"))
+                answered[i] += 1
             reader.sock.close()
+        except (OSError, EOFError):
+            pass  # killed (the SIGKILL test), maybe before this client connected
 
-        threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        return sum(answered)
-
-    def dropped(self):
-        return int(scrape(self.metrics_port)["favorite_athlete_log_lines_dropped_total"])
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=15)
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(answered)
 
 
 def read_pipe(fd, chunk, pause, into):
@@ -92,18 +70,20 @@ class AccessLog(unittest.TestCase):
         chunks = []
         if pipe_reader is None:
             out = tempfile.TemporaryFile()
-            service = Service(out)
+            server = start(out)
         else:
             r, w = os.pipe()
             os.set_blocking(w, not nonblocking)
-            service = Service(w)
+            server = start(w)
             os.close(w)
             reader = threading.Thread(target=lambda: (time.sleep(stuck_seconds), read_pipe(r, *pipe_reader, chunks)))
             reader.start()
-        answered = service.load(1.0 + stuck_seconds)
-        time.sleep(0.3)  # the loops' last batches are written (or dropped) within 100 ms
-        dropped = service.dropped()
-        self.assertEqual(service.stop(), 0)
+        with server:
+            answered = load(server, 1.0 + stuck_seconds)
+            time.sleep(0.3)  # the loops' last batches are written (or dropped) within 100 ms
+            dropped = int(scrape(server.metrics_port)["favorite_athlete_log_lines_dropped_total"])
+            server.signal()
+            self.assertEqual(server.wait(), 0)
         if pipe_reader is None:
             out.seek(0)
             text = out.read()
@@ -134,29 +114,21 @@ class AccessLog(unittest.TestCase):
     def test_a_sigkill_at_any_moment_leaves_whole_lines(self):
         for _ in range(5):
             r, w = os.pipe()
-            service = Service(w)
-            os.close(w)
             chunks = []
-            reader = threading.Thread(target=read_pipe, args=(r, 512, 0.0005, chunks))
-            reader.start()
-            loader = threading.Thread(target=lambda: self.load_until_killed(service))
-            loader.start()
-            time.sleep(random.uniform(0.05, 0.5))
-            service.proc.kill()
-            service.proc.wait(timeout=5)
-            loader.join(timeout=10)
-            reader.join(timeout=10)
+            with start(w) as server:
+                os.close(w)
+                reader = threading.Thread(target=read_pipe, args=(r, 512, 0.0005, chunks))
+                reader.start()
+                loader = threading.Thread(target=load, args=(server, 5.0))
+                loader.start()
+                time.sleep(random.uniform(0.05, 0.5))
+                server.proc.kill()
+                loader.join(timeout=10)
+                reader.join(timeout=10)
             os.close(r)
             text = b"".join(chunks)
             if text:
                 request_lines(text)
-
-    @staticmethod
-    def load_until_killed(service):
-        try:
-            service.load(5.0)
-        except OSError:
-            pass  # killed before a client connected
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import threading
 import time
 import unittest
 
-from fa_test import connect, get, main, raise_fd_limit, Reader, request, Server
+from fa_test import connect, get, main, raise_fd_limit, Reader, request, Server, under_slow_clients
 
 MiB = 1024 * 1024
 
@@ -97,42 +97,9 @@ class SlowAndIdleClients(unittest.TestCase):
         read_timeout = 2
         with Server(env={"ACCESS_LOG": "off", "READ_TIMEOUT_SECONDS": str(read_timeout),
                          "KEEPALIVE_TIMEOUT_SECONDS": "30"}) as server:
-            port = server.port
-            stop = threading.Event()
-            idle = []
-            for _ in range(2000):  # idle keep-alive clients: one request each, then silence
-                reader = Reader(connect(port, timeout=10))
-                reader.ask(request("GET", "/"))
-                idle.append(reader.sock)
-
-            def slowloris():  # a header byte per second, reconnecting whenever cut off
-                while not stop.is_set():
-                    try:
-                        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-                            sock.sendall(b"GET / HTTP/1.1\r\n")
-                            while not stop.wait(1):
-                                sock.sendall(b"X")
-                    except OSError:
-                        pass
-
-            attackers = [threading.Thread(target=slowloris, daemon=True) for _ in range(200)]
-            for t in attackers:
-                t.start()
-            time.sleep(1)
-            waits = []
-            deadline = time.monotonic() + 8
-            while time.monotonic() < deadline:
-                status, took = timed_get(port)
-                self.assertEqual(status, 200)
-                waits.append(took)
-                time.sleep(0.2)
-            stop.set()
-            for sock in idle:
-                sock.close()
-            for t in attackers:
-                t.join(timeout=5)
+            waits = under_slow_clients(server.port, lambda: self.assertEqual(get(server.port)[0], 200), pause=0.2)
             time.sleep(read_timeout + 0.5)
-            status, after = timed_get(port)
+            status, after = timed_get(server.port)
             print(f"  normal GET under 200 slowloris + 2000 idle: n={len(waits)} "
                   f"median={statistics.median(waits) * 1000:.0f} ms max={max(waits) * 1000:.0f} ms; "
                   f"after the attack: {after * 1000:.1f} ms")
@@ -184,6 +151,7 @@ class Soak(unittest.TestCase):
             samples = []
             for _ in range(seconds):
                 time.sleep(1)
+                self.assertIsNone(server.proc.poll(), "the server exited during the soak:\n" + "".join(server.stderr))
                 samples.append((rss_kib(pid), open_fds(pid)))
             stop.set()
             for t in workers:

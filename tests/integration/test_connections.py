@@ -7,9 +7,8 @@ import threading
 import time
 import unittest
 
-from fa_test import connect, exchange, get, main, raise_fd_limit, Reader, request, Server, ServerTestCase
+from fa_test import connect, exchange, get, GREETING, main, raise_fd_limit, Reader, request, Server, ServerTestCase
 
-GREETING = b'{"myFavoriteAthlete":"Usain Bolt"}'
 SMUGGLED = b"GET /smuggled HTTP/1.1\r\nHost: test\r\n\r\n"
 
 

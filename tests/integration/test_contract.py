@@ -3,9 +3,7 @@ import json
 import time
 import unittest
 
-from fa_test import connect, exchange, get, main, Reader, request, Server, ServerTestCase
-
-GREETING = b'{"myFavoriteAthlete":"Usain Bolt"}'
+from fa_test import connect, exchange, get, GREETING, main, Reader, request, Server, ServerTestCase
 
 
 class Contract(ServerTestCase):

@@ -5,7 +5,7 @@ import threading
 import time
 import unittest
 
-from fa_test import connect, get, main, Reader, request, run_binary as run, Server
+from fa_test import connect, free_port, get, GREETING, main, Reader, request, run_binary as run, Server
 
 # strerror(EADDRINUSE): glibc says "Address already in use", musl "Address in use".
 ADDRESS_IN_USE = r"Address (already )?in use"
@@ -62,10 +62,7 @@ class Configuration(unittest.TestCase):
             failed = run(["--check", f"http://127.0.0.1:{server.port}/nope"])
             self.assertEqual(failed.returncode, 1)
             self.assertIn("status 404", failed.stderr)
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            closed_port = s.getsockname()[1]
-        self.assertEqual(run(["--check", f"http://127.0.0.1:{closed_port}/healthz"]).returncode, 1)
+        self.assertEqual(run(["--check", f"http://127.0.0.1:{free_port()}/healthz"]).returncode, 1)
 
 
 class Shutdown(unittest.TestCase):
@@ -82,7 +79,7 @@ class Shutdown(unittest.TestCase):
             self.assertEqual(server.next_log(msg="draining")["drain_seconds"], 2)
             self.assertEqual(get(port, "/readyz")[0], 503)
             status, headers, body = get(port, "/")
-            self.assertEqual((status, body), (200, b'{"myFavoriteAthlete":"Usain Bolt"}'))
+            self.assertEqual((status, body), (200, GREETING))
             status, headers, _ = keep_alive.ask(request("GET", "/"))
             self.assertEqual(status, 200)
             self.assertEqual(headers.get("connection"), "close")  # clients move to other replicas
@@ -92,7 +89,7 @@ class Shutdown(unittest.TestCase):
                 socket.create_connection(("127.0.0.1", port), timeout=1)
             in_flight.sendall(b"\r\n")
             status, _, body = Reader(in_flight).response()
-            self.assertEqual((status, body), (200, b'{"myFavoriteAthlete":"Usain Bolt"}'))
+            self.assertEqual((status, body), (200, GREETING))
 
             self.assertEqual(server.wait(timeout=5), 0)
             self.assertEqual(server.remaining_logs()[-1]["msg"], "stopped")

@@ -3,17 +3,7 @@ the public port did; the public port itself never serves it."""
 import time
 import unittest
 
-from fa_test import connect, exchange, get, main, Reader, request, run_binary, scrape, Server
-
-def scrape_until(server, name, want, seconds):
-    """Scrapes until the sample NAME is WANT or SECONDS have passed; returns the last scrape."""
-    deadline = time.monotonic() + seconds
-    while True:
-        samples = scrape(server.metrics_port)
-        if samples.get(name) == want or time.monotonic() > deadline:
-            return samples
-        time.sleep(0.05)
-
+from fa_test import connect, exchange, get, main, Reader, request, run_binary, scrape, Server, wait_until
 
 METRICS = {"METRICS_PORT": "0"}  # any free port, logged in the "listening" line
 
@@ -120,10 +110,12 @@ class Metrics(unittest.TestCase):
             self.assertLess(time.monotonic() - started, 0.5)
             # The one-shot GET's connection stays open while the server lingers after its reply
             # (at most 1 s): wait for it to go.
-            samples = scrape_until(server, "favorite_athlete_http_open_connections", 2, seconds=3)
+            open_connections = "favorite_athlete_http_open_connections"
+            wait_until(lambda: scrape(server.metrics_port)[open_connections] == 2, 3, f"{open_connections} 2")
+            samples = scrape(server.metrics_port)
             self.assertEqual(samples['favorite_athlete_connections{state="idle"}'], 1)
             self.assertEqual(samples['favorite_athlete_connections{state="reading"}'], 1)
-            self.assertEqual(samples["favorite_athlete_http_open_connections"], 2)
+            self.assertEqual(samples[open_connections], 2)
             self.assertEqual(idle.ask(request("GET", "/"))[0], 200)  # idle, not closed: served again
             slow.sendall(b"\r\n")  # the head completes: answered
             self.assertEqual(Reader(slow).response()[0], 200)

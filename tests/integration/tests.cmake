@@ -1,19 +1,20 @@
 # Integration tests: the real binary on 127.0.0.1, driven over raw sockets (Python stdlib only).
-# Without Python (e.g. the image's build stage, which runs only -L unit) they show as skipped.
 find_package(Python3 3.9 COMPONENTS Interpreter)
-# adversarial: hostile input and clients with RSS/fd figures, and a short soak (FA_SOAK_SECONDS).
-foreach(suite IN ITEMS contract connections malformed lifecycle metrics access_log adversarial)
-  set(labels integration)
-  if(suite STREQUAL "adversarial")
-    list(APPEND labels adversarial)
-  endif()
+# fa_python_test(NAME SCRIPT LABELS TIMEOUT [PROPERTY VALUE]...): `python3 SCRIPT -v` with the binary
+# in FA_BIN and tests/lib (fa_test.py) on PYTHONPATH; also used by tests/conformance and tests/e2e.
+# Without Python (e.g. the image's build stage, which runs only -L unit) it shows as skipped.
+function(fa_python_test name script labels timeout)
   if(Python3_Interpreter_FOUND)
-    add_test(NAME integration.${suite}
-      COMMAND Python3::Interpreter -B ${CMAKE_CURRENT_SOURCE_DIR}/tests/integration/test_${suite}.py -v)
+    add_test(NAME ${name} COMMAND Python3::Interpreter -B ${script} -v)
   else()
-    add_test(NAME integration.${suite} COMMAND sh -c "echo 'python3 (>= 3.9) is needed'; exit 77")
+    add_test(NAME ${name} COMMAND sh -c "echo 'python3 (>= 3.9) is needed'; exit 77")
   endif()
-  set_tests_properties(integration.${suite} PROPERTIES
-    LABELS "${labels}" TIMEOUT 180 SKIP_RETURN_CODE 77
-    ENVIRONMENT "FA_BIN=$<TARGET_FILE:favorite-athlete>;PYTHONPATH=${CMAKE_CURRENT_SOURCE_DIR}/tests/lib;PYTHONDONTWRITEBYTECODE=1")
+  set_tests_properties(${name} PROPERTIES LABELS "${labels}" TIMEOUT ${timeout} SKIP_RETURN_CODE 77 ${ARGN}
+    ENVIRONMENT "FA_BIN=$<TARGET_FILE:favorite-athlete>;PYTHONPATH=${PROJECT_SOURCE_DIR}/tests/lib;PYTHONDONTWRITEBYTECODE=1")
+endfunction()
+
+foreach(suite IN ITEMS contract connections malformed lifecycle metrics access_log)
+  fa_python_test(integration.${suite} ${CMAKE_CURRENT_LIST_DIR}/test_${suite}.py integration 180)
 endforeach()
+# adversarial: hostile input and clients with RSS/fd figures, and a short soak (FA_SOAK_SECONDS).
+fa_python_test(integration.adversarial ${CMAKE_CURRENT_LIST_DIR}/test_adversarial.py "integration;adversarial" 180)

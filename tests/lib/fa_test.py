@@ -1,6 +1,7 @@
 """The Python tests' one library (tests/integration, tests/conformance, tests/e2e): runs the real
 favorite-athlete binary on 127.0.0.1, talks raw HTTP/1.1 to it (send bytes, read each response by
-its framing), and picks free ports.
+its framing), picks free ports, waits, and runs the slow-client attack both the integration and
+the e2e tests use.
 
 Standard library only. The binary comes from $FA_BIN (ctest sets it); ctest puts this directory on
 PYTHONPATH (by hand: PYTHONPATH=tests/lib).
@@ -18,6 +19,7 @@ import time
 import unittest
 
 BIN = os.environ.get("FA_BIN", "build/dev/favorite-athlete")
+GREETING = b'{"myFavoriteAthlete":"Usain Bolt"}'  # GET / with the default FAVORITE_ATHLETE
 _sockets = []  # closed with the server, so tests need no cleanup of their own
 SANITIZER_REPORT = re.compile(r"ERROR: AddressSanitizer|WARNING: ThreadSanitizer|runtime error:|ERROR: LeakSanitizer")
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (-?[0-9.e+-]+|\+Inf|NaN)$')
@@ -28,23 +30,46 @@ SCRAPE_HEADERS = [("Accept", "application/openmetrics-text;version=1.0.0,applica
                   ("X-Prometheus-Scrape-Timeout-Seconds", "10"), ("Connection", "close")]
 
 
-class Server:
-    """One server process on an ephemeral port; its stdout JSON lines are collected."""
+def wait_until(predicate, timeout, what):
+    """Calls predicate every 50 ms until it is true; AssertionError naming what after timeout s."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.05)
 
-    def __init__(self, env=None, args=(), start=True):
+
+def accepts(port):
+    """True if something accepts a connection on 127.0.0.1:port."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+class Server:
+    """One server process on an ephemeral port; its stdout JSON lines are collected. With stdout
+    (a file or fd) its log goes there instead, unread: env must give PORT (and METRICS_PORT) then."""
+
+    def __init__(self, env=None, args=(), start=True, stdout=None):
         full_env = {"PATH": os.environ.get("PATH", ""), "PORT": "0", "BIND_ADDRESS": "127.0.0.1",
                     "DRAIN_SECONDS": "0"}
         full_env.update(env or {})
-        self.proc = subprocess.Popen([BIN, *args], env=full_env, stdout=subprocess.PIPE,
+        self.proc = subprocess.Popen([BIN, *args], env=full_env, stdout=subprocess.PIPE if stdout is None else stdout,
                                      stderr=subprocess.PIPE, text=True)
         self.lines = queue.Queue()
         self.stderr = []
-        self._pumps = [threading.Thread(target=self._pump, args=(self.proc.stdout, self.lines.put), daemon=True),
-                       threading.Thread(target=self._pump, args=(self.proc.stderr, self.stderr.append), daemon=True)]
+        streams = [(self.proc.stderr, self.stderr.append)] + ([(self.proc.stdout, self.lines.put)] if stdout is None else [])
+        self._pumps = [threading.Thread(target=self._pump, args=stream, daemon=True) for stream in streams]
         for pump in self._pumps:
             pump.start()
         self.port = self.metrics_port = None
-        if start:
+        if start and stdout is not None:
+            self.port, self.metrics_port = int(full_env["PORT"]), int(full_env.get("METRICS_PORT", 0)) or None
+            wait_until(lambda: self.proc.poll() is not None or accepts(self.port), 5, f"the server on port {self.port}")
+            assert self.proc.poll() is None, f"the server exited with {self.proc.returncode}: {self.stderr}"
+        elif start:
             first = self.next_log(timeout=5)
             assert first["msg"] == "listening", first
             self.port = first["port"]
@@ -89,7 +114,8 @@ class Server:
         for pump in self._pumps:
             pump.join(timeout=5)
         for stream in (self.proc.stdout, self.proc.stderr):
-            stream.close()
+            if stream:
+                stream.close()
         # Under the asan/tsan presets a report may not stop the server: never let one pass.
         reports = [line for line in self.stderr if SANITIZER_REPORT.search(line)]
         assert not reports, "sanitizer report from the server:\n" + "".join(self.stderr)
@@ -138,8 +164,8 @@ def connect(port, timeout=5):
     return sock
 
 
-def request(method="GET", path="/", headers=(), body=b"", version="HTTP/1.1"):
-    head = f"{method} {path} {version}\r\nHost: test\r\n"
+def request(method="GET", path="/", headers=(), body=b"", version="HTTP/1.1", host="test"):
+    head = f"{method} {path} {version}\r\nHost: {host}\r\n"
     head += "".join(f"{k}: {v}\r\n" for k, v in headers)
     return head.encode("latin-1") + b"\r\n" + body
 
@@ -207,18 +233,62 @@ class Reader:
             return False
 
 
-def exchange(port, data, head_only=False):
+def exchange(port, data, head_only=False, timeout=5):
     """Sends raw bytes on a new connection, returns (status, headers, body, reader)."""
-    sock = connect(port)
+    sock = connect(port, timeout)
     sock.sendall(data)
     reader = Reader(sock)
     return (*reader.response(head_only), reader)
 
 
-def get(port, path="/"):
-    status, headers, body, reader = exchange(port, request("GET", path, [("Connection", "close")]))
+def get(port, path="/", method="GET", host="test", timeout=5):
+    """One request on its own connection, closed after the answer: (status, headers, body)."""
+    data = request(method, path, [("Connection", "close")], host=host)
+    status, headers, body, reader = exchange(port, data, method == "HEAD", timeout)
     reader.sock.close()
     return status, headers, body
+
+
+def under_slow_clients(port, probe, pause, host="test"):
+    """Runs probe() every pause s for 8 s while 2000 idle keep-alive clients (one request answered
+    each, then silence) and 200 slowloris clients (a header byte per second, reconnecting whenever
+    cut off) hold connections to port: how long each probe took (s)."""
+    idle = []
+    for _ in range(2000):
+        idle.append(Reader(connect(port, timeout=10)))
+        status = idle[-1].ask(request("GET", "/", host=host))[0]
+        assert status == 200, status
+    stop = threading.Event()
+
+    def slowloris():
+        while not stop.is_set():
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+                    sock.sendall(f"GET / HTTP/1.1\r\nHost: {host}\r\n".encode())
+                    while not stop.wait(1):
+                        sock.sendall(b"X")
+            except OSError:
+                pass
+
+    attackers = [threading.Thread(target=slowloris, daemon=True) for _ in range(200)]
+    for t in attackers:
+        t.start()
+    waits = []
+    try:
+        time.sleep(1)
+        deadline = time.monotonic() + 8
+        while time.monotonic() < deadline:
+            started = time.monotonic()
+            probe()
+            waits.append(time.monotonic() - started)
+            time.sleep(pause)
+    finally:
+        stop.set()
+        for reader in idle:
+            reader.sock.close()
+        for t in attackers:
+            t.join(timeout=5)
+    return waits
 
 
 def scrape(metrics_port):
