@@ -199,8 +199,10 @@ def measure_contestant(spec, cfg):
                 counted += run_wrk(srv.port, shape, cfg["warmup"], client_cpu)["requests"]
             c0, g0, t0 = cpu_busy_ticks(cpu or 0), group_cpu_ticks(srv.proc.pid), time.monotonic()
             rs = [run_wrk(srv.port, shape, cfg["seconds"], client_cpu) for _ in range(cfg["runs"])]
-            other = ((cpu_busy_ticks(cpu or 0) - c0) - (group_cpu_ticks(srv.proc.pid) - g0)) / os.sysconf("SC_CLK_TCK")
-            other_pct = max(0.0, 100 * other / (time.monotonic() - t0)) if cpu is not None else None
+            server = (group_cpu_ticks(srv.proc.pid) - g0) / os.sysconf("SC_CLK_TCK")  # user + system, s
+            elapsed = time.monotonic() - t0
+            other = (cpu_busy_ticks(cpu or 0) - c0) / os.sysconf("SC_CLK_TCK") - server
+            other_pct = max(0.0, 100 * other / elapsed) if cpu is not None else None
             conns = None
             if shape[0] == "ka1000":
                 conns = count_per_connection(cfg["conns"], srv.port, cfg["seconds"], client_cpu)
@@ -215,7 +217,11 @@ def measure_contestant(spec, cfg):
                "p99_ms_max": max(r["p99_us"] for r in rs) / 1000,
                "socket_errors": sum(r["socket_errors"] for r in rs), "timeouts": sum(r["timeout"] for r in rs),
                "non_2xx": sum(r["status"] for r in rs), "requests": sum(r["requests"] for r in rs),
-               "peak_rss_kb": sampler.peak_kb(), "load1_at_start": load, "other_cpu_pct": other_pct, "runs": rs}
+               "peak_rss_kb": sampler.peak_kb(), "load1_at_start": load, "other_cpu_pct": other_pct, "runs": rs,
+               # The server's own CPU (user + system, every thread) per request, and its share of the
+               # runs' time: below 100%, the server waited for the client, whose limit its req/s is.
+               "server_cpu_us_per_request": 1e6 * server / max(1, sum(r["requests"] for r in rs)),
+               "server_cpu_pct": 100 * server / elapsed}
         extra = ""
         if conns:
             out["per_connection"] = conns

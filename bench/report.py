@@ -128,8 +128,9 @@ def httplib_title(m):
 
 def summary_markdown(results):
     """Side by side: each contestant's req/s, latency, RSS and instructions per request."""
-    L = ["| contestant | req/s 50 ka | req/s 1000 ka | p50 / p99 ms at 50 | RSS idle / peak MB | "
-         "instructions / request | inside cpp-httplib |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    L = ["| contestant | req/s 50 ka | req/s 1000 ka | p50 / p99 ms at 50 | server CPU per request at 50 (busy) | "
+         "RSS idle / peak MB | instructions / request | inside cpp-httplib |",
+         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for c in results["contestants"]:
         s50, s1k, ins = c["shapes"].get("ka50"), c["shapes"].get("ka1000"), c.get("instructions", {})
         if not s50 or not s1k:
@@ -137,9 +138,16 @@ def summary_markdown(results):
         share = ins.get("httplib_share")
         peak = max(s50["peak_rss_kb"], s1k["peak_rss_kb"])
         per_request = f"{ins['per_request'] / 1000:.1f}k" if "per_request" in ins else ins.get("error", "–")
+        cpu = (f"{s50['server_cpu_us_per_request']:.1f} µs ({s50['server_cpu_pct']:.0f}%)"
+               if "server_cpu_us_per_request" in s50 else "–")
         L.append(f"| {c['label']} | {fmt_rps(s50['rps_median'])} | {fmt_rps(s1k['rps_median'])} | "
-                 f"{s50['p50_ms']:.2f} / {s50['p99_ms']:.2f} | {fmt_mb(c.get('idle_rss_kb'))} / {fmt_mb(peak)} | "
+                 f"{s50['p50_ms']:.2f} / {s50['p99_ms']:.2f} | {cpu} | "
+                 f"{fmt_mb(c.get('idle_rss_kb'))} / {fmt_mb(peak)} | "
                  f"{per_request} | {'–' if share is None else f'{100 * share:.0f}%'} |")
+    L.append("")
+    L.append("Server CPU: the user and system time of the server's processes over the measured runs at 50 "
+             "keep-alive connections, per request (the kernel's TCP work included), and as a share of the runs' "
+             "time: below 100% the server waited for the client, and its req/s is the client's limit, not its own.")
     L.append("")
     L.append("Instructions per request: user space, every thread, under callgrind (does not depend on the "
              "machine's load: the figure to compare between runs); a run answering only the readiness GET is "

@@ -65,6 +65,7 @@ class Report(unittest.TestCase):
             ka1000 = res["alternating"][c["key"]]["ka1000"]
             c["shapes"] = {s: dict(res["alternating"][c["key"]].get(s, ka1000), rps_min=1, rps_max=1, p50_ms=1,
                                    socket_errors=0, timeouts=0, non_2xx=0, peak_rss_kb=1024) for s in res["meta"]["shapes"]}
+        res["contestants"][0]["shapes"]["ka50"].update(server_cpu_us_per_request=14.21, server_cpu_pct=97.6)
         res["meta"].update(httplib="0.41.0", httplib_pinned="0.53.1", pin_reachable=False, date="d", load_before="0",
                            load_after="0", pinning="p", runs=1, seconds=2, warmup=0, quick=True, log_dir="/tmp",
                            log_fs="tmpfs", machine={"cpu": "c", "cores": 2, "kernel": "k", "debian": "12"})
@@ -78,6 +79,9 @@ class Report(unittest.TestCase):
         self.assertIn("not the pinned 0.53.1", md.splitlines()[0])  # an offline run says so in its title
         self.assertIn("| 50 keep-alive: the image's binary >= 1.0x Boost.Beast req/s | 90.0k req/s vs Boost.Beast "
                       "100.0k req/s (median of 1 alternating rounds) | 0.90x | **MISS** |", md)
+        # The server's CPU per request and how busy it was; "–" for a run that did not record it.
+        self.assertIn("| fa_musl | 90.0k | 90.0k | 1.00 / 1.00 | 14.2 µs (98%) |", md)
+        self.assertIn("| beast | 100.0k | 100.0k | 1.00 / 1.00 | – |", md)
 
 
 if __name__ == "__main__":
