@@ -9,11 +9,11 @@ with default settings (access log on, its stdout a regular file) and with ACCESS
 glibc, the Release binary (glibc) with default settings, ACCESS_LOG=off and THREADS=2, nginx
 `return 200`, Go net/http, Flask + gunicorn (2 sync workers) and the C++ peers (bench/peers.py),
 under three load shapes: 50 and 1000 keep-alive connections, 50 sending `Connection: close`.
-Then 4 alternating rounds of the rows the targets compare (bench/alternate.py) and instructions per
-request under callgrind (bench/instructions.py). It writes every figure to results.json, then
+Then alternating rounds (ROUNDS) of the rows the targets compare, each pair seconds apart
+(bench/alternate.py), and instructions per request under callgrind (bench/instructions.py). It writes every figure to results.json, then
 bench/report.py turns that into results.md (the targets of bench/targets.json first) and plot.png.
 The full run first waits (at most 10 minutes) for the 1-minute load average to drop below 1.0,
-takes about 25 minutes and writes to bench/results/<date>/.
+takes about 30 minutes and writes to bench/results/<date>/.
 
 Installs the Debian packages it lacks (through scripts/lib.sh, as root or with sudo) unless
 --no-install, which exits 77 (skip) when wrk or go is missing (1 with FA_TESTS_NO_SKIP=1).
@@ -39,7 +39,7 @@ ROOT = os.path.dirname(HERE)
 PACKAGES = {"full": ["wrk", "nginx-light", "python3-flask", "gunicorn", "golang-go", "gnuplot-nox", "g++", "valgrind",
                      "libboost1.81-dev", "librestinio-dev", "libh2o-evloop-dev"],
             "quick": ["wrk", "golang-go"], "differential": ["nginx-light", "golang-go"]}
-ROUNDS = 4  # alternating rounds of the contestants the targets compare
+ROUNDS = 10  # alternating rounds of the contestants the targets compare
 MAX_LOAD_WAIT_SECONDS = 600
 log = measure.log
 

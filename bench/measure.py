@@ -315,8 +315,8 @@ def run(specs, work, conns_tool, quick, rounds, callgrind, load_before):
     meta.update(httplib=", ".join(built), httplib_pinned=pinned_httplib(), pin_reachable=built == [pinned_httplib()])
     results = {"meta": meta, "contestants": [measure_contestant(spec, cfg) for spec in specs]}
     if rounds:
-        results["alternating"] = alternate.run(specs, SHAPES[:2], rounds, seconds, server_cpu, client_cpu, logdir,
-                                               run_wrk, log)
+        results["alternating"] = alternate.run(specs, SHAPES[:2], rounds, server_cpu, client_cpu, logdir, run_wrk,
+                                               log)
     for spec, res in zip(specs, results["contestants"]):
         if callgrind and spec.get("callgrind") and instructions.available():
             res["instructions"] = instructions.measure(spec, work, server_cpu)

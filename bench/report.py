@@ -10,6 +10,7 @@ Python standard library only.
 import argparse
 import json
 import os
+import statistics
 import shutil
 import subprocess
 import sys
@@ -44,6 +45,13 @@ def shape_ratio(by, a, b, shape, metric="rps_median"):
     if not sa or not sb:
         return None
     return sa[metric] / max(sb[metric], 1e-3)
+
+
+def paired_ratio(cell_a, cell_b, metric):
+    """(median, lowest, highest) of a's figure over b's, round by round (bench/alternate.py)."""
+    per_round = "rps" if metric == "rps_median" else "p99"
+    ratios = [x / max(y, 1e-3) for x, y in zip(cell_a[per_round], cell_b[per_round])]
+    return statistics.median(ratios), min(ratios), max(ratios)
 
 
 def value(c, field):
@@ -101,10 +109,8 @@ def evaluate(results, table):
                 add(t["target"], t, None, f"no {', '.join(t['each'])} in this run")
             continue
         a, b = resolve(t["a"])[0], resolve(t["b"])[0]
-        src, how = by, "one after another"
-        if alt and t.get("alternating"):
-            src = {k: {"shapes": v} for k, v in alt.items()}
-            how = f"median of {len(next(iter(alt.values()))['ka50']['rps'])} alternating rounds"
+        paired = bool(alt and t.get("alternating"))
+        src = {k: {"shapes": v} for k, v in alt.items()} if paired else by
         for shape in t["shapes"]:
             name = f"{labels[shape]}: {t['target']}"
             r = shape_ratio(src, a, b, shape, t["metric"])
@@ -112,6 +118,10 @@ def evaluate(results, table):
                 add(name, t, None, f"no {', '.join(SHORT.get(k, k) for k in (a, b) if k not in src)} in this run")
                 continue
             va, vb = (src[k]["shapes"][shape][t["metric"]] for k in (a, b))
+            how = "one after another"
+            if paired:  # the median of the rounds' ratios: each pair measured seconds apart
+                r, low, high = paired_ratio(alt[a][shape], alt[b][shape], t["metric"])
+                how = f"medians of {len(alt[a][shape]['rps'])} alternating rounds; per round {low:.2f}x to {high:.2f}x"
             add(name, t, within(r, t), f"{fmt_metric(va, t['metric'])} vs {SHORT.get(b, b)} "
                 f"{fmt_metric(vb, t['metric'])} ({how})", f"{r:.2f}x")
     return out
@@ -157,8 +167,9 @@ def summary_markdown(results):
     L.append("")
     alt = results.get("alternating")
     if alt:
-        L.append("Alternating rounds (each round: every contestant below in turn, fresh server, 1 s warm-up, one "
-                 "wrk run): req/s per round, median, and p99 (median over rounds):")
+        L.append("Alternating rounds (each round and load shape: every contestant below in turn, in the reverse "
+                 "order every other round, fresh server, 1 s warm-up, one wrk run): req/s per round, median, and p99 "
+                 "(median over rounds). The targets take each round's ratio of two of them and the median of those:")
         L.append("")
         L.append("| contestant | load shape | req/s per round | median | p99 ms |")
         L.append("| --- | --- | --- | ---: | ---: |")
