@@ -100,19 +100,8 @@ installed_or_provided() {
     awk -F'|' '$1 ~ /^ii/ { print $2; n = split($3, p, ","); for (i = 1; i <= n; i++) { sub(/^ +/, "", p[i]); sub(/ .*/, "", p[i]); if (p[i] != "") print p[i] } }'
 }
 
-# Adds deb-src entries mirroring the configured deb ones, if there are none yet.
-enable_debian_sources() {
-  grep -rqsE '^(Types:.*deb-src|deb-src )' /etc/apt/sources.list /etc/apt/sources.list.d/ && return 0
-  log "enabling Debian source packages (deb-src) to fetch cpp-httplib's source"
-  local f=/etc/apt/sources.list.d/debian.sources # Debian 12's default
-  if [[ -f ${f} ]]; then
-    sed 's/^Types: deb$/Types: deb-src/' "${f}" | as_root tee "${f%.sources}-src.sources" >/dev/null
-  fi
-  if [[ -f /etc/apt/sources.list ]]; then
-    sed -n 's/^deb /deb-src /p' /etc/apt/sources.list | as_root tee /etc/apt/sources.list.d/deb-src.list >/dev/null
-  fi
-  as_root apt-get update -qq
-}
+# The machine's Debian release: its codename (bookworm on Debian 12).
+debian_release() { (. /etc/os-release && printf '%s\n' "${VERSION_CODENAME:?no VERSION_CODENAME in /etc/os-release}"); }
 
 # debian_source_dir PACKAGE [NAME [DIR [FILE [SUITE]]]]: prints the source tree of Debian's source
 # package PACKAGE, fetched once with `apt-get source NAME` into DIR and reused from then on.
@@ -121,25 +110,20 @@ enable_debian_sources() {
 #   DIR    where the tree goes (default .deps/debian-PACKAGE)
 #   FILE   a file every complete tree has (default or empty: debian/control, which dpkg-source
 #          unpacks last): without it, an interrupted fetch, DIR is emptied and fetched again
-#   SUITE  fetch from this Debian suite alone, through a private APT configuration (see
-#          private_apt_config), e.g. sid for the newest version Debian has; default: the
-#          machine's own apt sources (deb-src entries added to them if there are none)
+#   SUITE  the Debian suite to fetch from (default: the machine's own release), e.g. sid for the
+#          newest version Debian has; always through a private APT configuration (see
+#          private_apt_config): the machine's apt sources are neither read nor changed
 # The Debian version fetched is logged.
 debian_source_dir() {
   local package="$1" name="${2:-$1}" dir="${3:-${ROOT}/.deps/debian-$1}" file="${4:-debian/control}"
   local suite="${5:-}"
   if ! compgen -G "${dir}/${package}-*/${file}" >/dev/null; then
-    local -a apt_env=()
-    if [[ -n ${suite} ]]; then
-      local apt_config
-      apt_config="$(private_apt_config "${suite}")" || die "no APT configuration for Debian ${suite} (above: why)"
-      apt_env=("APT_CONFIG=${apt_config}")
-    else
-      enable_debian_sources
-    fi
+    [[ -n ${suite} ]] || suite="$(debian_release)"
+    local apt_config
+    apt_config="$(private_apt_config "${suite}")" || die "no APT configuration for Debian ${suite} (above: why)"
     rm -rf "${dir}" && mkdir -p "${dir}"
-    log "apt-get source ${name} into ${dir}${suite:+ (Debian ${suite})}"
-    (cd "${dir}" && env "${apt_env[@]}" apt-get source -qq "${name}" >/dev/null 2>&1) ||
+    log "apt-get source ${name} into ${dir} (Debian ${suite})"
+    (cd "${dir}" && APT_CONFIG="${apt_config}" apt-get source -qq "${name}" >/dev/null 2>&1) ||
       die "apt-get source ${name} failed (deb-src entries? dpkg-dev?)"
     compgen -G "${dir}/${package}-*/${file}" >/dev/null ||
       die "apt-get source ${name} left no ${package}-*/${file} in ${dir}"
@@ -155,9 +139,14 @@ debian_source_dir() {
 # package lists and caches are under .deps/apt-SUITE, so the machine's own apt (its sources, its
 # lists, what it installs) never sees SUITE; and `apt-get source` installs nothing. Settings of
 # /etc/apt/apt.conf.d (a proxy, say) still apply. The mirror is the one the machine's apt sources
-# use for Debian; SUITE's Release file must be signed by a key of the Debian archive keyring.
+# use for Debian; SUITE's Release file must be signed by a key of the Debian archive keyring. An
+# index updated in the last hour is reused (a build fetches up to five source packages).
 private_apt_config() {
   local suite="$1" dir="${ROOT}/.deps/apt-$1" mirror
+  if [[ -n "$(find "${dir}/updated" -mmin -60 2>/dev/null)" ]]; then
+    printf '%s\n' "${dir}/apt.conf"
+    return 0
+  fi
   local keyring=/usr/share/keyrings/debian-archive-keyring.gpg
   [[ -f ${keyring} ]] || die "no ${keyring}: install debian-archive-keyring"
   # The machine's Debian archive as apt knows it: the first repository whose Release file says
@@ -175,6 +164,7 @@ private_apt_config() {
   log "apt-get update of Debian ${suite}'s source index alone, in ${dir}"
   APT_CONFIG="${dir}/apt.conf" apt-get update -qq >&2 ||
     die "apt-get update with ${dir}/apt.conf failed (see apt's messages above)"
+  touch "${dir}/updated"
   printf '%s\n' "${dir}/apt.conf"
 }
 

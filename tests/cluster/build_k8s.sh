@@ -13,14 +13,12 @@ source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
 readonly COMPONENTS=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)
 readonly CACHE="${FA_K8S_CACHE:-/var/cache/favorite-athlete/k8s-1.20}"
 
-# The newest `kubernetes` source version apt knows of (deb-src entries added if missing).
+# The newest `kubernetes` source version of the machine's Debian release (scripts/lib.sh's private
+# APT configuration: the machine's own apt sources are not changed).
 source_version() {
-  local v
-  v="$(apt-cache showsrc kubernetes 2>/dev/null | sed -n 's/^Version: //p' | sort -V | tail -n1)"
-  if [[ -z ${v} ]]; then
-    enable_debian_sources
-    v="$(apt-cache showsrc kubernetes | sed -n 's/^Version: //p' | sort -V | tail -n1)"
-  fi
+  local v apt_config
+  apt_config="$(private_apt_config "$(debian_release)")"
+  v="$(APT_CONFIG="${apt_config}" apt-cache showsrc kubernetes | sed -n 's/^Version: //p' | sort -V | tail -n1)"
   [[ ${v} == 1.20.* ]] || die "Debian's kubernetes source package is '${v:-missing}', expected 1.20.x (Debian 12)"
   printf '%s\n' "${v}"
 }
