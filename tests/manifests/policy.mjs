@@ -50,14 +50,16 @@ const SETTINGS = new Map(
 if (SETTINGS.size === 0) throw new Error("README.md: no settings found in its Configuration table");
 
 // Whether a value has the form the table's meaning gives: one of `a`/`b`; a TCP port (or a value
-// the meaning names, such as `off`); an IP address; an integer where the default is one (seconds).
+// the meaning names, such as `off`); an IP address; an integer where the default is one (seconds);
+// else a non-empty string, of at most the bytes the meaning says.
 function fits({ dflt, meaning }, v) {
   const named = [...meaning.matchAll(/`([a-z0-9]+)`/g)].map((m) => m[1]);
   if (/^`\w+`\/`\w+`/.test(meaning)) return named.includes(v);
   if (/^TCP port/.test(meaning)) return named.includes(v) || (/^\d{1,5}$/.test(v) && Number(v) <= 65535);
   if (/IPv4 or IPv6/.test(meaning)) return isIP(v) !== 0;
   if (/^\d+$/.test(dflt)) return /^\d+$/.test(v);
-  return v !== "";
+  const most = /up to (\d+) bytes/.exec(meaning);
+  return v !== "" && (!most || Buffer.byteLength(v) <= Number(most[1]));
 }
 
 // What is wrong with setting the service's environment variable name to value (undefined: none);
