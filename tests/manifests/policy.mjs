@@ -43,11 +43,12 @@ function envValue(container, name, fallback) {
 // The service's settings, name -> { dflt, meaning }: README.md's Configuration table, which
 // `ctest -L unit` checks against the settings table of service/config.hpp.
 const README = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
-const SETTINGS = new Map(
-  [...(README.split("\n## Configuration\n")[1] ?? "").split("\n## ")[0].matchAll(/^\| `([A-Z_]+)` \| `[^`]*` \| `([^`]*)` \| (.*) \|$/gm)]
-    .map(([, name, dflt, meaning]) => [name, { dflt, meaning }]),
-);
+const SETTINGS_TABLE = (README.split("\n## Configuration\n")[1] ?? "").split("\n## ")[0];
+const SETTING_ROW = /^\| `([A-Z_]+)` \| `[^`]*` \| `([^`]*)` \| (.*) \|$/gm; // | `VARIABLE` | `--flag` | `default` | meaning |
+const SETTINGS = new Map([...SETTINGS_TABLE.matchAll(SETTING_ROW)].map(([, name, dflt, meaning]) => [name, { dflt, meaning }]));
 if (SETTINGS.size === 0) throw new Error("README.md: no settings found in its Configuration table");
+// The forms below must admit every default the table gives, or they would refuse valid values.
+for (const [name, s] of SETTINGS) if (!fits(s, s.dflt)) throw new Error(`README.md: ${name}'s default ${s.dflt} is not of the form fits() reads in its meaning`);
 
 // Whether a value has the form the table's meaning gives: one of `a`/`b`; a TCP port (or a value
 // the meaning names, such as `off`); an IP address; an integer where the default is one (seconds);
