@@ -120,10 +120,8 @@ async function schemaOfCases(cases) {
 }
 const policyOfCase = (c) => (c.render === "compose" ? checkCompose(c.objects[0]) : checkPolicy(c.objects, c.opts));
 
-async function policyOf(file, opts) {
-  const objects = (await load(file)).map((x) => x.obj);
-  return report(checkPolicy(objects, opts).map((m) => `POLICY VIOLATION ${m}`), `policy of ${file.split("/").pop()} (${JSON.stringify(opts)}): ${objects.length} objects`);
-}
+const policyReport = (name, objects, opts) =>
+  report(checkPolicy(objects, opts).map((m) => `POLICY VIOLATION ${m}`), `policy of ${name} (${JSON.stringify(opts)}): ${objects.length} objects`);
 
 // Each check: true when it passes. files: the renders' paths by name, the sample Gateway's, compose's.
 const CHECKS = {
@@ -140,7 +138,7 @@ const CHECKS = {
   },
   async policy(files, renders) {
     let ok = true;
-    for (const [name, opts] of Object.entries(RENDERS)) ok = (await policyOf(files[name], opts)) && ok;
+    for (const [name, opts] of Object.entries(RENDERS)) ok = policyReport(name, renders[name], opts) && ok;
     return report(checkCompose(renders.compose[0]).map((m) => `POLICY VIOLATION ${m}`), "docker-compose.yml: the service's settings") && ok;
   },
   schema_negative: (files, renders) => rejectsEveryBreak(SCHEMA_BREAKS, renders, RENDERS, schemaOfCases),
@@ -153,7 +151,8 @@ async function main([check, ...args]) {
     const opts = { autoscale: args.includes("--autoscale"), tls: args.includes("--tls") };
     const route = args.find((a) => a.startsWith("--route="));
     if (route) opts.route = route.slice("--route=".length);
-    return (await policyOf(args.find((a) => !a.startsWith("--")), opts)) ? 0 : 1;
+    const file = args.find((a) => !a.startsWith("--"));
+    return policyReport(file, (await load(file)).map((x) => x.obj), opts) ? 0 : 1;
   }
   if (!CHECKS[check]) {
     console.error(readFileSync(fileURLToPath(import.meta.url), "utf8").split("\n").slice(0, 18).join("\n"));
