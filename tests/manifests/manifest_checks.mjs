@@ -8,9 +8,10 @@
 //                  traefik, gateway) with --tls --autoscale's components
 // schema           the renders and the sample Gateway type-check against their schemas (schema.mjs:
 //                  unknown fields rejected)
-// schema_negative  each fixtures/schema_*.yaml must FAIL the schema check with its `# expect:` texts
-// policy           each render follows the deployment policy (policy.mjs) for what it contains
-// policy_negative  broken variants of the renders must each fail the policy (policy_negative.mjs)
+// policy           each render follows the deployment policy (policy.mjs) for what it contains, and
+//                  docker-compose.yml gives the service only its settings (README.md's table)
+// schema_negative, policy_negative
+//                  the renders broken each way of negative.mjs's tables must fail the check
 // policy_of        one rendered file against the policy (tests/deploy/minikube.bats: what the script applied)
 //
 // Exit 77 (ctest: skipped) when kubectl or the pinned npm packages are missing (a failure under
@@ -20,6 +21,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { POLICY_BREAKS, SCHEMA_BREAKS, rejectsEveryBreak } from "./negative.mjs";
+import { checkCompose, checkPolicy } from "./policy.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..", "..");
@@ -43,20 +46,16 @@ function needPackages() {
   for (const p of ["typescript", "kubernetes-types", "yaml", "@kubernetes-models/gateway-api"])
     if (!existsSync(join(here, "node_modules", p))) skip("pinned npm packages missing: run 'npm ci' in tests/manifests");
 }
-// Imported only once the packages are known to be there (they need `yaml` and `typescript`).
-const lib = async () => ({ ...(await import("./schema.mjs")), ...(await import("./policy.mjs")), loadObjects });
 
-// Returns [{ file, index, obj }] for every non-empty document in the files. Throws on YAML errors
-// (duplicate keys included) so a broken render fails loudly.
-async function loadObjects(files) {
-  const { parseAllDocuments } = await import("yaml");
-  return files.flatMap((file) =>
-    parseAllDocuments(readFileSync(file, "utf8"), { uniqueKeys: true }).flatMap((doc, index) => {
-      if (doc.errors.length > 0)
-        throw new Error(`${file}: YAML document ${index}: ${doc.errors.map((e) => e.message).join("; ")}`);
-      const obj = doc.toJS({ maxAliasCount: 0 });
-      return obj === null || obj === undefined ? [] : [{ file, index, obj }];
-    }));
+// Returns [{ file, index, obj }] for every non-empty document of the file. Throws on YAML errors
+// (duplicate keys included) so a broken render fails loudly; aliases only where allowed (compose).
+async function load(file, { maxAliasCount = 0 } = {}) {
+  const { parseAllDocuments } = await import("yaml"); // only once needPackages() passed
+  return parseAllDocuments(readFileSync(file, "utf8"), { uniqueKeys: true }).flatMap((doc, index) => {
+    if (doc.errors.length > 0) throw new Error(`${file}: YAML document ${index}: ${doc.errors.map((e) => e.message).join("; ")}`);
+    const obj = doc.toJS({ maxAliasCount });
+    return obj === null || obj === undefined ? [] : [{ file, index, obj }];
+  });
 }
 
 // The renders the checks read: what each must contain (the options of the policy) and, for an
@@ -105,7 +104,26 @@ function renderAll(out) {
   return files;
 }
 
-// Each check: true when it passes.
+// Prints the problems found, or that there are none; true when there are none.
+function report(problems, what) {
+  for (const p of problems) console.error(p);
+  if (problems.length === 0) console.log(`OK ${what}`);
+  return problems.length === 0;
+}
+
+// The type checker's errors for each case (negative.mjs), all in one run: each object is
+// labelled with its case, the errors are its case's.
+async function schemaOfCases(cases) {
+  const { checkSchema } = await import("./schema.mjs");
+  const errors = await checkSchema(cases.flatMap((c) => c.objects.map((obj, index) => ({ file: c.label, index, obj }))));
+  return cases.map((c) => errors.filter((e) => e.startsWith(`${c.label} document `)).map((e) => e.slice(c.label.length + 1)));
+}
+const policyOfCase = (c) => (c.render === "compose" ? checkCompose(c.objects[0]) : checkPolicy(c.objects, c.opts));
+
+const policyReport = (name, objects, opts) =>
+  report(checkPolicy(objects, opts).map((m) => `POLICY VIOLATION ${m}`), `policy of ${name} (${JSON.stringify(opts)}): ${objects.length} objects`);
+
+// Each check: true when it passes. files: the renders' paths by name, the sample Gateway's, compose's.
 const CHECKS = {
   async render(files) {
     for (const [name, file] of Object.entries(files))
@@ -113,63 +131,19 @@ const CHECKS = {
     return true;
   },
   async schema(files) {
-    const { checkSchema, describe, loadObjects } = await lib();
-    const objects = await loadObjects([...Object.values(files), join(root, "manifests", "examples", "gateway.yaml")]);
+    const { checkSchema, describe } = await import("./schema.mjs");
+    const objects = (await Promise.all(Object.values(files).map((f) => load(f)))).flat();
     const errors = await checkSchema(objects);
-    for (const e of errors) console.error(`SCHEMA ERROR ${e}`);
-    if (errors.length === 0) console.log(`schema OK: ${objects.length} object(s): ${objects.map(({ obj }) => describe(obj)).join(", ")}`);
-    return errors.length === 0;
+    return report(errors.map((e) => `SCHEMA ERROR ${e}`), `schema: ${objects.length} object(s): ${objects.map(({ obj }) => describe(obj)).join(", ")}`);
   },
-  async schema_negative() {
-    const { checkSchema, loadObjects } = await lib();
-    const dir = join(here, "fixtures");
-    const fixtures = readdirSync(dir).filter((f) => /^schema_.*\.yaml$/.test(f));
-    if (fixtures.length === 0) {
-      console.error("no fixtures found");
-      return false;
-    }
+  async policy(files, renders) {
     let ok = true;
-    for (const f of fixtures) {
-      const expects = [...readFileSync(join(dir, f), "utf8").matchAll(/^# expect: (.*)$/gm)].map((m) => m[1]);
-      const errors = await checkSchema(await loadObjects([join(dir, f)]));
-      const missing = expects.filter((e) => !errors.some((msg) => msg.includes(e)));
-      if (errors.length === 0) console.error(`FAIL ${f}: the schema check accepted it`);
-      else if (expects.length === 0) console.error(`FAIL ${f}: no '# expect:' line`);
-      else if (missing.length) console.error(`FAIL ${f}: rejected, but without '${missing[0]}':\n  ${errors.join("\n  ")}`);
-      else {
-        console.log(`ok   ${f} rejected: ${errors[0].split("\n")[0]}`);
-        continue;
-      }
-      ok = false;
-    }
-    return ok;
+    for (const [name, opts] of Object.entries(RENDERS)) ok = policyReport(name, renders[name], opts) && ok;
+    return report(checkCompose(renders.compose[0]).map((m) => `POLICY VIOLATION ${m}`), "docker-compose.yml: the service's settings") && ok;
   },
-  async policy(files) {
-    let ok = true;
-    for (const [name, opts] of Object.entries(RENDERS)) {
-      console.log(`== ${name}`);
-      ok = (await policyOf(files[name], opts)) && ok;
-    }
-    return ok;
-  },
-  async policy_negative(files) {
-    const { loadObjects } = await lib();
-    const { policyNegative } = await import("./policy_negative.mjs");
-    const renders = {};
-    for (const name of ["minikube", "metrics_scrape", "traefik", "gateway_combined"])
-      renders[name] = (await loadObjects([files[name]])).map((x) => x.obj);
-    return policyNegative(renders);
-  },
+  schema_negative: (files, renders) => rejectsEveryBreak(SCHEMA_BREAKS, renders, RENDERS, schemaOfCases),
+  policy_negative: (files, renders) => rejectsEveryBreak(POLICY_BREAKS, renders, RENDERS, (cases) => cases.map(policyOfCase)),
 };
-
-async function policyOf(file, opts) {
-  const { checkPolicy, describe, loadObjects } = await lib();
-  const objects = (await loadObjects([file])).map((x) => x.obj);
-  const violations = checkPolicy(objects, opts);
-  for (const msg of violations) console.error(`POLICY VIOLATION ${msg}`);
-  if (violations.length === 0) console.log(`policy OK (${JSON.stringify(opts)}): ${objects.map(describe).join(", ")}`);
-  return violations.length === 0;
-}
 
 async function main([check, ...args]) {
   if (check === "policy_of") {
@@ -177,18 +151,23 @@ async function main([check, ...args]) {
     const opts = { autoscale: args.includes("--autoscale"), tls: args.includes("--tls") };
     const route = args.find((a) => a.startsWith("--route="));
     if (route) opts.route = route.slice("--route=".length);
-    return (await policyOf(args.find((a) => !a.startsWith("--")), opts)) ? 0 : 1;
+    const file = args.find((a) => !a.startsWith("--"));
+    return policyReport(file, (await load(file)).map((x) => x.obj), opts) ? 0 : 1;
   }
   if (!CHECKS[check]) {
-    console.error(readFileSync(fileURLToPath(import.meta.url), "utf8").split("\n").slice(0, 17).join("\n"));
+    console.error(readFileSync(fileURLToPath(import.meta.url), "utf8").split("\n").slice(0, 18).join("\n"));
     return 2;
   }
-  if (check !== "schema_negative") needKubectl();
+  needKubectl();
   if (check !== "render") needPackages();
   const out = mkdtempSync(join(tmpdir(), "fa-manifests-"));
   try {
-    const files = check === "schema_negative" ? {} : renderAll(out);
-    return (await CHECKS[check](files)) ? 0 : 1;
+    const files = renderAll(out);
+    if (check === "render") return (await CHECKS.render(files)) ? 0 : 1;
+    const renders = { compose: [(await load(join(root, "docker-compose.yml"), { maxAliasCount: 100 }))[0].obj] };
+    files.example_gateway = join(root, "manifests", "examples", "gateway.yaml");
+    for (const [name, file] of Object.entries(files)) renders[name] = (await load(file)).map((x) => x.obj);
+    return (await CHECKS[check](files, renders)) ? 0 : 1;
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

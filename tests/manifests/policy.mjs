@@ -1,10 +1,12 @@
-// The deployment policy of favorite-athlete, as code: what the rendered
-// manifests must say. checkPolicy() returns a list of violations
-// (strings); an empty list means the manifests follow the policy.
+// The deployment policy of favorite-athlete, as code: what the rendered manifests must say.
+// checkPolicy() returns a list of violations (strings); an empty list means the manifests follow
+// the policy. checkCompose() checks the settings docker-compose.yml gives the service the same way.
 //
 // The numbers come from the service's interface (README.md, "HTTP contract" and "Configuration";
 // Dockerfile.alpine for the UID): container port 8080 named "http", /healthz liveness, /readyz
 // readiness, UID 65532, DRAIN_SECONDS 5 + SHUTDOWN_TIMEOUT_SECONDS 10 by default.
+import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
 import { checkRoute, onlyNamespace } from "./route_policy.mjs";
 
 const NAMESPACE = "favorite-athlete";
@@ -36,6 +38,52 @@ function quantity(q) {
 function envValue(container, name, fallback) {
   const e = (container.env ?? []).find((x) => x.name === name);
   return e && e.value !== undefined ? Number(e.value) : fallback;
+}
+
+// The service's settings, name -> { dflt, meaning }: README.md's Configuration table, which
+// `ctest -L unit` checks against the settings table of service/config.hpp.
+const README = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+const SETTINGS_TABLE = (README.split("\n## Configuration\n")[1] ?? "").split("\n## ")[0];
+const SETTING_ROW = /^\| `([A-Z_]+)` \| `[^`]*` \| `([^`]*)` \| (.*) \|$/gm; // | `VARIABLE` | `--flag` | `default` | meaning |
+const SETTINGS = new Map([...SETTINGS_TABLE.matchAll(SETTING_ROW)].map(([, name, dflt, meaning]) => [name, { dflt, meaning }]));
+if (SETTINGS.size === 0) throw new Error("README.md: no settings found in its Configuration table");
+// The forms below must admit every default the table gives, or they would refuse valid values.
+for (const [name, s] of SETTINGS) if (!fits(s, s.dflt)) throw new Error(`README.md: ${name}'s default ${s.dflt} is not of the form fits() reads in its meaning`);
+
+// Whether a value has the form the table's meaning gives: one of `a`/`b`; a TCP port (or a value
+// the meaning names, such as `off`); an IP address; an integer where the default is one (seconds);
+// else a non-empty string, of at most the bytes the meaning says.
+function fits({ dflt, meaning }, v) {
+  const named = [...meaning.matchAll(/`([a-z0-9]+)`/g)].map((m) => m[1]);
+  if (/^`\w+`\/`\w+`/.test(meaning)) return named.includes(v);
+  if (/^TCP port/.test(meaning)) return named.includes(v) || (/^\d{1,5}$/.test(v) && Number(v) <= 65535);
+  if (/IPv4 or IPv6/.test(meaning)) return isIP(v) !== 0;
+  if (/^\d+$/.test(dflt)) return /^\d+$/.test(v);
+  const most = /up to (\d+) bytes/.exec(meaning);
+  return v !== "" && (!most || Buffer.byteLength(v) <= Number(most[1]));
+}
+
+// What is wrong with setting the service's environment variable name to value (undefined: none);
+// a value from elsewhere (valueFrom, the host's environment) is not checked.
+function settingProblem(name, value) {
+  const s = SETTINGS.get(name);
+  if (!s) return `${name} is not a setting of README.md's Configuration table`;
+  if (value !== undefined && value !== null && !fits(s, String(value)))
+    return `${name}=${JSON.stringify(String(value))} is not of the form README.md's Configuration table gives (${s.meaning})`;
+}
+
+// docker-compose.yml (parsed): each service built from this repository (the service's replicas)
+// gets only settings of the service, each of its form.
+export function checkCompose(compose) {
+  const v = [];
+  const replicas = Object.entries(compose?.services ?? {}).filter(([, s]) => s?.build);
+  if (replicas.length === 0) v.push("compose: no service is built from this repository");
+  for (const [name, s] of replicas)
+    for (const [k, value] of Object.entries(s.environment ?? {})) {
+      const problem = settingProblem(k, value);
+      if (problem) v.push(`compose: ${name}: environment ${problem}`);
+    }
+  return v;
 }
 
 // opts: { autoscale: bool, tls: bool, metricsScrape: bool, route: "nginx"|"traefik"|"gateway" } —
@@ -127,6 +175,12 @@ export function checkPolicy(objects, opts = {}) {
   else if (port.containerPort !== PORT_NUMBER) fail(`container: port ${PORT_NAME} must be ${PORT_NUMBER}`);
   if (envValue(c, "PORT", PORT_NUMBER) !== (port?.containerPort ?? PORT_NUMBER))
     fail("container: env PORT differs from the http containerPort");
+
+  // Every variable the container gets is a setting of the service, in its form.
+  for (const e of c.env ?? []) {
+    const problem = settingProblem(e.name, e.value);
+    if (problem) fail(`container: env ${problem}`);
+  }
 
   // Metrics: their own port, named, set by METRICS_PORT, and where Prometheus is told to look.
   const metricsPort = (c.ports ?? []).find((p) => p.name === METRICS_PORT_NAME);

@@ -8,7 +8,7 @@
 //                   NetworkPolicy admits that Gateway's namespace. With opts.tls: the route on the
 //                   listener https, a redirect route on http, a ReferenceGrant for the Secret.
 
-export const ROUTES = {
+const ROUTES = {
   nginx: { ingressClass: "nginx", namespace: "ingress-nginx" },
   traefik: { ingressClass: "traefik", namespace: "kube-system" },
   gateway: {},

@@ -1,27 +1,47 @@
-// Proves the policy check fails when what it checks is broken: takes renders that pass, breaks
-// each one way at a time, and expects each breakage to produce the matching violation
-// (manifest_checks.mjs policy_negative).
-import { checkPolicy } from "./policy.mjs";
+// The negative tests (manifest_checks.mjs schema_negative, policy_negative): each row breaks a render
+// that passes one way, and the check must then fail with a message containing the row's text. A row:
+//   [what is broken, break(objects of the render, all renders), the text, and optionally the policy's
+//    options to check with instead of the render's: a render checked as what it is not]
+// The renders are manifest_checks.mjs's (RENDERS), the sample Gateway (example_gateway) and
+// docker-compose.yml (compose, one document).
+const find = (objs, kind) => objs.find((o) => o.kind === kind);
+const dep = (objs) => find(objs, "Deployment");
+const podSpec = (objs) => dep(objs).spec.template.spec;
+const ctr = (objs) => podSpec(objs).containers[0];
+const env = (objs, name) => ctr(objs).env.find((e) => e.name === name);
+const scrapePolicy = (objs) => objs.find((o) => o.kind === "NetworkPolicy" && o.metadata.name !== "favorite-athlete");
+const np = (o) => find(o, "NetworkPolicy").spec.ingress[0].from[0].namespaceSelector.matchLabels;
+const route = (o, name = "favorite-athlete") => o.find((x) => x.kind === "HTTPRoute" && x.metadata.name === name);
+const replicaEnv = ([compose]) => compose.services["favorite-athlete-1"].environment;
+const unbroken = () => {};
 
-// renders: the objects of the renders minikube, metrics_scrape, traefik and gateway_combined.
-// Returns true when every broken variant is rejected.
-export function policyNegative(renders) {
-  const { minikube: good, metrics_scrape: goodScrape, traefik: goodTraefik, gateway_combined: goodGateway } = renders;
-  const find = (objs, kind) => objs.find((o) => o.kind === kind);
-  const ctr = (objs) => find(objs, "Deployment").spec.template.spec.containers[0];
-  const podSpec = (objs) => find(objs, "Deployment").spec.template.spec;
-  const scrapePolicy = (objs) => objs.find((o) => o.kind === "NetworkPolicy" && o.metadata.name !== "favorite-athlete");
-  const np = (o) => find(o, "NetworkPolicy").spec.ingress[0].from[0].namespaceSelector.matchLabels;
-  const route = (o, name = "favorite-athlete") => o.find((x) => x.kind === "HTTPRoute" && x.metadata.name === name);
+// The schema check (schema.mjs): unknown fields, wrong types, missing required fields, unknown kinds,
+// and the Gateway API's JSON schema.
+export const SCHEMA_BREAKS = {
+  minikube: [
+    ["a typo'd container field", (o) => (ctr(o).imagePullPolicyy = "IfNotPresent"), `'"imagePullPolicyy"' does not exist in type 'Container'`],
+    ["a typo'd field deep in a probe", (o) => (ctr(o).livenessProbe.httpGet = { paht: "/healthz", port: "http" }), `'"paht"' does not exist in type 'HTTPGetAction'`],
+    ["replicas a string", (o) => (dep(o).spec.replicas = "3"), `Type 'string' is not assignable to type 'number'.\n    at: "replicas": "3"`],
+    ["a Service port without its port", (o) => delete find(o, "Service").spec.ports[0].port, "Property 'port' is missing"],
+    ["an unknown kind", (o) => (find(o, "Ingress").kind = "Ingresss"), "no schema for networking.k8s.io/v1 Ingresss"],
+  ],
+  gateway_combined: [
+    ["an HTTPRoute rule's backendRef", (o) => (route(o).spec.rules[0].backendRef = route(o).spec.rules[0].backendRefs), `'"backendRef"' does not exist in type 'IHTTPRouteRule'`],
+    ["a hostname with a port", (o) => (route(o).spec.hostnames = ["favorite-athlete.127.0.0.1.nip.io:80"]), "data/spec/hostnames/0 must match pattern"],
+  ],
+  example_gateway: [
+    ["a listener's protocol a number", (o) => (find(o, "Gateway").spec.listeners[0].protocol = 80), `Type 'number' is not assignable to type 'string'.\n    at: "protocol": 80`],
+  ],
+};
 
-  // Each mutation: [description, mutate(objects), expected substring of a violation, and optionally
-  // the policy's options to check with instead of the run's: a render checked as what it is not].
+// The deployment policy (policy.mjs, route_policy.mjs).
+export const POLICY_BREAKS = {
   // The default route's render (minikube, ingress-nginx).
-  const minikube = [
-    ["2 replicas", (o) => (find(o, "Deployment").spec.replicas = 2), "replicas is 2"],
-    ["maxUnavailable 1", (o) => (find(o, "Deployment").spec.strategy.rollingUpdate.maxUnavailable = 1), "maxUnavailable must be 0"],
-    ["no minReadySeconds", (o) => delete find(o, "Deployment").spec.minReadySeconds, "minReadySeconds"],
-    ["selector mismatch", (o) => (find(o, "Deployment").spec.selector.matchLabels["app.kubernetes.io/name"] = "other"), "selector does not match"],
+  minikube: [
+    ["2 replicas", (o) => (dep(o).spec.replicas = 2), "replicas is 2"],
+    ["maxUnavailable 1", (o) => (dep(o).spec.strategy.rollingUpdate.maxUnavailable = 1), "maxUnavailable must be 0"],
+    ["no minReadySeconds", (o) => delete dep(o).spec.minReadySeconds, "minReadySeconds"],
+    ["selector mismatch", (o) => (dep(o).spec.selector.matchLabels["app.kubernetes.io/name"] = "other"), "selector does not match"],
     ["image :latest", (o) => (ctr(o).image = "favorite-athlete:latest"), "latest tag"],
     ["image without tag", (o) => (ctr(o).image = "favorite-athlete"), "has no tag"],
     ["imagePullPolicy Always", (o) => (ctr(o).imagePullPolicy = "Always"), "imagePullPolicy"],
@@ -32,9 +52,9 @@ export function policyNegative(renders) {
     ["port renamed", (o) => (ctr(o).ports[0].name = "web"), "needs a port named http"],
     ["no metrics port", (o) => (ctr(o).ports = ctr(o).ports.filter((p) => p.name !== "metrics")), "needs a port named metrics"],
     ["metrics port is the http port", (o) => (ctr(o).ports.find((p) => p.name === "metrics").containerPort = 8080), "must differ from port http"],
-    ["METRICS_PORT env differs", (o) => (ctr(o).env.find((e) => e.name === "METRICS_PORT").value = "9090"), "env METRICS_PORT differs"],
-    ["scraped on the public port", (o) => (find(o, "Deployment").spec.template.metadata.annotations["prometheus.io/port"] = "8080"), "prometheus.io/port is 8080"],
-    ["scrape path", (o) => (find(o, "Deployment").spec.template.metadata.annotations["prometheus.io/path"] = "/"), "prometheus.io/path"],
+    ["METRICS_PORT env differs", (o) => (env(o, "METRICS_PORT").value = "9090"), "env METRICS_PORT differs"],
+    ["scraped on the public port", (o) => (dep(o).spec.template.metadata.annotations["prometheus.io/port"] = "8080"), "prometheus.io/port is 8080"],
+    ["scrape path", (o) => (dep(o).spec.template.metadata.annotations["prometheus.io/path"] = "/"), "prometheus.io/path"],
     ["metrics on the Service", (o) => find(o, "Service").spec.ports.push({ name: "metrics", port: 9797, targetPort: "metrics" }), "Service: port metrics exposes metrics"],
     ["metrics by number on the Service", (o) => find(o, "Service").spec.ports.push({ name: "m", port: 9797, targetPort: 9797 }), "only the container port http"],
     ["Ingress on a metrics Service port", (o) => {
@@ -71,7 +91,7 @@ export function policyNegative(renders) {
     ["NetworkPolicy admits Traefik's namespace", (o) => (find(o, "NetworkPolicy").spec.ingress[0].from[0].namespaceSelector.matchLabels["kubernetes.io/metadata.name"] = "kube-system"), "is not only the ingress-nginx namespace"],
     ["NetworkPolicy admits a second namespace", (o) => find(o, "NetworkPolicy").spec.ingress[0].from.push({ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } } }), "is not only the ingress-nginx namespace"],
     ["NetworkPolicy source an ipBlock too", (o) => (find(o, "NetworkPolicy").spec.ingress[0].from[0].ipBlock = { cidr: "0.0.0.0/0" }), "is not only the ingress-nginx namespace"],
-    ["an HTTPRoute beside the Ingress", (o) => o.push(structuredClone(find(goodGateway, "HTTPRoute"))), "nginx: unexpected HTTPRoute"],
+    ["an HTTPRoute beside the Ingress", (o, r) => o.push(structuredClone(find(r.gateway_combined, "HTTPRoute"))), "nginx: unexpected HTTPRoute"],
     ["NetworkPolicy any port", (o) => delete find(o, "NetworkPolicy").spec.ingress[0].ports, "without `ports`"],
     ["NetworkPolicy wrong port", (o) => (find(o, "NetworkPolicy").spec.ingress[0].ports[0].port = 9090), "not the container port"],
     ["NetworkPolicy selector", (o) => (find(o, "NetworkPolicy").spec.podSelector = { matchLabels: { app: "x" } }), "NetworkPolicy: podSelector"],
@@ -81,26 +101,27 @@ export function policyNegative(renders) {
     ["no Namespace", (o) => o.splice(o.indexOf(find(o, "Namespace")), 1), "expected exactly 1 Namespace"],
     ["unexpected HPA", (o) => o.push({ apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler", metadata: { name: "x", namespace: "favorite-athlete", labels: { "app.kubernetes.io/name": "x", "app.kubernetes.io/part-of": "x" } }, spec: {} }), "unexpected HorizontalPodAutoscaler"],
     ["unexpected tls", (o) => (find(o, "Ingress").spec.tls = [{ hosts: ["x"], secretName: "s" }]), "unexpected tls"],
-  ];
-  const unchanged = () => {};
-  minikube.push(
-    ["--autoscale without HPA", unchanged, "expected exactly 1 HorizontalPodAutoscaler", { autoscale: true }],
-    ["--tls without tls", unchanged, "tls: Ingress needs exactly 1 tls entry", { tls: true }],
-  );
+    ["a misspelt setting", (o) => (env(o, "ACCESS_LOG").name = "ACCES_LOG"), "env ACCES_LOG is not a setting"],
+    ["on/off setting of another form", (o) => (env(o, "ACCESS_LOG").value = "yes"), 'env ACCESS_LOG="yes" is not of the form'],
+    ["an address setting of another form", (o) => (env(o, "BIND_ADDRESS").value = "0.0.0.0.0"), 'env BIND_ADDRESS="0.0.0.0.0" is not of the form'],
+    ["a seconds setting of another form", (o) => (env(o, "DRAIN_SECONDS").value = "5s"), 'env DRAIN_SECONDS="5s" is not of the form'],
+    ["--autoscale without HPA", unbroken, "expected exactly 1 HorizontalPodAutoscaler", { autoscale: true }],
+    ["--tls without tls", unbroken, "tls: Ingress needs exactly 1 tls entry", { tls: true }],
+  ],
   // components/metrics-scrape: the scraper's namespace reaches the metrics port, and nothing else.
-  const scrape = [
+  metrics_scrape: [
     ["scrape policy on the http port", (o) => (scrapePolicy(o).spec.ingress[0].ports[0].port = "http"), "must admit the metrics port only"],
     ["scrape policy on any port", (o) => delete scrapePolicy(o).spec.ingress[0].ports, "must admit the metrics port only"],
     ["scrape policy from anywhere", (o) => (scrapePolicy(o).spec.ingress[0].from = [{ ipBlock: { cidr: "0.0.0.0/0" } }]), "namespace chosen by label"],
     ["scrape policy missing", (o) => o.splice(o.indexOf(scrapePolicy(o)), 1), "expected exactly 2 NetworkPolicy"],
-  ];
+  ],
   // Each route's own render: the NetworkPolicy follows its controller, the route has its shape.
-  const traefik = [
+  traefik: [
     ["Traefik Ingress of class nginx", (o) => (find(o, "Ingress").spec.ingressClassName = "nginx"), "ingressClassName must be traefik"],
     ["Traefik's NetworkPolicy admits ingress-nginx", (o) => (np(o)["kubernetes.io/metadata.name"] = "ingress-nginx"), "is not only the kube-system namespace"],
-  ];
-  const gateway = [
-    ["an Ingress beside the HTTPRoute", (o) => o.push(structuredClone(find(good, "Ingress"))), "gateway: unexpected Ingress"],
+  ],
+  gateway_combined: [
+    ["an Ingress beside the HTTPRoute", (o, r) => o.push(structuredClone(find(r.minikube, "Ingress"))), "gateway: unexpected Ingress"],
     ["no HTTPRoute", (o) => o.splice(o.indexOf(route(o)), 1), "expected the HTTPRoute favorite-athlete"],
     ["NetworkPolicy admits ingress-nginx", (o) => (np(o)["kubernetes.io/metadata.name"] = "ingress-nginx"), "is not only the gateway namespace"],
     ["NetworkPolicy not the Gateway's namespace", (o) => (route(o).spec.parentRefs[0].namespace = "nginx-gateway"), "is not only the nginx-gateway namespace"],
@@ -117,35 +138,41 @@ export function policyNegative(renders) {
     ["no redirect route", (o) => o.splice(o.indexOf(route(o, "favorite-athlete-redirect")), 1), "expected 2 HTTPRoute(s)"],
     ["grant to another namespace", (o) => (find(o, "ReferenceGrant").spec.from[0].namespace = "default"), "only Gateways of gateway"],
     ["no grant", (o) => o.splice(o.indexOf(find(o, "ReferenceGrant")), 1), "expected 1 ReferenceGrant"],
-    ["a --tls render checked without --tls", unchanged, "gateway: expected 1 HTTPRoute(s), found 2", { route: "gateway", autoscale: true }],
-  ];
+    ["a --tls render checked without --tls", unbroken, "gateway: expected 1 HTTPRoute(s), found 2", { route: "gateway", autoscale: true }],
+  ],
+  // The settings compose gives the service's replicas.
+  compose: [
+    ["a misspelt setting", (o) => (replicaEnv(o).ACCES_LOG = "on"), "ACCES_LOG is not a setting"],
+    ["a port out of range", (o) => (replicaEnv(o).METRICS_PORT = "99999"), 'METRICS_PORT="99999" is not of the form'],
+    ["an athlete too long", (o) => (replicaEnv(o).FAVORITE_ATHLETE = "é".repeat(513)), `FAVORITE_ATHLETE="${"é".repeat(513)}" is not of the form`],
+    ["an empty athlete", (o) => (replicaEnv(o).FAVORITE_ATHLETE = ""), 'FAVORITE_ATHLETE="" is not of the form'],
+  ],
+};
 
-  const runs = [
-    ["minikube", good, {}, minikube],
-    ["metrics-scrape", goodScrape, { metricsScrape: true }, scrape],
-    ["traefik", goodTraefik, { route: "traefik" }, traefik],
-    ["gateway --tls", goodGateway, { route: "gateway", tls: true, autoscale: true }, gateway],
-  ];
-  let total = 0;
-  let failures = 0;
-  for (const [runName, objs0, opts, mutations] of runs) {
-    const base = checkPolicy(objs0, opts);
-    if (base.length > 0) {
-      console.error(`the unmodified ${runName} render must pass the policy, but: ${base.join("; ")}`);
-      return false;
-    }
-    for (const [name, mutate, expected, checkOpts = opts] of mutations) {
-      total++;
-      const objs = structuredClone(objs0);
-      mutate(objs);
-      const hit = checkPolicy(objs, checkOpts).find((m) => m.includes(expected));
-      if (hit) console.log(`ok   ${runName}: ${name}: ${hit}`);
-      else {
-        failures++;
-        console.error(`FAIL ${runName}: ${name}: expected a violation containing ${JSON.stringify(expected)}, got ${JSON.stringify(checkPolicy(objs, checkOpts))}`);
-      }
+// Breaks each render of the table every way, and checks them: check(cases) returns each case's
+// messages, for cases { label, render, objects, opts } (all at once: the schema check runs the type
+// checker once). Each broken render must yield the row's text, each unbroken one no message.
+export async function rejectsEveryBreak(table, renders, optsOf, check) {
+  const cases = [];
+  for (const [render, rows] of Object.entries(table)) {
+    cases.push({ label: `${render}: unbroken`, render, objects: renders[render], opts: optsOf[render] });
+    for (const [what, mutate, expected, opts = optsOf[render]] of rows) {
+      const objects = structuredClone(renders[render]);
+      mutate(objects, renders);
+      cases.push({ label: `${render}: ${what}`, render, objects, opts, expected });
     }
   }
-  console.log(`${total - failures}/${total} broken variants rejected`);
+  const results = await check(cases);
+  let failures = 0;
+  cases.forEach(({ label, expected }, i) => {
+    const hit = expected === undefined ? results[i].length === 0 : results[i].find((m) => m.includes(expected));
+    if (hit && expected !== undefined) console.log(`ok   ${label}: ${hit.split("\n")[0]}`);
+    if (hit) return;
+    failures++;
+    const want = expected === undefined ? "no message" : `a message containing ${JSON.stringify(expected)}`;
+    console.error(`FAIL ${label}: expected ${want}, got ${JSON.stringify(results[i], null, 1)}`);
+  });
+  const broken = cases.filter((c) => c.expected !== undefined).length;
+  console.log(`${cases.length - failures}/${cases.length} renders as expected (${broken} broken, ${cases.length - broken} unbroken)`);
   return failures === 0;
 }
