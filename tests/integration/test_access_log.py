@@ -10,7 +10,8 @@ import threading
 import time
 import unittest
 
-from fa_test import connect, free_ports, main, Reader, request, scrape, Server
+from fa_test import connect, free_ports, main, Reader, request, Server
+from test_metrics import scrape
 
 
 def start(stdout):
