@@ -22,7 +22,7 @@ import tempfile
 import threading
 import time
 
-from fa_test import free_ports, get, GREETING as BODY, Reader, request as request_bytes, Server, wait_until
+from fa_test import free_ports, get, GREETING as BODY, Reader, request, Server, wait_until
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 TEMPLATE = os.path.join(ROOT, "nginx", "favorite-athlete.conf.template")
@@ -80,14 +80,10 @@ http {{
     return conf
 
 
-def request(port, method="GET", path="/", host=HOST, timeout=5):
-    """One request on its own connection: (status, headers dict with lower-case names, body)."""
-    return get(port, path, method, host, timeout)
-
-
 def status_of(port, path, host=HOST):
+    """The status of a GET of path, or None if nothing answers."""
     try:
-        return request(port, path=path, host=host, timeout=1)[0]
+        return get(port, path, host=host, timeout=1)[0]
     except (OSError, EOFError):
         return None
 
@@ -220,7 +216,7 @@ class Load:
             start = time.monotonic()
             try:
                 reader = reader or Reader(socket.create_connection(("127.0.0.1", self.port), timeout=5))
-                status, headers, body = reader.ask(request_bytes("GET", "/", host=HOST))
+                status, headers, body = reader.ask(request("GET", "/", host=HOST))
                 if status // 100 == 2 and body != BODY:
                     raise AssertionError(f"unexpected body {body!r}")
                 if headers.get("connection") == "close":

@@ -3,8 +3,8 @@ also run against the binary by integration.contract), unknown hosts, and request
 three replicas."""
 import unittest
 
-from fa_test import contract, judge, outcome
-from stack import HOST, Stack, request, require
+from fa_test import contract, get, judge, outcome
+from stack import HOST, Stack, require
 
 # Methods nginx itself refuses before routing (TRACE, CONNECT, lowercase, ...) never reach a replica.
 METHODS = ("POST", "PUT", "DELETE", "PATCH", "BREW")
@@ -29,7 +29,7 @@ class ThroughNginx(unittest.TestCase):
     def test_unknown_host_is_404(self):
         for host in ("example.com", f"other.127.0.0.1.nip.io:{self.stack.port}", "127.0.0.1"):
             with self.subTest(host=host):
-                status, _, body = request(self.stack.port, host=host)
+                status, _, body = get(self.stack.port, host=host)
                 self.assertEqual(status, 404)
                 self.assertNotIn(b"Usain", body)
         log = self.stack.access_log(routed=False)
@@ -37,7 +37,7 @@ class ThroughNginx(unittest.TestCase):
 
     def test_requests_are_spread_over_the_three_replicas(self):
         for _ in range(12):
-            self.assertEqual(request(self.stack.port)[0], 200)
+            self.assertEqual(get(self.stack.port, host=HOST)[0], 200)
         used = {r["upstream_addr"] for r in self.stack.access_log(routed=True)}
         self.assertEqual(used, {f"127.0.0.1:{p}" for p in self.stack.replica_ports})
 

@@ -69,12 +69,6 @@ class Connections(ServerTestCase):
             with self.subTest(name):
                 self.assert_closed_after_one_response(data, status)
 
-    def test_content_length_and_transfer_encoding_together(self):
-        data = request("POST", "/", [("Content-Length", "4"), ("Transfer-Encoding", "chunked")], b"0\r\n\r\n" + SMUGGLED)
-        got, _, _, reader = exchange(self.port, data)
-        self.assertIn(got, (400, 405))
-        self.assertTrue(reader.closed())
-
     def test_expect_100_continue_gets_the_final_answer_at_once(self):
         sock = connect(self.port, timeout=2)
         sock.sendall(request("PUT", "/", [("Content-Length", "1000000"), ("Expect", "100-continue")]))

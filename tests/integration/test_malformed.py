@@ -28,7 +28,7 @@ CASES = {
     "invalid Content-Length": (request("POST", "/", [("Content-Length", "abc")]), (400, 405)),
     "two Content-Lengths": (request("POST", "/", [("Content-Length", "0"), ("Content-Length", "30")]), ()),
     "CL + TE": (request("POST", "/", [("Content-Length", "6"), ("Transfer-Encoding", "chunked")],
-                        b"0\r\n\r\nGET /x HTTP/1.1\r\n\r\n"), ()),
+                        b"0\r\n\r\nGET /x HTTP/1.1\r\n\r\n"), (400, 405)),
     "TE with odd spacing": (b"POST / HTTP/1.1\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n", ()),
     "obs-fold header": (b"GET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n", ()),
 }
