@@ -23,7 +23,7 @@ class Checklist(unittest.TestCase):
         if AGAINST:
             cls.server, cls.port = None, AGAINST
         else:
-            # READ_TIMEOUT_SECONDS=2: a case the server waits on ends within the runner's deadline.
+            # READ_TIMEOUT_SECONDS=2: a case the server waits on ends within fa_test.outcome's deadline.
             cls.server = fa_test.Server(env={"READ_TIMEOUT_SECONDS": "2"})
             cls.port = cls.server.port
 
