@@ -5,9 +5,9 @@ uses), and a steady load through nginx that counts every request.
 The fixture plays only the parts of Kubernetes the tests check the service against: it starts the
 replicas, records every exit (pid, code), starts one again on its port (the kubelet's restart)
 and stops them all in the pod's order (replicas drain first, then nginx); test_replicas.py rolls
-the three one at a time as the Deployment's rollout does. Standard library only; each replica is a fa_test.Server (the
-binary from $FA_BIN, which ctest sets). A test whose tool is missing exits 77 (ctest: skipped).
-Everything a test starts is stopped when it ends.
+the three one at a time as the Deployment's rollout does. Standard library only; each replica is
+a fa_test.Server (the binary from $FA_BIN, which ctest sets). A test whose tool is missing exits
+77 (ctest: skipped). Everything a test starts is stopped when it ends.
 """
 import json
 import os
