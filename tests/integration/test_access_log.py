@@ -68,8 +68,8 @@ def log_records(text):
 
 class AccessLog(unittest.TestCase):
     def check(self, pipe_reader=None, stuck_seconds=0.0, nonblocking=False):
-        """Load, then SIGTERM: every answer read is a whole line, once, or counted as dropped; the
-        last line says "stopped"."""
+        """Load, then SIGTERM: every answer read is a whole line, once, or counted as dropped; with
+        none dropped the last line says "stopped"."""
         chunks = []
         if pipe_reader is None:
             out = tempfile.TemporaryFile()
@@ -96,7 +96,8 @@ class AccessLog(unittest.TestCase):
             os.close(r)
             text = b"".join(chunks)
         records = log_records(text)
-        self.assertEqual(records[-1]["msg"], "stopped")
+        if not dropped:  # (a reader that stopped may miss it too)
+            self.assertEqual(records[-1]["msg"], "stopped")
         logged = [r["path"] for r in records if r["msg"] == "request"]
         self.assertEqual(len(set(logged)), len(logged), "a request logged twice")
         self.assertLessEqual(set(logged), set(answered), "a line for a request never answered")
