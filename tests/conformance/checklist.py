@@ -1,36 +1,15 @@
 """The HTTP/1.1 conformance checklist: every server requirement of RFC 9112 sections 2-9 and of
 RFC 9110 that applies to this service, one case each, as raw request bytes and the behaviour the
 RFC requires (or, where it leaves a choice, the choice this service made; docs/conformance.md says
-why). Data only: runner.py sends the bytes, test_checklist.py and differential.py judge.
+why). Data only: test_checklist.py and differential.py send the bytes.
 
-Each case:
-  id       short, stable name (the fuzz corpus file conformance-<id> holds its bytes)
-  ref      where the requirement is written
-  rule     the requirement, in a few words; "(choice)" marks a choice the RFC leaves open
-  raw      the request bytes, sent at once on a fresh connection
-  status   the required status of the first response (an int or a tuple of ints)
-  close    True: the server must close the connection after that response;
-           False: it must keep it open (a follow-up GET / on it is answered 200);
-           None: either (the RFC lets a server close any connection after a response)
-  head     the first response is to HEAD: no body follows its head
-  headers  {name: regex} the first response's headers must match (None: must be absent)
-  replies  for pipelined requests: the statuses of every response, in order
-  body     a regex the first response's body must match
+Each case is a fa_test.Case (its fields are described there); fa_test.outcome sends it and
+fa_test.judge judges what came back.
 """
-import collections
-
-Case = collections.namedtuple("Case", "id ref rule raw status close head headers replies body",
-                              defaults=(None, False, {}, None, None))
+from fa_test import Case, req
 
 DATE = r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d\d:\d\d:\d\d GMT$"
 GREETING = rb'^\{"myFavoriteAthlete":"Usain Bolt"\}$'
-
-
-def req(line="GET / HTTP/1.1", *fields, host="test", body=b""):
-    """A request head: the request line, Host (unless host is None), then the given raw lines."""
-    lines = [line] + ([f"Host: {host}"] if host is not None else []) + list(fields)
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
-
 
 SMUGGLED = req("GET /smuggled HTTP/1.1")
 

@@ -14,12 +14,12 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
-sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))  # runner's fa_test
+sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))  # fa_test
 sys.path.insert(0, HERE)
 
 import servers  # noqa: E402  (bench/servers.py: contestants and how to start them)
 from checklist import CASES  # noqa: E402
-from runner import exchange, summary  # noqa: E402
+from fa_test import outcome  # noqa: E402
 
 SERVERS = [("fa", "service"), ("nginx", "nginx"), ("go", "Go")]
 BEGIN, END = "<!-- differential:begin -->", "<!-- differential:end -->"
@@ -38,7 +38,9 @@ def observe(args):
         server = servers.Server(specs[key], None, args.work, "differential")
         try:
             for case in CASES:
-                observed[(case.id, key)] = summary(exchange(server.port, case))
+                seen = outcome(server.port, case)  # compared: the statuses, then whether it stayed open
+                statuses = "+".join(str(r.status) for r in seen.responses) or "none"
+                observed[(case.id, key)] = f"{statuses} {seen.after}"
         finally:
             server.kill()
     return observed

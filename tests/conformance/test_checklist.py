@@ -10,7 +10,7 @@ import unittest
 
 import fa_test
 from checklist import CASES, corpus_files
-from runner import exchange, judge
+from fa_test import judge, outcome
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -23,7 +23,7 @@ class Checklist(unittest.TestCase):
         if AGAINST:
             cls.server, cls.port = None, AGAINST
         else:
-            # READ_TIMEOUT_SECONDS=2: a case the server waits on ends within the runner's deadline.
+            # READ_TIMEOUT_SECONDS=2: a case the server waits on ends within fa_test.outcome's deadline.
             cls.server = fa_test.Server(env={"READ_TIMEOUT_SECONDS": "2"})
             cls.port = cls.server.port
 
@@ -36,7 +36,7 @@ class Checklist(unittest.TestCase):
         failed = []
         for case in CASES:
             with self.subTest(case=case.id, ref=case.ref, rule=case.rule):
-                problems = judge(case, exchange(self.port, case))
+                problems = judge(case, outcome(self.port, case))
                 if problems:
                     failed.append(case.id)
                 self.assertEqual(problems, [], f"{case.id} ({case.ref}: {case.rule})")
@@ -45,7 +45,8 @@ class Checklist(unittest.TestCase):
 
     def test_the_fuzz_corpus_holds_every_case(self):
         # The seeds libFuzzer starts from (and ctest's fuzz.corpus replays) are the checklist's
-        # requests; regenerate with `python3 tests/conformance/checklist.py tests/fuzz/corpus`.
+        # requests; regenerate with
+        # `PYTHONPATH=tests/lib python3 tests/conformance/checklist.py tests/fuzz/corpus`.
         corpus = os.path.join(HERE, "..", "fuzz", "corpus")
         on_disk = {n for n in os.listdir(corpus) if n.startswith("conformance-")}
         self.assertEqual(on_disk, set(corpus_files()))
@@ -88,7 +89,7 @@ class ChecklistFailsAViolatingServer(unittest.TestCase):
     def test_the_stub_breaks_these_requirements(self):
         stub = NonConformingStub()
         try:
-            failing = {case.id for case in CASES if judge(case, exchange(stub.port, case))}
+            failing = {case.id for case in CASES if judge(case, outcome(stub.port, case))}
             print(f"\nthe non-conforming stub fails {len(failing)}/{len(CASES)} requirements", flush=True)
             for case_id in ("host-missing", "host-twice", "obs-fold", "space-before-colon", "content-length-invalid",
                             "te-not-final-chunked", "date", "post-405-allow", "connection-close"):

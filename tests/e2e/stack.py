@@ -3,26 +3,26 @@ nginx routed like the Ingress (nginx/favorite-athlete.conf.template, the file do
 uses), and a steady load through nginx that counts every request.
 
 The fixture plays only the parts of Kubernetes the tests check the service against: it starts the
-replicas, records every exit (pid, code), starts one again on its port (the kubelet's restart),
-rolls the three one at a time (the Deployment's rollout) and stops them all in the pod's order
-(replicas drain first, then nginx). Standard library only; each replica is a fa_test.Server (the
-binary from $FA_BIN, which ctest sets). A test whose tool is missing exits 77 (ctest: skipped).
-Everything a test starts is stopped when it ends.
+replicas, records every exit (pid, code), starts one again on its port (the kubelet's restart)
+and stops them all in the pod's order (replicas drain first, then nginx); test_replicas.py rolls
+the three one at a time as the Deployment's rollout does. Standard library only; each replica is
+a fa_test.Server (the binary from $FA_BIN, which ctest sets). A test whose tool is missing exits
+77 (ctest: skipped). Everything a test starts is stopped when it ends.
 """
-import http.client
 import json
 import os
 import queue
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 
-from fa_test import free_ports, get, GREETING as BODY, Server, wait_until
+from fa_test import free_ports, get, GREETING as BODY, Reader, request, Server, wait_until
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 TEMPLATE = os.path.join(ROOT, "nginx", "favorite-athlete.conf.template")
@@ -80,31 +80,28 @@ http {{
     return conf
 
 
-def request(port, method="GET", path="/", host=HOST, timeout=5):
-    """One request on its own connection: (status, headers dict with lower-case names, body)."""
-    return get(port, path, method, host, timeout)
-
-
 def status_of(port, path, host=HOST):
+    """The status of a GET of path, or None if nothing answers."""
     try:
-        return request(port, path=path, host=host, timeout=1)[0]
+        return get(port, path, host=host, timeout=1)[0]
     except (OSError, EOFError):
         return None
 
 
 class Stack:
     """Three replicas (ACCESS_LOG=on, /metrics on a free port of each, never routed) and nginx in
-    front of them, each on its own free port; nginx's config and logs in a temporary directory."""
+    front of them, each on its own free port; nginx's config and logs in a temporary directory.
+    replicas[n] is the fa_test.Server of replica n's current process; exits[n] lists how its
+    earlier ones ended: (epoch seconds, pid, exit code; -N for signal N)."""
 
     def __init__(self, drain_seconds=1, shutdown_timeout_seconds=5):
         require("nginx", "nginx")
-        self.drain_seconds = drain_seconds
-        self.shutdown_timeout_seconds = shutdown_timeout_seconds
+        self.env = {"METRICS_PORT": "0", "ACCESS_LOG": "on", "DRAIN_SECONDS": str(drain_seconds),
+                    "SHUTDOWN_TIMEOUT_SECONDS": str(shutdown_timeout_seconds)}
+        self.stop_within = drain_seconds + shutdown_timeout_seconds + 5  # s, for a replica to exit
         self.tmp = tempfile.mkdtemp(prefix="e2e-", dir="/tmp")
         self.port, *self.replica_ports = free_ports(4)
-        self.replicas = {}  # n (1..3) -> the fa_test.Server of its current process
-        self._exits = {n: [] for n in (1, 2, 3)}
-        self.nginx = None
+        self.replicas, self.exits, self.nginx = {}, {n: [] for n in (1, 2, 3)}, None
         try:
             for n in (1, 2, 3):
                 self.start_replica(n)
@@ -117,10 +114,16 @@ class Stack:
         return os.path.join(self.tmp, name)
 
     def start_replica(self, n):
-        """Starts replica n on its port (Server returns once it logs "listening")."""
-        self.replicas[n] = Server(env={"PORT": str(self.replica_ports[n - 1]), "METRICS_PORT": "0", "ACCESS_LOG": "on",
-                                       "DRAIN_SECONDS": str(self.drain_seconds),
-                                       "SHUTDOWN_TIMEOUT_SECONDS": str(self.shutdown_timeout_seconds)})
+        """Starts replica n on its port, as the kubelet (re)starts a pod's container."""
+        self.replicas[n] = Server(env=dict(self.env, PORT=str(self.replica_ports[n - 1])))
+
+    def reap(self, n):
+        """Waits for replica n's process to exit and records how: its exit code."""
+        server = self.replicas[n]
+        code = server.wait(timeout=self.stop_within)
+        self.exits[n].append((time.time(), server.proc.pid, code))
+        server.stop()  # its output read to the end, and no sanitizer report in it
+        return code
 
     def _start_nginx(self):
         values = {"FA_LISTEN": f"127.0.0.1:{self.port}", "FA_HOST": HOST,
@@ -142,27 +145,6 @@ class Stack:
         with open(self.file("nginx.log"), errors="replace") as f:
             return f.read()
 
-    def replica_pid(self, n):
-        return self.replicas[n].proc.pid
-
-    def _reap(self, n, timeout):
-        """Waits for replica n's process to exit, records and returns its exit code (-N: signal N)."""
-        server = self.replicas[n]
-        code = server.wait(timeout=timeout)
-        self._exits[n].append((time.time(), server.proc.pid, code))
-        server.stop()  # its output read to the end, and no sanitizer report in it
-        return code
-
-    def exits(self, n):
-        """[(epoch seconds, pid, exit code)] of replica n, in order."""
-        return list(self._exits[n])
-
-    def restart(self, n):
-        """After replica n's process exits (a test killed it): start it again on its port, as the
-        kubelet restarts a pod's container."""
-        self._reap(n, timeout=10)
-        self.start_replica(n)
-
     def access_log(self, routed=True):
         """nginx's access log lines (JSON): for the routed host, or (routed=False) for any other."""
         with open(self.file("nginx-access.log")) as f:
@@ -176,32 +158,6 @@ class Stack:
         except queue.Empty:
             return False
 
-    def rolling_restart(self, min_ready_seconds=2):
-        """The Deployment's rollout, one replica at a time: SIGTERM, check it exits 0, start it again,
-        and keep it ready (alive, /readyz 200) for min_ready_seconds (minReadySeconds: by then its
-        fail_timeout in nginx is over and nginx routes to it again) before the next. Raises if a
-        replica does not; returns a line per replica on how long it took."""
-        lines = []
-        for n in (1, 2, 3):
-            port, old = self.replica_ports[n - 1], self.replica_pid(n)
-            if status_of(port, "/readyz", "localhost") != 200:
-                raise AssertionError(f"replica {n} is not ready before its restart")
-            started = time.monotonic()
-            self.replicas[n].signal(signal.SIGTERM)
-            code = self._reap(n, timeout=self.drain_seconds + self.shutdown_timeout_seconds + 5)
-            exited = time.monotonic() - started
-            if code != 0:
-                raise AssertionError(f"replica {n} (pid {old}) exited with {code}, not 0")
-            self.start_replica(n)
-            lines.append(f"replica {n}: exited 0 after {exited:.1f} s; pid {self.replica_pid(n)} ready on "
-                         f"port {port} after {time.monotonic() - started:.1f} s")
-            until = time.monotonic() + min_ready_seconds
-            while time.monotonic() < until:
-                time.sleep(0.25)
-                if self.replicas[n].proc.poll() is not None or status_of(port, "/readyz", "localhost") != 200:
-                    raise AssertionError(f"replica {n} did not stay ready for {min_ready_seconds} s")
-        return lines
-
     def stop(self, sig=signal.SIGTERM):
         """Stops everything in the pod's order: sig to every replica (they drain, then exit; their
         exits are recorded), then SIGQUIT to nginx (it finishes what it has in flight). Returns
@@ -209,7 +165,7 @@ class Stack:
         for server in self.replicas.values():
             server.signal(sig)
         for n in (1, 2, 3):
-            self._reap(n, timeout=self.drain_seconds + self.shutdown_timeout_seconds + 10)
+            self.reap(n)
         self.nginx.send_signal(signal.SIGQUIT)
         return self.nginx.wait(timeout=10)
 
@@ -235,15 +191,13 @@ class Stack:
 
 class Load:
     """`clients` threads, each on its own kept-alive connection to nginx, sending GET / at about
-    `rate` requests per second. Counts every request: answered 2xx with the right body, answered
-    otherwise (non-2xx), or failed (no answer, broken connection, wrong body)."""
+    `rate` requests per second. Records every request (start, latency s, status; None if it
+    failed: no answer, a broken connection, or a 2xx with the wrong body, each named in errors)."""
 
     def __init__(self, port, clients=6, rate=50):
-        self.port, self.clients, self.interval = port, clients, 1.0 / rate
-        self.records = []  # (start monotonic, latency s, status or None)
-        self.errors = []
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
+        self.port, self.interval = port, 1.0 / rate
+        self.records, self.errors = [], []
+        self._lock, self._stop = threading.Lock(), threading.Event()
         self._threads = [threading.Thread(target=self._client, daemon=True) for _ in range(clients)]
 
     def __enter__(self):
@@ -252,61 +206,48 @@ class Load:
         return self
 
     def __exit__(self, *exc):
-        self.stop()
-
-    def stop(self):
         self._stop.set()
         for t in self._threads:
             t.join(timeout=10)
 
     def _client(self):
-        conn = None
-        next_at = time.monotonic()
+        reader, next_at = None, time.monotonic()
         while not self._stop.is_set():
-            if conn is None:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
             start = time.monotonic()
-            status = None
             try:
-                conn.request("GET", "/", headers={"Host": HOST})
-                res = conn.getresponse()
-                body = res.read()
-                status = res.status
+                reader = reader or Reader(socket.create_connection(("127.0.0.1", self.port), timeout=5))
+                status, headers, body = reader.ask(request("GET", "/", host=HOST))
                 if status // 100 == 2 and body != BODY:
                     raise AssertionError(f"unexpected body {body!r}")
-                if res.will_close:
-                    conn.close()
-                    conn = None
+                if headers.get("connection") == "close":
+                    reader.sock.close()
+                    reader = None
             except Exception as e:  # every failure is counted, none ends the load
                 with self._lock:
                     self.errors.append(f"{type(e).__name__}: {e}")
                 status = None
-                conn.close()
-                conn = None
+                if reader:
+                    reader.sock.close()
+                reader = None
             with self._lock:
                 self.records.append((start, time.monotonic() - start, status))
             next_at = max(next_at + self.interval, time.monotonic() - self.interval)
             self._stop.wait(max(0.0, next_at - time.monotonic()))
-        if conn is not None:
-            conn.close()
+        if reader:
+            reader.sock.close()
 
-    def stats(self, since=None, until=None):
+    def stats(self, since=0.0, until=float("inf")):
+        """Of the requests started in [since, until): how many were sent, failed and non-2xx, and
+        a line of figures with their latencies."""
         with self._lock:
-            records = [r for r in self.records
-                       if (since is None or r[0] >= since) and (until is None or r[0] < until)]
-        latencies = sorted(r[1] for r in records)
-
-        def pct(p):
-            if not latencies:
-                return float("nan")
-            return latencies[min(len(latencies) - 1, int(round(p / 100 * (len(latencies) - 1))))] * 1000
-
-        return {
-            "sent": len(records),
-            "failed": sum(1 for r in records if r[2] is None),
-            "non_2xx": sum(1 for r in records if r[2] is not None and r[2] // 100 != 2),
-            "p50_ms": pct(50), "p99_ms": pct(99), "max_ms": latencies[-1] * 1000 if latencies else float("nan"),
-        }
+            records = [r for r in self.records if since <= r[0] < until]
+        ms = sorted(r[1] * 1000 for r in records) or [float("nan")]
+        s = {"sent": len(records), "failed": sum(1 for r in records if r[2] is None),
+             "non_2xx": sum(1 for r in records if r[2] is not None and r[2] // 100 != 2)}
+        pct = {p: ms[min(len(ms) - 1, int(round(p / 100 * (len(ms) - 1))))] for p in (50, 99)}
+        s["line"] = (f"sent={s['sent']} failed={s['failed']} non_2xx={s['non_2xx']} "
+                     f"p50={pct[50]:.1f}ms p99={pct[99]:.1f}ms max={ms[-1]:.1f}ms")
+        return s
 
 
 def retried(access_log):
@@ -314,13 +255,6 @@ def retried(access_log):
     return sum(1 for r in access_log if "," in r["upstream_addr"])
 
 
-def figures(name, total, window=None, extra=""):
+def figures(name, total, window, extra):
     """One line of measured figures, printed (ctest -V shows it) as well as asserted."""
-    line = (f"FIGURES {name}: sent={total['sent']} failed={total['failed']} non_2xx={total['non_2xx']} "
-            f"p50={total['p50_ms']:.1f}ms p99={total['p99_ms']:.1f}ms max={total['max_ms']:.1f}ms")
-    if window:
-        line += (f" | during: sent={window['sent']} failed={window['failed']} non_2xx={window['non_2xx']} "
-                 f"p50={window['p50_ms']:.1f}ms p99={window['p99_ms']:.1f}ms max={window['max_ms']:.1f}ms")
-    if extra:
-        line += " | " + extra
-    print(line, flush=True)
+    print(f"FIGURES {name}: {total['line']} | during: {window['line']} | {extra}", flush=True)

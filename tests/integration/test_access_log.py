@@ -1,7 +1,7 @@
 """The access log as its reader sees it, with stdout a file, a fast pipe, a slow pipe, a
 non-blocking pipe, a reader that stops reading, and a SIGKILL at random moments: every line is
-whole JSON, and every request answered is a line or counted in
-favorite_athlete_log_lines_dropped_total."""
+whole JSON, and every request answered is one line or counted in
+favorite_athlete_log_lines_dropped_total. Also: an idle loop writes at once; ACCESS_LOG=off."""
 import json
 import os
 import random
@@ -10,7 +10,8 @@ import threading
 import time
 import unittest
 
-from fa_test import connect, free_ports, main, Reader, request, scrape, Server
+from fa_test import connect, free_ports, get, main, Reader, request, Server
+from test_metrics import scrape
 
 
 def start(stdout):
@@ -20,16 +21,18 @@ def start(stdout):
 
 
 def load(server, seconds, clients=4):
-    """Keep-alive GETs from several clients for `seconds`: the number of answers read."""
-    answered = [0] * clients
+    """Keep-alive GETs from several clients for `seconds`, each to a path of its own (the log has
+    paths, not queries): the paths answered."""
+    answered = [[] for _ in range(clients)]
 
     def client(i):
         until = time.monotonic() + seconds
         try:
             reader = Reader(connect(server.port))
             while time.monotonic() < until:
-                reader.ask(request("GET", f"/?c={i}"))
-                answered[i] += 1
+                path = f"/c{i}-{len(answered[i])}"
+                reader.ask(request("GET", path))
+                answered[i].append(path)
             reader.sock.close()
         except (OSError, EOFError):
             pass  # killed (the SIGKILL test), maybe before this client connected
@@ -39,7 +42,7 @@ def load(server, seconds, clients=4):
         t.start()
     for t in threads:
         t.join()
-    return sum(answered)
+    return [path for paths in answered for path in paths]
 
 
 def read_pipe(fd, chunk, pause, into):
@@ -57,16 +60,16 @@ def read_pipe(fd, chunk, pause, into):
             time.sleep(pause)
 
 
-def request_lines(text):
-    """The request lines of the log; fails on any line that is not whole JSON."""
+def log_records(text):
+    """The log's records; fails on any line that is not whole JSON."""
     assert text.endswith(b"\n"), f"the log ends in part of a line: {text[-200:]!r}"
-    records = [json.loads(line) for line in text.splitlines()]  # raises on a torn or glued line
-    return [r for r in records if r.get("msg") == "request"]
+    return [json.loads(line) for line in text.splitlines()]  # raises on a torn or glued line
 
 
 class AccessLog(unittest.TestCase):
     def check(self, pipe_reader=None, stuck_seconds=0.0, nonblocking=False):
-        """Load, then SIGTERM: every answer read is a whole line or counted as dropped."""
+        """Load, then SIGTERM: every answer read is a whole line, once, or counted as dropped; with
+        none dropped the last line says "stopped"."""
         chunks = []
         if pipe_reader is None:
             out = tempfile.TemporaryFile()
@@ -92,9 +95,33 @@ class AccessLog(unittest.TestCase):
             reader.join(timeout=30)
             os.close(r)
             text = b"".join(chunks)
-        lines = request_lines(text)
-        self.assertEqual(len(lines) + dropped, answered, f"{len(lines)} lines, {dropped} dropped")
+        records = log_records(text)
+        if not dropped:  # (a reader that stopped may miss it too)
+            self.assertEqual(records[-1]["msg"], "stopped")
+        logged = [r["path"] for r in records if r["msg"] == "request"]
+        self.assertEqual(len(set(logged)), len(logged), "a request logged twice")
+        self.assertLessEqual(set(logged), set(answered), "a line for a request never answered")
+        self.assertEqual(len(logged) + dropped, len(answered), f"{len(logged)} lines, {dropped} dropped")
         return dropped
+
+    def test_written_at_once_by_an_idle_loop(self):
+        # (A loop busy at SIGTERM writes its batch as it ends: the benchmark checks that under load,
+        # bench/measure.py; service/test_access_log.cpp unit-tests it.)
+        with Server(env={"THREADS": "2"}) as server:
+            get(server.port, "/healthz")
+            started = time.monotonic()
+            self.assertEqual(server.next_log(msg="request", timeout=2)["path"], "/healthz")
+            self.assertLess(time.monotonic() - started, 1.0)
+
+    def test_access_log_off(self):
+        with Server(env={"ACCESS_LOG": "off"}) as server:
+            for _ in range(3):
+                get(server.port)
+            server.signal()
+            self.assertEqual(server.wait(), 0)
+            msgs = [record["msg"] for record in server.remaining_logs()]
+            self.assertNotIn("request", msgs)
+            self.assertEqual(msgs[-1], "stopped")
 
     def test_stdout_a_file(self):
         self.assertEqual(self.check(), 0)
@@ -128,7 +155,7 @@ class AccessLog(unittest.TestCase):
             os.close(r)
             text = b"".join(chunks)
             if text:
-                request_lines(text)
+                log_records(text)
 
 
 if __name__ == "__main__":

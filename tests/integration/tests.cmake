@@ -1,7 +1,8 @@
 # Integration tests: the real binary on 127.0.0.1, driven over raw sockets (Python stdlib only).
 find_package(Python3 3.9 COMPONENTS Interpreter)
 # fa_python_test(NAME SCRIPT LABELS TIMEOUT [PROPERTY VALUE]...): `python3 SCRIPT -v` with the binary
-# in FA_BIN and tests/lib (fa_test.py) on PYTHONPATH; also used by tests/conformance and tests/e2e.
+# in FA_BIN and tests/lib (fa_test.py) on PYTHONPATH (SCRIPT may be a list: the script, then its
+# arguments); also used by tests/conformance and tests/e2e.
 # Without Python (e.g. the image's build stage, which runs only -L unit) it shows as skipped.
 function(fa_python_test name script labels timeout)
   if(Python3_Interpreter_FOUND)

@@ -1,11 +1,13 @@
 """The Python tests' one library (tests/integration, tests/conformance, tests/e2e): runs the real
 favorite-athlete binary on 127.0.0.1, talks raw HTTP/1.1 to it (send bytes, read each response by
-its framing), picks free ports, waits, and runs the slow-client attack both the integration and
-the e2e tests use.
+its framing), judges an exchange against a case (request bytes -> required answer: the conformance
+checklist's cases and the README's contract, contract()), picks free ports, waits, and runs the
+slow-client attack both the integration and the e2e tests use.
 
 Standard library only. The binary comes from $FA_BIN (ctest sets it); ctest puts this directory on
 PYTHONPATH (by hand: PYTHONPATH=tests/lib).
 """
+import collections
 import json
 import os
 import queue
@@ -22,12 +24,6 @@ BIN = os.environ.get("FA_BIN", "build/dev/favorite-athlete")
 GREETING = b'{"myFavoriteAthlete":"Usain Bolt"}'  # GET / with the default FAVORITE_ATHLETE
 _sockets = []  # closed with the server, so tests need no cleanup of their own
 SANITIZER_REPORT = re.compile(r"ERROR: AddressSanitizer|WARNING: ThreadSanitizer|runtime error:|ERROR: LeakSanitizer")
-SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (-?[0-9.e+-]+|\+Inf|NaN)$')
-# What Prometheus 2.x sends when it scrapes a target.
-SCRAPE_HEADERS = [("Accept", "application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
-                             "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"),
-                  ("Accept-Encoding", "gzip"), ("User-Agent", "Prometheus/2.45.0"),
-                  ("X-Prometheus-Scrape-Timeout-Seconds", "10"), ("Connection", "close")]
 
 
 def wait_until(predicate, timeout, what):
@@ -165,9 +161,7 @@ def connect(port, timeout=5):
 
 
 def request(method="GET", path="/", headers=(), body=b"", version="HTTP/1.1", host="test"):
-    head = f"{method} {path} {version}\r\nHost: {host}\r\n"
-    head += "".join(f"{k}: {v}\r\n" for k, v in headers)
-    return head.encode("latin-1") + b"\r\n" + body
+    return req(f"{method} {path} {version}", *(f"{k}: {v}" for k, v in headers), host=host, body=body)
 
 
 class Reader:
@@ -291,20 +285,127 @@ def under_slow_clients(port, probe, pause, host="test"):
     return waits
 
 
-def scrape(metrics_port):
-    """GET /metrics as Prometheus sends it: {'name{labels}': value}; asserts the exposition format."""
-    status, headers, body, reader = exchange(metrics_port, request("GET", "/metrics", SCRAPE_HEADERS))
-    reader.sock.close()
-    assert status == 200, status
-    assert headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8", headers
-    samples = {}
-    for line in body.decode().splitlines():
-        if line.startswith("#") or not line:
-            continue
-        match = SAMPLE.match(line)
-        assert match, f"not an exposition line: {line!r}"
-        samples[match.group(1) + (match.group(2) or "")] = float(match.group(3))
-    return samples
+# A case: a request and the answer required of it (tests/conformance/checklist.py holds the RFC's).
+#   id, ref, rule  a short stable name, where the requirement is written, the requirement in words
+#   raw      the request bytes, sent at once on a fresh connection
+#   status   the required status of the first response (an int or a tuple of ints)
+#   close    True: the server must close the connection after that response;
+#            False: it must keep it open (a follow-up GET / on it is answered 200);
+#            None: either (the RFC lets a server close any connection after a response)
+#   head     the first response is to HEAD: no body follows its head
+#   headers  {name: regex} the first response's headers must match (None: must be absent)
+#   replies  for pipelined requests: the statuses of every response, in order
+#   body     a regex the first response's body must match
+Case = collections.namedtuple("Case", "id ref rule raw status close head headers replies body",
+                              defaults=(None, False, {}, None, None))
+# responses: what was parsed; after: "open" (a follow-up GET / was answered, its status in
+# followup), "closed" (EOF or reset), or "silent" (neither within the deadline); error: why
+# parsing stopped early, if it did.
+Outcome = collections.namedtuple("Outcome", "responses after followup error")
+Response = collections.namedtuple("Response", "status headers body")
+DEADLINE = 3.0  # for every read of outcome(): a server that wedges fails, never hangs
+
+
+def req(line="GET / HTTP/1.1", *fields, host="test", body=b""):
+    """A request head: the request line, Host (unless host is None), then the given raw lines."""
+    lines = [line] + ([f"Host: {host}"] if host is not None else []) + list(fields)
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+def outcome(port, case, host="test"):
+    """Sends case.raw on a new connection; reads its responses, then probes the connection with a
+    GET / for host."""
+    conn = Reader(connect(port, timeout=DEADLINE))
+    deadline = time.monotonic() + DEADLINE
+    responses, error = [], None
+    try:
+        try:
+            conn.sock.sendall(case.raw)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        try:
+            for i in range(len(case.replies or (1,))):
+                responses.append(Response(*conn.response(case.head and i == 0, deadline)))
+        except EOFError:
+            error = "closed before a response" if not responses else "closed before every response"
+        except socket.timeout:
+            error = "no response within the deadline"
+        except ValueError as e:
+            error = str(e)
+        if conn.eof:
+            return Outcome(responses, "closed", None, error)
+        # Did the server close? A follow-up request tells at once: answered, or EOF/reset.
+        try:
+            conn.sock.sendall(req(host=host))
+            status = conn.response(False, time.monotonic() + DEADLINE)[0]
+            return Outcome(responses, "open", status, error)
+        except (EOFError, BrokenPipeError, ConnectionResetError):
+            return Outcome(responses, "closed", None, error)
+        except (socket.timeout, ValueError):
+            return Outcome(responses, "silent", None, error)
+    finally:
+        conn.sock.close()
+
+
+def judge(case, outcome):
+    """The ways outcome breaks case's requirement (empty: it conforms)."""
+    wanted = case.replies or (case.status,)
+    problems = []
+    if outcome.error and len(outcome.responses) < len(wanted):
+        problems.append(outcome.error)
+    if not outcome.responses:
+        return problems or ["no response"]
+    first = outcome.responses[0]
+    allowed = case.status if isinstance(case.status, tuple) else (case.status,)
+    if first.status not in allowed:
+        problems.append(f"status {first.status}, required {case.status}")
+    if case.replies and [r.status for r in outcome.responses] != list(case.replies):
+        problems.append(f"replies {[r.status for r in outcome.responses]}, required {list(case.replies)}")
+    for name, pattern in case.headers.items():
+        value = first.headers.get(name)
+        if pattern is None and value is not None:
+            problems.append(f"{name}: {value!r} must be absent")
+        elif pattern is not None and (value is None or not re.search(pattern, value)):
+            problems.append(f"{name}: {value!r} does not match {pattern!r}")
+    if case.body is not None and not re.search(case.body, first.body):
+        problems.append(f"body {first.body[:80]!r} does not match {case.body!r}")
+    if case.head and first.body:
+        problems.append("a body after a HEAD response")
+    if case.close is True and outcome.after != "closed":
+        problems.append(f"connection {outcome.after}, must be closed")
+    if case.close is False and (outcome.after != "open" or outcome.followup != 200):
+        problems.append(f"connection {outcome.after} (follow-up: {outcome.followup}), must stay open")
+    return problems
+
+
+OTHER_METHODS = ("POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT", "BREW", "M-SEARCH", "get")
+
+
+def contract(host="test", methods=OTHER_METHODS):
+    """The README's HTTP contract as cases (a method and a target each; the body and headers named
+    are required exactly), every answer but a 405 on a connection kept alive (so a HEAD's body
+    would show as a broken follow-up): the integration tests send them to the binary, the e2e
+    tests to nginx with the host it routes. methods: those answered 405 on any path ("*",
+    asterisk-form, is a valid target for OPTIONS only)."""
+    def exact(text):  # \A...\Z: $ would let a trailing newline pass
+        return b"\\A" + re.escape(text) + b"\\Z" if isinstance(text, bytes) else r"\A" + re.escape(text) + r"\Z"
+
+    def case(target, status, body, method="GET", fields=(), **headers):
+        close = None if status == 405 else False  # a 405 may close (the service does for unknown methods)
+        return Case(f"{method} {target}", "README.md#http-contract", "", req(f"{method} {target} HTTP/1.1", *fields, host=host),
+                    status, close, method == "HEAD", {k.replace("_", "-"): exact(v) for k, v in headers.items()}, body=exact(body))
+    length, not_found = str(len(GREETING)), b'{"error":"not found"}'
+    return [case("/", 200, GREETING, content_type="application/json", content_length=length),
+            case("/", 200, b"", "HEAD", content_type="application/json", content_length=length),
+            case("/?x=1", 200, GREETING),  # the query is ignored
+            case("/", 200, GREETING, fields=["Range: bytes=0-3"]),  # ranges are not served
+            case("/healthz", 200, b'{"status":"ok"}'),
+            case("/readyz", 200, b'{"status":"ready"}'),
+            case("/no/such/thing", 404, not_found, content_type="application/json"),
+            # /metrics lives on METRICS_PORT only; the public port answers it as any unknown path.
+            *[case(target, 404, not_found) for target in ("/metrics", "/metrics/", "/metrics?x=1", f"http://{host}/metrics")],
+            *[case(path, 405, b"Only GET method valid", method, allow="GET, HEAD", content_type="text/plain; charset=utf-8")
+              for method in methods for path in ("/", "/healthz", "/nope") + (("*",) if method == "OPTIONS" else ())]]
 
 
 class ServerTestCase(unittest.TestCase):
