@@ -54,17 +54,20 @@ normalized() {
 }
 
 # A plan ($1) whose rendered manifests (the "    > " lines) show only what the generated
-# kustomization changes: their diff against the render of the committed overlay it builds on. A
-# golden holds the script's own work; the overlays' content is tests/manifests' to check.
+# kustomization's own settings (image tag, patches, Secret) change: their diff against the render
+# of the resources and components it builds on. A golden holds the script's own work; the
+# overlays' and components' content is tests/manifests' to check.
 render_delta() {
-  local overlay delta
-  overlay=$(sed -n 's#^    |   - \.\./\.\./\.\./manifests/overlays/##p' <<<"$1")
-  if [[ -z $overlay ]]; then
+  local ref=$T/ref/build/deploy/plan delta
+  mkdir -p "$ref"
+  ln -sfn "$REPO/manifests" "$T/ref/manifests"
+  sed -n 's/^    | //p' <<<"$1" | sed '/^images:/,$d' >"$ref/kustomization.yaml"
+  if [[ ! -s $ref/kustomization.yaml ]]; then
     printf '%s\n' "$1" # delete: nothing rendered
     return 0
   fi
-  delta=$(diff -U1 --label "kubectl kustomize manifests/overlays/$overlay" --label rendered \
-    <(kubectl kustomize "$REPO/manifests/overlays/$overlay") <(sed -n 's/^    > //p' <<<"$1")) || true
+  delta=$(diff -U1 --label "kubectl kustomize $(sed -n 's#^  - \.\./\.\./\.\./manifests/##p' "$ref/kustomization.yaml" | paste -sd+)" \
+    --label rendered <(kubectl kustomize "$ref") <(sed -n 's/^    > //p' <<<"$1")) || true
   sed '/^    > /,$d' <<<"$1"
   # Hunks without line numbers: lines added to the manifests elsewhere move nothing here.
   sed -e 's/^@@ .* @@$/@@/' -e 's/^/    > /' <<<"$delta"
