@@ -86,7 +86,7 @@ render_delta() {
       shift
     done
     argv=("$@")
-    run env PATH="$SCRIPT_PATH" "${env[@]}" "$REPO/build-and-deploy.sh" --dry-run "${argv[@]}"
+    run env PATH="$(script_path "${argv[@]}")" "${env[@]}" "$REPO/build-and-deploy.sh" --dry-run "${argv[@]}"
     assert_success
     no_calls_but_render
     [[ ! -e $REPO/build ]] || fail "the dry run $args wrote $REPO/build"
