@@ -13,27 +13,23 @@ set -euo pipefail
 # get: the bats test runs it with a minimal PATH.
 [[ -z ${FA_STUB_TOOLS:-} ]] || PATH="$FA_STUB_TOOLS:$PATH"
 
+# The argument after FLAG among ARGS (empty if none): arg_after FLAG ARGS...
+arg_after() {
+  local flag=$1 prev="" a
+  shift
+  for a in "$@"; do
+    [[ $prev != "$flag" ]] || break
+    prev=$a
+    a=""
+  done
+  printf '%s' "$a"
+}
+
+# The tools match their subcommand anywhere in the call (" get gateway "), so flags such as
+# --context, -n and -p need no parsing; the object a call names is its last argument.
 stub_docker() {
-  case ${1:-} in
-  build) echo "Successfully built (stub)" ;;
-  save) # save [--format F] -o FILE IMAGE: the image's name written into FILE
-    local out="" image=""
-    shift
-    while (($#)); do
-      case $1 in
-      -o)
-        out=$2
-        shift
-        ;;
-      --format) shift ;;
-      *) image=$1 ;;
-      esac
-      shift
-    done
-    echo "$image" >"$out"
-    ;;
-  *) ;;
-  esac
+  # save [--format F] -o FILE IMAGE: the image's name written into FILE.
+  if [[ $1 == save ]]; then echo "${!#}" >"$(arg_after -o "$@")"; fi
 }
 stub_podman() { stub_docker "$@"; }
 stub_kind() { :; }
@@ -44,27 +40,18 @@ stub_sleep() { "$FA_REAL_SLEEP" 0.1; }
 
 # A file in $FA_STUB_STATE says whether minikube "runs", another lists the images loaded into it.
 stub_minikube() {
-  local args=() images="$FA_STUB_STATE/minikube-images" name a st
-  while (($#)); do
-    case $1 in
-    -p | --profile) shift ;;
-    --profile=*) ;;
-    *) args+=("$1") ;;
-    esac
-    shift
-  done
-  set -- "${args[@]}"
+  local images="$FA_STUB_STATE/minikube-images" last=${!#} a st
   touch "$images"
-  case "${1:-} ${2:-}" in
-  "status "*)
+  case " $* " in
+  *" status "*)
     [[ -f $FA_STUB_STATE/minikube-running ]] || {
       echo "host: Stopped"
       exit 7
     }
     echo "host: Running"
     ;;
-  "start "*) touch "$FA_STUB_STATE/minikube-running" ;;
-  "addons list")
+  *" start "*) touch "$FA_STUB_STATE/minikube-running" ;;
+  *" addons list "*)
     # FA_STUB_ADDONS_ENABLED: the addons enabled on the profile (space-separated), as -o json lists them.
     printf '{'
     for a in ingress traefik metrics-server; do
@@ -74,15 +61,15 @@ stub_minikube() {
     done
     printf '\n    "yakd": {"Profile": "minikube", "Status": "disabled"}\n}\n'
     ;;
-  "version --short") echo "${FA_STUB_MINIKUBE_VERSION:-v1.39.0}" ;;
-  "ip "*) echo 192.168.49.2 ;;
-  "image load")
-    if [[ -f $3 ]]; then name=$(<"$3"); else name=$3; fi
-    full_name "$name" >>"$images"
+  *" version --short "*) echo "${FA_STUB_MINIKUBE_VERSION:-v1.39.0}" ;;
+  *" ip "*) echo 192.168.49.2 ;;
+  *" image load "*)
+    # An archive holds the image's name (stub_docker save).
+    if [[ -f $last ]]; then full_name "$(<"$last")"; else full_name "$last"; fi >>"$images"
     ;;
-  "image ls") sort -u "$images" ;;
-  "image rm")
-    grep -vxF "$(full_name "$3")" "$images" >"$images.new" || true
+  *" image ls "*) sort -u "$images" ;;
+  *" image rm "*)
+    grep -vxF "$(full_name "$last")" "$images" >"$images.new" || true
     mv "$images.new" "$images"
     ;;
   *) ;;
@@ -97,44 +84,30 @@ full_name() { # as minikube lists an image: docker.io/library/NAME:TAG
 # $FA_STUB_STATE/applied.yaml, so the tests can check exactly what would have been applied;
 # `apply -f -` stores stdin there; `kustomize DIR` renders to stdout. The rest are canned answers.
 stub_kubectl() {
-  local args=() c
-  while (($#)); do
-    case $1 in
-    --context | -n | --namespace) shift ;;
-    --context=* | --namespace=* | --request-timeout=*) ;;
-    *) args+=("$1") ;;
-    esac
-    shift
-  done
-  set -- "${args[@]}"
-  case "${1:-} ${2:-}" in
-  "config get-contexts")
+  local last=${!#} c
+  case " $* " in
+  *" config get-contexts "*)
     # FA_STUB_CONTEXTS: the contexts the kubeconfig knows (default: minikube).
-    for c in ${FA_STUB_CONTEXTS:-minikube}; do [[ $c != "${3:-}" ]] || return 0; done
-    echo "error: context ${3:-} not found" >&2
+    for c in ${FA_STUB_CONTEXTS:-minikube}; do [[ $c != "$last" ]] || return 0; done
+    echo "error: context $last not found" >&2
     exit 1
     ;;
-  "get gateway") echo "nginx 192.168.49.100" ;; # CLASS ADDRESS
-  "get httproute")
+  *" get gateway "*) echo "nginx 192.168.49.100" ;; # CLASS ADDRESS
+  *" get httproute "*)
     # The route's conditions from its parent Gateway (FA_STUB_ROUTE_STATUS), as the script's jsonpath prints them.
     printf '%s' "${FA_STUB_ROUTE_STATUS-Accepted=True (Accepted: Accepted); ResolvedRefs=True (ResolvedRefs: ResolvedRefs); }"
     ;;
-  "kustomize "*) "$FA_REAL_KUBECTL" kustomize "$2" ;;
-  "apply -f") cat >"$FA_STUB_STATE/applied.yaml" ;;
-  "apply -k") "$FA_REAL_KUBECTL" kustomize "$3" >"$FA_STUB_STATE/applied.yaml" ;;
-  "get jobs")
+  *" kustomize "*) "$FA_REAL_KUBECTL" kustomize "$last" ;;
+  *" apply -f - "*) cat >"$FA_STUB_STATE/applied.yaml" ;;
+  *" apply -k "*) "$FA_REAL_KUBECTL" kustomize "$last" >"$FA_STUB_STATE/applied.yaml" ;;
+  *" get jobs "*)
     [[ ${FA_STUB_NO_JOBS:-0} == 1 ]] || printf '%s\n' job.batch/ingress-nginx-admission-create job.batch/ingress-nginx-admission-patch
     ;;
-  "get pods")
-    if [[ $* == *jsonpath* ]]; then
-      printf '%s\n' "favorite-athlete-7c9d8-abcde false" "favorite-athlete-7c9d8-fghij true"
-    else
-      echo "favorite-athlete-7c9d8-abcde   0/1   CrashLoopBackOff   3   1m"
-    fi
-    ;;
-  "get events") echo "1m  Warning  BackOff  pod/favorite-athlete-7c9d8-abcde  Back-off restarting failed container" ;;
-  "describe pod") echo "Events: (stub describe of $3)" ;;
-  "logs "*) echo "stub log of $2: listen failed" ;;
+  *" get pods "*jsonpath*) printf '%s\n' "favorite-athlete-7c9d8-abcde false" "favorite-athlete-7c9d8-fghij true" ;;
+  *" get pods"*) echo "favorite-athlete-7c9d8-abcde   0/1   CrashLoopBackOff   3   1m" ;;
+  *" get events "*) echo "1m  Warning  BackOff  pod/favorite-athlete-7c9d8-abcde  Back-off restarting failed container" ;;
+  *" describe pod "*) echo "Events: (stub describe of $last)" ;;
+  *" logs "*) echo "stub log of $(arg_after logs "$@"): listen failed" ;;
   *) ;;
   esac
 }
@@ -143,41 +116,25 @@ stub_kubectl() {
 # FA_STUB_CURL_NO_DNS=1 fails name resolution (exit 6) unless --resolve is given; plain HTTP to a
 # deployment with TLS (an Ingress tls entry or a route on the https listener) is redirected
 # unless FA_STUB_HTTP_PLAIN=1 (the controller serves the JSON over plain HTTP too); else the JSON.
+# The URL is the last argument; -w "%{http_code}" asks for the status code on stdout.
 stub_curl() {
-  local out=/dev/stdout write="" url="" resolve=0
-  while (($#)); do
-    case $1 in
-    -o)
-      out=$2
-      shift
-      ;;
-    -w)
-      write=$2
-      shift
-      ;;
-    --resolve)
-      resolve=1
-      shift
-      ;;
-    -H | --max-time | --cacert) shift ;;
-    http://* | https://*) url=$1 ;;
-    *) ;;
-    esac
-    shift
-  done
+  local url=${!#} out code=200
+  out=$(arg_after -o "$@")
+  out=${out:-/dev/stdout}
   if [[ $url =~ ^https?://[0-9.]+/ ]]; then
     echo "<html>404 Not Found</html>" >"$out"
-  elif [[ ${FA_STUB_CURL_NO_DNS:-0} == 1 && $resolve == 0 ]]; then
+    return 0
+  elif [[ ${FA_STUB_CURL_NO_DNS:-0} == 1 && " $* " != *" --resolve "* ]]; then
     echo "curl: (6) Could not resolve host" >&2
     exit 6
   elif [[ $url == http://* && ${FA_STUB_HTTP_PLAIN:-0} == 0 ]] &&
     grep -qE 'secretName: favorite-athlete-tls|sectionName: https' "$FA_STUB_STATE/applied.yaml" 2>/dev/null; then
     : >"$out"
-    [[ -z $write ]] || printf '308'
+    code=308
   else
     printf '{"myFavoriteAthlete":"Usain Bolt"}' >"$out"
-    [[ -z $write ]] || printf '200'
   fi
+  [[ " $* " != *" -w "* ]] || printf '%s' "$code"
 }
 
 main() {
