@@ -35,7 +35,7 @@ load deploy_helpers
 }
 
 # The plans: the --dry-run output of each mode against its golden file, its rendered manifests as
-# their diff against the overlay's (render_delta). The default plan is whole
+# their diff against the resources and components they build on (render_delta). The default plan is whole
 # (golden/dry_run_default.txt); every other mode's golden is the unified diff (one line of context)
 # of its plan against the plan it varies (golden/dry_run_<mode>.diff): each file shows what one option changes,
 # the shared part is written once, and any change of any plan still fails. FA_UPDATE_GOLDEN=1
