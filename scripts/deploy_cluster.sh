@@ -18,7 +18,7 @@ check_context_cluster() {
   NODE_IP=$(printf '%s\n' "$HOST" | sed -n 's/.*[.-]\([0-9]\{1,3\}\.[0-9]\{1,3\}\.[0-9]\{1,3\}\.[0-9]\{1,3\}\)\.nip\.io$/\1/p')
   run kubectl --context "$KCONTEXT" get --raw /readyz --request-timeout=20s >/dev/null ||
     die "the cluster of context $CONTEXT does not answer ('kubectl --context $CONTEXT get --raw /readyz' failed)"
-  log "route: $(route_describe)"
+  log "route: $ROUTE_DESCRIPTION"
   [[ $ROUTE != gateway ]] || route_gateway
   [[ $DRY_RUN == 0 ]] || return 0
   log "the cluster of context $CONTEXT answers; the route's controller, metrics-server and image access are up to that cluster"
@@ -26,7 +26,7 @@ check_context_cluster() {
 }
 
 prepare_cluster() {
-  step "3/6 cluster" "minikube profile $PROFILE; route: $(route_describe)"
+  step "3/6 cluster" "minikube profile $PROFILE; route: $ROUTE_DESCRIPTION"
   CLUSTER_STEPS_STARTED=1
   # A dry run reads nothing from the cluster: it shows the start as if the profile were stopped.
   if [[ $DRY_RUN == 0 ]] && mk status >/dev/null 2>&1; then
@@ -218,7 +218,7 @@ check_answer() {
         die "127.0.0.1 needs '$(tunnel_command)' running in another terminal"
       fi
       [[ -z $URL_OPTION ]] || die "the pods are ready but $URL did not answer the JSON; is --url right?"
-      die "the pods are ready but the $(route_title) did not answer; check 'kubectl -n $NAMESPACE describe $ROUTE_KIND $APP' and the logs of its controller (namespace $CONTROLLER_NS)"
+      die "the pods are ready but the $ROUTE_TITLE did not answer; check 'kubectl -n $NAMESPACE describe $ROUTE_KIND $APP' and the logs of its controller (namespace $CONTROLLER_NS)"
     fi
     sleep "$POLL_INTERVAL"
   done

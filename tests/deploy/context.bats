@@ -49,7 +49,7 @@ load deploy_helpers
   # shellcheck disable=SC2016 # expanded when the filter runs
   printf '#!/usr/bin/env bash\necho "filter $*" >>"$FA_STUB_LOG"\necho "# filtered by the shim ($1)"\ncat\n' >"$T/filter"
   chmod +x "$T/filter"
-  FA_STUB_APPLY_WEBHOOK_FAILURES=1 FA_STUB_CONTEXTS=old deploy --skip-tests --context old --image-load none \
+  FA_STUB_FAIL="apply -f" FA_STUB_FAIL_FIRST=1 FA_STUB_FAIL_MESSAGE=$WEBHOOK_DOWN FA_STUB_CONTEXTS=old deploy --skip-tests --context old --image-load none \
     --render-filter "$T/filter k8s-1.20"
   assert_success
   assert_called '^kubectl --context old kustomize .*/build/deploy/context-old$'
@@ -60,21 +60,21 @@ load deploy_helpers
   applied | grep -q '^kind: Deployment' || fail "no Deployment applied"
   # A failing filter stops before anything is applied.
   : >"$FA_STUB_LOG"
-  link_tools "$T/false" false
-  SCRIPT_PATH="$SCRIPT_PATH:$T/false" FA_STUB_CONTEXTS=old deploy --skip-tests --context old --image-load none --render-filter false
+  link_tools "$STUBS" false
+  FA_STUB_CONTEXTS=old deploy --skip-tests --context old --image-load none --render-filter false
   assert_failure
   assert_output --partial "--render-filter 'false' failed"
   refute_called 'apply'
 }
 
 @test "--context: a failed rollout gives the diagnostics on that context; delete --context removes the namespace only" {
-  FA_STUB_ROLLOUT_RC=1 FA_STUB_CONTEXTS=lab deploy --skip-tests --context lab --image-load none
+  FA_STUB_FAIL='rollout status deployment/favorite-athlete' FA_STUB_CONTEXTS=lab deploy --skip-tests --context lab --image-load none
   assert_failure 1
   assert_output --partial "diagnostics (context lab)"
   assert_called '^kubectl --context lab --request-timeout=15s -n favorite-athlete describe pod favorite-athlete-7c9d8-abcde'
   : >"$FA_STUB_LOG"
   rm "$STUBS/minikube"
-  FA_STUB_CONTEXTS=lab deploy delete --context lab
+  FA_STUB_CONTEXTS=lab NO_GIT=1 deploy delete --context lab
   assert_success
   assert_called '^kubectl --context lab delete namespace favorite-athlete --ignore-not-found --wait=true --timeout=11s$'
   refute_called '^(minikube|docker|podman)'

@@ -1,10 +1,11 @@
 # shellcheck shell=bash
 # deploy_helpers.bash: what every tests/deploy/*.bats loads. Each test runs build-and-deploy.sh
-# against stub docker/podman, minikube, kubectl, curl, kind/k3d and sleep (tests/deploy/stubs) that
-# record their calls in $FA_STUB_LOG, in a throwaway git checkout with a PATH that holds only the
-# stubs, basic POSIX tools and git (optional: the tag), so no real container engine, cluster or
-# network is ever touched, and nothing else the script might call (apt, sudo, cmake, a compiler,
-# python, node) is there. The host requirements tests drop git too (and openssl unless --tls).
+# against stub docker/podman, minikube, kubectl, curl, kind/k3d and sleep (one file,
+# tests/deploy/stub.bash) that record their calls in $FA_STUB_LOG, in a throwaway git checkout with
+# a PATH that holds only the stubs, basic POSIX tools and git (openssl only with --tls; no git with
+# NO_GIT=1: the tag), so no real container engine, cluster or network is ever touched, and nothing
+# else the script might call (apt, sudo, cmake, a compiler, python, node) is there: every test
+# also proves the host requirements.
 
 bats_require_minimum_version 1.5.0
 load '/usr/lib/bats/bats-support/load'
@@ -36,21 +37,21 @@ setup() {
   git -C "$REPO" init -q
   commit_all init
 
-  # The script's PATH: the stubs, basic POSIX tools ($POSIX_TOOLS, exactly what the script
-  # may use besides docker/podman, minikube, kubectl, curl), and separately git and openssl.
-  # The stubs get their own tools through FA_STUB_TOOLS.
+  # The script's tools: the stubs, basic POSIX tools ($POSIX_TOOLS, exactly what the script may
+  # use besides docker/podman, minikube, kubectl, curl), and separately git and openssl
+  # (script_path). The stubs get their own tools through FA_STUB_TOOLS.
   # shellcheck disable=SC2086 # a list of tool names
   link_tools "$T/posix" $POSIX_TOOLS
   link_tools "$T/git" git
   link_tools "$T/openssl" openssl
-  link_tools "$T/stubtools" cat cp mv touch sort grep
+  link_tools "$T/stubtools" cat mv touch sort grep
   export FA_STUB_TOOLS=$T/stubtools
   STUBS=$T/stubs
-  cp -R "$BATS_TEST_DIRNAME/stubs" "$STUBS"
-  # One stub serves both engines, one both loaders (copies: a test may remove one of the pair).
-  cp "$STUBS/docker" "$STUBS/podman"
-  cp "$STUBS/kind" "$STUBS/k3d"
-  SCRIPT_PATH="$STUBS:$T/posix:$T/git:$T/openssl"
+  local tool
+  mkdir "$STUBS"
+  for tool in docker podman minikube kubectl curl kind k3d sleep; do
+    ln -s "$BATS_TEST_DIRNAME/stub.bash" "$STUBS/$tool"
+  done
 
   unset MINIKUBE_PROFILE FA_CONTAINER_ENGINE TEST_COMMAND FA_IMAGE_TAG FA_MINIKUBE_START_ARGS KUBECONFIG
   export FA_POLL_INTERVAL_SECONDS=0.1 FA_HTTP_TIMEOUT_SECONDS=2 FA_ADDON_TIMEOUT_SECONDS=7 FA_ROLLOUT_TIMEOUT_SECONDS=9 \
@@ -84,13 +85,18 @@ commit_all() {
   git -C "$REPO" add -A
   git -C "$REPO" -c user.name=test -c user.email=test@example.invalid commit -qm "$1"
 }
-deploy() { run env PATH="$SCRIPT_PATH" "$REPO/build-and-deploy.sh" "$@"; }
-# The host requirements only: stubs + POSIX tools (no git; openssl only with --tls).
-deploy_minimal() {
+# The PATH for the script run with these arguments: the stubs, the POSIX tools, git (unless
+# NO_GIT=1) and openssl only with --tls.
+script_path() {
   local path="$STUBS:$T/posix" a
+  [[ ${NO_GIT:-0} == 1 ]] || path="$path:$T/git"
   for a in "$@"; do [[ $a != --tls ]] || path="$path:$T/openssl"; done
-  run env PATH="$path" "$REPO/build-and-deploy.sh" "$@"
+  printf '%s' "$path"
 }
+deploy() { run env PATH="$(script_path "$@")" "$REPO/build-and-deploy.sh" "$@"; }
+# What kubectl apply says while ingress-nginx's admission webhook starts (FA_STUB_FAIL_MESSAGE).
+# shellcheck disable=SC2034 # used by the .bats files
+WEBHOOK_DOWN='Error from server (InternalError): Internal error occurred: failed calling webhook "validate.nginx.ingress.kubernetes.io": connect: connection refused'
 # First line number in the call log matching an extended regex (fails if none).
 line_of() {
   local n

@@ -1,14 +1,15 @@
 #!/usr/bin/env bats
 # build-and-deploy.sh with only the host requirements: docker or podman, minikube, kubectl, curl
-# (openssl for --tls), bash and basic POSIX tools. No git (the tag is then a checksum of the
-# sources), nothing else. The tools the preflight checks in each mode: the "found" lines of the
-# golden plans (plans.bats).
+# (openssl for --tls), bash and basic POSIX tools. Every test runs the script so (plus git, for
+# its tag: deploy_helpers.bash); these show it without git (the tag is then a checksum of the
+# sources) and a missing tool named. The tools the preflight checks in each mode: the "found"
+# lines of the golden plans (plans.bats).
 # The checkout, the stubs and the helpers: deploy_helpers.bash.
 
 load deploy_helpers
 
-@test "host requirements only: deploys end to end without git, tagged src-<checksum>" {
-  deploy_minimal
+@test "host requirements only: deploys end to end without git, tagged src-<checksum>; so does --context" {
+  NO_GIT=1 deploy
   assert_success
   local tag
   tag=$(grep -oE 'favorite-athlete:src-[0-9]+' "$FA_STUB_LOG" | head -n1)
@@ -19,36 +20,15 @@ load deploy_helpers
   refute_called '^tests'
   # The same sources give the same tag; a changed file a new one.
   : >"$FA_STUB_LOG"
-  deploy_minimal --skip-tests
+  NO_GIT=1 deploy --skip-tests
   assert_called "^docker build .* -t $tag "
   echo "# changed" >>"$REPO/Dockerfile.alpine"
   : >"$FA_STUB_LOG"
-  deploy_minimal --skip-tests
+  NO_GIT=1 deploy --skip-tests
   refute_called "$tag"
-}
-
-@test "host requirements only: --tls (with openssl), --autoscale, --tunnel" {
-  deploy_minimal --tls
-  assert_success
-  applied | grep -q 'type: kubernetes.io/tls' || fail "no TLS secret"
-  assert_called '^curl .*--cacert .* https://favorite-athlete\.192\.168\.49\.2\.nip\.io/'
-  deploy_minimal --autoscale
-  assert_success
-  assert_called '^minikube -p minikube addons enable metrics-server'
-  applied | grep -q '^kind: HorizontalPodAutoscaler' || fail "no HPA"
-  deploy_minimal --tunnel
-  assert_success
-  assert_line "URL:    http://favorite-athlete.127.0.0.1.nip.io/"
-  assert_output --partial "minikube -p minikube tunnel --bind-address=127.0.0.1"
-}
-
-@test "host requirements only: delete, --context" {
-  deploy_minimal delete
-  assert_success
-  assert_called '^kubectl --context minikube delete namespace favorite-athlete'
   : >"$FA_STUB_LOG"
   rm "$STUBS/minikube"
-  FA_STUB_CONTEXTS=kind-demo deploy_minimal --context kind-demo
+  FA_STUB_CONTEXTS=kind-demo NO_GIT=1 deploy --context kind-demo
   assert_success
   assert_called '^kind load docker-image favorite-athlete:src-[0-9]+ --name demo$'
 }
@@ -56,7 +36,7 @@ load deploy_helpers
 @test "preflight: a missing tool stops before the build, named with its install hint" {
   local drop args want tool
   while IFS='|' read -r drop args want; do
-    rm -rf "$T/some" && cp -R "$STUBS" "$T/some"
+    rm -rf "$T/some" && cp -P -R "$STUBS" "$T/some"
     for tool in $drop; do rm "$T/some/$tool"; done
     # shellcheck disable=SC2086 # each line's arguments, split
     FA_STUB_CONTEXTS=kind-demo run env PATH="$T/some:$T/posix" "$REPO/build-and-deploy.sh" $args

@@ -19,6 +19,7 @@ load deploy_helpers
   assert_line "URL:    http://favorite-athlete.192.168.49.2.nip.io/"
   assert_line 'Answer: {"myFavoriteAthlete":"Usain Bolt"}'
   refute_called '^tests'
+  refute_called '^sleep' # no blind sleep: every condition was met at once
 }
 
 @test "image: uncommitted changes give <sha>-dirty-<hash>, stable for the same changes" {
@@ -40,7 +41,7 @@ load deploy_helpers
 }
 
 @test "a failing in-image test fails the build: nothing is loaded, applied or started" {
-  FA_STUB_BUILD_RC=1 deploy
+  FA_STUB_FAIL='^docker build' FA_STUB_FAIL_MESSAGE="FAIL: GET / answered '{}' (the in-image smoke test)" deploy
   assert_failure 1
   assert_output --partial "FAIL: GET / answered"
   assert_output --partial "the image build failed; a failing unit test or smoke test in the build stage fails it too"
@@ -58,14 +59,8 @@ load deploy_helpers
   (($(line_of '^minikube -p minikube start') < $(line_of 'addons enable ingress'))) || fail "start after addon"
 }
 
-@test "no blind sleep: when every condition is met at once, sleep is never called" {
-  deploy
-  assert_success
-  refute_called '^sleep'
-}
-
 @test "curl: polls with a pause only after a failed attempt, then succeeds" {
-  FA_STUB_CURL_FAILURES=2 deploy --skip-tests
+  FA_STUB_FAIL='^curl .*nip\.io' FA_STUB_FAIL_FIRST=2 deploy --skip-tests
   assert_success
   assert_equal "$(count_calls '^sleep')" 2
   assert_called '^sleep 0.1$'
@@ -80,19 +75,20 @@ load deploy_helpers
 
 @test "curl: gives up at FA_HTTP_TIMEOUT_SECONDS with an explanation and diagnostics" {
   SECONDS=0
-  FA_STUB_CURL_FAILURES=always FA_HTTP_TIMEOUT_SECONDS=1 deploy --skip-tests
+  export FA_STUB_FAIL='^curl .*nip\.io' FA_HTTP_TIMEOUT_SECONDS=1
+  deploy --skip-tests
   assert_failure
   ((SECONDS < 20)) || fail "took ${SECONDS}s"
   assert_output --partial "no JSON answer from http://favorite-athlete.192.168.49.2.nip.io/ within 1s"
   assert_output --partial "the pods are ready but the Ingress did not answer" # tests/cluster/deploy.sh broken expects it
   assert_output --partial "diagnostics"
-  FA_STUB_CURL_FAILURES=always FA_HTTP_TIMEOUT_SECONDS=1 deploy --skip-tests --gateway gateway/public
+  deploy --skip-tests --gateway gateway/public
   assert_failure
   assert_output --partial "the pods are ready but the HTTPRoute did not answer"
 }
 
 @test "apply: retried while the admission webhook starts, then succeeds" {
-  FA_STUB_APPLY_WEBHOOK_FAILURES=2 deploy --skip-tests
+  FA_STUB_FAIL="apply -k" FA_STUB_FAIL_FIRST=2 FA_STUB_FAIL_MESSAGE=$WEBHOOK_DOWN deploy --skip-tests
   assert_success
   assert_equal "$(count_calls 'apply -k')" 3
   assert_equal "$(count_calls '^sleep')" 2
@@ -100,7 +96,7 @@ load deploy_helpers
 }
 
 @test "apply: gives up after FA_APPLY_ATTEMPTS when the webhook never answers" {
-  FA_STUB_APPLY_WEBHOOK_FAILURES=99 FA_APPLY_ATTEMPTS=3 deploy --skip-tests
+  FA_STUB_FAIL="apply -k" FA_STUB_FAIL_MESSAGE=$WEBHOOK_DOWN FA_APPLY_ATTEMPTS=3 deploy --skip-tests
   assert_failure
   assert_equal "$(count_calls 'apply -k')" 3
   assert_output --partial "still refused the Ingress after 3 attempts"
@@ -108,24 +104,25 @@ load deploy_helpers
 }
 
 @test "apply: other errors are not retried" {
-  FA_STUB_APPLY_ERROR='error: resource mapping not found' deploy --skip-tests
+  FA_STUB_FAIL="apply -k" FA_STUB_FAIL_MESSAGE='error: resource mapping not found' deploy --skip-tests
   assert_failure
   assert_equal "$(count_calls 'apply -k')" 1
   assert_output --partial "not a webhook start-up error"
 }
 
-@test "ingress controller never ready: explained, nothing applied" {
-  FA_STUB_CONTROLLER_RC=1 deploy --skip-tests
-  assert_failure
-  assert_output --partial "ingress controller was not ready within 7s"
-  refute_called 'apply -k'
-}
-
-@test "admission job not complete: explained, nothing applied" {
-  FA_STUB_WAIT_RC=1 deploy --skip-tests
-  assert_failure
-  assert_output --partial "did not complete within 7s"
-  refute_called 'apply -k'
+@test "a wait or check before the apply fails: explained, nothing applied" {
+  local call want
+  while IFS='|' read -r call want; do
+    FA_STUB_FAIL=$call deploy --skip-tests
+    assert_failure 1
+    assert_output --partial "$want"
+    refute_called 'apply -k'
+  done <<'FAILS'
+rollout status deployment/ingress-nginx-controller|ingress controller was not ready within 7s
+wait --for=condition=Ready pod|the ingress controller pod was not Ready within 7s
+wait --for=condition=complete|did not complete within 7s
+minikube .*image ls|is not in minikube's image list
+FAILS
 }
 
 @test "admission jobs already cleaned up: no wait on jobs, still waits for the controller" {
@@ -136,7 +133,7 @@ load deploy_helpers
 }
 
 @test "failed rollout: diagnostics (pods, events, describe and logs of the failing pod), exit 1" {
-  FA_STUB_ROLLOUT_RC=1 deploy --skip-tests
+  FA_STUB_FAIL='rollout status deployment/favorite-athlete' deploy --skip-tests
   assert_failure 1
   assert_output --partial "did not finish rolling out within 9s"
   assert_output --partial "diagnostics"
@@ -170,23 +167,14 @@ load deploy_helpers
   [[ $(short_sha) != "$(grep -oE 'favorite-athlete:[0-9a-f]{12}' "$T/first.yaml" | cut -d: -f2)" ]]
 }
 
-@test "respects KUBECONFIG and always targets the profile's context" {
+@test "respects KUBECONFIG; --profile: every minikube call has -p, every kubectl call --context, that profile" {
   export KUBECONFIG=$T/my-kubeconfig
-  deploy --skip-tests
+  deploy --skip-tests --profile demo
   assert_success
   ! grep -v "KUBECONFIG=$T/my-kubeconfig\$" "$FA_STUB_STATE/env.log" || fail "KUBECONFIG changed"
   refute_called '--kubeconfig'
-  local line
-  while IFS= read -r line; do
-    [[ $line == "kubectl --context minikube "* ]] || fail "kubectl without --context: $line"
-  done < <(grep '^kubectl' "$FA_STUB_LOG")
-}
-
-@test "--profile: minikube -p and kubectl --context use it" {
-  deploy --skip-tests --profile demo
-  assert_success
-  refute_called '^minikube (-p minikube|[^-])'
-  refute_called '^kubectl --context minikube'
+  refute_called '^minikube (-p [^d]|[^-])'
+  refute_called '^kubectl (--context [^d]|[^-])'
   assert_called '^minikube -p demo addons enable ingress'
   assert_called '^kubectl --context demo apply -k .*/build/deploy/demo$'
 }
@@ -195,7 +183,7 @@ load deploy_helpers
   deploy --skip-tests
   assert_success
   : >"$FA_STUB_LOG"
-  deploy delete
+  NO_GIT=1 deploy delete # delete needs no git
   assert_success
   assert_called '^kubectl --context minikube delete namespace favorite-athlete --ignore-not-found --wait=true --timeout=11s$'
   assert_called "^minikube -p minikube image rm docker.io/library/favorite-athlete:$(short_sha)\$"
@@ -206,15 +194,17 @@ load deploy_helpers
 
 @test "delete when minikube is not running: nothing to do, success" {
   rm "$FA_STUB_STATE/minikube-running"
-  deploy delete
+  NO_GIT=1 deploy delete # delete needs no git
   assert_success
   assert_output --partial "nothing deployed to remove"
   refute_called '^kubectl'
 }
 
-@test "--tls: self-signed certificate in a kubernetes.io/tls Secret, Ingress TLS for the real host, https checked" {
-  deploy --skip-tests --tls
+@test "--tls --autoscale: self-signed certificate in a kubernetes.io/tls Secret, Ingress TLS for the real host, https checked; the HPA and metrics-server" {
+  deploy --skip-tests --tls --autoscale
   assert_success
+  assert_called '^minikube -p minikube addons enable metrics-server'
+  applied | grep -q '^kind: HorizontalPodAutoscaler' || fail "no HPA"
   local host=favorite-athlete.192.168.49.2.nip.io
   applied | grep -q 'type: kubernetes.io/tls' || fail "no TLS secret"
   applied | grep -qE "^  - host: $host\$" || fail "rule host"
@@ -231,13 +221,20 @@ load deploy_helpers
 }
 
 @test "node IP unreachable: says so and falls back to minikube tunnel with 127.0.0.1.nip.io" {
-  FA_STUB_NODE_REACHABLE=0 deploy --skip-tests
+  FA_STUB_FAIL='^curl .*http://192\.168\.49\.2/$' deploy --skip-tests
   assert_success
   assert_output --partial "is not reachable from this machine"
   assert_output --partial "run 'minikube -p minikube tunnel --bind-address=127.0.0.1' in another terminal"
   assert_output --partial "on Linux with the docker or podman driver, minikube tunnel forwards 127.0.0.1:80/443 only with --bind-address=127.0.0.1"
   assert_line "Needs:  minikube -p minikube tunnel --bind-address=127.0.0.1   (running in another terminal)"
   applied | grep -qE '^  - host: favorite-athlete\.127\.0\.0\.1\.nip\.io$' || fail "host"
+  assert_line "URL:    http://favorite-athlete.127.0.0.1.nip.io/"
+  # --tunnel asks for the same without the probe.
+  : >"$FA_STUB_LOG"
+  deploy --skip-tests --tunnel
+  assert_success
+  refute_called '^curl .*http://192\.168\.49\.2/$'
+  assert_line "Needs:  minikube -p minikube tunnel --bind-address=127.0.0.1   (running in another terminal)"
   assert_line "URL:    http://favorite-athlete.127.0.0.1.nip.io/"
 }
 
@@ -247,13 +244,6 @@ load deploy_helpers
   assert_output --partial "nip.io may be blocked"
   assert_called '^curl .*--resolve favorite-athlete\.192\.168\.49\.2\.nip\.io:80:192\.168\.49\.2'
   assert_output --partial "Try:    curl --resolve favorite-athlete.192.168.49.2.nip.io:80:192.168.49.2"
-}
-
-@test "image missing in minikube after load: explained" {
-  FA_STUB_IMAGE_LOAD_DROPS=1 deploy --skip-tests
-  assert_failure
-  assert_output --partial "is not in minikube's image list"
-  refute_called 'apply -k'
 }
 
 @test "the applied manifests pass the manifest policy (tests/manifests)" {
@@ -304,7 +294,7 @@ load deploy_helpers
 }
 
 @test "--gateway: no such Gateway stops before the apply, naming it" {
-  FA_STUB_GATEWAY=missing deploy --gateway gateway/public --skip-tests
+  FA_STUB_FAIL='get gateway' deploy --gateway gateway/public --skip-tests
   assert_failure 1
   assert_output --partial "no Gateway gateway/public on context minikube"
   assert_output --partial "kubectl get gateways -A"

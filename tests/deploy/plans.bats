@@ -35,7 +35,7 @@ load deploy_helpers
 }
 
 # The plans: the --dry-run output of each mode against its golden file, its rendered manifests as
-# their diff against the overlay's (render_delta). The default plan is whole
+# their diff against the resources and components they build on (render_delta). The default plan is whole
 # (golden/dry_run_default.txt); every other mode's golden is the unified diff (one line of context)
 # of its plan against the plan it varies (golden/dry_run_<mode>.diff): each file shows what one option changes,
 # the shared part is written once, and any change of any plan still fails. FA_UPDATE_GOLDEN=1
@@ -54,17 +54,20 @@ normalized() {
 }
 
 # A plan ($1) whose rendered manifests (the "    > " lines) show only what the generated
-# kustomization changes: their diff against the render of the committed overlay it builds on. A
-# golden holds the script's own work; the overlays' content is tests/manifests' to check.
+# kustomization's own settings (image tag, patches, Secret) change: their diff against the render
+# of the resources and components it builds on. A golden holds the script's own work; the
+# overlays' and components' content is tests/manifests' to check.
 render_delta() {
-  local overlay delta
-  overlay=$(sed -n 's#^    |   - \.\./\.\./\.\./manifests/overlays/##p' <<<"$1")
-  if [[ -z $overlay ]]; then
+  local ref=$T/ref/build/deploy/plan delta
+  mkdir -p "$ref"
+  ln -sfn "$REPO/manifests" "$T/ref/manifests"
+  sed -n 's/^    | //p' <<<"$1" | sed '/^images:/,$d' >"$ref/kustomization.yaml"
+  if [[ ! -s $ref/kustomization.yaml ]]; then
     printf '%s\n' "$1" # delete: nothing rendered
     return 0
   fi
-  delta=$(diff -U1 --label "kubectl kustomize manifests/overlays/$overlay" --label rendered \
-    <(kubectl kustomize "$REPO/manifests/overlays/$overlay") <(sed -n 's/^    > //p' <<<"$1")) || true
+  delta=$(diff -U1 --label "kubectl kustomize $(sed -n 's#^  - \.\./\.\./\.\./manifests/##p' "$ref/kustomization.yaml" | paste -sd+)" \
+    --label rendered <(kubectl kustomize "$ref") <(sed -n 's/^    > //p' <<<"$1")) || true
   sed '/^    > /,$d' <<<"$1"
   # Hunks without line numbers: lines added to the manifests elsewhere move nothing here.
   sed -e 's/^@@ .* @@$/@@/' -e 's/^/    > /' <<<"$delta"
@@ -83,7 +86,7 @@ render_delta() {
       shift
     done
     argv=("$@")
-    run env PATH="$SCRIPT_PATH" "${env[@]}" "$REPO/build-and-deploy.sh" --dry-run "${argv[@]}"
+    run env PATH="$(script_path "${argv[@]}")" "${env[@]}" "$REPO/build-and-deploy.sh" --dry-run "${argv[@]}"
     assert_success
     no_calls_but_render
     [[ ! -e $REPO/build ]] || fail "the dry run $args wrote $REPO/build"
