@@ -1,14 +1,9 @@
 #!/usr/bin/env bash
-# cluster.sh build | cluster.sh up STATE | cluster.sh down STATE
-# A throwaway single-node Kubernetes 1.20 cluster for the tests: etcd, kube-apiserver,
-# kube-controller-manager, kube-scheduler, containerd, kubelet and kube-proxy, each a plain
-# process of this machine (no system service) with its config, state, sockets and logs in STATE.
-# `build` builds (or finds cached) the Kubernetes components (tests/cluster/build_k8s.sh).
-# `up` leaves them running (ctest fixture setup) and writes STATE/kubeconfig (context
-# fa-cluster-1.20); `down` stops every one and removes all `up` created: pods, network
-# namespaces, the bridge, routes, iptables chains, mounts, cgroups, kubelet's pod logs, the
-# sysctls the kubelet and kube-proxy set (restored), and STATE. `up` runs `down` first if a
-# previous run left STATE behind, and on any failure.
+# cluster.sh build | cluster.sh up STATE | cluster.sh down STATE: the throwaway single-node
+# Kubernetes 1.20 of the cluster tests (README.md): every daemon a plain process of this machine
+# (no system service) with its config, state, sockets and logs in STATE. `up` leaves them running
+# (ctest fixture setup) with STATE/kubeconfig; `down` removes all `up` created and restores the
+# sysctls, then fails if anything is left. `up` runs `down` first on leftovers, and on a failure.
 set -euo pipefail
 # shellcheck source=tests/cluster/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -257,11 +252,11 @@ pause_image() {
   gcc -static -Os -s -Wall -Wextra -Werror -o "${d}/ctx/pause" "${HERE}/pause.c"
   printf 'FROM scratch\nCOPY pause /pause\nENTRYPOINT ["/pause"]\n' >"${d}/ctx/Containerfile"
   (
-    podman_sandbox "${STATE}/podman" # the storage engine.sh uses
+    podman_sandbox "${STATE}/podman" # the storage image.sh --podman uses
     podman build --pull=never --format docker --layers=false -t "${PAUSE_IMAGE}" "${d}/ctx" >/dev/null
     podman save --format docker-archive -o "${d}/pause.tar" "${PAUSE_IMAGE}"
   )
-  "${HERE}/import.sh" "${STATE}" "${d}/pause.tar" "${PAUSE_IMAGE}"
+  "${HERE}/image.sh" "${STATE}" --import "${d}/pause.tar" "${PAUSE_IMAGE}"
 }
 
 node_up() {
