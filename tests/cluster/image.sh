@@ -83,8 +83,9 @@ import() {
 }
 
 main() {
-  (($# >= 2)) || fail "usage: $0 STATE STATIC_BINARY | STATE --podman ARGS... | STATE --import ARCHIVE IMAGE"
-  if [[ $2 == --podman ]]; then
+  if (($# < 2)); then
+    fail "usage: $0 STATE STATIC_BINARY | STATE --podman ARGS... | STATE --import ARCHIVE IMAGE"
+  elif [[ $2 == --podman ]]; then
     STATE="$1"
     shift 2
     # As STATE/bin/podman this is `podman` on PATH: the real one is found without it.
@@ -98,7 +99,7 @@ main() {
     use_state "$1"
     pick "$2"
   else
-    fail "usage: $0 STATE STATIC_BINARY | STATE --podman ARGS... | STATE --import ARCHIVE IMAGE"
+    main
   fi
 }
 
