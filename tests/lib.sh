@@ -2,7 +2,7 @@
 # tests/lib.sh: the one library of the shell tests (sourced, not run). Logging is scripts/log.sh's
 # (log, warn, die, run); on top of it: the tests' exits (fail, skip) and needs (need_cmd,
 # need_root, need_binary), the one wait (wait_until), the contract's bodies and its HTTP check,
-# the checks of a running server (assert_unprivileged, sigterm_exits_0), and what the image and
+# the checks of a running server (assert_unprivileged, assert_contained, sigterm_exits_0), and what the image and
 # the cluster tests both do with podman: a private podman (podman_sandbox) and Dockerfile.alpine's
 # runtime stage built around a local binary (runtime_stage_context).
 set -euo pipefail
@@ -93,6 +93,16 @@ assert_unprivileged() {
   done
   grep -Eq '^NoNewPrivs:[[:space:]]+1$' "${st}" || fail "no_new_privs is not set"
   log "ok: pid $1 runs as 65532:65532 with no capabilities, no_new_privs=1 ($(grep '^CapBnd:' "${st}" | tr -s '\t ' ' '))"
+}
+
+# assert_contained PID: assert_unprivileged, and an empty bounding set and a read-only root mount
+# (what a container with cap-drop ALL and a read-only root filesystem gives).
+assert_contained() {
+  assert_unprivileged "$1"
+  grep -Eq '^CapBnd:[[:space:]]+0+$' "/proc/$1/status" || fail "bounding set not empty: $(grep CapBnd "/proc/$1/status")"
+  local opts
+  opts="$(awk '$5 == "/" { print $6 }' "/proc/$1/mountinfo")"
+  [[ ,${opts}, == *,ro,* ]] || fail "root is mounted '${opts}', want ro"
 }
 
 # sigterm_exits_0 PID [STDERR_FILE]: SIGTERM ends PID (a child of this shell) with exit status 0

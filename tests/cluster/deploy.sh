@@ -1,28 +1,24 @@
 #!/usr/bin/env bash
-# deploy.sh STATE new|broken|traefik|delete: build-and-deploy.sh --context against the test
-# cluster (lib.sh deploy_script), each mode one run of the script as a user runs it.
-#   new      steps 1-6 for real, image tag cluster-a: preflight, image build, cluster check, image
-#            load, apply through the 1.20 shim + rollout status, and the answer on the Ingress host
-#            through the Ingress stand-in (ingress.sh). Then 3 pods Ready, GET / through the
-#            Service's ClusterIP answers the contract, and the script printed that answer from the
-#            Ingress URL. Metrics: /metrics through the Ingress route is a 404, the Service has no
-#            metrics port, and a Prometheus-style scrape of a pod, as its prometheus.io
-#            annotations say, answers the exposition.
-#   broken   negative: a broken manifest makes the script fail, its diagnostics naming the cause:
-#            a wrong readiness probe path (step 5's rollout never completes; maxUnavailable 0 keeps
-#            the old pods serving; the diagnostics show the failing probe), a wrong Service
-#            targetPort (the pods are Ready but step 6 gets no answer through the Ingress
-#            stand-in). Each break goes in through --render-filter (the 1.20 shim, then a sed);
-#            afterwards the script with the good render must succeed again.
-#   traefik  --ingress traefik over the running deployment (same tag): the applied Ingress is of
-#            class traefik and the NetworkPolicy admits kube-system (and only it); step 6 gets the
-#            answer through the Ingress stand-in, which routes an Ingress of any class (no Traefik
-#            runs here). The plain nginx route is applied again afterwards.
-#   delete   build-and-deploy.sh delete --context: exit 0, the namespace (and with it everything
-#            the script applied) gone, the generated overlay removed.
+# deploy.sh STATE new|broken|traefik|delete: one run (or more) of build-and-deploy.sh --context
+# against the test cluster (lib.sh deploy_script), as a user runs it; README.md says what each
+# mode shows (cluster.deploy, cluster.broken_manifest, cluster.traefik, cluster.delete). broken
+# puts each break in through --render-filter (the 1.20 shim, then a sed), so the script itself
+# renders, applies and diagnoses it.
 set -euo pipefail
 # shellcheck source=tests/cluster/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+# The kustomization build-and-deploy.sh generates for this context (what it renders and applies).
+readonly SCRIPT_OVERLAY="${REPO}/build/deploy/context-${CONTEXT}"
+# The image tag the Deployment runs.
+deployed_tag() {
+  local image
+  image="$(kn get deployment "${APP}" -o jsonpath='{.spec.template.spec.containers[0].image}')"
+  printf '%s\n' "${image#*:}"
+}
+# verify_answer: GET / through the Service's ClusterIP (kube-proxy's iptables rules) answers the
+# contract: 200, JSON, the exact body.
+verify_answer() { http_expect "http://$(service_ip)/" 200 "${EXPECTED_ROOT_BODY}"; }
 
 # metrics_off_the_public_route: what a Prometheus annotation-based scrape and a client of the Ingress see.
 metrics_off_the_public_route() {
@@ -40,21 +36,32 @@ metrics_off_the_public_route() {
   figure "metrics: GET /metrics through the Ingress -> ${code}; Service ports: ${ports}; scrape of ${pod} as annotated (http://${ip}:${port}${path}) -> $(wc -l <<<"${out}") lines, $(grep -m1 '^favorite_athlete_http_requests_total{' <<<"${out}")"
 }
 
+# run_script TAG [ARGS...]: deploy_script, its output in OUT (and on stderr), its exit status in RC.
+OUT="" RC=0
+run_script() {
+  RC=0
+  OUT="$(deploy_script "$@" 2>&1)" || RC=$?
+  printf '%s\n' "${OUT}" >&2
+}
+# answered WHAT: the run exited 0 and printed the contract's answer.
+answered() {
+  ((RC == 0)) || fail "build-and-deploy.sh --context ${CONTEXT} $1 exited ${RC}"
+  grep -qxF "Answer: ${EXPECTED_ROOT_BODY}" <<<"${OUT}" || fail "build-and-deploy.sh $1 did not print the answer ${EXPECTED_ROOT_BODY}"
+}
+
 deploy_new() {
   # Waits for the Ingress and its Service, which the script applies, then routes them.
   "${HERE}/ingress.sh" "${STATE}" &
-  local ingress_pid=$! t0=${SECONDS} out rc=0
+  local ingress_pid=$! t0=${SECONDS}
   # shellcheck disable=SC2064  # this PID, now
   trap "kill ${ingress_pid} 2>/dev/null || true" EXIT # never left waiting after a failure
-  out="$(deploy_script cluster-a 2>&1)" || rc=$?
-  printf '%s\n' "${out}" >&2
+  run_script cluster-a
   wait "${ingress_pid}" || fail "the Ingress stand-in did not start (tests/cluster/ingress.sh)"
-  ((rc == 0)) || fail "build-and-deploy.sh --context ${CONTEXT} exited ${rc}"
-  grep -qxF "Answer: ${EXPECTED_ROOT_BODY}" <<<"${out}" || fail "build-and-deploy.sh did not print the answer ${EXPECTED_ROOT_BODY}"
-  grep -qxF "URL:    http://${INGRESS_HOST}/" <<<"${out}" || fail "build-and-deploy.sh did not verify http://${INGRESS_HOST}/"
+  answered ""
+  grep -qxF "URL:    http://${INGRESS_HOST}/" <<<"${OUT}" || fail "build-and-deploy.sh did not verify http://${INGRESS_HOST}/"
   verify_rollout 30
   figure "build-and-deploy.sh --context ${CONTEXT}: exit 0 in $((SECONDS - t0)) s, 3 pods Ready: $(kn get pods -l "${SELECTOR}" -o jsonpath='{range .items[*]}{.metadata.name}={.status.podIP} {end}')"
-  figure "build-and-deploy.sh step 6: $(grep -m1 -o 'cannot resolve.*instead' <<<"${out}" || echo 'resolved by DNS'); $(grep -E '^(URL|Answer|Image):' <<<"${out}" | paste -sd';' -)"
+  figure "build-and-deploy.sh step 6: $(grep -m1 -o 'cannot resolve.*instead' <<<"${OUT}" || echo 'resolved by DNS'); $(grep -E '^(URL|Answer|Image):' <<<"${OUT}" | paste -sd';' -)"
   kn get pods,service,endpoints,pdb,ingress,networkpolicy -o wide >&2
   verify_answer
   metrics_off_the_public_route
@@ -72,14 +79,15 @@ expect_failure() {
   rendered="$(kubectl kustomize "${SCRIPT_OVERLAY}")" || fail "kubectl kustomize ${SCRIPT_OVERLAY} failed"
   cmp -s <("${HERE}/shim_1_20.py" <<<"${rendered}") <("${filter}" <<<"${rendered}") &&
     fail "${what}: the edit '${expr}' changed nothing"
-  local out rc=0 t0=${SECONDS}
+  local t0=${SECONDS}
+  RC=0
   # shellcheck disable=SC2163  # "$@" is VAR=VALUE pairs
-  out="$( (export "$@" && deploy_script "${tag}" --render-filter "${filter}") 2>&1)" || rc=$?
-  printf '%s\n' "${out}" >&2
-  ((rc == 1)) || fail "${what}: build-and-deploy.sh exited ${rc}, want 1"
-  grep -qF "${message}" <<<"${out}" || fail "${what}: the script did not say '${message}'"
-  grep -q '=== diagnostics (context' <<<"${out}" || fail "${what}: no diagnostics"
-  grep -qF "${cause}" <<<"${out}" || fail "${what}: the script's output does not name the cause '${cause}'"
+  OUT="$( (export "$@" && deploy_script "${tag}" --render-filter "${filter}") 2>&1)" || RC=$?
+  printf '%s\n' "${OUT}" >&2
+  ((RC == 1)) || fail "${what}: build-and-deploy.sh exited ${RC}, want 1"
+  grep -qF "${message}" <<<"${OUT}" || fail "${what}: the script did not say '${message}'"
+  grep -q '=== diagnostics (context' <<<"${OUT}" || fail "${what}: no diagnostics"
+  grep -qF "${cause}" <<<"${OUT}" || fail "${what}: the script's output does not name the cause '${cause}'"
   figure "negative: ${what}: build-and-deploy.sh exit 1 after $((SECONDS - t0)) s: '${message}'; its output names the cause: '${cause}'"
   deploy_script "${tag}" >&2 || fail "${what}: build-and-deploy.sh fails with the good render applied again"
 }
@@ -107,17 +115,15 @@ applied_route() {
 }
 
 deploy_traefik() {
-  local tag out rc=0 t0=${SECONDS} route
+  local tag t0=${SECONDS} route
   tag="$(deployed_tag)"
-  out="$(deploy_script "${tag}" --ingress traefik 2>&1)" || rc=$?
-  printf '%s\n' "${out}" >&2
-  ((rc == 0)) || fail "build-and-deploy.sh --context ${CONTEXT} --ingress traefik exited ${rc}"
-  grep -qxF "Answer: ${EXPECTED_ROOT_BODY}" <<<"${out}" || fail "build-and-deploy.sh --ingress traefik did not print the answer"
+  run_script "${tag}" --ingress traefik
+  answered "--ingress traefik"
   route="$(applied_route)"
   [[ ${route} == "traefik kube-system" ]] ||
     fail "applied: Ingress class and NetworkPolicy namespace '${route}', want 'traefik kube-system'"
   verify_rollout 30
-  figure "build-and-deploy.sh --context ${CONTEXT} --ingress traefik: exit 0 in $((SECONDS - t0)) s; applied Ingress class and policy namespace: ${route}; $(grep -E '^Answer:' <<<"${out}")"
+  figure "build-and-deploy.sh --context ${CONTEXT} --ingress traefik: exit 0 in $((SECONDS - t0)) s; applied Ingress class and policy namespace: ${route}; $(grep -E '^Answer:' <<<"${OUT}")"
   deploy_script "${tag}" >&2 || fail "build-and-deploy.sh with the default route failed afterwards"
   route="$(applied_route)"
   [[ ${route} == "nginx ingress-nginx" ]] || fail "the default route applied again: '${route}', want 'nginx ingress-nginx'"

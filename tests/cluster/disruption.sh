@@ -1,23 +1,71 @@
 #!/usr/bin/env bash
 # disruption.sh STATE restart|new-tag|delete|liveness|drain: one disruption under steady load
-# through the Service's ClusterIP (lib.sh load_loop: a new connection per request, no retries),
-# with the failed requests counted.
-#   restart  kubectl rollout restart: 0 failed requests required; the rollout's duration
-#   new-tag  build-and-deploy.sh --context of image tag cluster-b (build, load, apply, rollout,
-#            verify): 0 failed requests required; duration
-#   delete   one pod deleted: failures counted; readiness: the pod leaves the endpoints before it
-#            stops accepting (endpoints watch vs the pod's own log), required
-#   liveness SIGSTOP of one pod's process (from the node): the readiness probe takes the frozen pod
-#            out of the endpoints, the liveness probe (/healthz, every 10 s, 3 failures) makes the
-#            kubelet restart the container; then 3 pods are Ready again. Figures: seconds to leave
-#            the endpoints and to the restart, failed requests (those routed to the frozen pod
-#            before readiness removed it: no retry below an Ingress)
-#   drain    kubectl drain of the (only) node, respecting the PodDisruptionBudget, bounded by a
-#            timeout, then uncordon: evictions and failures counted, never fewer than 2 pods in
-#            the endpoints (the PDB's maxUnavailable 1), 3 Ready again after uncordon
+# through the Service's ClusterIP (load_loop below: a new connection per request, no retries, so
+# every failure a client would see is counted). README.md says what each one requires and measures
+# (cluster.rollout_restart, cluster.rollout_new_tag, cluster.pod_delete, cluster.liveness,
+# cluster.drain).
 set -euo pipefail
 # shellcheck source=tests/cluster/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+settled() { [[ $(ready_pods):$(kn get pods -l "${SELECTOR}" --no-headers | wc -l) == 3:3 ]]; }
+# settle: a steady state to disturb: 3 pods, all Ready, none terminating (the previous test's
+# old pods gone).
+settle() { wait_until 90 "3 pods Ready and no other pod" settled; }
+
+# Epoch milliseconds, to set beside the log lines and the load loop's records.
+now_ms() {
+  local t="${EPOCHREALTIME/./}"
+  printf '%s\n' "${t:0:13}"
+}
+# stop_job PID: ends a background subshell, then its children (curl, kubectl): the subshell
+# first, so that the request its kill interrupts is never recorded as a failure.
+stop_job() {
+  [[ -n $1 ]] || return 0
+  local -a children
+  mapfile -t children < <(pgrep -P "$1")
+  kill "$1" 2>/dev/null || true
+  ((${#children[@]} == 0)) || kill "${children[@]}" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+
+# load_loop URL: steady load for the disruption tests: GETs URL back to back, a new connection each
+# (what a client without keep-alive or retries sees), 2 s timeout, about 30 per second; one line
+# per request: epoch-ms curl-exit http-status ok|bad. Runs until killed.
+load_loop() {
+  local out rc code ok t
+  while :; do
+    t="$(now_ms)" rc=0 ok=bad
+    out="$(curl -s --max-time 2 -w '\n%{http_code}' "$1")" || rc=$?
+    code="${out##*$'\n'}"
+    if [[ ${out%$'\n'*} == "${EXPECTED_ROOT_BODY}" ]]; then ok=ok; fi
+    printf '%s %s %s %s\n' "${t}" "${rc}" "${code:-000}" "${ok}"
+    sleep 0.02
+  done
+}
+# load_start URL: load_loop in the background, recording into LOAD_LOG until load_stop.
+LOAD_PID="" LOAD_LOG="" WATCH_PID=""
+load_start() {
+  LOAD_LOG="$(mktemp "${TMPDIR:-/tmp}/fa-load.XXXXXX")"
+  load_loop "$1" >"${LOAD_LOG}" 2>/dev/null &
+  LOAD_PID=$!
+  trap 'stop_job "${WATCH_PID}"; stop_job "${LOAD_PID}"' EXIT # never left running by a failed test
+  sleep 1
+}
+# load_stop NAME: stops the loop, returns the request count in LOAD_TOTAL and the failures in
+# LOAD_FAILED (the failed lines are logged with their timestamps).
+LOAD_FAILED=0 LOAD_TOTAL=0
+load_stop() {
+  stop_job "${LOAD_PID}"
+  LOAD_TOTAL=$(wc -l <"${LOAD_LOG}")
+  LOAD_FAILED=$(awk '$2 != 0 || $3 != 200 || $4 != "ok"' "${LOAD_LOG}" | wc -l)
+  if ((LOAD_FAILED > 0)); then
+    log "failed requests of '$1' (epoch ms, curl exit, HTTP status, body):"
+    awk '$2 != 0 || $3 != 200 || $4 != "ok"' "${LOAD_LOG}" | head -n 20 >&2
+  fi
+  ((LOAD_TOTAL > 0)) || fail "the load loop of '$1' sent no request"
+  rm -f "${LOAD_LOG}"
+}
 
 WATCH_LOG=""
 # The Service's endpoints, one timestamped line per change: epoch-ms ip,ip,... (or <none>)

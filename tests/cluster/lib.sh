@@ -1,8 +1,8 @@
 # shellcheck shell=bash disable=SC2034  # constants for the scripts that source this file
 # Shared by the tests/cluster scripts (sourced): the cluster's fixed addresses and names, kubectl
-# against the test cluster, the deploy script's run against it, and the load loop the disruption
-# tests measure with. Builds on tests/lib.sh: scripts/log.sh's log and die, fail, skip (exit 77; a
-# failure under FA_TESTS_NO_SKIP=1), need_cmd, wait_until, EXPECTED_ROOT_BODY, assert_unprivileged.
+# against the test cluster, its pods, and the deploy script's run against it. Builds on
+# tests/lib.sh: scripts/log.sh's log and die, fail, skip (exit 77; a failure under
+# FA_TESTS_NO_SKIP=1), need_cmd, wait_until, EXPECTED_ROOT_BODY, http_expect, assert_contained.
 # shellcheck source=tests/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
@@ -57,11 +57,7 @@ ready_pod_names() {
 }
 ready_pods() { ready_pod_names | wc -l; }
 three_ready() { (($(ready_pods) == 3)); }
-settled() { [[ $(ready_pods):$(kn get pods -l "${SELECTOR}" --no-headers | wc -l) == 3:3 ]]; }
 gone() { ! kill -0 "$1" 2>/dev/null; }
-# settle: a steady state to disturb: 3 pods, all Ready, none terminating (the previous test's
-# old pods gone).
-settle() { wait_until 90 "3 pods Ready and no other pod" settled; }
 # container_pid POD: the node PID of the pod's favorite-athlete container.
 container_pid() {
   local id
@@ -69,68 +65,6 @@ container_pid() {
   [[ -n ${id} ]] || fail "pod $1 has no container ID"
   ctr_k8s tasks ls | awk -v id="${id#containerd://}" '$1 == id {print $2}'
 }
-# The image tag the Deployment runs.
-deployed_tag() {
-  local image
-  image="$(kn get deployment "${APP}" -o jsonpath='{.spec.template.spec.containers[0].image}')"
-  printf '%s\n' "${image#*:}"
-}
-# Epoch milliseconds, to set beside the log lines and the load loop's records.
-now_ms() {
-  local t="${EPOCHREALTIME/./}"
-  printf '%s\n' "${t:0:13}"
-}
-# stop_job PID: ends a background subshell, then its children (curl, kubectl): the subshell
-# first, so that the request its kill interrupts is never recorded as a failure.
-stop_job() {
-  [[ -n $1 ]] || return 0
-  local -a children
-  mapfile -t children < <(pgrep -P "$1")
-  kill "$1" 2>/dev/null || true
-  ((${#children[@]} == 0)) || kill "${children[@]}" 2>/dev/null || true
-  wait "$1" 2>/dev/null || true
-}
-
-# load_loop URL: steady load for the disruption tests: GETs URL back to back, a new connection each
-# (what a client without keep-alive or retries sees), 2 s timeout, about 30 per second; one line
-# per request: epoch-ms curl-exit http-status ok|bad. Runs until killed.
-load_loop() {
-  local out rc code ok t
-  while :; do
-    t="$(now_ms)" rc=0 ok=bad
-    out="$(curl -s --max-time 2 -w '\n%{http_code}' "$1")" || rc=$?
-    code="${out##*$'\n'}"
-    if [[ ${out%$'\n'*} == "${EXPECTED_ROOT_BODY}" ]]; then ok=ok; fi
-    printf '%s %s %s %s\n' "${t}" "${rc}" "${code:-000}" "${ok}"
-    sleep 0.02
-  done
-}
-# load_start URL: load_loop in the background, recording into LOAD_LOG until load_stop.
-LOAD_PID="" LOAD_LOG="" WATCH_PID=""
-load_start() {
-  LOAD_LOG="$(mktemp "${TMPDIR:-/tmp}/fa-load.XXXXXX")"
-  load_loop "$1" >"${LOAD_LOG}" 2>/dev/null &
-  LOAD_PID=$!
-  trap 'stop_job "${WATCH_PID}"; stop_job "${LOAD_PID}"' EXIT # never left running by a failed test
-  sleep 1
-}
-# load_stop NAME: stops the loop, returns the request count in LOAD_TOTAL and the failures in
-# LOAD_FAILED (the failed lines are logged with their timestamps).
-LOAD_FAILED=0 LOAD_TOTAL=0
-load_stop() {
-  stop_job "${LOAD_PID}"
-  LOAD_TOTAL=$(wc -l <"${LOAD_LOG}")
-  LOAD_FAILED=$(awk '$2 != 0 || $3 != 200 || $4 != "ok"' "${LOAD_LOG}" | wc -l)
-  if ((LOAD_FAILED > 0)); then
-    log "failed requests of '$1' (epoch ms, curl exit, HTTP status, body):"
-    awk '$2 != 0 || $3 != 200 || $4 != "ok"' "${LOAD_LOG}" | head -n 20 >&2
-  fi
-  ((LOAD_TOTAL > 0)) || fail "the load loop of '$1' sent no request"
-  rm -f "${LOAD_LOG}"
-}
-
-# The kustomization build-and-deploy.sh generates for this context (what it renders and applies).
-readonly SCRIPT_OVERLAY="${REPO}/build/deploy/context-${CONTEXT}"
 
 # The Ingress host build-and-deploy.sh is given, as for minikube: <app>.<node IP>.nip.io. There is
 # no DNS here, so the script's verify step falls back to curl --resolve HOST:80:NODE_IP, and the
@@ -138,18 +72,17 @@ readonly SCRIPT_OVERLAY="${REPO}/build/deploy/context-${CONTEXT}"
 readonly INGRESS_HOST="${APP}.${NODE_IP}.nip.io"
 
 # deploy_script TAG [ARGS...]: build-and-deploy.sh's cluster mode against this cluster, as a user of a
-# non-minikube context runs it: podman (engine.sh, on PATH as `podman` by image.sh: it builds the
-# runtime stage around the picked binary, see engine.sh), the image loaded with import.sh
-# (--image-load archive:), the render through the 1.20 shim (--render-filter), verified on the
-# Ingress host, the image tagged TAG; the build stage's tests are skipped (--skip-tests) because
-# engine.sh replaces that stage (CI runs them in image.smoke_podman and ctest -L unit). The
-# script's settings (environment) are set here alone (deploy.sh broken adds timeouts).
+# non-minikube context runs it, the image tagged TAG: built and loaded by image.sh (`podman` on PATH
+# and --image-load archive:), the render through the 1.20 shim, verified on the Ingress host. The
+# build stage's tests are skipped (--skip-tests): image.sh replaces that stage (CI runs them in
+# image.smoke_podman and ctest -L unit). The script's settings are set here alone (deploy.sh broken
+# adds timeouts).
 deploy_script() {
   [[ -x ${STATE}/bin/podman ]] || fail "no podman shim in ${STATE}/bin (cluster.image did not run)"
   local tag="$1"
   shift
   PATH="${STATE}/bin:${PATH}" FA_CONTAINER_ENGINE=podman FA_POLL_INTERVAL_SECONDS=1 FA_IMAGE_TAG="${tag}" \
-    "${REPO}/build-and-deploy.sh" --context "${CONTEXT}" --image-load "archive:${HERE}/import.sh ${STATE}" \
+    "${REPO}/build-and-deploy.sh" --context "${CONTEXT}" --image-load "archive:${HERE}/image.sh ${STATE} --import" \
     --render-filter "${HERE}/shim_1_20.py" --host "${INGRESS_HOST}" --skip-tests "$@"
 }
 
@@ -160,7 +93,3 @@ verify_rollout() {
   ready="$(ready_pods)"
   ((ready == 3)) || fail "${ready} pods Ready, want 3"
 }
-
-# verify_answer: GET / through the Service's ClusterIP (kube-proxy's iptables rules) answers the
-# contract: 200, JSON, the exact body.
-verify_answer() { http_expect "http://$(service_ip)/" 200 "${EXPECTED_ROOT_BODY}"; }

@@ -1,43 +1,156 @@
 #!/usr/bin/env python3
 """shim_1_20.py: the project's rendered manifests (stdin, multi-document YAML) made acceptable to
-Kubernetes 1.20 (stdout), for the cluster tests only. It changes exactly these, and nothing else
-(tests/cluster/shim_check.py fails on any other difference):
+Kubernetes 1.20 (stdout), for the cluster tests only. It makes the changes in API and DROP below,
+and nothing else:
+  kubectl kustomize manifests/overlays/minikube | tests/cluster/shim_1_20.py | kubectl apply -f -
+The Namespace's pod-security.kubernetes.io/* labels stay: 1.20 has no Pod Security admission and
+keeps them as plain labels (enforced from 1.23 on).
 
-  PodDisruptionBudget      policy/v1 -> policy/v1beta1 (policy/v1 is served from 1.21);
-                           spec.unhealthyPodEvictionPolicy dropped (a 1.26+ field)
-  HorizontalPodAutoscaler  autoscaling/v2 -> autoscaling/v2beta2 (v2 is served from 1.23;
-                           same schema)
-  pod templates            topologySpreadConstraints[].matchLabelKeys dropped (a 1.25+ field)
-
-The Namespace's pod-security.kubernetes.io/* labels stay: 1.20 has no Pod Security admission
-and keeps them as plain labels (enforced from 1.23 on).
-Usage: kubectl kustomize manifests/overlays/minikube | tests/cluster/shim_1_20.py | kubectl apply -f -
-"""
+shim_1_20.py --check OVERLAY... (ctest cluster.shim) is the proof: it renders each overlay
+(kubectl kustomize), shims it and compares both renders structurally. It fails on any difference
+the tables do not list, and on anything 1.20 does not serve left in the output; then it proves
+the comparison can fail (one more change, a dropped readinessProbe, must be reported)."""
+import copy
+import os
+import shutil
+import subprocess
 import sys
 
 import yaml
 
-WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"}
+# kind -> (apiVersion, the one 1.20 serves): policy/v1 is served from 1.21, autoscaling/v2 from
+# 1.23 (v2beta2 has the same schema).
+API = {
+    "PodDisruptionBudget": ("policy/v1", "policy/v1beta1"),
+    "HorizontalPodAutoscaler": ("autoscaling/v2", "autoscaling/v2beta2"),
+}
+# kind -> the fields dropped ("*": every list item): unhealthyPodEvictionPolicy is a 1.26+ field,
+# matchLabelKeys a 1.25+ one.
+DROP = {"PodDisruptionBudget": ["spec.unhealthyPodEvictionPolicy"]}
+for _workload in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"):
+    DROP[_workload] = ["spec.template.spec.topologySpreadConstraints.*.matchLabelKeys"]
+
+
+def holders(doc, path):
+    """The mappings in doc that hold the field at the dotted path."""
+    *parents, field = path.split(".")
+    nodes = [doc]
+    for part in parents:
+        if part == "*":
+            nodes = [item for n in nodes if isinstance(n, list) for item in n]
+        else:
+            nodes = [n[part] for n in nodes if isinstance(n, dict) and part in n]
+    return [n for n in nodes if isinstance(n, dict) and field in n]
 
 
 def shim(doc):
-    kind, api = doc.get("kind"), doc.get("apiVersion")
-    if kind == "PodDisruptionBudget" and api == "policy/v1":
-        doc["apiVersion"] = "policy/v1beta1"
-        doc.get("spec", {}).pop("unhealthyPodEvictionPolicy", None)
-    elif kind == "HorizontalPodAutoscaler" and api == "autoscaling/v2":
-        doc["apiVersion"] = "autoscaling/v2beta2"
-    elif kind in WORKLOADS:
-        pod = doc.get("spec", {}).get("template", {}).get("spec", {})
-        for constraint in pod.get("topologySpreadConstraints", []):
-            constraint.pop("matchLabelKeys", None)
+    kind = doc.get("kind")
+    if kind in API and doc.get("apiVersion") == API[kind][0]:
+        doc["apiVersion"] = API[kind][1]
+    for path in DROP.get(kind, []):
+        for holder in holders(doc, path):
+            del holder[path.rsplit(".", 1)[1]]
     return doc
 
 
+# ---- --check -----------------------------------------------------------------------------------
+def diff(a, b, path=""):
+    """Yields (path, change) for every difference between a and b."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b), key=str):
+            p = f"{path}.{k}" if path else str(k)
+            if k not in b:
+                yield p, "dropped"
+            elif k not in a:
+                yield p, f"added {b[k]!r}"
+            else:
+                yield from diff(a[k], b[k], p)
+    elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b)):
+            yield from diff(x, y, f"{path}.{i}")
+    elif a != b:
+        yield path, f"{a} -> {b}" if not isinstance(a, (dict, list)) else f"changed to {b!r}"
+
+
+def allowed(kind):
+    """The (path, change) pairs the tables allow for kind; list indexes written as "*"."""
+    moves = {("apiVersion", "{} -> {}".format(*API[kind]))} if kind in API else set()
+    return moves | {(path, "dropped") for path in DROP.get(kind, [])}
+
+
+def violations(before, after):
+    """The differences between two renders (lists of documents, in the same order) the tables do
+    not allow, and the allowed ones seen."""
+    if len(before) != len(after):
+        return [f"{len(before)} documents became {len(after)}"], set()
+    bad, seen = [], set()
+    for b, a in zip(before, after):
+        kind, name = b.get("kind"), b.get("metadata", {}).get("name")
+        for path, change in diff(b, a):
+            generic = ".".join("*" if part.isdigit() else part for part in path.split("."))
+            if (generic, change) in allowed(kind):
+                seen.add(f"{kind} {generic} {change}")
+            else:
+                bad.append(f"{kind}/{name}: {path}: {change}")
+    return bad, seen
+
+
+# What Kubernetes 1.20 does not serve (apiVersions, field names), stated apart from API and DROP
+# so that --check also catches a wrong table.
+NOT_IN_1_20 = {"policy/v1", "autoscaling/v2", "unhealthyPodEvictionPolicy", "matchLabelKeys"}
+
+
+def not_for_1_20(node, where=""):
+    """Yields where a shimmed render still has an apiVersion or a field 1.20 does not serve."""
+    if isinstance(node, dict):
+        if node.get("apiVersion") in NOT_IN_1_20:
+            yield f"{where}apiVersion {node['apiVersion']}"
+        for k, v in node.items():
+            if k in NOT_IN_1_20:
+                yield f"{where}{k}"
+            yield from not_for_1_20(v, f"{where}{k}.")
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from not_for_1_20(v, f"{where}{i}.")
+
+
+def check(overlays):
+    if not shutil.which("kubectl"):  # ctest: exit 77 is a skip; a failure under FA_TESTS_NO_SKIP=1
+        print("SKIP: kubectl not found (it renders the manifests with its kustomize)")
+        return 1 if os.environ.get("FA_TESTS_NO_SKIP") == "1" else 77
+    failed = False
+    for overlay in overlays:
+        text = subprocess.run(["kubectl", "kustomize", overlay], check=True, capture_output=True, text=True).stdout
+        before = [d for d in yaml.safe_load_all(text) if d]
+        out = subprocess.run([__file__], input=text, check=True, capture_output=True, text=True).stdout
+        after = [d for d in yaml.safe_load_all(out) if d]
+        bad, seen = violations(before, after)
+        missing = [f"{d.get('kind')}: {m}" for d in after for m in not_for_1_20(d)]
+        print(f"{overlay}: {len(before)} documents; shim changes: {sorted(seen)}")
+        for v in bad:
+            print(f"  NOT ALLOWED: {v}")
+        for m in missing:
+            print(f"  LEFT IN (1.20 does not serve it): {m}")
+        failed |= bool(bad or missing)
+        # The comparison must see an extra change: drop the readiness probe on top of the shim.
+        tampered = copy.deepcopy(after)
+        for d in tampered:
+            if d["kind"] == "Deployment":
+                d["spec"]["template"]["spec"]["containers"][0].pop("readinessProbe")
+        if not violations(before, tampered)[0]:
+            print("  SELF-TEST FAILED: a dropped readinessProbe was not reported")
+            failed = True
+    print("FAIL" if failed else "ok: the shim changes only the listed 1.20 differences")
+    return 1 if failed else 0
+
+
 def main():
+    if sys.argv[1:2] == ["--check"]:
+        return check(sys.argv[2:])
     docs = [shim(d) for d in yaml.safe_load_all(sys.stdin) if d is not None]
     yaml.safe_dump_all(docs, sys.stdout, sort_keys=False, default_flow_style=False)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -7,7 +7,7 @@ set(_fa_cl_dir "${CMAKE_CURRENT_SOURCE_DIR}/tests/cluster")
 set(_fa_cl_state "${CMAKE_BINARY_DIR}/cluster-state")
 
 add_test(NAME cluster.shim
-  COMMAND "${_fa_cl_dir}/shim_check.py" "${_fa_cl_dir}/shim_1_20.py"
+  COMMAND "${_fa_cl_dir}/shim_1_20.py" --check
           "${CMAKE_CURRENT_SOURCE_DIR}/manifests/overlays/minikube"
           "${CMAKE_CURRENT_SOURCE_DIR}/manifests/overlays/traefik"
           "${CMAKE_CURRENT_SOURCE_DIR}/manifests/overlays/autoscale")

@@ -1,6 +1,6 @@
 // The image rules that matter, checked on the parsed Dockerfile (dockerfile-ast, pinned in
 // package.json): check(dockerfileText, dockerignoreText) -> [{rule, message}]. Run by
-// policy_selftest.js, which applies it to the real files and to one broken variant per rule.
+// dockerfile_checks.js policy, which applies it to the real files and to one broken variant per rule.
 'use strict';
 const { DockerfileParser } = require('dockerfile-ast');
 
@@ -8,7 +8,7 @@ const RUNTIME_USER = '65532:65532';
 const BINARY = '/favorite-athlete';
 const HEALTHCHECK = `${BINARY} --check http://127.0.0.1:8080/healthz`;
 const OCI_LABELS = ['source', 'revision', 'version'].map((k) => `org.opencontainers.image.${k}`);
-// The builder must run exactly what CI runs on this machine (tests/image static_build.sh).
+// The builder must run exactly what CI runs on this machine (tests/image/image_checks.sh static_build).
 const BUILD_STEPS = [
   { name: 'configure', re: /\bcmake\s+--preset[=\s]+static\b/ },
   { name: 'build', re: /\bcmake\s+--build\s+--preset[=\s]+static\b/ },

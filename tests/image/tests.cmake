@@ -24,33 +24,33 @@ else()
       list(APPEND _fa_forward "-D${_fa_var}=${${_fa_var}}")
     endif()
   endforeach()
-  add_test(NAME image.static_build
-    COMMAND "${_fa_img_dir}/static_build.sh" "${CMAKE_CURRENT_SOURCE_DIR}" "${_fa_static_dir}" ${_fa_forward})
+  add_test(NAME image.static_build COMMAND "${_fa_img_dir}/image_checks.sh" static_build
+    "${CMAKE_CURRENT_SOURCE_DIR}" "${_fa_static_dir}" ${_fa_forward})
   set_tests_properties(image.static_build PROPERTIES
     LABELS image FIXTURES_SETUP fa_image_static_binary SKIP_RETURN_CODE 77 TIMEOUT 900 PROCESSORS 2)
   set(_fa_static_fixture fa_image_static_binary)
 endif()
 
-add_test(NAME image.static_binary COMMAND "${_fa_img_dir}/static_binary.sh" "${_fa_static_bin}")
-add_test(NAME image.empty_root COMMAND "${_fa_img_dir}/empty_root.sh" "${_fa_static_bin}")
-add_test(NAME image.podman_scratch
-  COMMAND "${_fa_img_dir}/podman_scratch.sh" "${_fa_static_bin}" "${_fa_dockerfile}")
-set_tests_properties(image.static_binary image.empty_root image.podman_scratch PROPERTIES
-  LABELS image SKIP_RETURN_CODE 77 FIXTURES_REQUIRED "${_fa_static_fixture}")
-set_tests_properties(image.static_binary image.empty_root PROPERTIES TIMEOUT 120)
-set_tests_properties(image.podman_scratch PROPERTIES TIMEOUT 300 RESOURCE_LOCK podman)
-# The smoke test Dockerfile.alpine's build stage runs (tests/image/smoke.sh) as a gate, under busybox
-# alone and as a RUN of a podman build: it passes on the binary, fails on a wrong server (smoke_gate.sh).
-foreach(_fa_mode busybox podman)
-  add_test(NAME image.smoke_${_fa_mode} COMMAND "${_fa_img_dir}/smoke_gate.sh" ${_fa_mode} "${_fa_static_bin}")
+# image_checks.sh CHECK ...: one shell script, one named check per test (tests/image/README.md).
+foreach(_fa_check static_binary empty_root smoke_busybox smoke_podman)
+  add_test(NAME image.${_fa_check} COMMAND "${_fa_img_dir}/image_checks.sh" ${_fa_check} "${_fa_static_bin}")
 endforeach()
-set_tests_properties(image.smoke_busybox image.smoke_podman PROPERTIES
-  LABELS image SKIP_RETURN_CODE 77 TIMEOUT 180 FIXTURES_REQUIRED "${_fa_static_fixture}")
-set_tests_properties(image.smoke_podman PROPERTIES RESOURCE_LOCK podman)
+add_test(NAME image.podman_scratch
+  COMMAND "${_fa_img_dir}/image_checks.sh" podman_scratch "${_fa_static_bin}" "${_fa_dockerfile}")
+set_tests_properties(image.static_binary image.empty_root image.podman_scratch image.smoke_busybox image.smoke_podman
+  PROPERTIES LABELS image SKIP_RETURN_CODE 77 FIXTURES_REQUIRED "${_fa_static_fixture}")
+set_tests_properties(image.static_binary image.empty_root PROPERTIES TIMEOUT 120)
+set_tests_properties(image.smoke_busybox image.smoke_podman PROPERTIES TIMEOUT 180)
+set_tests_properties(image.podman_scratch PROPERTIES TIMEOUT 300)
+set_tests_properties(image.podman_scratch image.smoke_podman PROPERTIES RESOURCE_LOCK podman)
 
-add_test(NAME image.dockerfile_lint
-  COMMAND "${_fa_img_dir}/node_tests.sh" lint "${_fa_dockerfile}" "${_fa_dockerignore}")
-add_test(NAME image.dockerfile_policy
-  COMMAND "${_fa_img_dir}/node_tests.sh" policy "${_fa_dockerfile}" "${_fa_dockerignore}")
-set_tests_properties(image.dockerfile_lint image.dockerfile_policy PROPERTIES
-  LABELS image SKIP_RETURN_CODE 77 TIMEOUT 60)
+# dockerfile_checks.js lint|policy; not run (disabled) without node, as the manifests tests.
+find_program(FA_NODE node)
+foreach(_fa_check lint policy)
+  add_test(NAME image.dockerfile_${_fa_check}
+    COMMAND "${FA_NODE}" "${_fa_img_dir}/dockerfile_checks.js" ${_fa_check} "${_fa_dockerfile}" "${_fa_dockerignore}")
+  set_tests_properties(image.dockerfile_${_fa_check} PROPERTIES LABELS image SKIP_RETURN_CODE 77 TIMEOUT 60)
+  if(NOT FA_NODE)
+    set_tests_properties(image.dockerfile_${_fa_check} PROPERTIES DISABLED TRUE)
+  endif()
+endforeach()

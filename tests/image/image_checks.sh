@@ -1,0 +1,300 @@
+#!/usr/bin/env bash
+# image_checks.sh CHECK ARGS...: the image area's shell checks, ctest image.CHECK each; what each
+# shows and needs is tests/image/README.md's table.
+#   static_build SOURCE_DIR BUILD_DIR [-DVAR=VALUE...]   static_binary BINARY   empty_root BINARY
+#   podman_scratch BINARY DOCKERFILE   smoke_busybox BINARY   smoke_podman BINARY
+# Every check works in WORK, a temp dir removed on exit with any podman state kept there (podman
+# never pulls: --pull=never, no search registries).
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=tests/lib.sh
+source "${HERE}/../lib.sh"
+
+WORK=""
+cleanup() {
+  set +e
+  if [[ ${CONTAINERS_CONF:-} == "${WORK}/"* ]]; then # podman_work got as far as the sandbox
+    pod rm -af -t 0 >/dev/null 2>&1
+    podman_sandbox_remove "${WORK}"
+  fi
+  rm -rf "${WORK}"
+}
+make_work() {
+  WORK="$(mktemp -d "${TMPDIR:-/tmp}/fa-image-$1.XXXXXX")"
+  trap cleanup EXIT
+}
+# podman_work NAME [CMD...]: a WORK holding a private podman (tests/lib.sh podman_sandbox).
+podman_work() {
+  need_root
+  need_cmd podman runc timeout "${@:2}"
+  make_work "$1"
+  podman_sandbox "${WORK}"
+}
+
+# ---- static_build: the build Dockerfile.alpine does, on this machine, into BUILD_DIR (so a
+# developer's build/static is left alone); the -D arguments carry offline FetchContent settings.
+static_build() {
+  local src="$1" dir="$2"
+  shift 2
+  need_cmd cmake ctest ninja
+  cd "${src}" || fail "cannot enter ${src}"
+  cmake --preset static -B "${dir}" "$@"
+  cmake --build "${dir}"
+  ctest --test-dir "${dir}" -L unit --output-on-failure
+  log "ok: static preset configured, built and unit-tested in ${dir}"
+}
+
+# ---- static_binary: what FROM scratch needs of the binary (serving is the smoke checks').
+static_binary() {
+  local bin="$1" desc phdrs dyn sections stack size version max=3000000
+  need_cmd file readelf
+  desc="$(file -b "${bin}")"
+  log "file: ${desc}"
+  [[ ${desc} == ELF* ]] || fail "not an ELF file"
+  [[ ${desc} == *"statically linked"* || ${desc} == *"static-pie linked"* ]] || fail "not statically linked"
+  [[ ${desc} == *", stripped"* ]] || fail "not stripped"
+  phdrs="$(readelf -lW "${bin}")" || fail "readelf -l failed"
+  [[ ${phdrs} != *INTERP* ]] || fail "has a program interpreter (PT_INTERP): it cannot start FROM scratch"
+  dyn="$(readelf -dW "${bin}" 2>&1)" || true
+  [[ ${dyn} != *"(NEEDED)"* ]] || fail "needs shared libraries: $(grep NEEDED <<<"${dyn}")"
+  sections="$(readelf -SW "${bin}")" || fail "readelf -S failed"
+  [[ ${sections} != *.symtab* ]] || fail "has a symbol table (.symtab): not stripped"
+  log "ok: static ELF, no PT_INTERP, no NEEDED, stripped"
+  # musl sizes thread stacks from PT_GNU_STACK (default 128 KiB); cpp-httplib's std::regex recurses.
+  stack="$(awk '$1 == "GNU_STACK" { print $6 }' <<<"${phdrs}")"
+  if [[ ${stack} != 0x* ]] || ((stack < 1048576)); then
+    fail "PT_GNU_STACK size '${stack}' < 1 MiB (-Wl,-z,stack-size)"
+  fi
+  log "ok: PT_GNU_STACK asks for $((stack / 1024)) KiB thread stacks"
+  size="$(stat -c %s "${bin}")"
+  log "size: ${size} bytes ($((size / 1024)) KiB), limit ${max}"
+  ((size < max)) || fail "binary is ${size} bytes, limit ${max}"
+  version="$(env -i "${bin}" --version)" || fail "--version failed"
+  log "version: ${version}"
+}
+
+# ---- empty_root: the binary run as a hardened pod runs it, without container tooling. This
+# script runs again as PID 1 of fresh PID/mount/network namespaces (--inside); the mounts vanish
+# with them, only WORK is ours.
+empty_root() {
+  need_root
+  need_cmd unshare chroot setpriv ip mount curl timeout
+  unshare --net --pid --fork --kill-child --mount-proc true 2>/dev/null || skip "unshare cannot create namespaces here"
+  make_work empty-root
+  mkdir "${WORK}/root"
+  install -m 0555 "$1" "${WORK}/root/favorite-athlete"
+  chmod 0555 "${WORK}/root"
+  # --kill-child: if this script is killed (ctest TIMEOUT), everything inside dies with it.
+  timeout -k 5 60 unshare --net --pid --fork --kill-child --mount-proc --propagation private -- \
+    bash "${BASH_SOURCE[0]}" --inside "${WORK}" "$(command -v chroot)" "$(command -v setpriv)"
+}
+
+# as_pod [VAR=VALUE...] [-- ARG...]: execs the binary as 65532:65532 with no groups inside ROOT.
+# chroot(2), setgid and setuid need the three capabilities kept in the bounding set for that one
+# exec; the setuid to 65532 then clears the permitted and effective sets (asserted below),
+# no_new_privs forbids regaining any.
+as_pod() {
+  local envs=()
+  while (($#)) && [[ $1 != -- ]]; do
+    envs+=("$1")
+    shift
+  done
+  (($#)) && shift
+  exec env -i "${envs[@]}" "${SETPRIV}" --no-new-privs --inh-caps=-all \
+    --bounding-set=-all,+sys_chroot,+setuid,+setgid -- \
+    "${CHROOT}" --userspec=65532:65532 --groups= "${ROOT}" /favorite-athlete "$@"
+}
+
+# inside WORK CHROOT SETPRIV: the namespaces' view (only loopback, a read-only root holding only
+# the binary), then the server in it.
+inside() {
+  local work="$1" links pid
+  ROOT="${work}/root" CHROOT="$2" SETPRIV="$3"
+  # shellcheck disable=SC2064  # this directory, now
+  trap "[[ -s ${work}/stderr ]] && { log '--- server stderr ---'; cat '${work}/stderr' >&2; }" EXIT
+  ip link set lo up
+  links="$(ip -o link show | awk -F': ' '{print $2}')"
+  [[ ${links} == lo ]] || fail "network namespace has more than loopback: ${links}"
+  mount --bind "${ROOT}" "${ROOT}"
+  mount -o remount,bind,ro,nosuid,nodev "${ROOT}"
+  if touch "${ROOT}/probe" 2>/dev/null; then fail "root filesystem is writable"; fi
+  [[ "$(ls -A "${ROOT}")" == favorite-athlete ]] || fail "root holds more than the binary: $(ls -A "${ROOT}")"
+  log "ok: read-only root holding only /favorite-athlete; network namespace with only lo"
+  # In a subshell that execs, so $! is the server's own PID (env, setpriv, chroot all exec).
+  (as_pod PORT=8080 DRAIN_SECONDS=1) >"${work}/stdout" 2>"${work}/stderr" &
+  pid=$!
+  wait_until -p "${pid}" 10 "an answer on /healthz" curl -fsS --max-time 1 -o /dev/null http://127.0.0.1:8080/healthz
+  assert_unprivileged "${pid}"
+  [[ "$(readlink "/proc/${pid}/root")" == "${ROOT}" ]] || fail "process root is $(readlink "/proc/${pid}/root"), want ${ROOT}"
+  http_expect http://127.0.0.1:8080/ 200 "${EXPECTED_ROOT_BODY}"
+  http_expect http://127.0.0.1:8080/healthz 200 "${EXPECTED_HEALTH_BODY}"
+  # The image's HEALTHCHECK, run the same way (no shell, no curl in the root).
+  (as_pod -- --check http://127.0.0.1:8080/healthz) || fail "--check /healthz inside the root exited non-zero"
+  if (as_pod -- --check http://127.0.0.1:1/healthz) 2>/dev/null; then fail "--check of a closed port exited 0"; fi
+  log "ok: --check inside the root: 0 for /healthz, non-zero for a closed port"
+  sigterm_exits_0 "${pid}" "${work}/stderr"
+  grep -q '"listening"' "${work}/stdout" || fail "no JSON start line on stdout"
+  log "stdout: $(wc -l <"${work}/stdout") JSON lines, stderr: $(wc -c <"${work}/stderr") bytes"
+}
+
+# ---- podman_scratch: DOCKERFILE's runtime stage built around BINARY (the Alpine build stage
+# cannot run here), its labels and size, then run the way the Deployment runs it.
+readonly IMAGE=localhost/favorite-athlete:image-test CTR="fa-image-test-$$"
+inspect() { pod image inspect -f "$1" "${IMAGE}"; }
+
+podman_scratch() {
+  local bin="$1" dockerfile="$2" revision
+  [[ -r ${dockerfile} ]] || fail "no Dockerfile at ${dockerfile}"
+  podman_work podman-scratch nsenter curl gzip
+  revision="image-test-$(date +%s)"
+  runtime_stage_context "${dockerfile}" "${bin}" "${WORK}/ctx"
+  log "--- Containerfile (runtime stage of $(basename "${dockerfile}")) ---"
+  cat "${WORK}/ctx/Containerfile" >&2
+  pod build --pull=never --format docker --layers=false \
+    --build-arg VERSION=9.9.9-test --build-arg REVISION="${revision}" --build-arg SOURCE=https://example.invalid/fa \
+    -t "${IMAGE}" "${WORK}/ctx" >&2 || fail "podman build failed"
+  check_metadata "${bin}" "${revision}"
+  check_running
+  check_stop
+}
+
+check_metadata() {
+  local bin="$1" revision="$2" labels kv bin_size image_size gz_size
+  labels="$(inspect '{{json .Labels}}')"
+  for kv in '"org.opencontainers.image.version":"9.9.9-test"' "\"org.opencontainers.image.revision\":\"${revision}\"" \
+    '"org.opencontainers.image.source":"https://example.invalid/fa"'; do
+    [[ ${labels} == *"${kv}"* ]] || fail "label ${kv} missing: ${labels}"
+  done
+  [[ $(inspect '{{len .RootFS.Layers}}') == 1 ]] || fail "expected a single layer"
+  log "ok: the build arguments are the image's OCI labels; 1 layer"
+  bin_size="$(stat -c %s "${bin}")"
+  image_size="$(inspect '{{.Size}}')"
+  gz_size="$(pod save --format docker-archive "${IMAGE}" | gzip -9 | wc -c)"
+  log "SIZES: binary ${bin_size} bytes; image ${image_size} bytes (podman image inspect .Size); docker-archive gzip -9 ${gz_size} bytes"
+  ((image_size < 10000000)) || fail "image is ${image_size} bytes, limit 10000000"
+}
+
+# Runs the image as the pod does and checks the process from the host.
+check_running() {
+  local pid links health
+  pod run -d --name "${CTR}" --pull=never --read-only --cap-drop=ALL --user 65532:65532 \
+    --security-opt=no-new-privileges --network=none --no-healthcheck \
+    -e DRAIN_SECONDS=1 "${IMAGE}" >/dev/null || fail "podman run failed"
+  pid="$(pod inspect -f '{{.State.Pid}}' "${CTR}")"
+  [[ ${pid} =~ ^[1-9][0-9]*$ ]] || fail "container is not running: $(pod logs "${CTR}" 2>&1 | tail -5)"
+  local -a netns=(nsenter -t "${pid}" -n)
+  wait_until -p "${pid}" 15 "an answer on /healthz" "${netns[@]}" curl -fsS --max-time 1 -o /dev/null http://127.0.0.1:8080/healthz
+  assert_contained "${pid}"
+  links="$("${netns[@]}" ip -o link show | awk -F': ' '{print $2}')"
+  [[ ${links} == lo ]] || fail "container network namespace has more than loopback: ${links}"
+  log "ok: read-only root, empty bounding set, network namespace with only lo"
+  http_expect http://127.0.0.1:8080/ 200 "${EXPECTED_ROOT_BODY}" "${netns[@]}"
+  http_expect http://127.0.0.1:8080/healthz 200 "${EXPECTED_HEALTH_BODY}" "${netns[@]}"
+  pod exec "${CTR}" /favorite-athlete --check http://127.0.0.1:8080/healthz || fail "--check in the container exited non-zero"
+  # The image's own HEALTHCHECK command, exec form, run in the container as the image user.
+  # (Run by hand: podman's healthcheck timers need systemd, hence --no-healthcheck above.)
+  # shellcheck disable=SC2016  # a Go template, not shell
+  mapfile -t health < <(inspect '{{range $i, $a := .Config.Healthcheck.Test}}{{if $i}}{{println $a}}{{end}}{{end}}' | sed '/^$/d')
+  ((${#health[@]} > 0)) || fail "no HEALTHCHECK command in the image"
+  pod exec "${CTR}" "${health[@]}" || fail "the image's HEALTHCHECK command (${health[*]}) failed"
+  log "ok: --check and the image HEALTHCHECK pass inside the container"
+}
+
+check_stop() {
+  local rc logs
+  pod stop -t 30 "${CTR}" >/dev/null || fail "podman stop failed"
+  rc="$(pod inspect -f '{{.State.ExitCode}}' "${CTR}")"
+  if [[ ${rc} != 0 ]]; then
+    pod logs "${CTR}" >&2
+    fail "exit status ${rc} after SIGTERM, want 0"
+  fi
+  logs="$(pod logs "${CTR}" 2>&1)" || fail "podman logs failed: ${logs}"
+  [[ ${logs} == *'"msg":"listening"'* ]] || fail "no JSON start line in the container log: ${logs}"
+  log "ok: podman stop (SIGTERM) -> exit 0"
+}
+
+# ---- smoke_busybox, smoke_podman: smoke.sh, the gate of Dockerfile.alpine's build stage, must
+# pass on BINARY and fail on a stand-in server answering GET / with the wrong athlete, run where
+# that stage runs it as far as this machine allows: busybox sh with a PATH of busybox applets
+# only (Alpine's base), or a RUN of a podman build FROM scratch with Debian's static busybox (no
+# base image can be pulled here), where a failing RUN must fail the image build.
+smoke_busybox_setup() {
+  local bb a
+  need_cmd busybox
+  make_work smoke-busybox
+  bb="$(command -v busybox)"
+  mkdir -p "${WORK}/bin"
+  for a in $("${bb}" --list); do ln -sf "${bb}" "${WORK}/bin/${a}"; done
+}
+smoke_busybox_run() { env -i PATH="${WORK}/bin" TMPDIR="${WORK}" "${WORK}/bin/sh" "${HERE}/smoke.sh" "$1"; }
+
+smoke_podman_setup() {
+  local busybox
+  podman_work smoke-podman busybox file
+  busybox="$(readlink -f "$(command -v busybox)")"
+  file -L "${busybox}" | grep -q 'statically linked' ||
+    skip "${busybox} is not statically linked (Debian: apt-get install --no-remove busybox-static)"
+  mkdir -p "${WORK}/ctx"
+  install -m 0755 "${busybox}" "${WORK}/ctx/busybox"
+  install -m 0755 "${HERE}/smoke.sh" "${WORK}/ctx/smoke.sh"
+  cat >"${WORK}/ctx/Containerfile" <<'EOF'
+FROM scratch
+COPY busybox /bin/busybox
+RUN ["/bin/busybox", "mkdir", "-p", "/usr/bin", "/sbin", "/usr/sbin", "/tmp"]
+RUN ["/bin/busybox", "--install", "-s"]
+COPY smoke.sh /smoke.sh
+COPY favorite-athlete /favorite-athlete
+RUN ["/bin/sh", "/smoke.sh", "/favorite-athlete"]
+EOF
+}
+smoke_podman_run() {
+  install -m 0755 "$1" "${WORK}/ctx/favorite-athlete"
+  pod build --pull=never --format docker --layers=false --network=none -t localhost/favorite-athlete:smoke-test "${WORK}/ctx"
+}
+
+smoke() {
+  local mode="$1" bin="$2" out port=$((20000 + RANDOM % 20000))
+  "smoke_${mode}_setup"
+  "smoke_${mode}_run" "${bin}" >&2 || fail "${mode}: smoke.sh failed on ${bin}"
+  log "ok: ${mode}: smoke.sh passes on ${bin}"
+  # The stand-in (busybox sh + httpd) starts and logs like favorite-athlete.
+  cat >"${WORK}/wrong-server" <<EOF
+#!/bin/sh
+dir=\$(mktemp -d)
+printf '{"myFavoriteAthlete":"Carl Lewis"}' >"\$dir/index.html"
+echo '{"msg":"listening","port":${port}}'
+exec httpd -f -p 127.0.0.1:${port} -h "\$dir"
+EOF
+  chmod 0755 "${WORK}/wrong-server"
+  if out="$("smoke_${mode}_run" "${WORK}/wrong-server" 2>&1)"; then
+    fail "${mode}: smoke.sh passed on a server answering the wrong athlete: ${out}"
+  fi
+  [[ ${out} == *"FAIL: GET / answered '{\"myFavoriteAthlete\":\"Carl Lewis\"}'"* ]] ||
+    fail "${mode}: smoke.sh failed on the wrong server, but not for its wrong answer: ${out}"
+  log "ok: ${mode}: smoke.sh fails on a server answering the wrong athlete ($(grep -m1 'FAIL: GET' <<<"${out}"))"
+}
+
+usage() {
+  fail "usage: $0 static_build SOURCE_DIR BUILD_DIR [-D...] | static_binary|empty_root|smoke_busybox|smoke_podman BINARY | podman_scratch BINARY DOCKERFILE"
+}
+
+main() {
+  local check="${1:-}" bin
+  case "${check}:$#" in
+  --inside:4) inside "$2" "$3" "$4" ;;
+  static_build:*)
+    (($# >= 3)) || usage
+    static_build "${@:2}"
+    ;;
+  static_binary:2 | empty_root:2 | smoke_busybox:2 | smoke_podman:2 | podman_scratch:3)
+    bin="$(need_binary "$2")"
+    case ${check} in
+    podman_scratch) podman_scratch "${bin}" "$3" ;;
+    smoke_*) smoke "${check#smoke_}" "${bin}" ;;
+    *) "${check}" "${bin}" ;;
+    esac
+    ;;
+  *) usage ;;
+  esac
+}
+
+main "$@"
