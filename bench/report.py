@@ -10,8 +10,8 @@ Python standard library only.
 import argparse
 import json
 import os
-import statistics
 import shutil
+import statistics
 import subprocess
 import sys
 
@@ -37,14 +37,6 @@ def fmt_rps(v):
 
 def fmt_metric(v, metric):
     return f"{fmt_rps(v)} req/s" if metric == "rps_median" else f"p99 {v:.2f} ms"
-
-
-def shape_ratio(by, a, b, shape, metric="rps_median"):
-    """Contestant a's figure over contestant b's at one load shape; None when either did not run."""
-    sa, sb = (by[k]["shapes"].get(shape) if k in by else None for k in (a, b))
-    if not sa or not sb:
-        return None
-    return sa[metric] / max(sb[metric], 1e-3)
 
 
 def paired_ratio(cell_a, cell_b, metric):
@@ -113,15 +105,16 @@ def evaluate(results, table):
         src = {k: {"shapes": v} for k, v in alt.items()} if paired else by
         for shape in t["shapes"]:
             name = f"{labels[shape]}: {t['target']}"
-            r = shape_ratio(src, a, b, shape, t["metric"])
-            if r is None:
-                add(name, t, None, f"no {', '.join(SHORT.get(k, k) for k in (a, b) if k not in src)} in this run")
+            missing = [k for k in (a, b) if shape not in src.get(k, {}).get("shapes", {})]
+            if missing:
+                add(name, t, None, f"no {', '.join(SHORT.get(k, k) for k in missing)} in this run")
                 continue
             va, vb = (src[k]["shapes"][shape][t["metric"]] for k in (a, b))
-            how = "one after another"
             if paired:  # the median of the rounds' ratios: each pair measured seconds apart
                 r, low, high = paired_ratio(alt[a][shape], alt[b][shape], t["metric"])
                 how = f"medians of {len(alt[a][shape]['rps'])} alternating rounds; per round {low:.2f}x to {high:.2f}x"
+            else:
+                r, how = va / max(vb, 1e-3), "one after another"
             add(name, t, within(r, t), f"{fmt_metric(va, t['metric'])} vs {SHORT.get(b, b)} "
                 f"{fmt_metric(vb, t['metric'])} ({how})", f"{r:.2f}x")
     return out
