@@ -124,7 +124,7 @@ debian_source_dir() {
     rm -rf "${dir}" && mkdir -p "${dir}"
     log "apt-get source ${name} into ${dir} (Debian ${suite})"
     (cd "${dir}" && APT_CONFIG="${apt_config}" apt-get source -qq "${name}" >/dev/null 2>&1) ||
-      die "apt-get source ${name} failed (deb-src entries? dpkg-dev?)"
+      die "apt-get source ${name} failed (is dpkg-dev installed? is ${name} in Debian ${suite}?)"
     compgen -G "${dir}/${package}-*/${file}" >/dev/null ||
       die "apt-get source ${name} left no ${package}-*/${file} in ${dir}"
   fi
