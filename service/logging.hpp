@@ -14,6 +14,7 @@
 #include <climits>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <string>
@@ -49,37 +50,44 @@ inline constexpr auto kJsonPlain = [] {
   return table;
 }();
 
-// Appends s as a JSON string. ASCII is escaped here (the hot path: paths and peers, in one pass);
-// a string with anything else goes through nlohmann_json, which replaces invalid UTF-8.
-inline void append_json_string(std::string& out, std::string_view s) {
-  const std::size_t start = out.size();
-  out += '"';
-  std::size_t run = 0;  // characters before s[i] that need no escaping, appended in one go
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
-    if (kJsonPlain[static_cast<unsigned char>(c)]) continue;
-    if (static_cast<unsigned char>(c) >= 0x80) {
-      out.resize(start);
-      out += nlohmann::json(std::string(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-      return;
+// Copies s to p: a line is written through a pointer into a buffer sized for the longest line,
+// with no capacity check per field (std::string's append has one), and a literal's copy inlined.
+inline char* put(char* p, std::string_view s) {
+  std::memcpy(p, s.data(), s.size());
+  return p + s.size();
+}
+
+// Writes s as a JSON string at p, at most 6 bytes per byte of s ("\u0001") and its two quotes.
+// ASCII is escaped here (the hot path: paths and peers, in one pass); a string with anything else
+// goes through nlohmann_json, which replaces invalid UTF-8 (U+FFFD: 3 bytes per byte replaced).
+inline char* put_json_string(char* p, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  char* const start = p;
+  *p++ = '"';
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (kJsonPlain[c]) {
+      *p++ = ch;
+      continue;
     }
-    out.append(s.data() + run, i - run);
-    run = i + 1;
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default: {
-        char buf[8];
-        std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-        out += buf;
-      }
+    if (c >= 0x80) {
+      return put(start, nlohmann::json(std::string(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    }
+    *p++ = '\\';
+    switch (ch) {
+      case '"':
+      case '\\': *p++ = ch; break;
+      case '\n': *p++ = 'n'; break;
+      case '\r': *p++ = 'r'; break;
+      case '\t': *p++ = 't'; break;
+      default:
+        p = put(p, "u00");
+        *p++ = kHex[c >> 4];
+        *p++ = kHex[c & 0xF];
     }
   }
-  out.append(s.data() + run, s.size() - run);
-  out += '"';
+  *p++ = '"';
+  return p;
 }
 
 }  // namespace detail
@@ -89,32 +97,36 @@ inline constexpr std::size_t kMaxLineBytes = PIPE_BUF;
 // The client-controlled fields are cut to these many bytes before escaping (at most 6 bytes each
 // then, "\u0001"), so that a line never exceeds kMaxLineBytes; a cut line has "truncated":true.
 inline constexpr std::size_t kMaxMethodBytes = 32, kMaxPathBytes = 512, kMaxPeerBytes = 64;
+inline constexpr std::size_t kMaxTimeBytes = 32;  // format_time's are 24
 
 // Appends one access log line: the fields of json_line's lines, in the same (sorted) order,
 // written without building a JSON object, since it runs once per request. time: format_time's.
-// The literals are string_views and the numbers go through std::to_chars: no strlen and no
-// temporary string per field.
+// The line is put together in a buffer on the stack, then appended to out at once.
 inline void append_access_line(std::string& out, const AccessRecord& r, std::string_view time) {
   using namespace std::string_view_literals;
+  using detail::put, detail::put_json_string;
+  // The longest line fits: the cut fields escaped (6 bytes per byte, 2 quotes), the time, two
+  // numbers of at most 24 bytes, and fewer than 160 bytes of names and punctuation.
+  static_assert(6 * (kMaxMethodBytes + kMaxPathBytes + kMaxPeerBytes) + 6 + kMaxTimeBytes + 48 + 160 <= kMaxLineBytes);
   const auto us = std::max(0LL, static_cast<long long>(r.duration_ms * 1000));  // a steady clock's: never < 0
   const bool cut = r.method.size() > kMaxMethodBytes || r.path.size() > kMaxPathBytes || r.peer.size() > kMaxPeerBytes;
-  char number[32];  // room for "<milliseconds>.<three digits>" of any long long
-  char* end = std::to_chars(number, number + sizeof number - 4, us / 1000).ptr;
-  *end = '.';
-  put_three_digits(end + 1, us);
-  out += "{\"duration_ms\":"sv;
-  out.append(number, end + 4);
-  out += ",\"level\":\"info\",\"method\":"sv;
-  detail::append_json_string(out, r.method.substr(0, kMaxMethodBytes));
-  out += ",\"msg\":\"request\",\"path\":"sv;
-  detail::append_json_string(out, r.path.substr(0, kMaxPathBytes));
-  out += ",\"peer\":"sv;
-  detail::append_json_string(out, r.peer.substr(0, kMaxPeerBytes));
-  out += ",\"status\":"sv;
-  out.append(number, std::to_chars(number, number + sizeof number, r.status).ptr);
-  out += ",\"time\":\""sv;
-  out += time;
-  out += cut ? "\",\"truncated\":true}\n"sv : "\"}\n"sv;
+  char line[kMaxLineBytes];
+  char* p = put(line, "{\"duration_ms\":"sv);
+  p = std::to_chars(p, p + 20, us / 1000).ptr;  // "<milliseconds>.<three digits>"
+  *p++ = '.';
+  put_three_digits(p, us);
+  p = put(p + 3, ",\"level\":\"info\",\"method\":"sv);
+  p = put_json_string(p, r.method.substr(0, kMaxMethodBytes));
+  p = put(p, ",\"msg\":\"request\",\"path\":"sv);
+  p = put_json_string(p, r.path.substr(0, kMaxPathBytes));
+  p = put(p, ",\"peer\":"sv);
+  p = put_json_string(p, r.peer.substr(0, kMaxPeerBytes));
+  p = put(p, ",\"status\":"sv);
+  p = std::to_chars(p, p + 11, r.status).ptr;
+  p = put(p, ",\"time\":\""sv);
+  p = put(p, time.substr(0, kMaxTimeBytes));
+  p = put(p, cut ? "\",\"truncated\":true}\n"sv : "\"}\n"sv);
+  out.append(line, static_cast<std::size_t>(p - line));
 }
 
 inline std::string access_line(const AccessRecord& r, std::chrono::system_clock::time_point t) {
