@@ -73,7 +73,7 @@ inline bool all_digits(std::string_view s) {
   return true;
 }
 
-inline bool is_field_value(std::string_view v) {
+constexpr bool is_field_value(std::string_view v) {
   for (const char c : v) {
     if (!kFieldValue[static_cast<unsigned char>(c)]) return false;
   }
