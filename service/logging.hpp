@@ -53,7 +53,7 @@ inline constexpr auto kJsonPlain = [] {
 // Copies s to p: a line is written through a pointer into a buffer sized for the longest line,
 // with no capacity check per field (std::string's append has one), and a literal's copy inlined.
 inline char* put(char* p, std::string_view s) {
-  std::memcpy(p, s.data(), s.size());
+  if (!s.empty()) std::memcpy(p, s.data(), s.size());  // an empty view's data() may be null
   return p + s.size();
 }
 
