@@ -23,17 +23,10 @@ Usage: ./build-and-deploy.sh [options]                  build, deploy to minikub
        ./build-and-deploy.sh --context NAME [options]   the same on an existing kubectl context
        ./build-and-deploy.sh delete [options]           remove what this script deployed
 
-Steps (each logged with a timestamp, each wait bounded):
-  1. preflight: docker (or podman), minikube, kubectl, curl (openssl for --tls)
-  2. build the image from Dockerfile.alpine as $APP:<tag>; its build stage runs the
-     unit tests and a smoke test of the binary, so a failing test fails the build
-  3. start minikube if needed, enable the route's addon (ingress or traefik) and wait until its
-     controller is ready (--gateway: check the Gateway; --context: the cluster answers, no minikube)
-  4. load the image into the cluster (no registry, no push; --image-load)
-  5. kubectl apply -k (a generated overlay on the route's manifests/overlays/ that sets the
-     image tag and the host), then kubectl rollout status (--gateway: and the route Accepted)
-  6. curl http://$APP.<minikube-ip>.nip.io/ (or --url) until it answers the JSON
-On failure: diagnostics (pods, events, logs of a failing pod), exit status 1.
+Steps: 1 preflight, 2 build (the image's build stage runs the unit tests and a smoke test: a
+failing test fails it), 3 cluster, 4 load, 5 apply, 6 verify; each logged with a timestamp, each
+wait bounded. --dry-run prints every command; manifests/README.md explains each step. On failure:
+diagnostics (pods, events, logs of a failing pod), exit status 1.
 
 Options:
   -p, --profile NAME   minikube profile, also the kubectl context (default: \$MINIKUBE_PROFILE or minikube)
@@ -99,7 +92,6 @@ usage_error() {
 }
 k() { kubectl --context "$KCONTEXT" "$@"; }
 mk() { minikube -p "$PROFILE" "$@"; }
-is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
 
 COMMAND=deploy
 PROFILE=${MINIKUBE_PROFILE:-minikube}
@@ -176,7 +168,7 @@ check_options() {
     HTTP_TIMEOUT:FA_HTTP_TIMEOUT_SECONDS DELETE_TIMEOUT:FA_DELETE_TIMEOUT_SECONDS FA_APPLY_ATTEMPTS:FA_APPLY_ATTEMPTS; do
     name=${v%%:*}
     value=${!name}
-    if ! is_uint "${value}" || ((value == 0)); then
+    if ! [[ $value =~ ^[0-9]+$ ]] || ((value == 0)); then
       usage_error "${v#*:}: expected a positive integer, got '${value}'"
     fi
   done

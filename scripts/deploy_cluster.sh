@@ -284,8 +284,7 @@ diagnostics() {
     k "$t" -n "$NAMESPACE" describe pod "$p" 2>&1 | tail -n 30 >&2
     echo "--- kubectl -n $NAMESPACE logs $p (last 50 lines, and the previous container if it restarted)" >&2
     k "$t" -n "$NAMESPACE" logs "$p" --all-containers --tail=50 >&2
-    k "$t" -n "$NAMESPACE" logs "$p" --all-containers --tail=50 --previous >/dev/null 2>&1 &&
-      k "$t" -n "$NAMESPACE" logs "$p" --all-containers --tail=50 --previous >&2
+    k "$t" -n "$NAMESPACE" logs "$p" --all-containers --tail=50 --previous >&2 2>/dev/null # none: no restart
   done
   echo "--- kubectl -n $CONTROLLER_NS get jobs,pods" >&2
   k "$t" -n "$CONTROLLER_NS" get jobs,pods -o wide >&2

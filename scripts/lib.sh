@@ -201,14 +201,17 @@ deps_cmake_args() {
   printf -- '-DFETCHCONTENT_SOURCE_DIR_MIMALLOC=%s\n' "${mimalloc%/}"
 }
 
+# npm_ci DIR: installs what DIR's package-lock.json pins (Node.js from Debian if there is no npm).
+npm_ci() {
+  command -v npm >/dev/null || apt_install nodejs npm
+  log "npm ci in $1"
+  npm ci --prefix "$1" --no-audit --no-fund --loglevel=error >/dev/null
+}
+
 # The tools a preset needs beyond the Debian packages: musl's is zig, pinned in toolchains/zig.
 install_preset_tools() {
   [[ $1 == musl ]] || return 0
-  local dir="${ROOT}/toolchains/zig"
-  npm ls --prefix "${dir}" >/dev/null 2>&1 && return 0
-  command -v npm >/dev/null || apt_install nodejs npm
-  log "npm ci in ${dir} (zig, the musl toolchain)"
-  npm ci --prefix "${dir}" --no-audit --no-fund --loglevel=error >/dev/null
+  npm ls --prefix "${ROOT}/toolchains/zig" >/dev/null 2>&1 || npm_ci "${ROOT}/toolchains/zig"
 }
 
 # Configures and builds a preset.

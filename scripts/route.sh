@@ -67,33 +67,26 @@ route_configure() {
 }
 
 # On minikube: the addon of the route, and its controller.
-# Whether ADDON is enabled on the profile, from 'minikube addons list -o json' (no jq needed).
-addon_enabled() {
-  mk addons list -o json 2>/dev/null | tr -d ' \n\t' | grep "\"$1\":{[^}]*\"Status\":\"enabled\"" >/dev/null
-}
-
 # minikube >= 1.39 (the first with the traefik addon), from 'minikube version --short' (v1.39.0).
 check_minikube_version() {
-  local v major minor
+  local v
   v=$(minikube version --short 2>/dev/null) || die "'minikube version --short' failed"
-  v=${v#v}
-  major=${v%%.*}
-  minor=${v#*.}
-  minor=${minor%%.*}
-  if ! is_uint "$major" || ! is_uint "$minor"; then die "cannot read minikube's version from '$v'"; fi
-  ((major > 1 || (major == 1 && minor >= 39))) ||
-    die "--ingress traefik needs minikube >= 1.39 (its traefik addon); this is minikube $v: upgrade it (https://minikube.sigs.k8s.io/docs/start/) or use the default nginx route"
-  log "minikube $v has the traefik addon"
+  [[ $v =~ ^v?([0-9]+)\.([0-9]+)(\.|$) ]] || die "cannot read minikube's version from '$v'"
+  ((BASH_REMATCH[1] > 1 || (BASH_REMATCH[1] == 1 && BASH_REMATCH[2] >= 39))) ||
+    die "--ingress traefik needs minikube >= 1.39 (its traefik addon); this is minikube ${v#v}: upgrade it (https://minikube.sigs.k8s.io/docs/start/) or use the default nginx route"
+  log "minikube ${v#v} has the traefik addon"
 }
 
-# The two addons bind the node's ports 80/443 and cannot run together; never disable one here.
-check_addon_conflict() { # check_addon_conflict WANTED OTHER
+# enable_addon ADDON OTHER: enables ADDON unless OTHER is enabled (read from 'minikube addons list
+# -o json', no jq needed): the two bind the node's ports 80/443 and cannot run together, and this
+# script never disables an addon.
+enable_addon() {
   if [[ $DRY_RUN == 1 ]]; then
     log "checks first that the $2 addon is not enabled on profile $PROFILE (the two cannot run together; this script never disables an addon)"
-    return 0
-  fi
-  ! addon_enabled "$2" ||
+  elif mk addons list -o json 2>/dev/null | tr -d ' \n\t' | grep "\"$2\":{[^}]*\"Status\":\"enabled\"" >/dev/null; then
     die "the $2 addon is enabled on minikube profile $PROFILE, and it cannot run beside the $1 addon. This script never disables an addon: run 'minikube -p $PROFILE addons disable $2' yourself (it removes that controller for everything on the profile), then run this again; or deploy with the $2 route instead"
+  fi
+  run minikube -p "$PROFILE" addons enable "$1" || die "enabling the $1 addon failed"
 }
 
 wait_traefik_addon() {
@@ -138,14 +131,12 @@ route_prepare_minikube() {
   case $ROUTE in
   nginx)
     log "ingress-nginx (the ingress addon, class nginx) is retired: no fixes since 2026-03-24, security ones included; the maintained routes (--ingress traefik, --gateway NS/NAME) are in $ROUTE_DOC"
-    check_addon_conflict ingress traefik
-    run minikube -p "$PROFILE" addons enable ingress || die "enabling the ingress addon failed"
+    enable_addon ingress traefik
     wait_ingress_addon
     ;;
   traefik)
     if [[ $DRY_RUN == 1 ]]; then log "checks first that minikube is >= 1.39 (minikube version --short)"; else check_minikube_version; fi
-    check_addon_conflict traefik ingress
-    run minikube -p "$PROFILE" addons enable traefik || die "enabling the traefik addon failed"
+    enable_addon traefik ingress
     wait_traefik_addon
     ;;
   gateway) log "no addon: the Gateway $GATEWAY_NS/$GATEWAY_NAME is the cluster's ($ROUTE_DOC installs one)" ;;

@@ -6,21 +6,11 @@ set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-install_npm_tools() {
-  # Keep a Node.js that is already there (any source).
-  command -v npm >/dev/null || apt_install nodejs npm
-  local lock
-  for lock in "${ROOT}"/tests/*/package-lock.json; do
-    [[ -f ${lock} ]] || continue
-    log "npm ci in ${lock%/package-lock.json}"
-    npm ci --prefix "$(dirname "${lock}")" --no-audit --no-fund --loglevel=error >/dev/null
-  done
-}
-
 main() {
   local preset="${FA_PRESET:-ci}"
   install_debian_packages "${ROOT}/scripts/debian_packages.txt" "${ROOT}/scripts/debian_packages_test.txt"
-  install_npm_tools
+  local lock
+  for lock in "${ROOT}"/tests/*/package-lock.json; do npm_ci "${lock%/package-lock.json}"; done
   build_preset "${preset}"
   log "running ctest --preset ${preset} $*"
   local output

@@ -17,13 +17,21 @@ LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)\)")
 FENCE = re.compile(r"^(```|~~~)")
 
 
-def anchors(text):
-    """GitHub's heading anchors: lower case, punctuation but '-' and '_' dropped, spaces to '-'."""
-    seen, out, fenced = {}, set(), False
-    for line in text.splitlines():
+def prose(text):
+    """(line number, line) of the lines outside fenced code blocks."""
+    fenced = False
+    for no, line in enumerate(text.splitlines(), 1):
         if FENCE.match(line):
             fenced = not fenced
-        m = None if fenced else re.match(r"^#{1,6}\s+(.*?)\s*#*\s*$", line)
+        elif not fenced:
+            yield no, line
+
+
+def anchors(text):
+    """GitHub's heading anchors: lower case, punctuation but '-' and '_' dropped, spaces to '-'."""
+    seen, out = {}, set()
+    for _, line in prose(text):
+        m = re.match(r"^#{1,6}\s+(.*?)\s*#*\s*$", line)
         if not m:
             continue
         slug = re.sub(r"[^\w\- ]", "", m.group(1).lower()).replace(" ", "-")
@@ -34,13 +42,7 @@ def anchors(text):
 
 
 def links(text):
-    fenced = False
-    for no, line in enumerate(text.splitlines(), 1):
-        if FENCE.match(line):
-            fenced = not fenced
-            continue
-        if fenced:
-            continue
+    for no, line in prose(text):
         for target in LINK.findall(re.sub(r"`[^`]*`", "", line)):
             if not re.match(r"^(https?|mailto):", target):
                 yield no, target

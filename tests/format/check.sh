@@ -2,8 +2,8 @@
 # tests/format/check.sh [--self-test | --fix] [ROOT]: the project's C and C++ sources are
 # formatted as clang-format 14 formats them with the repository's .clang-format.
 #
-#   (no option)  checks (a diff with clang-format's output) and lists every file that is not
-#                formatted, with the lines concerned and the command that fixes it; exit 1
+#   (no option)  checks with clang-format's own check mode (--dry-run --Werror): every line it
+#                would change, then the command that fixes it; exit 1
 #   --fix        formats them in place instead (what scripts/format.sh runs)
 #   --self-test  proves the check catches a file whose indentation is broken, in a temporary copy
 #
@@ -44,24 +44,15 @@ list_files() {
   done
 }
 
-# check ROOT FILE...: lists the files clang-format would change, each with the first line of each
-# change (diff of the file and its formatted copy); returns 1 if there is one.
+# check ROOT FILE...: clang-format's own check mode (--dry-run --Werror): every line it would
+# change, as FILE:LINE:COL: error; then how many files and the command that fixes them; returns 1.
 check() {
-  local root="$1" formatted f shown n=0
+  local root="$1" out n
   shift
-  formatted="$(mktemp)"
-  local -a at
-  for f in "$@"; do
-    (cd "${root}" && "${CLANG_FORMAT}" --style=file -- "${f}") >"${formatted}" || die "${CLANG_FORMAT} failed on ${f}"
-    mapfile -t at < <(diff "${root}/${f}" "${formatted}" | sed -n 's/^\([0-9]*\)[0-9,]*[acd].*/\1/p')
-    ((${#at[@]} > 0)) || continue
-    ((n++ > 0)) || printf 'Not formatted as .clang-format says (the lines %s would change):\n' "${CLANG_FORMAT##*/}" >&2
-    printf -v shown '%s, ' "${at[@]:0:10}"
-    ((${#at[@]} <= 10)) || shown+="..., "
-    printf '  %s: line %s\n' "${f}" "${shown%, }" >&2
-  done
-  rm -f "${formatted}"
-  ((n == 0)) && return 0
+  out=$(cd "${root}" && "${CLANG_FORMAT}" --style=file --dry-run --Werror -- "$@" 2>&1) && return 0
+  n=$(grep -oE '^[^:]+:[0-9]+:[0-9]+: error: code should be clang-formatted' <<<"${out}" | cut -d: -f1 | sort -u | wc -l)
+  ((n > 0)) || die "${CLANG_FORMAT} failed: ${out}"
+  grep -E '^[^:]+:[0-9]+:[0-9]+: error: ' <<<"${out}" >&2
   err "${n} of $# files are not formatted. Fix: scripts/format.sh (${CLANG_FORMAT##*/} -i on these" \
     "files); a file's changes: ${CLANG_FORMAT##*/} FILE | diff FILE -"
   return 1
@@ -97,7 +88,7 @@ self_test() {
   out=$(check "${tmp}" good.cpp bad.cpp 2>&1) || rc=$?
   printf '%s\n' "${out}" | sed 's/^/    | /'
   ((rc == 1)) || die "self-test: the check exited ${rc} on a broken file, not 1"
-  grep -q '^  bad\.cpp: ' <<<"${out}" || die "self-test: bad.cpp is not reported"
+  grep -qE '^bad\.cpp:[0-9]+:[0-9]+: error: ' <<<"${out}" || die "self-test: bad.cpp is not reported"
   ! grep -q 'good\.cpp' <<<"${out}" || die "self-test: a formatted file is reported"
   grep -q '1 of 2 files are not formatted' <<<"${out}" || die "self-test: the count of files is wrong"
   grep -q 'Fix: scripts/format.sh' <<<"${out}" || die "self-test: the fix command is not shown"
