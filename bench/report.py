@@ -40,7 +40,7 @@ def fmt_metric(v, metric):
 
 
 def paired_ratio(cell_a, cell_b, metric):
-    """(median, lowest, highest) of a's figure over b's, round by round (bench/alternate.py)."""
+    """(median, lowest, highest) of a's figure over b's, round by round (measure.alternating)."""
     per_round = "rps" if metric == "rps_median" else "p99"
     ratios = [x / max(y, 1e-3) for x, y in zip(cell_a[per_round], cell_b[per_round])]
     return statistics.median(ratios), min(ratios), max(ratios)

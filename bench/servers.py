@@ -206,10 +206,11 @@ def clients(port, connections, seconds, quota=None, timeout=2.0):
                 on_event(key.data, key.fileobj, events)
             except (OSError, EOFError):
                 reconnect(key.data, "errors")
-        if time.monotonic() >= next_check:  # a request unanswered for `timeout` s: a new connection
-            next_check = time.monotonic() + 0.1
+        now = time.monotonic()
+        if now >= next_check:  # every 0.1 s: a request unanswered for `timeout` s, a new connection
+            next_check = now + 0.1
             for i in range(connections):
-                if next_check - 0.1 - since[i] > timeout:
+                if now - since[i] > timeout:
                     reconnect(i, "timeouts")
     elapsed = time.monotonic() - start
     for s in socks:

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""The measuring half's per-connection check without wrk: bench/servers.py's clients count the
-responses on each connection, and bench/measure.py's failures() fails a row with a connection never
-served. Against a small server here that can leave one connection unanswered."""
+"""The measuring half's checks without wrk: bench/servers.py's clients count the responses on each
+connection, and bench/measure.py's failures() fails a row with a connection never served (against a
+small server here that can leave one connection unanswered) or with a broken access log."""
 import itertools
 import os
 import socketserver
 import sys
+import tempfile
 import threading
 import unittest
 
@@ -74,6 +75,24 @@ class PerConnection(unittest.TestCase):
         pc = self.count(starve=7)
         self.assertEqual((pc["connections_with_no_response"], pc["per_connection_min"]), (1, 0))
         self.assertEqual(failures(pc), ["fa / ka1000 per connection"])
+
+
+class AccessLog(unittest.TestCase):
+    def account(self, text, responses=3):
+        with tempfile.NamedTemporaryFile() as f:
+            f.write(text)
+            f.flush()
+            return dict(measure.check_log(f.name), responses_counted_by_clients=responses, graceful_stop=True)
+
+    def test_whole_lines_for_every_response_pass(self):
+        lg = self.account(b'{"msg":"request"}\n' * 3 + b'{"msg":"stopped"}\n')
+        self.assertEqual((lg["lines"], lg["request_lines"], lg["last_lines_json"]), (4, 3, 4))
+        self.assertTrue(measure.log_ok(lg))
+
+    def test_a_line_cut_short_or_missing_fails(self):
+        self.assertFalse(measure.log_ok(self.account(b'{"msg":"request"}\n' * 3 + b'{"msg":"requ')))
+        self.assertFalse(measure.log_ok(self.account(b'{"msg":"request"}\n' * 2)))
+        self.assertFalse(measure.log_ok(self.account(b'{"msg":"request"}\n' * 3 + b'not json\n')))
 
 
 if __name__ == "__main__":
