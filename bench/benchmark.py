@@ -52,13 +52,9 @@ def lib(*call):
 
 
 def install_packages(mode, install):
-    missing = []
-    for pkg in PACKAGES[mode]:
-        if pkg == "nginx-light" and (shutil.which("nginx") or os.path.exists("/usr/sbin/nginx")):
-            continue  # any nginx flavour will do
-        r = subprocess.run(["dpkg-query", "-W", "-f=${Status}", pkg], capture_output=True, text=True)
-        if "ok installed" not in r.stdout:
-            missing.append(pkg)
+    present = set(lib("installed_or_provided").split())
+    # Any nginx flavour will do: each provides "nginx".
+    missing = [p for p in PACKAGES[mode] if p not in present and not (p == "nginx-light" and "nginx" in present)]
     if not missing:
         return
     if not install:

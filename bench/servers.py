@@ -143,7 +143,8 @@ def clients(port, connections, seconds, quota=None, timeout=2.0):
     connection where the server closes one) for `seconds`, or until each has `quota` responses.
     Returns the responses counted per connection, which wrk cannot count (its Lua hooks do not see
     which connection a response came on), and the errors and timeouts (no response in `timeout`
-    s). One thread and selectors, no thread per connection: it loads a server as fast as wrk does."""
+    s). One thread and selectors, no thread per connection: it loads a server about as fast as the
+    Go client it replaced (bench/conns, in the git history) did."""
     sel = selectors.DefaultSelector()
     counts, socks, bufs, since = [0] * connections, [None] * connections, [b""] * connections, [0.0] * connections
     tally = dict.fromkeys(("tcp_connections_opened", "replies_with_connection_close", "non_200", "errors",
