@@ -3,14 +3,14 @@
 Go net/http and Flask + gunicorn, in one run on 127.0.0.1.
 
 Builds a Release binary (CMake preset "release") and the static ones ("static", glibc, and "musl",
-the image's libc), the Go contestant and bench/conns, then measures (bench/measure.py), one
+the image's libc), the Go contestant and the C++ peers, then measures (bench/measure.py), one
 contestant after another with wrk: favorite-athlete static musl (the image's binary: the headline)
 with default settings (access log on, its stdout a regular file) and with ACCESS_LOG=off, static
 glibc, the Release binary (glibc) with default settings, ACCESS_LOG=off and THREADS=2, nginx
-`return 200`, Go net/http, Flask + gunicorn (2 sync workers) and the C++ peers (bench/peers.py),
+`return 200`, Go net/http, Flask + gunicorn (2 sync workers) and the C++ peers (bench/servers.py),
 under three load shapes: 50 and 1000 keep-alive connections, 50 sending `Connection: close`.
 Then alternating rounds (ROUNDS) of the rows the targets compare, each pair seconds apart
-(bench/alternate.py), and instructions per request under callgrind (bench/instructions.py). It writes every figure to results.json, then
+and instructions per request under callgrind (bench/instructions.py). It writes every figure to results.json, then
 bench/report.py turns that into results.md (the targets of bench/targets.json first) and plot.png.
 The full run first waits (at most 10 minutes) for the 1-minute load average to drop below 1.0,
 takes about 30 minutes and writes to bench/results/<date>/.
@@ -35,12 +35,11 @@ import servers
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-# The C++ peers (bench/peers.py) need a compiler and their libraries; valgrind counts instructions.
+# The C++ peers (bench/servers.py) need a compiler and their libraries; valgrind counts instructions.
 PACKAGES = {"full": ["wrk", "nginx-light", "python3-flask", "gunicorn", "golang-go", "gnuplot-nox", "g++", "valgrind",
                      "libboost1.81-dev", "librestinio-dev", "libh2o-evloop-dev"],
             "quick": ["wrk", "golang-go"], "differential": ["nginx-light", "golang-go"]}
 ROUNDS = 10  # alternating rounds of the contestants the targets compare
-MAX_LOAD_WAIT_SECONDS = 600
 log = measure.log
 
 
@@ -53,13 +52,9 @@ def lib(*call):
 
 
 def install_packages(mode, install):
-    missing = []
-    for pkg in PACKAGES[mode]:
-        if pkg == "nginx-light" and (shutil.which("nginx") or os.path.exists("/usr/sbin/nginx")):
-            continue  # any nginx flavour will do
-        r = subprocess.run(["dpkg-query", "-W", "-f=${Status}", pkg], capture_output=True, text=True)
-        if "ok installed" not in r.stdout:
-            missing.append(pkg)
+    present = set(lib("installed_or_provided").split())
+    # Any nginx flavour will do: each provides "nginx".
+    missing = [p for p in PACKAGES[mode] if p not in present and not (p == "nginx-light" and "nginx" in present)]
     if not missing:
         return
     if not install:
@@ -86,16 +81,15 @@ def build_service(preset):
 
 
 def build_go(work):
-    """The Go contestant and bench/conns: standard library only, nothing downloaded."""
+    """The Go contestant: standard library only, nothing downloaded."""
     if not shutil.which("go"):
         sys.exit("go not found (Debian package golang-go)")
     cache = subprocess.run(["go", "env", "GOCACHE"], capture_output=True, text=True).stdout.strip()
     env = dict(os.environ, GOPROXY="off", GOFLAGS="-mod=mod", GOTOOLCHAIN="local",
                GOCACHE=cache if cache.startswith("/") else os.path.join(work, "gocache"))
-    for src, name in (("contestants/go", "go"), ("conns", "conns")):
-        subprocess.run(["go", "build", "-trimpath", "-ldflags=-s -w", "-o", os.path.join(work, name), "."],
-                       cwd=os.path.join(HERE, src), env=env, check=True)
-    return os.path.join(work, "go"), os.path.join(work, "conns")
+    subprocess.run(["go", "build", "-trimpath", "-ldflags=-s -w", "-o", os.path.join(work, "go"), "."],
+                   cwd=os.path.join(HERE, "contestants", "go"), env=env, check=True)
+    return os.path.join(work, "go")
 
 
 def httplib_dir_of(build):
@@ -109,19 +103,6 @@ def httplib_dir_of(build):
     except OSError:
         pass
     return found if os.path.isfile(os.path.join(found, "httplib.h")) else None
-
-
-def wait_for_quiet():
-    """Shared machines: give other work a chance to finish; the load average goes into the results."""
-    waited = 0
-    while measure.load1() >= 1.0:
-        if waited >= MAX_LOAD_WAIT_SECONDS:
-            log(f"warning: load average still {measure.load1()} after {waited} s; running anyway (in the results)")
-            return
-        if waited % 60 == 0:
-            log(f"waiting for the 1-minute load average ({measure.load1()}) to drop below 1.0")
-        time.sleep(10)
-        waited += 10
 
 
 def parse_args():
@@ -155,7 +136,7 @@ def main():
             args.musl_binary = args.musl_binary or build_service("musl")
             if not (args.static_binary and args.musl_binary):
                 log("warning: a static preset did not build: no row for it")
-        args.go_server, conns = build_go(work)
+        args.go_server = build_go(work)
         if args.differential:
             return subprocess.run([sys.executable, os.path.join(ROOT, "tests", "conformance", "differential.py"),
                                    "--binary", args.binary, "--go-server", args.go_server, "--work", work] +
@@ -163,16 +144,15 @@ def main():
         out = args.out or (os.path.join(work, "results") if args.quick else
                            os.path.join(HERE, "results", time.strftime("%Y-%m-%d", time.gmtime())))
         os.makedirs(out, exist_ok=True)
-        if not args.quick:
-            wait_for_quiet()
+        if not args.quick and measure.wait_for_load(1.0, 600) >= 600:
+            log(f"warning: load average still {measure.load1()} after 600 s; running anyway (in the results)")
         load_before = " ".join(open("/proc/loadavg").read().split()[:3])
         # 1000 connections need more than 1024 descriptors.
         resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)
         httplib_dir = httplib_dir_of(os.path.dirname(args.binary))
         args.peers = not args.quick
         specs = servers.contestants(args, work, httplib_dir, log)
-        results = measure.run(specs, work, conns, args.quick, 0 if args.quick else ROUNDS, not args.quick,
-                              load_before)
+        results = measure.run(specs, work, args.quick, 0 if args.quick else ROUNDS, not args.quick, load_before)
         with open(os.path.join(out, "results.json"), "w") as f:
             json.dump(results, f, indent=1)
         # The report reads the file just written: results.json holds every figure it shows.

@@ -13,13 +13,9 @@ Python standard library only; valgrind from Debian's package.
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
-import threading
-import time
 
-from servers import Reader, free_port, get_one, spec_env
+from servers import Server, clients
 
 REQUESTS = 20000
 CONNS = 10
@@ -29,65 +25,18 @@ def available():
     return shutil.which("valgrind") is not None
 
 
-def _client(port, n, failures):
-    sock = reader = None
-    for _ in range(n):
-        ok = keep = False
-        for attempt in range(2):  # a kept-alive connection the server closed meanwhile: once more on a new one
-            reused = sock is not None
-            try:
-                if sock is None:
-                    sock = socket.create_connection(("127.0.0.1", port), timeout=60)
-                    reader = Reader(sock)
-                ok, keep, _ = get_one(reader)
-            except (OSError, EOFError, ValueError):
-                ok, keep = False, False
-            if not keep and sock is not None:
-                sock.close()
-                sock = None
-            if ok or not reused:
-                break
-        if not ok:
-            failures.append(1)
-    if sock is not None:
-        sock.close()
-
-
-def _ir(spec, port, env, out, requests, cpu):
+def _ir(spec, out, requests, cpu):
     """Runs the spec's server under callgrind, sends `requests` GETs, stops it; returns its Ir
     (summed over its processes) and the largest profile."""
-    argv = [a.replace("@PORT@", str(port)) for a in spec["argv"]]
-    cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}.%p", "--dump-instr=no", *argv]
-    pre = (lambda: os.sched_setaffinity(0, {cpu})) if cpu is not None else None
-    proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True, preexec_fn=pre)
+    callgrind = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}.%p", "--dump-instr=no"]
+    srv = Server(spec, cpu, os.path.dirname(out), os.path.basename(out), wrap=callgrind)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
-                    if get_one(Reader(s))[0]:
-                        break
-            except (OSError, EOFError, ValueError):
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{spec['key']} under callgrind did not answer 200")
-            time.sleep(0.2)
-        failures = []
-        threads = [threading.Thread(target=_client, args=(port, requests // CONNS, failures)) for _ in range(CONNS)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        if failures:
-            raise RuntimeError(f"{spec['key']} under callgrind: {len(failures)} of {requests} requests failed")
+        if requests:
+            got = clients(srv.port, CONNS, 600, quota=requests // CONNS, timeout=60)
+            if got["responses"] != requests or got["non_200"] or got["errors"] or got["timeouts"]:
+                raise RuntimeError(f"{spec['key']} under callgrind: {got}")
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)  # callgrind writes its profile on a fatal signal too
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        srv.discard(wait=60)  # SIGTERM: callgrind writes its profile on a fatal signal too
     files = [os.path.join(os.path.dirname(out), f) for f in os.listdir(os.path.dirname(out))
              if f.startswith(os.path.basename(out) + ".")]  # one per process (nginx: master, worker)
     total = 0
@@ -129,12 +78,7 @@ def measure(spec, workdir, cpu):
     d = os.path.join(workdir, "callgrind", spec["key"])
     os.makedirs(d, exist_ok=True)
     try:
-        counts = []
-        for n in (0, REQUESTS):
-            port = free_port()
-            if "setup" in spec:
-                spec["setup"](port)
-            counts.append(_ir(spec, port, spec_env(spec, port), os.path.join(d, f"out.{n}"), n, cpu))
+        counts = [_ir(spec, os.path.join(d, f"out.{n}"), n, cpu) for n in (0, REQUESTS)]
         res = {"per_request": (counts[1][0] - counts[0][0]) / REQUESTS, "requests": REQUESTS, "connections": CONNS}
         res.update(annotate(counts[1][1]) or {})
         return res

@@ -1,15 +1,16 @@
 """The benchmark's measuring half: runs the contestants (bench/servers.py) and returns every figure
 as one dict, which bench/benchmark.py writes to results.json for bench/report.py.
 
-Each contestant is started on 127.0.0.1 pinned to one CPU (the "server core"); wrk and the conns
-client run pinned to another (the "client core"). Per contestant: time from exec to the first 200,
+Each contestant is started on 127.0.0.1 pinned to one CPU (the "server core"); wrk and this
+process run pinned to another (the "client core"). Per contestant: time from exec to the first 200,
 idle RSS, size. Per contestant and load shape: a fresh server process, a short warm-up, then `runs`
-wrk runs (requests/s median and min-max, p50/p99, errors, non-2xx) while the RSS of the server's
-process group is sampled (peak = sum over its processes of VmHWM). For the 1000-connection shape,
-bench/conns (Go) also counts responses per connection. Where the access log is on, the server's
-stdout is a regular file, accounted for after each shape (check_log).
-Python standard library only.
+wrk runs (requests/s median and min-max, p50/p99, errors, non-2xx); peak RSS = the sum over the
+server's processes of VmHWM, read before it stops. For the 1000-connection shape, servers.clients
+also counts responses per connection. Where the access log is on, the server's stdout is a regular
+file, accounted for after each shape (check_log). Then alternating rounds (alternating) and
+instructions per request (bench/instructions.py). Python standard library only.
 """
+import collections
 import json
 import os
 import platform
@@ -17,14 +18,16 @@ import re
 import statistics
 import subprocess
 import sys
-import threading
 import time
 
-import alternate
 import instructions
-from servers import Server
+from servers import Server, clients
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# The contestants (spec keys, bench/servers.py) the targets compare, when present in the run, in the
+# order the alternating rounds run them: the image's binary beside Boost.Beast and the static glibc build.
+ALTERNATING = ("fa_static", "fa_musl", "beast", "fa_musl_nolog", "fa", "fa_nolog")
+ALTERNATING_SECONDS = 3  # per wrk run: short, so that the runs compared are close in time, and many rounds fit
 SHAPES = [
     # key, label, wrk connections, extra wrk args
     ("ka50", "50 keep-alive", 50, []),
@@ -37,30 +40,20 @@ def log(msg):
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
-def group_pids(pgid):
-    pids = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
+def group(pgid):
+    """The processes of a group: {pid: (user + system CPU ticks of every thread, VmRSS kB, VmHWM kB)}."""
+    found = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
-            with open(f"/proc/{entry}/stat") as f:
+            with open(f"/proc/{pid}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
-            if int(fields[2]) == pgid:  # field 5 of stat: pgrp
-                pids.append(int(entry))
+            with open(f"/proc/{pid}/status") as f:
+                kb = {k: int(v.split()[0]) for k, v in (line.split(":", 1) for line in f) if k in ("VmRSS", "VmHWM")}
         except (OSError, IndexError, ValueError):
-            pass
-    return pids
-
-
-def status_kb(pid, key, path=None):
-    try:
-        with open(path or f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith(key + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
+            continue
+        if int(fields[2]) == pgid:  # field 5 of stat: pgrp; 14 and 15: utime, stime
+            found[int(pid)] = (int(fields[11]) + int(fields[12]), kb.get("VmRSS", 0), kb.get("VmHWM", 0))
+    return found
 
 
 def cpu_busy_ticks(cpu):
@@ -72,68 +65,28 @@ def cpu_busy_ticks(cpu):
     return 0
 
 
-def group_cpu_ticks(pgid):
-    total = 0
-    for pid in group_pids(pgid):
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime + stime, all threads
-        except (OSError, IndexError, ValueError):
-            pass
-    return total
-
-
-class RssSampler(threading.Thread):
-    """Samples the summed VmRSS and VmHWM of a process group every 100 ms."""
-
-    def __init__(self, pgid):
-        super().__init__(daemon=True)
-        self.pgid, self.stop, self.peak_rss, self.hwm = pgid, threading.Event(), 0, {}
-
-    def run(self):
-        while not self.stop.is_set():
-            pids = group_pids(self.pgid)
-            self.peak_rss = max(self.peak_rss, sum(status_kb(p, "VmRSS") for p in pids))
-            for p in pids:
-                self.hwm[p] = max(self.hwm.get(p, 0), status_kb(p, "VmHWM"))
-            self.stop.wait(0.1)
-
-    def peak_kb(self):
-        return max(self.peak_rss, sum(self.hwm.values()))
-
-
 def check_log(path, tail=5):
     """Accounts for one server process's stdout file: bytes and lines written, the access log
     lines among them, and whether it ends in whole JSON lines (the last `tail` lines parsed)."""
-    size = os.path.getsize(path)
     lines = request_lines = 0
-    rest = b""
+    last = collections.deque(maxlen=tail + 1)
     with open(path, "rb") as f:
-        while True:
-            chunk = f.read(1 << 20)
-            if not chunk:
-                break
-            lines += chunk.count(b"\n")
-            buf = rest + chunk
-            cut = buf.rfind(b"\n") + 1  # count within whole lines only
-            request_lines += buf[:cut].count(b'"msg":"request"')
-            rest = buf[cut:]
-        f.seek(max(0, size - 65536))
-        end = f.read()
-    ends_whole = not end or end.endswith(b"\n")
-    segments = end.split(b"\n")
-    if size > len(end):
-        segments = segments[1:]  # the seek may have landed mid-line
-    last = segments[:-1][-tail:]  # whole lines only: the last segment is empty or cut short
-    parsed = 0
-    for l in last:
+        for line in f:
+            lines += 1
+            request_lines += b'"msg":"request"' in line
+            last.append(line)
+    ends_whole = not last or last[-1].endswith(b"\n")
+    if not ends_whole:  # a line cut short is not counted
+        lines -= 1
+        request_lines -= b'"msg":"request"' in last.pop()
+    checked, parsed = list(last)[-tail:], 0
+    for line in checked:
         try:
-            parsed += isinstance(json.loads(l), dict)
+            parsed += isinstance(json.loads(line), dict)
         except ValueError:
             pass
-    return {"bytes": size, "lines": lines, "request_lines": request_lines, "ends_with_whole_line": ends_whole,
-            "last_lines_checked": len(last), "last_lines_json": parsed}
+    return {"bytes": os.path.getsize(path), "lines": lines, "request_lines": request_lines,
+            "ends_with_whole_line": ends_whole, "last_lines_checked": len(checked), "last_lines_json": parsed}
 
 
 def log_ok(lg):
@@ -143,32 +96,21 @@ def log_ok(lg):
             and lg["request_lines"] >= lg["responses_counted_by_clients"] and lg["graceful_stop"])
 
 
-def pinned(cpu, cmd):
-    return cmd if cpu is None else ["taskset", "-c", str(cpu), *cmd]
-
-
-def run_wrk(port, shape, seconds, client_cpu):
+def run_wrk(port, shape, seconds):
+    """One wrk run on this process's CPU (the client core: wrk inherits the affinity)."""
     _, _, conns, extra = shape
     cmd = ["wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--timeout", "2s", "-s",
            os.path.join(HERE, "wrk_report.lua"), *extra, f"http://127.0.0.1:{port}/"]
-    out = subprocess.run(pinned(client_cpu, cmd), capture_output=True, text=True, timeout=seconds + 30,
-                         check=True).stdout
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 30, check=True).stdout
     r = json.loads([l for l in out.splitlines() if l.startswith("{")][-1])
     r["rps"] = r["requests"] / (r["duration_us"] / 1e6)
     r["socket_errors"] = r["connect"] + r["read"] + r["write"] + r["timeout"]
     return r
 
 
-def count_per_connection(tool, port, seconds, client_cpu):
-    """bench/conns: 1000 keep-alive connections, responses counted per connection."""
-    cmd = [tool, "-port", str(port), "-c", "1000", "-d", f"{seconds}s"]
-    return json.loads(subprocess.run(pinned(client_cpu, cmd), capture_output=True, text=True, timeout=seconds + 60,
-                                     check=True).stdout)
-
-
 def measure_contestant(spec, cfg):
-    """One contestant's figures; cfg: server_cpu, client_cpu, logdir, runs, seconds, warmup, quick, conns."""
-    cpu, client_cpu = cfg["server_cpu"], cfg["client_cpu"]
+    """One contestant's figures; cfg: server_cpu, logdir, runs, seconds, warmup, quick."""
+    cpu = cfg["server_cpu"]
     res = {k: spec[k] for k in ("key", "label", "httplib", "libc") if k in spec}
     res["shapes"] = {}
     if not spec.get("load_only"):
@@ -182,33 +124,28 @@ def measure_contestant(spec, cfg):
         srv = Server(spec, cpu, cfg["logdir"], "idle")
         try:
             time.sleep(1)  # idle RSS: 1 s after the first 200
-            pids = group_pids(srv.proc.pid)
-            res["idle_rss_kb"] = sum(status_kb(p, "VmRSS") for p in pids)
-            res["processes"] = len(pids)
+            procs = group(srv.proc.pid).values()
+            res["idle_rss_kb"], res["processes"] = sum(rss for _, rss, _ in procs), len(procs)
         finally:
             srv.discard()
         log(f"{spec['label']}: exec to first 200 {res['start_ms']:.2f} ms, idle RSS {res['idle_rss_kb']} kB")
     for shape in SHAPES:
         load = load1() if cfg["quick"] else settle()
         srv = Server(spec, cpu, cfg["logdir"], shape[0])
-        sampler = RssSampler(srv.proc.pid)
-        sampler.start()
-        counted = 1  # responses the clients counted: Server's readiness GET, warm-up, runs, conns
+        counted = 1  # responses the clients counted: Server's readiness GET, warm-up, runs, clients
         try:
             if cfg["warmup"]:
-                counted += run_wrk(srv.port, shape, cfg["warmup"], client_cpu)["requests"]
-            c0, g0, t0 = cpu_busy_ticks(cpu or 0), group_cpu_ticks(srv.proc.pid), time.monotonic()
-            rs = [run_wrk(srv.port, shape, cfg["seconds"], client_cpu) for _ in range(cfg["runs"])]
-            server = (group_cpu_ticks(srv.proc.pid) - g0) / os.sysconf("SC_CLK_TCK")  # user + system, s
+                counted += run_wrk(srv.port, shape, cfg["warmup"])["requests"]
+            c0, g0, t0 = cpu_busy_ticks(cpu or 0), group(srv.proc.pid), time.monotonic()
+            rs = [run_wrk(srv.port, shape, cfg["seconds"]) for _ in range(cfg["runs"])]
+            g1 = group(srv.proc.pid)
+            server = sum(g1[p][0] - g0.get(p, (0,))[0] for p in g1) / os.sysconf("SC_CLK_TCK")  # user + system, s
             elapsed = time.monotonic() - t0
             other = (cpu_busy_ticks(cpu or 0) - c0) / os.sysconf("SC_CLK_TCK") - server
             other_pct = max(0.0, 100 * other / elapsed) if cpu is not None else None
-            conns = None
-            if shape[0] == "ka1000":
-                conns = count_per_connection(cfg["conns"], srv.port, cfg["seconds"], client_cpu)
+            conns = clients(srv.port, 1000, cfg["seconds"]) if shape[0] == "ka1000" else None
+            peak_kb = sum(hwm for _, _, hwm in group(srv.proc.pid).values())
         finally:
-            sampler.stop.set()
-            sampler.join()
             graceful = srv.stop()
         rps = [r["rps"] for r in rs]
         mid = sorted(rs, key=lambda r: r["rps"])[len(rs) // 2]
@@ -217,7 +154,7 @@ def measure_contestant(spec, cfg):
                "p99_ms_max": max(r["p99_us"] for r in rs) / 1000,
                "socket_errors": sum(r["socket_errors"] for r in rs), "timeouts": sum(r["timeout"] for r in rs),
                "non_2xx": sum(r["status"] for r in rs), "requests": sum(r["requests"] for r in rs),
-               "peak_rss_kb": sampler.peak_kb(), "load1_at_start": load, "other_cpu_pct": other_pct, "runs": rs,
+               "peak_rss_kb": peak_kb, "load1_at_start": load, "other_cpu_pct": other_pct, "runs": rs,
                # The server's own CPU (user + system, every thread) per request, and its share of the
                # runs' time: below 100%, the server waited for the client, whose limit its req/s is.
                "server_cpu_us_per_request": 1e6 * server / max(1, sum(r["requests"] for r in rs)),
@@ -249,7 +186,7 @@ def machine():
                 break
     debian = open("/etc/debian_version").read().strip() if os.path.exists("/etc/debian_version") else "?"
     return {"cpu": model, "cores": os.cpu_count(), "kernel": platform.release(), "debian": debian,
-            "mem_total_kb": status_kb(None, "MemTotal", "/proc/meminfo")}
+            "mem_total_kb": os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 1024}
 
 
 def versions(binary):
@@ -276,47 +213,82 @@ def load1():
         return float(f.read().split()[0])
 
 
-PAUSE_BUDGET = [120.0]  # seconds a whole run may spend waiting for other work on the machine
+def wait_for_load(below, at_most):
+    """Gives other work on the machine a chance to finish: waits until the 1-minute load average is
+    below `below`, at most `at_most` s; returns the seconds waited."""
+    waited = 0
+    while load1() >= below and waited < at_most:
+        if waited % 60 == 0:
+            log(f"waiting for the 1-minute load average ({load1()}) to drop below {below}")
+        time.sleep(2)
+        waited += 2
+    return waited
+
+
+PAUSE_BUDGET = [120]  # seconds a whole run may spend waiting before its measurements
 
 
 def settle():
     """Before each measurement: if other work loads the machine, wait a little (bounded)."""
-    t0 = time.monotonic()
-    while load1() >= 1.5 and PAUSE_BUDGET[0] > 0 and time.monotonic() - t0 < 30:
-        time.sleep(2)
-        PAUSE_BUDGET[0] -= 2
+    PAUSE_BUDGET[0] -= wait_for_load(1.5, min(30, PAUSE_BUDGET[0]))
     return load1()
 
 
-def run(specs, work, conns_tool, quick, rounds, callgrind, load_before):
+def alternating(specs, rounds, cfg):
+    """The contestants the targets compare, measured in turn, round after round. A shared machine's
+    speed drifts by up to a third within minutes (bench/README.md), so the targets compare them in
+    pairs measured seconds apart: per round and load shape (50 and 1000 keep-alive), each runs once
+    (a fresh server, a 1 s warm-up, one wrk run), in the reverse order every other round so that a
+    steady drift favours neither. {key: {shape: {"rps": [per round], "p99": [ms, per round],
+    "rps_median", "p99_ms"}}}; the report takes, per round, one's figure over the other's."""
+    chosen = sorted((s for s in specs if s["key"] in ALTERNATING), key=lambda s: ALTERNATING.index(s["key"]))
+    out = {s["key"]: {shape[0]: {"rps": [], "p99": []} for shape in SHAPES[:2]} for s in chosen}
+    for r in range(rounds):
+        for shape in SHAPES[:2]:
+            for spec in chosen if r % 2 == 0 else reversed(chosen):
+                srv = Server(spec, cfg["server_cpu"], cfg["logdir"], f"alt{r}{shape[0]}")
+                try:
+                    run_wrk(srv.port, shape, 1)
+                    res = run_wrk(srv.port, shape, ALTERNATING_SECONDS)
+                finally:
+                    srv.discard()
+                cell = out[spec["key"]][shape[0]]
+                cell["rps"].append(res["rps"])
+                cell["p99"].append(res["p99_us"] / 1000)
+        log(f"alternating round {r + 1} of {rounds} done")
+    for cell in (cell for shapes in out.values() for cell in shapes.values()):
+        cell["rps_median"], cell["p99_ms"] = statistics.median(cell["rps"]), statistics.median(cell["p99"])
+    return out
+
+
+def run(specs, work, quick, rounds, callgrind, load_before):
     """Measures every spec; returns the results (meta, contestants, alternating)."""
     t0 = time.monotonic()
     cpus = sorted(os.sched_getaffinity(0))
     server_cpu, client_cpu = (cpus[0], cpus[1]) if len(cpus) >= 2 else (None, None)
     if client_cpu is not None:
-        os.sched_setaffinity(0, {client_cpu})  # this process's own sampling stays off the server core
-        pinning = f"server pinned to CPU {server_cpu}, wrk/conns/measuring to CPU {client_cpu} (taskset)"
+        os.sched_setaffinity(0, {client_cpu})  # this process, wrk and the clients stay off the server core
+        pinning = f"server pinned to CPU {server_cpu}, wrk and the measuring to CPU {client_cpu} (sched_setaffinity)"
     else:
         pinning = "one CPU only: server and load generator share it (not pinned)"
     log(pinning)
     runs, seconds, warmup = (1, 2, 0) if quick else (3, 5, 1)
     logdir = os.path.join(work, "logs")  # the contestants' stdout and stderr
     os.makedirs(logdir, exist_ok=True)
-    cfg = {"server_cpu": server_cpu, "client_cpu": client_cpu, "logdir": logdir, "runs": runs, "seconds": seconds,
-           "warmup": warmup, "quick": quick, "conns": conns_tool}
+    cfg = {"server_cpu": server_cpu, "logdir": logdir, "runs": runs, "seconds": seconds, "warmup": warmup,
+           "quick": quick}
     fs = subprocess.run(["stat", "-f", "-c", "%T", logdir], capture_output=True, text=True).stdout.strip() or "?"
     fa_binary = next(s["argv"][0] for s in specs if s["key"] == "fa")
     meta = {"date": time.strftime("%Y-%m-%d %H:%M %Z"), "machine": machine(), "pinning": pinning,
             "load_before": load_before, "runs": runs, "seconds": seconds, "warmup": warmup, "quick": quick,
             "versions": versions(fa_binary), "log_dir": logdir, "log_fs": fs,
-            "shapes": {key: label for key, label, _, _ in SHAPES}}
+            "shapes": {key: label for key, label, _, _ in SHAPES}, "per_connection_by": "bench/servers.py"}
     built = sorted({s["httplib"] for s in specs if s["key"].startswith("fa")})
     # Whether the run got the pinned cpp-httplib: offline, the service builds from Debian's source.
     meta.update(httplib=", ".join(built), httplib_pinned=pinned_httplib(), pin_reachable=built == [pinned_httplib()])
     results = {"meta": meta, "contestants": [measure_contestant(spec, cfg) for spec in specs]}
     if rounds:
-        results["alternating"] = alternate.run(specs, SHAPES[:2], rounds, server_cpu, client_cpu, logdir, run_wrk,
-                                               log)
+        results["alternating"] = alternating(specs, rounds, cfg)
     for spec, res in zip(specs, results["contestants"]):
         if callgrind and spec.get("callgrind") and instructions.available():
             res["instructions"] = instructions.measure(spec, work, server_cpu)

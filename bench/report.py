@@ -40,7 +40,7 @@ def fmt_metric(v, metric):
 
 
 def paired_ratio(cell_a, cell_b, metric):
-    """(median, lowest, highest) of a's figure over b's, round by round (bench/alternate.py)."""
+    """(median, lowest, highest) of a's figure over b's, round by round (measure.alternating)."""
     per_round = "rps" if metric == "rps_median" else "p99"
     ratios = [x / max(y, 1e-3) for x, y in zip(cell_a[per_round], cell_b[per_round])]
     return statistics.median(ratios), min(ratios), max(ratios)
@@ -210,7 +210,9 @@ def markdown(results, targets):
         if "start_ms" in c:
             L.append(f"| {c['label']} | {fmt_mb(c['idle_rss_kb'])} | {c['start_ms']:.1f} | {c['size_bytes'] / 1048576:.1f} | {c['size_note']} |")
     L.append("")
-    L.append("1000 keep-alive connections, counted per connection by `bench/conns` (each connection sends "
+    # Runs that do not name it counted with bench/conns, a Go client since replaced (git history).
+    by = m.get("per_connection_by", "bench/conns")
+    L.append(f"1000 keep-alive connections, counted per connection by `{by}` (each connection sends "
              "GET / one at a time and reconnects when the server closes):")
     L.append("")
     L.append("| contestant | req/s | responses per connection: min / 1st pct / median / max | connections never served "
@@ -232,7 +234,7 @@ def markdown(results, targets):
                  f"({m['log_fs']}), as a container runtime writes a pod's log to a file. The server is stopped with "
                  f"SIGTERM (its event loops write the lines they hold), then the file is counted, its last lines "
                  f"parsed as JSON, and deleted. Request lines must be at least the responses the clients counted "
-                 f"(readiness GET, warm-up, wrk runs, bench/conns).")
+                 f"(readiness GET, warm-up, wrk runs, {by}).")
         L.append("")
         L.append("| contestant | load shape | log MB | lines | bytes per line | request lines / responses counted "
                  "| ends in whole JSON lines | graceful stop |")

@@ -1,14 +1,17 @@
-"""The contestants and how to start them: a spec (a dict) per server, Server to run one pinned to a
-CPU, and get_one, a GET / through the tests' raw HTTP client (tests/lib/fa_test.py) to check answers.
-Shared by bench/measure.py and tests/conformance/differential.py. Python standard library only.
+"""The contestants and how to start and load them: a spec (a dict) per server (the C++ peers built
+here from PEERS), Server to run one pinned to a CPU, and clients, keep-alive connections whose
+responses are counted per connection. Shared by bench/measure.py, bench/instructions.py and
+tests/conformance/differential.py. Python standard library only.
 
 A spec: key, label, argv and env ("@PORT@" filled in), "unset" (names removed from the
 environment), "setup" (called with the port before a start), "stdout_file" (stdout is a file of
 its own, as a container runtime keeps a pod's log), "load_only" (no start time, idle RSS, size),
 "callgrind" (instructions per request measured), and for favorite-athlete rows "httplib" and "libc".
 """
+import math
 import os
 import re
+import selectors
 import shutil
 import signal
 import socket
@@ -16,36 +19,33 @@ import subprocess
 import sys
 import time
 
-import peers
-
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "lib"))
-from fa_test import Reader, free_port  # noqa: E402  (the tests' raw HTTP client and free ports)
+from fa_test import free_port, get  # noqa: E402  (the tests' raw HTTP client and free ports)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BODY = b'{"myFavoriteAthlete":"Usain Bolt"}'
 REQUEST = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+CXX = ["g++", "-std=c++17", "-O2", "-pthread"]
+
+# The C++ servers a user would pick instead (bench/peers/, one small source each, built from
+# Debian's packages; the cpp-httplib ones against the same httplib.h the service got), each
+# answering GET / with the service's body and Content-Type on one thread, keep-alive:
+# key, label, source, compile command (before -o), libraries, Debian package, uses cpp-httplib.
+PEERS = [
+    ("h2o", "h2o's library (libh2o-evloop), C handler", "h2o.c", ["gcc", "-O2", "-DH2O_USE_LIBUV=0"],
+     ["-lh2o-evloop"], "libh2o-evloop-dev", False),
+    ("restinio", "RESTinio (Boost.Asio, one thread)", "restinio.cpp", CXX + ["-DRESTINIO_USE_BOOST_ASIO"],
+     ["-lhttp_parser", "-lfmt"], "librestinio-dev", False),
+    ("beast", "Boost.Beast, async (one io_context)", "beast_async.cpp", CXX, [], "libboost1.81-dev", False),
+    ("httplib_readme", "cpp-httplib as its README shows it", "httplib_readme.cpp", CXX + ["-I@HTTPLIB@"], [],
+     None, True),
+    ("httplib_nodelay", "cpp-httplib as its README shows it + TCP_NODELAY", "httplib_readme.cpp",
+     CXX + ["-I@HTTPLIB@", "-DCPPHTTPLIB_TCP_NODELAY=true"], [], None, True),
+]
 
 FLASK_PACKAGES = ["python3.11-minimal", "libpython3.11-minimal", "libpython3.11-stdlib", "python3-flask",
                   "python3-werkzeug", "python3-jinja2", "python3-click", "python3-itsdangerous",
                   "python3-markupsafe", "gunicorn"]
-
-
-def get_one(reader):
-    """Sends GET / on the reader's connection and reads one response: (status 200, keep-alive, body).
-    EOFError when the server closed the connection, ValueError when the answer is malformed."""
-    reader.sock.sendall(REQUEST)
-    status, headers, body = reader.response()
-    return status == 200, headers.get("connection", "").lower() != "close", body
-
-
-def http_get_ok(port, timeout=1.0):
-    """(GET / answered 200, its body); (False, b"") when nothing answers yet."""
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-            ok, _, body = get_one(Reader(s))
-            return ok, body
-    except (OSError, EOFError, ValueError):
-        return False, b""
 
 
 def spec_env(spec, port):
@@ -57,17 +57,18 @@ def spec_env(spec, port):
 
 class Server:
     """A contestant's process group on a free port, pinned to `cpu`; ready_ms is the time from
-    exec to the first 200 on GET /.
+    exec to the first 200 on GET /. `wrap` runs it under another program (valgrind), which makes it
+    about 50 times slower: it gets longer to answer.
 
     stderr (and stdout, unless the spec has "stdout_file") goes to <logdir>/<key>.log. With
     "stdout_file", stdout is a regular file of its own, <logdir>/<key>.<tag>.stdout, as a container
     runtime writes a pod's log to a file: the access log's cost includes a real consumer's writes.
     """
 
-    def __init__(self, spec, cpu, logdir, tag):
+    def __init__(self, spec, cpu, logdir, tag, wrap=()):
         self.spec = spec
         self.port = free_port()
-        argv = [a.replace("@PORT@", str(self.port)) for a in spec["argv"]]
+        argv = [a.replace("@PORT@", str(self.port)) for a in [*wrap, *spec["argv"]]]
         env = spec_env(spec, self.port)
         if "setup" in spec:
             spec["setup"](self.port)
@@ -88,15 +89,19 @@ class Server:
                 out.close()  # the child has its own descriptor
         if cpu is not None:
             os.sched_setaffinity(self.proc.pid, {cpu})
+        patience, answer_s = (120, 30) if wrap else (20, 1)
         while True:
-            ok, body = http_get_ok(self.port)
-            if ok:
+            try:
+                status, _, body = get(self.port, host="127.0.0.1", timeout=answer_s)
+            except (OSError, EOFError, ValueError):
+                status = None
+            if status == 200:
                 self.ready_ms = (time.monotonic() - t0) * 1000
                 if BODY not in body:  # Flask's jsonify adds a newline
                     self.kill()
                     raise RuntimeError(f"{spec['key']}: GET / did not return the service's body: {body[:300]!r}")
                 break
-            if self.proc.poll() is not None or time.monotonic() - t0 > 20:
+            if self.proc.poll() is not None or time.monotonic() - t0 > patience:
                 self.kill()
                 raise RuntimeError(f"{spec['key']} did not answer 200 (see {self.logf.name})")
             time.sleep(0.0001)
@@ -110,25 +115,112 @@ class Server:
         self.logf.close()
         time.sleep(0.2)  # let the port go
 
-    def stop(self):
-        """Where stdout is a log file, SIGTERM first: a graceful stop writes what the event loops
-        still hold (SIGKILL loses up to 100 ms of lines and may cut a write short). SIGKILL after
-        15 s, and for everything else. Returns whether the process exited 0 on SIGTERM."""
+    def stop(self, wait=None):
+        """SIGTERM, then SIGKILL to the group after `wait` s (default: 15 where stdout is a log file,
+        else at once): a graceful stop writes what the event loops still hold (SIGKILL loses up to
+        100 ms of lines and may cut a write short), and callgrind its profile. Returns whether the
+        process exited 0 on SIGTERM."""
         graceful = False
-        if self.stdout_path:
+        wait = (15 if self.stdout_path else 0) if wait is None else wait
+        if wait:
             try:
                 os.kill(self.proc.pid, signal.SIGTERM)
-                graceful = self.proc.wait(timeout=15) == 0
+                graceful = self.proc.wait(timeout=wait) == 0
             except (ProcessLookupError, subprocess.TimeoutExpired):
                 pass
         self.kill()
         return graceful
 
-    def discard(self):
+    def discard(self, wait=None):
         """stop(), and delete the stdout file: for starts whose log nobody counts."""
-        self.stop()
+        self.stop(wait)
         if self.stdout_path:
             os.remove(self.stdout_path)
+
+
+def clients(port, connections, seconds, quota=None, timeout=2.0):
+    """`connections` connections to 127.0.0.1:port, each sending GET / one at a time (a new
+    connection where the server closes one) for `seconds`, or until each has `quota` responses.
+    Returns the responses counted per connection, which wrk cannot count (its Lua hooks do not see
+    which connection a response came on), and the errors and timeouts (no response in `timeout`
+    s). One thread and selectors, no thread per connection: it loads a server about as fast as the
+    Go client it replaced (bench/conns, in the git history) did."""
+    sel = selectors.DefaultSelector()
+    counts, socks, bufs, since = [0] * connections, [None] * connections, [b""] * connections, [0.0] * connections
+    tally = dict.fromkeys(("tcp_connections_opened", "replies_with_connection_close", "non_200", "errors",
+                           "timeouts"), 0)
+
+    def connect(i):
+        s = socks[i] = socket.socket()
+        s.setblocking(False)
+        s.connect_ex(("127.0.0.1", port))  # writable once connected (or failed)
+        bufs[i], since[i] = b"", time.monotonic()
+        sel.register(s, selectors.EVENT_WRITE, i)
+
+    def reconnect(i, why=None):
+        sel.unregister(socks[i])
+        socks[i].close()
+        if why:
+            tally[why] += 1
+        if quota is None or counts[i] < quota:
+            connect(i)
+        else:
+            since[i] = math.inf  # done: no new connection for nothing
+
+    def send(i):  # the next request, unless the connection has its quota (then it idles)
+        if quota is None or counts[i] < quota:
+            socks[i].send(REQUEST)
+            since[i] = time.monotonic()
+        else:
+            since[i] = math.inf
+
+    def on_event(i, s, events):
+        if events & selectors.EVENT_WRITE:
+            if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
+                raise ConnectionRefusedError
+            tally["tcp_connections_opened"] += 1
+            sel.modify(s, selectors.EVENT_READ, i)
+            return send(i)
+        data = s.recv(4096)
+        if not data:
+            raise EOFError  # closed by the server with a request unanswered
+        data = bufs[i] = bufs[i] + data
+        head_end = data.find(b"\r\n\r\n") + 4
+        head = data[:head_end].lower()
+        length = re.search(rb"\r\ncontent-length: *(\d+)", head)
+        if head_end < 4 or len(data) < head_end + (int(length[1]) if length else 0):
+            return  # the rest of the response is still to come
+        counts[i] += 1
+        tally["non_200"] += data[9:12] != b"200"
+        if b"\r\nconnection: close" in head:
+            tally["replies_with_connection_close"] += 1
+            return reconnect(i)
+        bufs[i] = b""
+        send(i)
+
+    for i in range(connections):
+        connect(i)
+    start = next_check = time.monotonic()
+    while time.monotonic() < start + seconds and (quota is None or min(counts) < quota):
+        for key, events in sel.select(0.05):
+            try:
+                on_event(key.data, key.fileobj, events)
+            except (OSError, EOFError):
+                reconnect(key.data, "errors")
+        now = time.monotonic()
+        if now >= next_check:  # every 0.1 s: a request unanswered for `timeout` s, a new connection
+            next_check = now + 0.1
+            for i in range(connections):
+                if now - since[i] > timeout:
+                    reconnect(i, "timeouts")
+    elapsed = time.monotonic() - start
+    for s in socks:
+        s.close()
+    sel.close()
+    c = sorted(counts)
+    return dict(tally, connections=connections, seconds=elapsed, responses=sum(c), requests_per_sec=sum(c) / elapsed,
+                per_connection_min=c[0], per_connection_p1=c[len(c) // 100], per_connection_median=c[len(c) // 2],
+                per_connection_max=c[-1], connections_with_no_response=c.count(0))
 
 
 def package_kb(packages):
@@ -215,9 +307,37 @@ def contestants(args, workdir, httplib_dir=None, log=print):
     if args.quick:
         others = others[:1]
     elif args.peers:
-        others += peers.specs(peers.build(workdir, httplib_dir, log), base_env, httplib_dir)
+        others += peers(workdir, httplib_dir, base_env, log)
     specs = fa + others
     for s in specs:
         if not s.get("load_only"):
             s.setdefault("size_bytes", os.path.getsize(s["argv"][0]))
+    return specs
+
+
+def peers(workdir, httplib_dir, base_env, log):
+    """Compiles the PEERS (in parallel) into the work directory; the specs of those that built."""
+    out = os.path.join(workdir, "peers")
+    os.makedirs(out, exist_ok=True)
+    version = "?"
+    if httplib_dir:
+        with open(os.path.join(httplib_dir, "httplib.h")) as f:
+            version = re.search(r'#define CPPHTTPLIB_VERSION "([^"]+)"', f.read()).group(1)
+    jobs = {}
+    for key, _, source, cmd, libs, _, uses_httplib in PEERS:
+        if httplib_dir or not uses_httplib:
+            argv = [a.replace("@HTTPLIB@", httplib_dir or "") for a in cmd]
+            argv += [os.path.join(HERE, "peers", source), "-o", os.path.join(out, key), *libs]
+            jobs[key] = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    specs = []
+    for key, label, _, _, _, package, uses_httplib in PEERS:
+        err = jobs[key].communicate()[1] if key in jobs else "no httplib.h"
+        if key not in jobs or jobs[key].returncode:
+            packages = " ".join(sorted({p[5] for p in PEERS if p[5]}))
+            log(f"warning: peer {key} did not build (Debian packages: {packages}):\n{err[-2000:]}")
+            continue
+        note = f"cpp-httplib {version}, glibc" if uses_httplib else f"Debian {package}, glibc"
+        spec = {"key": key, "label": f"{label} [{note}]", "argv": [os.path.join(out, key)], "env": base_env,
+                "libc": "glibc", "size_note": "dynamically linked, shared libraries not counted", "callgrind": True}
+        specs.append(dict(spec, httplib=version) if uses_httplib else spec)
     return specs

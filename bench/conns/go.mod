@@ -1,3 +1,0 @@
-module favorite-athlete/bench/conns
-
-go 1.19

@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""The measuring half's checks without wrk: bench/servers.py's clients count the responses on each
+connection, and bench/measure.py's failures() fails a row with a connection never served (against a
+small server here that can leave one connection unanswered) or with a broken access log."""
+import itertools
+import os
+import socketserver
+import sys
+import tempfile
+import threading
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
+import measure  # noqa: E402
+import servers  # noqa: E402
+
+REPLY = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n%s\r\n{}"
+
+
+def serve(starve=None, close_every=0):
+    """A keep-alive server on a free port; the connection accepted `starve`-th is read but never
+    answered; with close_every, every close_every-th reply on a connection closes it."""
+    accepted = itertools.count()
+
+    class Handler(socketserver.BaseRequestHandler):
+        def handle(self):
+            starved = next(accepted) == starve
+            for n in itertools.count(1):
+                try:
+                    if not self.request.recv(4096):
+                        return
+                except ConnectionResetError:  # the client's connections at its end
+                    return
+                if not starved:
+                    close = close_every and n % close_every == 0
+                    self.request.sendall(REPLY % (b"Connection: close\r\n" if close else b""))
+                    if close:
+                        return
+
+    class Server(socketserver.ThreadingTCPServer):
+        daemon_threads = True
+        request_queue_size = 64  # the default 5 would leave connections waiting in SYN retries
+
+    server = Server(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def failures(per_connection):
+    row = {"key": "fa", "label": "fa", "shapes": {"ka1000": {"non_2xx": 0, "requests": 1, "socket_errors": 0,
+                                                             "per_connection": per_connection}}}
+    return measure.failures({"contestants": [row]})
+
+
+class PerConnection(unittest.TestCase):
+    def count(self, **server):
+        srv = serve(**server)
+        try:
+            return servers.clients(srv.server_address[1], 20, 1.0)
+        finally:
+            srv.shutdown()
+            srv.server_close()
+
+    def test_every_connection_served_passes(self):
+        pc = self.count(close_every=3)
+        self.assertEqual((pc["connections_with_no_response"], pc["errors"], pc["non_200"]), (0, 0, 0))
+        self.assertGreater(pc["per_connection_min"], 0)
+        # A reply with Connection: close, a new connection (some still connecting when the run ends).
+        self.assertGreater(pc["replies_with_connection_close"], 20)
+        self.assertLessEqual(pc["tcp_connections_opened"], 20 + pc["replies_with_connection_close"])
+        self.assertGreaterEqual(pc["tcp_connections_opened"], pc["replies_with_connection_close"])
+        self.assertEqual(failures(pc), [])
+
+    def test_a_connection_never_served_fails_the_row(self):
+        pc = self.count(starve=7)
+        self.assertEqual((pc["connections_with_no_response"], pc["per_connection_min"]), (1, 0))
+        self.assertEqual(failures(pc), ["fa / ka1000 per connection"])
+
+
+class AccessLog(unittest.TestCase):
+    def account(self, text, responses=3):
+        with tempfile.NamedTemporaryFile() as f:
+            f.write(text)
+            f.flush()
+            return dict(measure.check_log(f.name), responses_counted_by_clients=responses, graceful_stop=True)
+
+    def test_whole_lines_for_every_response_pass(self):
+        lg = self.account(b'{"msg":"request"}\n' * 3 + b'{"msg":"stopped"}\n')
+        self.assertEqual((lg["lines"], lg["request_lines"], lg["last_lines_json"]), (4, 3, 4))
+        self.assertTrue(measure.log_ok(lg))
+
+    def test_a_line_cut_short_or_missing_fails(self):
+        self.assertFalse(measure.log_ok(self.account(b'{"msg":"request"}\n' * 3 + b'{"msg":"requ')))
+        self.assertFalse(measure.log_ok(self.account(b'{"msg":"request"}\n' * 2)))
+        self.assertFalse(measure.log_ok(self.account(b'{"msg":"request"}\n' * 3 + b'not json\n')))
+
+
+if __name__ == "__main__":
+    unittest.main()
