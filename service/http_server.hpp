@@ -217,6 +217,7 @@ class HttpServer final : private httplib::Server {
   // built once, not per lookup; and those the header writer leaves out.
   static inline const std::string kConnection = "Connection", kContentLength = "Content-Length";
   static constexpr std::string_view kAcceptRanges = "Accept-Ranges", kDate = "Date", kKeepAlive = "Keep-Alive";
+  // The lines the header writer writes itself.
   static constexpr std::string_view kConnectionClose = "Connection: close\r\n", kDateName = "Date: ";
 
   static RequestState& current() {
