@@ -8,32 +8,38 @@ set -euo pipefail
 # shellcheck source=tests/cluster/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-# Set by the kubelet (protectKernelDefaults is off) and kube-proxy (route_localnet); restored.
+# Set by the kubelet (protectKernelDefaults is off); saved by `up`, restored by `down`. (The net.*
+# ones kube-proxy sets are the node's network namespace's own.)
 readonly SYSCTLS=(vm/overcommit_memory vm/panic_on_oom kernel/panic kernel/panic_on_oops
-  kernel/keys/root_maxkeys kernel/keys/root_maxbytes net/ipv4/conf/all/route_localnet net/ipv4/ip_forward)
+  kernel/keys/root_maxkeys kernel/keys/root_maxbytes)
 readonly PAUSE_IMAGE=docker.io/library/fa-pause:1
 
 # ---------------------------------------------------------------------------------------------
-# processes: started in their own session (they outlive this script), output to STATE/logs
+# The node: a `sleep` (STATE/pids/node) holding a network namespace and a mount namespace, in the
+# pids cgroup NODE_CGROUP (lib.sh). Its network (the bridge with the node IP, the Service route,
+# kube-proxy's iptables rules, the pods' veths) reaches nothing else on the machine, and the
+# daemons' mounts (the kubelet's volumes, containerd's snapshots, the pods' network namespaces;
+# /run, /var/log and /var/lib are its own tmpfs, where the kubelet, containerd and CNI keep what
+# they keep outside STATE) stay in it. Every daemon, shim and test script of the cluster is in that
+# cgroup, every container in the kubelet's kubepods: `down` kills both, and the namespaces and
+# all in them go with their last process.
+node_namespaces() {
+  mkdir "${NODE_CGROUP}"
+  setsid unshare --net --mount --propagation private -- sleep infinity </dev/null >/dev/null 2>&1 &
+  echo $! >"${STATE}/pids/node"
+  echo $! >"${NODE_CGROUP}/cgroup.procs"
+  # unshare made the namespaces private before it exec'd sleep: only then may mounts go in.
+  wait_until -p $! 10 "the node's namespaces" grep -qx sleep "/proc/$!/comm"
+  nsenter -t $! -m -- sh -c 'for d in /run /var/log /var/lib; do mount -t tmpfs -o mode=0755 fa-node "${d}"; done'
+}
+# start NAME CMD...: CMD in the node's mount namespace, in a session of its own, output to
+# STATE/logs. (This process is already in the node's network namespace and cgroup.)
 start() {
   local name="$1"
   shift
   log "starting ${name}"
-  setsid "$@" </dev/null >"${STATE}/logs/${name}.log" 2>&1 &
+  setsid nsenter -t "$(node_pid)" -m -- "$@" </dev/null >"${STATE}/logs/${name}.log" 2>&1 &
   echo $! >"${STATE}/pids/${name}"
-}
-alive() { [[ -f ${STATE}/pids/$1 ]] && kill -0 "$(cat "${STATE}/pids/$1")" 2>/dev/null; }
-# stop NAME: SIGTERM, and SIGKILL after 10 s.
-stop() {
-  local name="$1" pid
-  [[ -f ${STATE}/pids/${name} ]] || return 0
-  pid="$(cat "${STATE}/pids/${name}")"
-  rm -f "${STATE}/pids/${name}"
-  kill -TERM "${pid}" 2>/dev/null || return 0
-  if ! timeout 10 tail --pid="${pid}" -f /dev/null; then
-    kill -KILL "${pid}" 2>/dev/null
-    log "${name} (pid ${pid}) needed SIGKILL"
-  fi
 }
 # wait_up NAME SECONDS CMD...: CMD succeeds while NAME is running, else show NAME's log.
 wait_up() {
@@ -43,77 +49,13 @@ wait_up() {
   log "${name} is up"
 }
 
-# ---------------------------------------------------------------------------------------------
-# what exists before: recorded so `down` removes only what the cluster added
-record_before() {
-  mkdir -p "${STATE}/saved"
-  local s
-  for s in "${SYSCTLS[@]}"; do
-    [[ ! -r /proc/sys/${s} ]] || printf '%s %s\n' "${s}" "$(cat "/proc/sys/${s}")"
-  done >"${STATE}/saved/sysctl"
-  local d
-  for d in /run/netns /run/containerd /run/containerd/s /var/log/pods /var/log/containers /var/lib/cni /var/lib/cni/results; do
-    if [[ -d ${d} ]]; then ls -A "${d}"; fi >"${STATE}/saved/$(tr / _ <<<"${d}")"
-    [[ -d ${d} ]] || touch "${STATE}/saved/$(tr / _ <<<"${d}").absent"
-  done
-}
-# remove_new DIR GLOB: removes the entries of DIR matching GLOB that record_before did not see,
-# then DIR itself if it did not exist then (and is empty now).
-remove_new() {
-  local d="$1" glob="$2" saved e
-  saved="${STATE}/saved/$(tr / _ <<<"${d}")"
-  [[ -d ${d} && -f ${saved} ]] || return 0
-  for e in "${d}"/${glob}; do
-    [[ -e ${e} ]] || continue
-    grep -qxF -- "${e##*/}" "${saved}" && continue
-    if mountpoint -q "${e}"; then umount -l "${e}" || true; fi
-    rm -rf "${e:?}"
-  done
-  if [[ -f ${saved}.absent ]]; then rmdir "${d}" 2>/dev/null || true; fi
-}
-
-# ---------------------------------------------------------------------------------------------
-# network: bridge fa0 holds the node IP (no ports but the pods' veths); ClusterIPs routed onto it;
-# nothing reaches the node IP from outside, nothing is forwarded off the bridge (ip_forward
-# stays 0 anyway: the bridge plugin runs with isGateway=false)
+# The node IP on a bridge with no ports but the pods' veths; ClusterIPs routed onto it.
 network_up() {
-  ip link show "${BRIDGE}" >/dev/null 2>&1 && fail "a link ${BRIDGE} already exists (another test cluster?)"
+  ip link set lo up
   ip link add "${BRIDGE}" type bridge
   ip addr add "${NODE_IP}/24" dev "${BRIDGE}"
   ip link set "${BRIDGE}" up
   ip route add "${SVC_CIDR}" dev "${BRIDGE}" src "${NODE_IP}"
-  iptables -w -N FA-CLUSTER-INPUT
-  iptables -w -A FA-CLUSTER-INPUT -i lo -j RETURN
-  iptables -w -A FA-CLUSTER-INPUT -i "${BRIDGE}" -j RETURN
-  iptables -w -A FA-CLUSTER-INPUT -d "${POD_CIDR}" -j DROP
-  iptables -w -I INPUT 1 -j FA-CLUSTER-INPUT
-  iptables -w -N FA-CLUSTER-FORWARD
-  iptables -w -A FA-CLUSTER-FORWARD -i "${BRIDGE}" ! -o "${BRIDGE}" -j DROP
-  iptables -w -A FA-CLUSTER-FORWARD -o "${BRIDGE}" ! -i "${BRIDGE}" -j DROP
-  iptables -w -I FORWARD 1 -j FA-CLUSTER-FORWARD
-}
-
-# Deletes every rule of the built-in chains of TABLE that jumps to a chain matching REGEX (by
-# rule number, highest first), then flushes and deletes those chains.
-drop_chains() {
-  local table="$1" regex="$2" builtin n chain
-  for builtin in INPUT OUTPUT FORWARD PREROUTING POSTROUTING; do
-    for n in $(iptables -w -t "${table}" -L "${builtin}" -n --line-numbers 2>/dev/null |
-      awk -v re="^(${regex})$" 'NR > 2 && $2 ~ re {print $1}' | sort -rn); do
-      iptables -w -t "${table}" -D "${builtin}" "${n}"
-    done
-  done
-  local -a chains
-  mapfile -t chains < <(iptables-save -t "${table}" | sed -nE "s/^:(${regex}) .*/\1/p")
-  for chain in "${chains[@]}"; do iptables -w -t "${table}" -F "${chain}"; done
-  for chain in "${chains[@]}"; do iptables -w -t "${table}" -X "${chain}"; done
-}
-
-network_down() {
-  local t
-  for t in filter nat mangle; do drop_chains "${t}" 'KUBE-[A-Z0-9-]*|FA-CLUSTER-[A-Z]*'; done
-  ip link del "${BRIDGE}" 2>/dev/null || true
-  ip route del "${SVC_CIDR}" 2>/dev/null || true
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -319,8 +261,8 @@ up() {
   need_node_privileges
   local bin
   bin="$("${HERE}/build_k8s.sh")" || fail "building Kubernetes 1.20 failed"
-  need_cmd etcd containerd containerd-shim-runc-v2 runc ctr kubectl openssl ip iptables iptables-save \
-    podman gcc curl setsid mountpoint
+  need_cmd etcd containerd containerd-shim-runc-v2 runc ctr kubectl openssl ip iptables \
+    podman gcc curl setsid unshare nsenter
   [[ -x /usr/lib/cni/bridge && -x /usr/lib/cni/host-local ]] || skip "no CNI plugins in /usr/lib/cni (containernetworking-plugins)"
   local c
   for c in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy; do
@@ -330,22 +272,32 @@ up() {
     log "${STATE} exists: removing the leftovers of a previous run first"
     down "${STATE}"
   fi
+  [[ ! -d ${NODE_CGROUP} ]] || fail "${NODE_CGROUP} exists: another test cluster is running"
   local t0=${SECONDS}
   mkdir -p "${STATE}/logs" "${STATE}/pids"
   trap 'log "cluster.up failed: tearing down"; down "${STATE}"' EXIT
-  record_before
-  network_up
-  pki
-  control_plane_up "${bin}"
-  containerd_up
-  pause_image
-  node_up "${bin}"
+  local s
+  for s in "${SYSCTLS[@]}"; do printf '%s %s\n' "${s}" "$(cat "/proc/sys/${s}")"; done >"${STATE}/sysctl"
+  node_namespaces
+  nsenter -t "$(node_pid)" -n -- "${BASH_SOURCE[0]}" --in-node "${STATE}" "${bin}"
   trap - EXIT
   figure "cluster up in $((SECONDS - t0)) s: Kubernetes $("${bin}/kubelet" --version | cut -d' ' -f2), node ${NODE_NAME} Ready at ${NODE_IP}, containerd $(containerd --version | cut -d' ' -f3), state in ${STATE}"
 }
 
-# Stops the pods through the kubelet first (so the CNI plugin releases their network), then the
-# processes, then removes what is left.
+# in_node STATE BIN: the rest of `up`, run in the node's network namespace and cgroup.
+in_node() {
+  STATE="$1"
+  echo "${BASHPID}" >"${NODE_CGROUP}/cgroup.procs"
+  network_up
+  pki
+  control_plane_up "$2"
+  containerd_up
+  pause_image
+  node_up "$2"
+}
+
+# Kills every process of the cluster (SIGKILL: nothing of it is kept), then removes the cgroups,
+# restores the sysctls and removes STATE.
 down() {
   STATE="$1"
   [[ -d ${STATE} ]] || {
@@ -354,61 +306,22 @@ down() {
   }
   trap - EXIT
   set +e
-  export KUBECONFIG="${STATE}/kubeconfig"
-  if alive kube-apiserver && alive kubelet; then
-    log "deleting the test namespace (the kubelet stops its pods)"
-    timeout 90 kubectl --context "${CONTEXT}" delete namespace "${NS}" --ignore-not-found --wait=true --timeout=80s >/dev/null 2>&1
-    timeout 60 kubectl --context "${CONTEXT}" delete pods --all --all-namespaces --grace-period=1 --wait=true --timeout=50s >/dev/null 2>&1
-  fi
-  local n
-  for n in ingress-nginx kube-proxy kube-scheduler kube-controller-manager kubelet; do stop "${n}"; done
-  if alive containerd; then
-    local task
-    for task in $(ctr_k8s tasks ls -q 2>/dev/null); do
-      ctr_k8s tasks kill -s SIGKILL "${task}" >/dev/null 2>&1
-      sleep 0.2
-      ctr_k8s tasks delete -f "${task}" >/dev/null 2>&1
-    done
-    for task in $(ctr_k8s containers ls -q 2>/dev/null); do ctr_k8s containers delete "${task}" >/dev/null 2>&1; done
-  fi
-  stop containerd
-  # Shims (and their containers) left by a killed containerd name its socket on their command line.
-  local f cmd pid
-  for f in /proc/[0-9]*/cmdline; do
-    cmd="$(tr '\0' ' ' <"${f}" 2>/dev/null)" || continue
-    [[ ${cmd} == *containerd-shim*" -address ${STATE}/containerd.sock "* ]] || continue
-    pid="${f#/proc/}"
-    log "killing leftover containerd shim ${pid%/cmdline}: ${cmd}"
-    kill -KILL "${pid%/cmdline}" 2>/dev/null
-  done
-  for n in kube-apiserver etcd; do stop "${n}"; done
-  # Container processes whose shim is gone: whatever is left in the pods' cgroups.
-  find /sys/fs/cgroup/pids/kubepods -name cgroup.procs -exec cat {} + 2>/dev/null | while read -r pid; do
-    log "killing leftover pod process ${pid}"
-    kill -KILL "${pid}" 2>/dev/null
-  done
-  network_down
-  # Only what this cluster's containerd and kubelet create (containerd names its netns cni-*;
-  # other tools' entries in these shared directories are left alone).
-  remove_new /run/netns 'cni-*'
-  remove_new /run/containerd/s '*'
-  remove_new /run/containerd 's'
-  remove_new /var/log/pods "${NS}_*"
-  remove_new /var/log/containers "*_${NS}_*"
-  remove_new /var/lib/cni/results 'fa-cluster-*'
-  remove_new /var/lib/cni 'results'
-  # Mounts under STATE (the kubelet's root dir, containerd's snapshots and sandbox shm), deepest first.
-  local m
-  awk -v s="${STATE}/" 'index($5, s) == 1 {print $5}' /proc/self/mountinfo | sort -r | while read -r m; do
-    umount -l "${m}"
+  local -a pids
+  local round
+  for round in {1..40}; do
+    mapfile -t pids < <(find "${NODE_CGROUP}" /sys/fs/cgroup/pids/kubepods -name cgroup.procs -exec cat {} + 2>/dev/null)
+    ((${#pids[@]})) || break
+    ((round > 1)) || log "killing the cluster's ${#pids[@]} processes"
+    kill -KILL "${pids[@]}" 2>/dev/null
+    sleep 0.5
   done
   # The pods' cgroups (the kubelet's cgroupfs driver made kubepods/ in every v1 hierarchy).
-  find /sys/fs/cgroup/*/kubepods -depth -type d -exec rmdir {} + 2>/dev/null
-  [[ ! -f ${STATE}/saved/sysctl ]] || while read -r name value; do
+  find /sys/fs/cgroup/*/kubepods "${NODE_CGROUP}" -depth -type d -exec rmdir {} + 2>/dev/null
+  [[ ! -f ${STATE}/sysctl ]] || while read -r name value; do
     [[ $(cat "/proc/sys/${name}") == "${value}" ]] && continue
     log "restoring sysctl ${name//\//.} = ${value} (was $(cat "/proc/sys/${name}"))"
     echo "${value}" >"/proc/sys/${name}"
-  done <"${STATE}/saved/sysctl"
+  done <"${STATE}/sysctl"
   rm -rf "${STATE}"
   set -e
   leftovers
@@ -417,13 +330,11 @@ down() {
 # Fails if anything of the cluster is still there.
 leftovers() {
   local -a left=()
-  ip link show "${BRIDGE}" >/dev/null 2>&1 && left+=("link ${BRIDGE}")
-  iptables-save | grep -E '^:(KUBE-|FA-CLUSTER-)' >/dev/null && left+=("iptables chains")
-  [[ -z $(find /sys/fs/cgroup/*/kubepods -maxdepth 0 2>/dev/null) ]] || left+=("cgroups kubepods")
+  [[ -z $(find /sys/fs/cgroup/*/kubepods "${NODE_CGROUP}" -maxdepth 0 2>/dev/null) ]] || left+=("cgroups (processes)")
   [[ ! -e ${STATE} ]] || left+=("${STATE}")
   grep -qF " ${STATE}/" /proc/self/mountinfo && left+=("mounts under ${STATE}")
   if ((${#left[@]})); then fail "left behind after teardown: ${left[*]}"; fi
-  log "teardown complete: no process, link, chain, mount, cgroup or file of the cluster is left"
+  log "teardown complete: no process, cgroup, mount or file of the cluster is left"
 }
 
 main() {
@@ -434,6 +345,7 @@ main() {
     "${HERE}/build_k8s.sh"
     ;;
   up:2 | down:2) "$1" "$2" ;;
+  --in-node:3) in_node "$2" "$3" ;;
   *) fail "usage: $0 build | $0 up STATE | $0 down STATE" ;;
   esac
 }
