@@ -59,36 +59,22 @@ network_up() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# certificates (openssl, one CA, valid 2 days) and kubeconfigs
-cert() { # cert NAME CN O [SUBJECT_ALT_NAMES]
-  local p="${STATE}/pki" subj="/CN=$2"
-  [[ -z $3 ]] || subj="/O=$3/CN=$2"
-  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "${subj}" \
+# Certificates (openssl, one CA, valid 2 days): the API server's, and one client identity in the
+# group system:masters (STATE/kubeconfig) for kubectl, every component and the API server's calls to
+# the kubelet. These tests exercise the project's objects, not Kubernetes' own authorization. The
+# kubelet serves with a certificate it makes itself (the API server does not verify it).
+cert() { # cert NAME SUBJECT [SUBJECT_ALT_NAMES]
+  local p="${STATE}/pki"
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "$2" \
     -keyout "${p}/$1.key" -out "${p}/$1.csr" 2>/dev/null
   {
     echo "basicConstraints=CA:FALSE"
     echo "keyUsage=critical,digitalSignature,keyEncipherment"
     echo "extendedKeyUsage=serverAuth,clientAuth"
-    [[ -z ${4:-} ]] || echo "subjectAltName=$4"
+    [[ -z ${3:-} ]] || echo "subjectAltName=$3"
   } >"${p}/$1.ext"
   openssl x509 -req -in "${p}/$1.csr" -CA "${p}/ca.crt" -CAkey "${p}/ca.key" -CAcreateserial \
     -days 2 -sha256 -extfile "${p}/$1.ext" -out "${p}/$1.crt" 2>/dev/null
-}
-kubeconfig() { # kubeconfig FILE CERT_NAME
-  cat >"$1" <<EOF
-apiVersion: v1
-kind: Config
-clusters:
-- name: ${CONTEXT}
-  cluster: {server: "https://${NODE_IP}:6443", certificate-authority: "${STATE}/pki/ca.crt"}
-users:
-- name: $2
-  user: {client-certificate: "${STATE}/pki/$2.crt", client-key: "${STATE}/pki/$2.key"}
-contexts:
-- name: ${CONTEXT}
-  context: {cluster: ${CONTEXT}, user: $2}
-current-context: ${CONTEXT}
-EOF
 }
 pki() {
   local p="${STATE}/pki"
@@ -98,18 +84,24 @@ pki() {
   openssl genrsa -out "${p}/sa.key" 2048 2>/dev/null
   openssl rsa -in "${p}/sa.key" -pubout -out "${p}/sa.pub" 2>/dev/null
   # The first address of the Service range is the `kubernetes` Service's ClusterIP.
-  cert apiserver kube-apiserver "" \
+  cert apiserver /CN=kube-apiserver \
     "IP:${NODE_IP},IP:${SVC_CIDR%.0/24}.1,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc"
-  cert apiserver-kubelet kube-apiserver-kubelet-client system:masters
-  cert admin fa-admin system:masters
-  cert controller-manager system:kube-controller-manager ""
-  cert scheduler system:kube-scheduler ""
-  cert kubelet "system:node:${NODE_NAME}" system:nodes "IP:${NODE_IP},DNS:${NODE_NAME}"
-  cert proxy system:kube-proxy ""
-  kubeconfig "${STATE}/controller-manager.kubeconfig" controller-manager
-  kubeconfig "${STATE}/scheduler.kubeconfig" scheduler
-  kubeconfig "${STATE}/kubelet.kubeconfig" kubelet
-  kubeconfig "${STATE}/proxy.kubeconfig" proxy
+  cert admin /O=system:masters/CN=fa-admin
+  cat >"${STATE}/kubeconfig" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: ${CONTEXT}
+  cluster: {server: "https://${NODE_IP}:6443", certificate-authority: "${p}/ca.crt"}
+users:
+- name: admin
+  user: {client-certificate: "${p}/admin.crt", client-key: "${p}/admin.key"}
+contexts:
+- name: ${CONTEXT}
+  context: {cluster: ${CONTEXT}, user: admin}
+current-context: ${CONTEXT}
+EOF
+  export KUBECONFIG="${STATE}/kubeconfig"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -125,21 +117,19 @@ control_plane_up() {
     --secure-port=6443 --insecure-port=0 --etcd-servers="http://${NODE_IP}:2379" \
     --service-cluster-ip-range="${SVC_CIDR}" --client-ca-file="${p}/ca.crt" \
     --tls-cert-file="${p}/apiserver.crt" --tls-private-key-file="${p}/apiserver.key" \
-    --kubelet-client-certificate="${p}/apiserver-kubelet.crt" --kubelet-client-key="${p}/apiserver-kubelet.key" \
+    --kubelet-client-certificate="${p}/admin.crt" --kubelet-client-key="${p}/admin.key" \
     --kubelet-preferred-address-types=InternalIP \
     --service-account-issuer=https://kubernetes.default.svc.cluster.local \
     --service-account-key-file="${p}/sa.pub" --service-account-signing-key-file="${p}/sa.key" \
     --api-audiences=https://kubernetes.default.svc.cluster.local \
-    --authorization-mode=Node,RBAC --enable-admission-plugins=NodeRestriction \
+    --authorization-mode=RBAC \
     --cert-dir="${STATE}/apiserver" --profiling=false
-  kubeconfig "${STATE}/kubeconfig" admin
-  export KUBECONFIG="${STATE}/kubeconfig"
   wait_up kube-apiserver 120 kc get --raw /readyz
   start kube-controller-manager "${bin}/kube-controller-manager" \
-    --kubeconfig="${STATE}/controller-manager.kubeconfig" --leader-elect=false --port=0 --secure-port=0 \
+    --kubeconfig="${KUBECONFIG}" --leader-elect=false --port=0 --secure-port=0 \
     --service-account-private-key-file="${p}/sa.key" --root-ca-file="${p}/ca.crt" \
     --use-service-account-credentials=true
-  start kube-scheduler "${bin}/kube-scheduler" --kubeconfig="${STATE}/scheduler.kubeconfig" \
+  start kube-scheduler "${bin}/kube-scheduler" --kubeconfig="${KUBECONFIG}" \
     --leader-elect=false --port=0 --secure-port=0
 }
 
@@ -216,8 +206,6 @@ authentication:
   webhook: {enabled: true}
   x509: {clientCAFile: "${STATE}/pki/ca.crt"}
 authorization: {mode: Webhook}
-tlsCertFile: "${STATE}/pki/kubelet.crt"
-tlsPrivateKeyFile: "${STATE}/pki/kubelet.key"
 cgroupDriver: cgroupfs
 failSwapOn: false
 # Image GC off: the only images are the ones the tests imported (nothing could be pulled back).
@@ -229,7 +217,7 @@ resolvConf: /etc/resolv.conf
 rotateCertificates: false
 serializeImagePulls: false
 EOF
-  start kubelet "${bin}/kubelet" --config="${STATE}/kubelet.yaml" --kubeconfig="${STATE}/kubelet.kubeconfig" \
+  start kubelet "${bin}/kubelet" --config="${STATE}/kubelet.yaml" --kubeconfig="${KUBECONFIG}" \
     --container-runtime=remote --container-runtime-endpoint="unix://${STATE}/containerd.sock" \
     --root-dir="${k}" --cert-dir="${k}/pki" --volume-plugin-dir="${STATE}/kubelet-plugins" \
     --node-ip="${NODE_IP}" --hostname-override="${NODE_NAME}" --pod-infra-container-image="${PAUSE_IMAGE}"
@@ -244,7 +232,7 @@ metricsBindAddress: ${NODE_IP}:10249
 clusterCIDR: ${POD_CIDR}
 hostnameOverride: ${NODE_NAME}
 nodePortAddresses: ["${NODE_IP}/32"]
-clientConnection: {kubeconfig: "${STATE}/proxy.kubeconfig"}
+clientConnection: {kubeconfig: "${KUBECONFIG}"}
 # Leave the machine's conntrack settings alone.
 conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
 EOF
