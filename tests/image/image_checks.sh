@@ -146,12 +146,8 @@ podman_scratch() {
   [[ -r ${dockerfile} ]] || fail "no Dockerfile at ${dockerfile}"
   podman_work podman-scratch nsenter curl gzip
   revision="image-test-$(date +%s)"
-  runtime_stage_context "${dockerfile}" "${bin}" "${WORK}/ctx"
-  log "--- Containerfile (runtime stage of $(basename "${dockerfile}")) ---"
-  cat "${WORK}/ctx/Containerfile" >&2
-  pod build --pull=never --format docker --layers=false \
-    --build-arg VERSION=9.9.9-test --build-arg REVISION="${revision}" --build-arg SOURCE=https://example.invalid/fa \
-    -t "${IMAGE}" "${WORK}/ctx" >&2 || fail "podman build failed"
+  runtime_image "${dockerfile}" "${bin}" "${WORK}/ctx" "${IMAGE}" --build-arg VERSION=9.9.9-test \
+    --build-arg REVISION="${revision}" --build-arg SOURCE=https://example.invalid/fa || fail "podman build failed"
   check_metadata "${bin}" "${revision}"
   check_running
   check_stop
