@@ -169,10 +169,11 @@ check_metadata() {
   ((image_size < 10000000)) || fail "image is ${image_size} bytes, limit 10000000"
 }
 
-# Runs the image as the pod does and checks the process from the host.
+# Runs the image as the pod does and checks the process from the host. No --user: the image's own
+# USER must make it 65532 (the Deployment and compose set it too; `docker run` does not).
 check_running() {
   local pid links health
-  pod run -d --name "${CTR}" --pull=never --read-only --cap-drop=ALL --user 65532:65532 \
+  pod run -d --name "${CTR}" --pull=never --read-only --cap-drop=ALL \
     --security-opt=no-new-privileges --network=none --no-healthcheck \
     -e DRAIN_SECONDS=1 "${IMAGE}" >/dev/null || fail "podman run failed"
   pid="$(pod inspect -f '{{.State.Pid}}' "${CTR}")"
