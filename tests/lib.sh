@@ -4,7 +4,7 @@
 # need_root, need_binary), the one wait (wait_until), the contract's bodies and its HTTP check,
 # the checks of a running server (assert_unprivileged, assert_contained, sigterm_exits_0), and what the image and
 # the cluster tests both do with podman: a private podman (podman_sandbox) and Dockerfile.alpine's
-# runtime stage built around a local binary (runtime_stage_context).
+# runtime stage built around a local binary (runtime_image).
 set -euo pipefail
 # shellcheck source=scripts/log.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/log.sh"
@@ -152,12 +152,13 @@ podman_sandbox_remove() {
 }
 pod() { timeout 120 podman "$@"; }
 
-# runtime_stage_context DOCKERFILE BINARY DIR: DIR becomes a build context of DOCKERFILE's last
-# stage (FROM scratch) around BINARY: DIR/Containerfile is that stage with its one
-# `COPY --from=<build> <path> /favorite-athlete` taken from the context instead, DIR/favorite-athlete
-# is BINARY. The Alpine build stage cannot run here (no registry); this builds what it feeds.
-runtime_stage_context() {
-  local dockerfile="$1" bin="$2" dir="$3" stage
+# runtime_image DOCKERFILE BINARY DIR REF [PODMAN_BUILD_OPTION...]: builds DOCKERFILE's last stage
+# (FROM scratch) around BINARY as REF, in the docker format (OCI drops HEALTHCHECK), never pulling.
+# Its context DIR holds that stage as DIR/Containerfile, with its one
+# `COPY --from=<build> <path> /favorite-athlete` taken from the context instead, and BINARY as
+# DIR/favorite-athlete. The Alpine build stage cannot run here (no registry); this builds what it feeds.
+runtime_image() {
+  local dockerfile="$1" bin="$2" dir="$3" ref="$4" stage
   rm -rf "${dir}" && mkdir -p "${dir}"
   stage="$(awk '/^FROM[[:space:]]/ { stage = "" } { stage = stage $0 "\n" } END { printf "%s", stage }' "${dockerfile}")"
   [[ ${stage} =~ ^FROM[[:space:]]+scratch([[:space:]]|$) ]] ||
@@ -167,4 +168,7 @@ runtime_stage_context() {
   [[ $(grep -c '^COPY favorite-athlete /favorite-athlete$' "${dir}/Containerfile") == 1 ]] ||
     fail "the runtime stage has no single 'COPY --from=<build> <path> /favorite-athlete' to substitute"
   install -m 0755 "${bin}" "${dir}/favorite-athlete"
+  log "building the runtime stage of ${dockerfile} around ${bin} as ${ref}:"
+  cat "${dir}/Containerfile" >&2
+  pod build --pull=never --format docker --layers=false "${@:5}" -t "${ref}" "${dir}" >&2
 }

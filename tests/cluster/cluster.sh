@@ -8,32 +8,38 @@ set -euo pipefail
 # shellcheck source=tests/cluster/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-# Set by the kubelet (protectKernelDefaults is off) and kube-proxy (route_localnet); restored.
+# Set by the kubelet (protectKernelDefaults is off); saved by `up`, restored by `down`. (The net.*
+# ones kube-proxy sets are the node's network namespace's own.)
 readonly SYSCTLS=(vm/overcommit_memory vm/panic_on_oom kernel/panic kernel/panic_on_oops
-  kernel/keys/root_maxkeys kernel/keys/root_maxbytes net/ipv4/conf/all/route_localnet net/ipv4/ip_forward)
+  kernel/keys/root_maxkeys kernel/keys/root_maxbytes)
 readonly PAUSE_IMAGE=docker.io/library/fa-pause:1
 
 # ---------------------------------------------------------------------------------------------
-# processes: started in their own session (they outlive this script), output to STATE/logs
+# The node: a `sleep` (STATE/pids/node) holding a network namespace and a mount namespace, in the
+# pids cgroup NODE_CGROUP (lib.sh). Its network (the bridge with the node IP, the Service route,
+# kube-proxy's iptables rules, the pods' veths) reaches nothing else on the machine, and the
+# daemons' mounts (the kubelet's volumes, containerd's snapshots, the pods' network namespaces;
+# /run, /var/log and /var/lib are its own tmpfs, where the kubelet, containerd and CNI keep what
+# they keep outside STATE) stay in it. Every daemon, shim and test script of the cluster is in that
+# cgroup, every container in the kubelet's kubepods: `down` kills both, and the namespaces and
+# all in them go with their last process.
+node_namespaces() {
+  mkdir "${NODE_CGROUP}"
+  setsid unshare --net --mount --propagation private -- sleep infinity </dev/null >/dev/null 2>&1 &
+  echo $! >"${STATE}/pids/node"
+  echo $! >"${NODE_CGROUP}/cgroup.procs"
+  # unshare made the namespaces private before it exec'd sleep: only then may mounts go in.
+  wait_until -p $! 10 "the node's namespaces" grep -qx sleep "/proc/$!/comm"
+  nsenter -t $! -m -- sh -c 'for d in /run /var/log /var/lib; do mount -t tmpfs -o mode=0755 fa-node "${d}"; done'
+}
+# start NAME CMD...: CMD in the node's mount namespace, in a session of its own, output to
+# STATE/logs. (This process is already in the node's network namespace and cgroup.)
 start() {
   local name="$1"
   shift
   log "starting ${name}"
-  setsid "$@" </dev/null >"${STATE}/logs/${name}.log" 2>&1 &
+  setsid nsenter -t "$(node_pid)" -m -- "$@" </dev/null >"${STATE}/logs/${name}.log" 2>&1 &
   echo $! >"${STATE}/pids/${name}"
-}
-alive() { [[ -f ${STATE}/pids/$1 ]] && kill -0 "$(cat "${STATE}/pids/$1")" 2>/dev/null; }
-# stop NAME: SIGTERM, and SIGKILL after 10 s.
-stop() {
-  local name="$1" pid
-  [[ -f ${STATE}/pids/${name} ]] || return 0
-  pid="$(cat "${STATE}/pids/${name}")"
-  rm -f "${STATE}/pids/${name}"
-  kill -TERM "${pid}" 2>/dev/null || return 0
-  if ! timeout 10 tail --pid="${pid}" -f /dev/null; then
-    kill -KILL "${pid}" 2>/dev/null
-    log "${name} (pid ${pid}) needed SIGKILL"
-  fi
 }
 # wait_up NAME SECONDS CMD...: CMD succeeds while NAME is running, else show NAME's log.
 wait_up() {
@@ -43,110 +49,32 @@ wait_up() {
   log "${name} is up"
 }
 
-# ---------------------------------------------------------------------------------------------
-# what exists before: recorded so `down` removes only what the cluster added
-record_before() {
-  mkdir -p "${STATE}/saved"
-  local s
-  for s in "${SYSCTLS[@]}"; do
-    [[ ! -r /proc/sys/${s} ]] || printf '%s %s\n' "${s}" "$(cat "/proc/sys/${s}")"
-  done >"${STATE}/saved/sysctl"
-  local d
-  for d in /run/netns /run/containerd /run/containerd/s /var/log/pods /var/log/containers /var/lib/cni /var/lib/cni/results; do
-    if [[ -d ${d} ]]; then ls -A "${d}"; fi >"${STATE}/saved/$(tr / _ <<<"${d}")"
-    [[ -d ${d} ]] || touch "${STATE}/saved/$(tr / _ <<<"${d}").absent"
-  done
-}
-# remove_new DIR GLOB: removes the entries of DIR matching GLOB that record_before did not see,
-# then DIR itself if it did not exist then (and is empty now).
-remove_new() {
-  local d="$1" glob="$2" saved e
-  saved="${STATE}/saved/$(tr / _ <<<"${d}")"
-  [[ -d ${d} && -f ${saved} ]] || return 0
-  for e in "${d}"/${glob}; do
-    [[ -e ${e} ]] || continue
-    grep -qxF -- "${e##*/}" "${saved}" && continue
-    if mountpoint -q "${e}"; then umount -l "${e}" || true; fi
-    rm -rf "${e:?}"
-  done
-  if [[ -f ${saved}.absent ]]; then rmdir "${d}" 2>/dev/null || true; fi
-}
-
-# ---------------------------------------------------------------------------------------------
-# network: bridge fa0 holds the node IP (no ports but the pods' veths); ClusterIPs routed onto it;
-# nothing reaches the node IP from outside, nothing is forwarded off the bridge (ip_forward
-# stays 0 anyway: the bridge plugin runs with isGateway=false)
+# The node IP on a bridge with no ports but the pods' veths; ClusterIPs routed onto it.
 network_up() {
-  ip link show "${BRIDGE}" >/dev/null 2>&1 && fail "a link ${BRIDGE} already exists (another test cluster?)"
+  ip link set lo up
   ip link add "${BRIDGE}" type bridge
   ip addr add "${NODE_IP}/24" dev "${BRIDGE}"
   ip link set "${BRIDGE}" up
   ip route add "${SVC_CIDR}" dev "${BRIDGE}" src "${NODE_IP}"
-  iptables -w -N FA-CLUSTER-INPUT
-  iptables -w -A FA-CLUSTER-INPUT -i lo -j RETURN
-  iptables -w -A FA-CLUSTER-INPUT -i "${BRIDGE}" -j RETURN
-  iptables -w -A FA-CLUSTER-INPUT -d "${POD_CIDR}" -j DROP
-  iptables -w -I INPUT 1 -j FA-CLUSTER-INPUT
-  iptables -w -N FA-CLUSTER-FORWARD
-  iptables -w -A FA-CLUSTER-FORWARD -i "${BRIDGE}" ! -o "${BRIDGE}" -j DROP
-  iptables -w -A FA-CLUSTER-FORWARD -o "${BRIDGE}" ! -i "${BRIDGE}" -j DROP
-  iptables -w -I FORWARD 1 -j FA-CLUSTER-FORWARD
-}
-
-# Deletes every rule of the built-in chains of TABLE that jumps to a chain matching REGEX (by
-# rule number, highest first), then flushes and deletes those chains.
-drop_chains() {
-  local table="$1" regex="$2" builtin n chain
-  for builtin in INPUT OUTPUT FORWARD PREROUTING POSTROUTING; do
-    for n in $(iptables -w -t "${table}" -L "${builtin}" -n --line-numbers 2>/dev/null |
-      awk -v re="^(${regex})$" 'NR > 2 && $2 ~ re {print $1}' | sort -rn); do
-      iptables -w -t "${table}" -D "${builtin}" "${n}"
-    done
-  done
-  local -a chains
-  mapfile -t chains < <(iptables-save -t "${table}" | sed -nE "s/^:(${regex}) .*/\1/p")
-  for chain in "${chains[@]}"; do iptables -w -t "${table}" -F "${chain}"; done
-  for chain in "${chains[@]}"; do iptables -w -t "${table}" -X "${chain}"; done
-}
-
-network_down() {
-  local t
-  for t in filter nat mangle; do drop_chains "${t}" 'KUBE-[A-Z0-9-]*|FA-CLUSTER-[A-Z]*'; done
-  ip link del "${BRIDGE}" 2>/dev/null || true
-  ip route del "${SVC_CIDR}" 2>/dev/null || true
 }
 
 # ---------------------------------------------------------------------------------------------
-# certificates (openssl, one CA, valid 2 days) and kubeconfigs
-cert() { # cert NAME CN O [SUBJECT_ALT_NAMES]
-  local p="${STATE}/pki" subj="/CN=$2"
-  [[ -z $3 ]] || subj="/O=$3/CN=$2"
-  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "${subj}" \
+# Certificates (openssl, one CA, valid 2 days): the API server's, and one client identity in the
+# group system:masters (STATE/kubeconfig) for kubectl, every component and the API server's calls to
+# the kubelet. These tests exercise the project's objects, not Kubernetes' own authorization. The
+# kubelet serves with a certificate it makes itself (the API server does not verify it).
+cert() { # cert NAME SUBJECT [SUBJECT_ALT_NAMES]
+  local p="${STATE}/pki"
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "$2" \
     -keyout "${p}/$1.key" -out "${p}/$1.csr" 2>/dev/null
   {
     echo "basicConstraints=CA:FALSE"
     echo "keyUsage=critical,digitalSignature,keyEncipherment"
     echo "extendedKeyUsage=serverAuth,clientAuth"
-    [[ -z ${4:-} ]] || echo "subjectAltName=$4"
+    [[ -z ${3:-} ]] || echo "subjectAltName=$3"
   } >"${p}/$1.ext"
   openssl x509 -req -in "${p}/$1.csr" -CA "${p}/ca.crt" -CAkey "${p}/ca.key" -CAcreateserial \
     -days 2 -sha256 -extfile "${p}/$1.ext" -out "${p}/$1.crt" 2>/dev/null
-}
-kubeconfig() { # kubeconfig FILE CERT_NAME
-  cat >"$1" <<EOF
-apiVersion: v1
-kind: Config
-clusters:
-- name: ${CONTEXT}
-  cluster: {server: "https://${NODE_IP}:6443", certificate-authority: "${STATE}/pki/ca.crt"}
-users:
-- name: $2
-  user: {client-certificate: "${STATE}/pki/$2.crt", client-key: "${STATE}/pki/$2.key"}
-contexts:
-- name: ${CONTEXT}
-  context: {cluster: ${CONTEXT}, user: $2}
-current-context: ${CONTEXT}
-EOF
 }
 pki() {
   local p="${STATE}/pki"
@@ -156,18 +84,24 @@ pki() {
   openssl genrsa -out "${p}/sa.key" 2048 2>/dev/null
   openssl rsa -in "${p}/sa.key" -pubout -out "${p}/sa.pub" 2>/dev/null
   # The first address of the Service range is the `kubernetes` Service's ClusterIP.
-  cert apiserver kube-apiserver "" \
+  cert apiserver /CN=kube-apiserver \
     "IP:${NODE_IP},IP:${SVC_CIDR%.0/24}.1,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc"
-  cert apiserver-kubelet kube-apiserver-kubelet-client system:masters
-  cert admin fa-admin system:masters
-  cert controller-manager system:kube-controller-manager ""
-  cert scheduler system:kube-scheduler ""
-  cert kubelet "system:node:${NODE_NAME}" system:nodes "IP:${NODE_IP},DNS:${NODE_NAME}"
-  cert proxy system:kube-proxy ""
-  kubeconfig "${STATE}/controller-manager.kubeconfig" controller-manager
-  kubeconfig "${STATE}/scheduler.kubeconfig" scheduler
-  kubeconfig "${STATE}/kubelet.kubeconfig" kubelet
-  kubeconfig "${STATE}/proxy.kubeconfig" proxy
+  cert admin /O=system:masters/CN=fa-admin
+  cat >"${STATE}/kubeconfig" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: ${CONTEXT}
+  cluster: {server: "https://${NODE_IP}:6443", certificate-authority: "${p}/ca.crt"}
+users:
+- name: admin
+  user: {client-certificate: "${p}/admin.crt", client-key: "${p}/admin.key"}
+contexts:
+- name: ${CONTEXT}
+  context: {cluster: ${CONTEXT}, user: admin}
+current-context: ${CONTEXT}
+EOF
+  export KUBECONFIG="${STATE}/kubeconfig"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -183,21 +117,19 @@ control_plane_up() {
     --secure-port=6443 --insecure-port=0 --etcd-servers="http://${NODE_IP}:2379" \
     --service-cluster-ip-range="${SVC_CIDR}" --client-ca-file="${p}/ca.crt" \
     --tls-cert-file="${p}/apiserver.crt" --tls-private-key-file="${p}/apiserver.key" \
-    --kubelet-client-certificate="${p}/apiserver-kubelet.crt" --kubelet-client-key="${p}/apiserver-kubelet.key" \
+    --kubelet-client-certificate="${p}/admin.crt" --kubelet-client-key="${p}/admin.key" \
     --kubelet-preferred-address-types=InternalIP \
     --service-account-issuer=https://kubernetes.default.svc.cluster.local \
     --service-account-key-file="${p}/sa.pub" --service-account-signing-key-file="${p}/sa.key" \
     --api-audiences=https://kubernetes.default.svc.cluster.local \
-    --authorization-mode=Node,RBAC --enable-admission-plugins=NodeRestriction \
+    --authorization-mode=RBAC \
     --cert-dir="${STATE}/apiserver" --profiling=false
-  kubeconfig "${STATE}/kubeconfig" admin
-  export KUBECONFIG="${STATE}/kubeconfig"
   wait_up kube-apiserver 120 kc get --raw /readyz
   start kube-controller-manager "${bin}/kube-controller-manager" \
-    --kubeconfig="${STATE}/controller-manager.kubeconfig" --leader-elect=false --port=0 --secure-port=0 \
+    --kubeconfig="${KUBECONFIG}" --leader-elect=false --port=0 --secure-port=0 \
     --service-account-private-key-file="${p}/sa.key" --root-ca-file="${p}/ca.crt" \
     --use-service-account-credentials=true
-  start kube-scheduler "${bin}/kube-scheduler" --kubeconfig="${STATE}/scheduler.kubeconfig" \
+  start kube-scheduler "${bin}/kube-scheduler" --kubeconfig="${KUBECONFIG}" \
     --leader-elect=false --port=0 --secure-port=0
 }
 
@@ -274,8 +206,6 @@ authentication:
   webhook: {enabled: true}
   x509: {clientCAFile: "${STATE}/pki/ca.crt"}
 authorization: {mode: Webhook}
-tlsCertFile: "${STATE}/pki/kubelet.crt"
-tlsPrivateKeyFile: "${STATE}/pki/kubelet.key"
 cgroupDriver: cgroupfs
 failSwapOn: false
 # Image GC off: the only images are the ones the tests imported (nothing could be pulled back).
@@ -287,7 +217,7 @@ resolvConf: /etc/resolv.conf
 rotateCertificates: false
 serializeImagePulls: false
 EOF
-  start kubelet "${bin}/kubelet" --config="${STATE}/kubelet.yaml" --kubeconfig="${STATE}/kubelet.kubeconfig" \
+  start kubelet "${bin}/kubelet" --config="${STATE}/kubelet.yaml" --kubeconfig="${KUBECONFIG}" \
     --container-runtime=remote --container-runtime-endpoint="unix://${STATE}/containerd.sock" \
     --root-dir="${k}" --cert-dir="${k}/pki" --volume-plugin-dir="${STATE}/kubelet-plugins" \
     --node-ip="${NODE_IP}" --hostname-override="${NODE_NAME}" --pod-infra-container-image="${PAUSE_IMAGE}"
@@ -302,7 +232,7 @@ metricsBindAddress: ${NODE_IP}:10249
 clusterCIDR: ${POD_CIDR}
 hostnameOverride: ${NODE_NAME}
 nodePortAddresses: ["${NODE_IP}/32"]
-clientConnection: {kubeconfig: "${STATE}/proxy.kubeconfig"}
+clientConnection: {kubeconfig: "${KUBECONFIG}"}
 # Leave the machine's conntrack settings alone.
 conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
 EOF
@@ -319,8 +249,8 @@ up() {
   need_node_privileges
   local bin
   bin="$("${HERE}/build_k8s.sh")" || fail "building Kubernetes 1.20 failed"
-  need_cmd etcd containerd containerd-shim-runc-v2 runc ctr kubectl openssl ip iptables iptables-save \
-    podman gcc curl setsid mountpoint
+  need_cmd etcd containerd containerd-shim-runc-v2 runc ctr kubectl openssl ip iptables \
+    podman gcc curl setsid unshare nsenter
   [[ -x /usr/lib/cni/bridge && -x /usr/lib/cni/host-local ]] || skip "no CNI plugins in /usr/lib/cni (containernetworking-plugins)"
   local c
   for c in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy; do
@@ -330,22 +260,32 @@ up() {
     log "${STATE} exists: removing the leftovers of a previous run first"
     down "${STATE}"
   fi
+  [[ ! -d ${NODE_CGROUP} ]] || fail "${NODE_CGROUP} exists: another test cluster is running"
   local t0=${SECONDS}
   mkdir -p "${STATE}/logs" "${STATE}/pids"
   trap 'log "cluster.up failed: tearing down"; down "${STATE}"' EXIT
-  record_before
-  network_up
-  pki
-  control_plane_up "${bin}"
-  containerd_up
-  pause_image
-  node_up "${bin}"
+  local s
+  for s in "${SYSCTLS[@]}"; do printf '%s %s\n' "${s}" "$(cat "/proc/sys/${s}")"; done >"${STATE}/sysctl"
+  node_namespaces
+  nsenter -t "$(node_pid)" -n -- "${BASH_SOURCE[0]}" --in-node "${STATE}" "${bin}"
   trap - EXIT
   figure "cluster up in $((SECONDS - t0)) s: Kubernetes $("${bin}/kubelet" --version | cut -d' ' -f2), node ${NODE_NAME} Ready at ${NODE_IP}, containerd $(containerd --version | cut -d' ' -f3), state in ${STATE}"
 }
 
-# Stops the pods through the kubelet first (so the CNI plugin releases their network), then the
-# processes, then removes what is left.
+# in_node STATE BIN: the rest of `up`, run in the node's network namespace and cgroup.
+in_node() {
+  STATE="$1"
+  echo "${BASHPID}" >"${NODE_CGROUP}/cgroup.procs"
+  network_up
+  pki
+  control_plane_up "$2"
+  containerd_up
+  pause_image
+  node_up "$2"
+}
+
+# Kills every process of the cluster (SIGKILL: nothing of it is kept), then removes the cgroups,
+# restores the sysctls and removes STATE.
 down() {
   STATE="$1"
   [[ -d ${STATE} ]] || {
@@ -354,61 +294,22 @@ down() {
   }
   trap - EXIT
   set +e
-  export KUBECONFIG="${STATE}/kubeconfig"
-  if alive kube-apiserver && alive kubelet; then
-    log "deleting the test namespace (the kubelet stops its pods)"
-    timeout 90 kubectl --context "${CONTEXT}" delete namespace "${NS}" --ignore-not-found --wait=true --timeout=80s >/dev/null 2>&1
-    timeout 60 kubectl --context "${CONTEXT}" delete pods --all --all-namespaces --grace-period=1 --wait=true --timeout=50s >/dev/null 2>&1
-  fi
-  local n
-  for n in ingress-nginx kube-proxy kube-scheduler kube-controller-manager kubelet; do stop "${n}"; done
-  if alive containerd; then
-    local task
-    for task in $(ctr_k8s tasks ls -q 2>/dev/null); do
-      ctr_k8s tasks kill -s SIGKILL "${task}" >/dev/null 2>&1
-      sleep 0.2
-      ctr_k8s tasks delete -f "${task}" >/dev/null 2>&1
-    done
-    for task in $(ctr_k8s containers ls -q 2>/dev/null); do ctr_k8s containers delete "${task}" >/dev/null 2>&1; done
-  fi
-  stop containerd
-  # Shims (and their containers) left by a killed containerd name its socket on their command line.
-  local f cmd pid
-  for f in /proc/[0-9]*/cmdline; do
-    cmd="$(tr '\0' ' ' <"${f}" 2>/dev/null)" || continue
-    [[ ${cmd} == *containerd-shim*" -address ${STATE}/containerd.sock "* ]] || continue
-    pid="${f#/proc/}"
-    log "killing leftover containerd shim ${pid%/cmdline}: ${cmd}"
-    kill -KILL "${pid%/cmdline}" 2>/dev/null
-  done
-  for n in kube-apiserver etcd; do stop "${n}"; done
-  # Container processes whose shim is gone: whatever is left in the pods' cgroups.
-  find /sys/fs/cgroup/pids/kubepods -name cgroup.procs -exec cat {} + 2>/dev/null | while read -r pid; do
-    log "killing leftover pod process ${pid}"
-    kill -KILL "${pid}" 2>/dev/null
-  done
-  network_down
-  # Only what this cluster's containerd and kubelet create (containerd names its netns cni-*;
-  # other tools' entries in these shared directories are left alone).
-  remove_new /run/netns 'cni-*'
-  remove_new /run/containerd/s '*'
-  remove_new /run/containerd 's'
-  remove_new /var/log/pods "${NS}_*"
-  remove_new /var/log/containers "*_${NS}_*"
-  remove_new /var/lib/cni/results 'fa-cluster-*'
-  remove_new /var/lib/cni 'results'
-  # Mounts under STATE (the kubelet's root dir, containerd's snapshots and sandbox shm), deepest first.
-  local m
-  awk -v s="${STATE}/" 'index($5, s) == 1 {print $5}' /proc/self/mountinfo | sort -r | while read -r m; do
-    umount -l "${m}"
+  local -a pids
+  local round
+  for round in {1..40}; do
+    mapfile -t pids < <(find "${NODE_CGROUP}" /sys/fs/cgroup/pids/kubepods -name cgroup.procs -exec cat {} + 2>/dev/null)
+    ((${#pids[@]})) || break
+    ((round > 1)) || log "killing the cluster's ${#pids[@]} processes"
+    kill -KILL "${pids[@]}" 2>/dev/null
+    sleep 0.5
   done
   # The pods' cgroups (the kubelet's cgroupfs driver made kubepods/ in every v1 hierarchy).
-  find /sys/fs/cgroup/*/kubepods -depth -type d -exec rmdir {} + 2>/dev/null
-  [[ ! -f ${STATE}/saved/sysctl ]] || while read -r name value; do
+  find /sys/fs/cgroup/*/kubepods "${NODE_CGROUP}" -depth -type d -exec rmdir {} + 2>/dev/null
+  [[ ! -f ${STATE}/sysctl ]] || while read -r name value; do
     [[ $(cat "/proc/sys/${name}") == "${value}" ]] && continue
     log "restoring sysctl ${name//\//.} = ${value} (was $(cat "/proc/sys/${name}"))"
     echo "${value}" >"/proc/sys/${name}"
-  done <"${STATE}/saved/sysctl"
+  done <"${STATE}/sysctl"
   rm -rf "${STATE}"
   set -e
   leftovers
@@ -417,13 +318,11 @@ down() {
 # Fails if anything of the cluster is still there.
 leftovers() {
   local -a left=()
-  ip link show "${BRIDGE}" >/dev/null 2>&1 && left+=("link ${BRIDGE}")
-  iptables-save | grep -E '^:(KUBE-|FA-CLUSTER-)' >/dev/null && left+=("iptables chains")
-  [[ -z $(find /sys/fs/cgroup/*/kubepods -maxdepth 0 2>/dev/null) ]] || left+=("cgroups kubepods")
+  [[ -z $(find /sys/fs/cgroup/*/kubepods "${NODE_CGROUP}" -maxdepth 0 2>/dev/null) ]] || left+=("cgroups (processes)")
   [[ ! -e ${STATE} ]] || left+=("${STATE}")
   grep -qF " ${STATE}/" /proc/self/mountinfo && left+=("mounts under ${STATE}")
   if ((${#left[@]})); then fail "left behind after teardown: ${left[*]}"; fi
-  log "teardown complete: no process, link, chain, mount, cgroup or file of the cluster is left"
+  log "teardown complete: no process, cgroup, mount or file of the cluster is left"
 }
 
 main() {
@@ -434,6 +333,7 @@ main() {
     "${HERE}/build_k8s.sh"
     ;;
   up:2 | down:2) "$1" "$2" ;;
+  --in-node:3) in_node "$2" "$3" ;;
   *) fail "usage: $0 build | $0 up STATE | $0 down STATE" ;;
   esac
 }

@@ -42,9 +42,10 @@ pick() {
 }
 
 # podman build -f DOCKERFILE -t REF [--build-arg K=V]... CONTEXT (what build-and-deploy.sh runs)
-# builds DOCKERFILE's runtime stage around STATE/favorite-athlete, as tests/image's podman_scratch.
+# builds DOCKERFILE's runtime stage around STATE/favorite-athlete (tests/lib.sh runtime_image, as
+# tests/image's podman_scratch).
 podman_build() {
-  local dockerfile="" ref="" context="" ctx="${STATE}/podman/ctx"
+  local dockerfile="" ref="" context=""
   local -a args=()
   while (($#)); do
     case "$1" in
@@ -62,9 +63,7 @@ podman_build() {
     shift 2
   done
   [[ -r ${dockerfile} && -n ${ref} && -d ${context} ]] || fail "image.sh --podman build: need -f DOCKERFILE -t REF CONTEXT"
-  runtime_stage_context "${dockerfile}" "${STATE}/favorite-athlete" "${ctx}"
-  log "image.sh: building the runtime stage of $(basename "${dockerfile}") around ${STATE}/favorite-athlete as ${ref}"
-  podman build --pull=never --format docker --layers=false "${args[@]}" -t "${ref}" -f "${ctx}/Containerfile" "${ctx}"
+  runtime_image "${dockerfile}" "${STATE}/favorite-athlete" "${STATE}/podman/ctx" "${ref}" "${args[@]}"
 }
 
 # import ARCHIVE IMAGE: IMAGE is the reference the pods use (favorite-athlete:<tag>); containerd

@@ -6,8 +6,8 @@
 # tests/e2e/stack.py, so compose's envsubst and that one function are the template's only renderers):
 # http://<the Ingress's host>/ on the node IP, port 80, proxied to the Service's ClusterIP and
 # port (kube-proxy picks the pod). The host and the backend are read from the applied Ingress,
-# so build-and-deploy.sh's --host patch is what routes. nginx runs as a cluster process
-# (STATE/pids/ingress-nginx) and `cluster.sh down` stops it. Started in the background by
+# so build-and-deploy.sh's --host patch is what routes. nginx runs in the node's cgroup (lib.sh
+# use_state), so `cluster.sh down` ends it. Started in the background by
 # deploy.sh before the deploy script runs; exits 1 if nothing to route appears within 300 s.
 set -euo pipefail
 # shellcheck source=tests/cluster/lib.sh
@@ -50,7 +50,6 @@ main() {
   write_config "${dir}" FA_LISTEN="${NODE_IP}:80" FA_HOST="${HOST}" FA_NGINX_ACCESS_LOG="${STATE}/logs/ingress-access.log" \
     FA_UPSTREAM_1="${UPSTREAM}" FA_UPSTREAM_2="${UPSTREAM}" FA_UPSTREAM_3="${UPSTREAM}"
   setsid nginx -p "${dir}" -c "${dir}/nginx.conf" -e stderr -g 'daemon off;' </dev/null >"${STATE}/logs/ingress-nginx.log" 2>&1 &
-  echo $! >"${STATE}/pids/ingress-nginx"
   figure "Ingress stand-in: nginx on ${NODE_IP}:80 routes host ${HOST} to Service ${SERVICE} port ${PORT} (${UPSTREAM}) with nginx/favorite-athlete.conf.template"
 }
 

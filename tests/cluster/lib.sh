@@ -5,6 +5,8 @@
 # FA_TESTS_NO_SKIP=1), need_cmd, wait_until, EXPECTED_ROOT_BODY, http_expect, assert_contained.
 # shellcheck source=tests/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+# The arguments of the script that sources this file (use_state runs it again with them).
+readonly SCRIPT_ARGS=("$@")
 
 # One cluster per machine: a bridge with no ports holds the node IP; pods get addresses on it,
 # Services get ClusterIPs routed onto it. Nothing here is routed off the machine.
@@ -17,6 +19,8 @@ readonly CONTEXT=fa-cluster-1.20
 readonly NS=favorite-athlete
 readonly APP=favorite-athlete
 readonly SELECTOR=app.kubernetes.io/name=favorite-athlete
+# Every process of the cluster but the containers (cluster.sh node_namespaces).
+readonly NODE_CGROUP=/sys/fs/cgroup/pids/fa-cluster
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 readonly HERE
 REPO="$(cd "${HERE}/../.." && pwd)"
@@ -36,13 +40,28 @@ need_node_privileges() {
 }
 
 # The cluster's state directory (first argument of every test script) and kubectl against it.
-# use_state STATE: also needs what every test on the node needs.
+# use_state STATE: also needs what every test on the node needs, and runs the script again in the
+# node's network namespace (where the cluster's addresses are) and cgroup (so that `cluster.sh
+# down` ends what it leaves running).
 STATE=""
 use_state() {
   need_node_privileges
   STATE="$1"
   [[ -f ${STATE}/kubeconfig ]] || fail "no running test cluster in ${STATE} (cluster.up failed or did not run)"
   export KUBECONFIG="${STATE}/kubeconfig"
+  local node
+  node="$(node_pid)"
+  if [[ $(readlink /proc/self/ns/net) != "$(readlink "/proc/${node}/ns/net")" ]]; then
+    echo "$$" >"${NODE_CGROUP}/cgroup.procs"
+    exec nsenter -t "${node}" -n -- "$0" "${SCRIPT_ARGS[@]}"
+  fi
+}
+# node_pid: the PID holding the node's namespaces, checked to be the cluster's.
+node_pid() {
+  local pid
+  pid="$(cat "${STATE}/pids/node" 2>/dev/null)" && grep -qx "${pid}" "${NODE_CGROUP}/cgroup.procs" ||
+    fail "the test node's process (${STATE}/pids/node) is not running"
+  printf '%s\n' "${pid}"
 }
 kc() { kubectl --context "${CONTEXT}" --request-timeout=30s "$@"; }
 kn() { kc -n "${NS}" "$@"; }
