@@ -13,7 +13,6 @@ readonly APP=favorite-athlete
 readonly NAMESPACE=favorite-athlete
 readonly DEPLOYMENT=favorite-athlete
 readonly TLS_SECRET=favorite-athlete-tls
-readonly DEFAULT_CONTEXT_HOST=favorite-athlete.127.0.0.1.nip.io
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 readonly ROOT
 
@@ -50,7 +49,7 @@ Cluster mode (an existing cluster instead of minikube; no minikube command is ru
                        the engine's images), archive:CMD (save a docker-archive, run 'CMD ARCHIVE IMAGE';
                        CMD is split on spaces). Required with --context, except for contexts named
                        kind-* (kind), k3d-* (k3d) and docker-desktop (none).
-      --host HOST      the Ingress host (default: $APP.<minikube-ip>.nip.io; with --context $DEFAULT_CONTEXT_HOST)
+      --host HOST      the Ingress host (default: $APP.<minikube-ip>.nip.io; with --context $APP.127.0.0.1.nip.io)
       --url URL        poll URL for the answer instead of the Ingress URL (e.g. a port-forward)
       --render-filter CMD  pipe the rendered manifests through CMD (split on spaces; stdin to stdout)
                        and apply its output with 'kubectl apply -f -' (e.g. a shim for older clusters)
@@ -312,6 +311,7 @@ main() {
   WORK=$(mktemp -d "${TMPDIR:-/tmp}/fa-deploy.XXXXXX")
   build_image
   if [[ -n $CONTEXT ]]; then check_context_cluster; else prepare_cluster; fi
+  HOST=${HOST_OPTION:-$APP.$NODE_IP.nip.io} # NODE_IP: where step 3 found the route answers
   load_image
   apply_manifests
   [[ $ROUTE != gateway ]] || route_wait_accepted

@@ -13,9 +13,11 @@ tunnel_command() { printf 'minikube -p %s tunnel --bind-address=127.0.0.1' "$PRO
 check_context_cluster() {
   step "3/6 cluster" "context $CONTEXT (no minikube): the API server answers"
   CLUSTER_STEPS_STARTED=1
-  HOST=${HOST_OPTION:-$DEFAULT_CONTEXT_HOST}
-  # The IP a <name>.<a.b.c.d>.nip.io host stands for: curl --resolve falls back to it.
-  NODE_IP=$(printf '%s\n' "$HOST" | sed -n 's/.*[.-]\([0-9]\{1,3\}\.[0-9]\{1,3\}\.[0-9]\{1,3\}\.[0-9]\{1,3\}\)\.nip\.io$/\1/p')
+  # Where the route answers: 127.0.0.1, or the IP a --host <name>.<a.b.c.d>.nip.io stands for
+  # (curl --resolve falls back to it; none for another name).
+  NODE_IP=127.0.0.1
+  [[ -z $HOST_OPTION ]] ||
+    NODE_IP=$(printf '%s\n' "$HOST_OPTION" | sed -n 's/.*[.-]\([0-9]\{1,3\}\.[0-9]\{1,3\}\.[0-9]\{1,3\}\.[0-9]\{1,3\}\)\.nip\.io$/\1/p')
   run kubectl --context "$KCONTEXT" get --raw /readyz --request-timeout=20s >/dev/null ||
     die "the cluster of context $CONTEXT does not answer ('kubectl --context $CONTEXT get --raw /readyz' failed)"
   log "route: $ROUTE_DESCRIPTION"
@@ -54,12 +56,11 @@ prepare_cluster() {
   fi
 }
 
-# Sets NODE_IP (where the route answers) and HOST: the node's IP, or 127.0.0.1 through a tunnel.
+# Sets NODE_IP (where the route answers): the node's IP, or 127.0.0.1 through a tunnel.
 minikube_address() {
   if [[ $DRY_RUN == 1 ]]; then
     NODE_IP="<minikube-ip>"
     [[ $TUNNEL == 0 ]] || NODE_IP=127.0.0.1
-    HOST=${HOST_OPTION:-$APP.$NODE_IP.nip.io}
     return 0
   fi
   NODE_IP=$(mk ip) || die "'minikube -p $PROFILE ip' failed"
@@ -76,7 +77,6 @@ minikube_address() {
     warn "on Linux with the docker or podman driver, minikube tunnel forwards 127.0.0.1:80/443 only with --bind-address=127.0.0.1, as in that command."
     NODE_IP=127.0.0.1
   fi
-  HOST=${HOST_OPTION:-$APP.$NODE_IP.nip.io}
 }
 
 # Step 5: the generated overlay applied, then the rollout waited for.

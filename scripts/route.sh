@@ -144,13 +144,12 @@ route_prepare_minikube() {
 }
 
 # Gateway API: the Gateway exists and has an address; the route is accepted.
-# Sets NODE_IP (the Gateway's address, where curl --resolve sends the host) and HOST.
+# Sets NODE_IP (the Gateway's address, where curl --resolve sends the host).
 route_gateway() {
   local gw="$GATEWAY_NS/$GATEWAY_NAME" out addr class
   if [[ $DRY_RUN == 1 ]]; then
     run kubectl --context "$KCONTEXT" -n "$GATEWAY_NS" get gateway "$GATEWAY_NAME" -o "jsonpath={.spec.gatewayClassName} {.status.addresses[0].value}"
     NODE_IP="<gateway-address>"
-    HOST=${HOST_OPTION:-$APP.$NODE_IP.nip.io}
     return 0
   fi
   out=$(k -n "$GATEWAY_NS" get gateway "$GATEWAY_NAME" -o "jsonpath={.spec.gatewayClassName} {.status.addresses[0].value}" 2>&1) ||
@@ -168,7 +167,6 @@ route_gateway() {
       die "the Gateway $gw has no address yet (a LoadBalancer Service pending? on minikube keep 'minikube -p $PROFILE tunnel' running), or give --url"
     NODE_IP=""
   fi
-  HOST=${HOST_OPTION:-$APP.$NODE_IP.nip.io}
 }
 
 # The route's status for our Gateway: "Accepted=True ResolvedRefs=True" and the reasons/messages.
