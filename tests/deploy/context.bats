@@ -26,14 +26,14 @@ load deploy_helpers
 
 # The archive saved by the engine (podman: golden/dry_run_podman.diff) and given to CMD:
 # golden/dry_run_context_archive.diff.
-@test "--image-load archive:CMD: CMD split on spaces, run as CMD ARCHIVE IMAGE; the archive removed" {
+@test "--image-load archive:CMD: CMD split on spaces, run as CMD ARCHIVE IMAGE; the archive gone on exit" {
   # shellcheck disable=SC2016 # expanded when the loader runs
   printf '#!/usr/bin/env bash\necho "load $*" >>"$FA_STUB_LOG"\n' >"$T/load"
   chmod +x "$T/load"
   deploy --skip-tests --context lab --image-load "archive:$T/load --verbose"
   assert_success
   assert_called "^load --verbose [^ ]+/image.tar favorite-athlete:$(short_sha)\$"
-  local archive
+  local archive # in the run's temporary directory, which on_exit removes
   archive=$(grep -oE '^load --verbose [^ ]+' "$FA_STUB_LOG" | cut -d' ' -f3)
   [[ ! -e $archive ]] || fail "archive $archive left behind"
 }
