@@ -177,6 +177,22 @@ render_plan() {
   sed 's/^/    > /' "$WORK/plan/rendered.yaml" >&2
 }
 
+# get_json FILE CURL_ARG... URL: one GET asking for the JSON, its body in FILE (curl's errors in
+# FILE.err); true when it is the answer (HTTP 200, "myFavoriteAthlete"). Sets CODE and RC (curl's
+# exit status). A dry run prints the curl command and returns false.
+get_json() {
+  local body=$1
+  shift
+  local -a curl=(curl -sS --max-time 5 -H "Accept: application/json" -o "$body" -w "%{http_code}" "$@")
+  RC=0 CODE=""
+  if [[ $DRY_RUN == 1 ]]; then
+    run "${curl[@]}"
+    return 1
+  fi
+  CODE=$("${curl[@]}" 2>"$body.err") || RC=$?
+  ((RC == 0)) && [[ $CODE == 200 ]] && grep -q '"myFavoriteAthlete"' "$body"
+}
+
 # Step 6: the answer, polled until it is the JSON.
 check_answer() {
   local scheme=http port=80
@@ -186,34 +202,23 @@ check_answer() {
   }
   URL=${URL_OPTION:-$scheme://$HOST/}
   step "6/6 verify" "waiting up to ${HTTP_TIMEOUT}s for $URL to answer the JSON {\"myFavoriteAthlete\":...} (curl every ${POLL_INTERVAL}s)"
-  local body="$WORK/body" deadline=$((SECONDS + HTTP_TIMEOUT)) rc code
-  local -a opts=(-sS --max-time 5 -H "Accept: application/json" -o "$body" -w "%{http_code}")
-  [[ $TLS == 0 || $URL != https://* ]] || opts+=(--cacert "$OVERLAY_DIR/tls/$HOST.crt")
-  # The poll repeats one curl (not logged each time); a dry run shows it once.
-  if [[ $DRY_RUN == 1 ]]; then
-    run curl "${opts[@]}" "$URL"
-    [[ $TLS == 0 || -n $URL_OPTION ]] || check_no_plain_http
-    return 0
-  fi
+  local body="$WORK/body" deadline=$((SECONDS + HTTP_TIMEOUT))
+  local -a args=("$URL")
+  [[ $TLS == 0 || $URL != https://* ]] || args=(--cacert "$OVERLAY_DIR/tls/$HOST.crt" "$URL")
   RESOLVE_HINT=""
-  while :; do
-    rc=0
-    code=$(curl "${opts[@]}" "$URL" 2>"$WORK/curl.err") || rc=$?
-    if ((rc == 0)) && [[ $code == 200 ]] && grep -q '"myFavoriteAthlete"' "$body"; then
-      break
-    fi
-    if ((rc == 6)) && [[ -z $RESOLVE_HINT && -z $URL_OPTION && -n $NODE_IP ]]; then
+  # The poll repeats one curl (not logged each time); a dry run shows it once.
+  until get_json "$body" "${args[@]}"; do
+    [[ $DRY_RUN == 0 ]] || break
+    if ((RC == 6)) && [[ -z $RESOLVE_HINT && -z $URL_OPTION && -n $NODE_IP ]]; then
       # nip.io names are not resolving here (offline DNS, or a resolver with DNS
       # rebinding protection that drops answers pointing to private IPs).
       warn "cannot resolve $HOST via DNS; nip.io may be blocked by this network's resolver. Using curl --resolve $HOST:$port:$NODE_IP instead."
       RESOLVE_HINT="--resolve $HOST:$port:$NODE_IP"
-      opts+=(--resolve "$HOST:$port:$NODE_IP")
+      args=(--resolve "$HOST:$port:$NODE_IP" "${args[@]}")
       continue
     fi
     if ((SECONDS >= deadline)); then
-      local got
-      got="$(head -c 200 "$body" 2>/dev/null || true)$(cat "$WORK/curl.err" || true)"
-      err "no JSON answer from $URL within ${HTTP_TIMEOUT}s (last: curl exit $rc, HTTP ${code:-none}: $got)"
+      err "no JSON answer from $URL within ${HTTP_TIMEOUT}s (last: curl exit $RC, HTTP ${CODE:-none}: $(head -c 200 "$body" 2>/dev/null || true)$(cat "$body.err" || true))"
       if [[ -z $CONTEXT && $NODE_IP == 127.0.0.1 ]]; then
         die "127.0.0.1 needs '$(tunnel_command)' running in another terminal"
       fi
@@ -222,7 +227,7 @@ check_answer() {
     fi
     sleep "$POLL_INTERVAL"
   done
-  ANSWER=$(cat "$body")
+  [[ $DRY_RUN == 1 ]] || ANSWER=$(cat "$body")
   [[ $TLS == 0 || -n $URL_OPTION ]] || check_no_plain_http
 }
 

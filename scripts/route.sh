@@ -262,16 +262,10 @@ write_overlay() { # write_overlay DIR HOST: the kustomization the script applies
 # Gateway's redirect route too (301), Traefik's TLS-only router answers 404 ($ROUTE_DOC). One GET
 # of http://HOST/ (through the same address as the HTTPS check) shows which.
 check_no_plain_http() {
-  local url="http://$HOST/" code="" rc=0 out="$WORK/plain"
-  local -a opts=(-sS --max-time 5 -o "$out" -w "%{http_code}")
-  [[ -z $NODE_IP ]] || opts+=(--resolve "$HOST:80:$NODE_IP")
-  if [[ $DRY_RUN == 1 ]]; then
-    run curl "${opts[@]}" "$url"
-    return 0
-  fi
-  code=$(curl "${opts[@]}" "$url" 2>/dev/null) || rc=$?
-  if ((rc == 0)) && [[ $code == 200 ]] && grep -q '"myFavoriteAthlete"' "$out"; then
+  local url="http://$HOST/"
+  local -a args=("$url")
+  [[ -z $NODE_IP ]] || args=(--resolve "$HOST:80:$NODE_IP" "$url")
+  ! get_json "$WORK/plain" "${args[@]}" ||
     die "with --tls, $url still answers the JSON over plain HTTP: the $ROUTE_KIND's controller serves it without TLS ($ROUTE_DOC says what each controller does)"
-  fi
-  log "plain HTTP does not serve it: $url answered HTTP ${code:-none} (curl exit $rc)"
+  [[ $DRY_RUN == 1 ]] || log "plain HTTP does not serve it: $url answered HTTP ${CODE:-none} (curl exit $RC)"
 }
