@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # build-and-deploy.sh: from a checkout to favorite-athlete answering JSON on
 # http://favorite-athlete.<minikube-ip>.nip.io/ (3 replicas behind an Ingress, or an HTTPRoute on
-# a Gateway: scripts/route.sh), or on an existing kubectl context with --context.
+# a Gateway: scripts/deploy_route.sh), or on an existing kubectl context with --context.
 # Run with --help for usage. Written for bash >= 3.2 (macOS) and Linux; it needs
 # docker or podman, minikube (not with --context), kubectl, curl (openssl for
 # --tls) and basic POSIX tools, nothing else (tests/deploy checks both). The steps live here and
 # in the files it sources: scripts/deploy_image.sh (tag, build, load), scripts/deploy_cluster.sh
-# (minikube or the context, diagnostics), scripts/route.sh (Ingress or HTTPRoute, the overlay).
+# (minikube or the context, diagnostics), scripts/deploy_route.sh (Ingress or HTTPRoute, the overlay).
 set -Eeuo pipefail
 
 readonly APP=favorite-athlete
@@ -83,8 +83,8 @@ EOF
 . "$ROOT/scripts/deploy_image.sh"
 # shellcheck source=scripts/deploy_cluster.sh
 . "$ROOT/scripts/deploy_cluster.sh"
-# shellcheck source=scripts/route.sh
-. "$ROOT/scripts/route.sh"
+# shellcheck source=scripts/deploy_route.sh
+. "$ROOT/scripts/deploy_route.sh"
 usage_error() {
   echo "$*" >&2
   exit 2

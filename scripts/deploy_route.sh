@@ -1,5 +1,5 @@
 # shellcheck shell=bash disable=SC2034,SC2153 # sets and reads build-and-deploy.sh's variables
-# scripts/route.sh: the public route of build-and-deploy.sh, sourced by it (bash 3.2 clean, like
+# scripts/deploy_route.sh: the public route of build-and-deploy.sh, sourced by it (bash 3.2 clean, like
 # the script: tests/deploy/bash32_lint.sh checks it). One of:
 #   nginx    Ingress class nginx, overlays/minikube; on minikube the `ingress` addon (ingress-nginx,
 #            retired), waited for by its admission jobs and controller
