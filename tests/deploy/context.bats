@@ -65,7 +65,6 @@ load deploy_helpers
   assert_output --partial "diagnostics (context lab)"
   assert_called '^kubectl --context lab --request-timeout=15s -n favorite-athlete describe pod favorite-athlete-7c9d8-abcde'
   : >"$FA_STUB_LOG"
-  rm "$STUBS/minikube"
   NO_GIT=1 deploy delete --context lab # its commands: golden/dry_run_delete_context.diff
   assert_success
   refute_called '^(minikube|docker|podman)'
