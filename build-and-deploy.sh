@@ -311,7 +311,9 @@ main() {
   WORK=$(mktemp -d "${TMPDIR:-/tmp}/fa-deploy.XXXXXX")
   build_image
   if [[ -n $CONTEXT ]]; then check_context_cluster; else prepare_cluster; fi
-  HOST=${HOST_OPTION:-$APP.$NODE_IP.nip.io} # NODE_IP: where step 3 found the route answers
+  # Where the route answers (NODE_IP): what step 3 found, or on either the Gateway's address.
+  [[ $ROUTE != gateway ]] || route_gateway
+  HOST=${HOST_OPTION:-$APP.$NODE_IP.nip.io}
   load_image
   apply_manifests
   [[ $ROUTE != gateway ]] || route_wait_accepted

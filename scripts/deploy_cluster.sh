@@ -21,7 +21,6 @@ check_context_cluster() {
   run kubectl --context "$KCONTEXT" get --raw /readyz --request-timeout=20s >/dev/null ||
     die "the cluster of context $CONTEXT does not answer ('kubectl --context $CONTEXT get --raw /readyz' failed)"
   log "route: $ROUTE_DESCRIPTION"
-  [[ $ROUTE != gateway ]] || route_gateway
   [[ $DRY_RUN == 0 ]] || return 0
   log "the cluster of context $CONTEXT answers; the route's controller, metrics-server and image access are up to that cluster"
   [[ $AUTOSCALE == 0 ]] || warn "--autoscale with --context: the HPA needs a metrics-server in that cluster (this script installs none)"
@@ -49,11 +48,7 @@ prepare_cluster() {
     run kubectl --context "$KCONTEXT" -n kube-system rollout status deployment/metrics-server --timeout="${ADDON_TIMEOUT}s" ||
       die "metrics-server was not ready within ${ADDON_TIMEOUT}s"
   fi
-  if [[ $ROUTE == gateway ]]; then
-    route_gateway # the host and the address to verify through are the Gateway's
-  else
-    minikube_address
-  fi
+  [[ $ROUTE == gateway ]] || minikube_address # a Gateway's address: route_gateway
 }
 
 # Sets NODE_IP (where the route answers): the node's IP, or 127.0.0.1 through a tunnel.
