@@ -1,19 +1,18 @@
 #!/usr/bin/env bash
 # build-and-deploy.sh: from a checkout to favorite-athlete answering JSON on
 # http://favorite-athlete.<minikube-ip>.nip.io/ (3 replicas behind an Ingress, or an HTTPRoute on
-# a Gateway: scripts/route.sh), or on an existing kubectl context with --context.
+# a Gateway: scripts/deploy_route.sh), or on an existing kubectl context with --context.
 # Run with --help for usage. Written for bash >= 3.2 (macOS) and Linux; it needs
 # docker or podman, minikube (not with --context), kubectl, curl (openssl for
 # --tls) and basic POSIX tools, nothing else (tests/deploy checks both). The steps live here and
 # in the files it sources: scripts/deploy_image.sh (tag, build, load), scripts/deploy_cluster.sh
-# (minikube or the context, diagnostics), scripts/route.sh (Ingress or HTTPRoute, the overlay).
+# (minikube or the context, diagnostics), scripts/deploy_route.sh (Ingress or HTTPRoute, the overlay).
 set -Eeuo pipefail
 
 readonly APP=favorite-athlete
 readonly NAMESPACE=favorite-athlete
 readonly DEPLOYMENT=favorite-athlete
 readonly TLS_SECRET=favorite-athlete-tls
-readonly DEFAULT_CONTEXT_HOST=favorite-athlete.127.0.0.1.nip.io
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 readonly ROOT
 
@@ -50,7 +49,7 @@ Cluster mode (an existing cluster instead of minikube; no minikube command is ru
                        the engine's images), archive:CMD (save a docker-archive, run 'CMD ARCHIVE IMAGE';
                        CMD is split on spaces). Required with --context, except for contexts named
                        kind-* (kind), k3d-* (k3d) and docker-desktop (none).
-      --host HOST      the Ingress host (default: $APP.<minikube-ip>.nip.io; with --context $DEFAULT_CONTEXT_HOST)
+      --host HOST      the Ingress host (default: $APP.<minikube-ip>.nip.io; with --context $APP.127.0.0.1.nip.io)
       --url URL        poll URL for the answer instead of the Ingress URL (e.g. a port-forward)
       --render-filter CMD  pipe the rendered manifests through CMD (split on spaces; stdin to stdout)
                        and apply its output with 'kubectl apply -f -' (e.g. a shim for older clusters)
@@ -84,8 +83,8 @@ EOF
 . "$ROOT/scripts/deploy_image.sh"
 # shellcheck source=scripts/deploy_cluster.sh
 . "$ROOT/scripts/deploy_cluster.sh"
-# shellcheck source=scripts/route.sh
-. "$ROOT/scripts/route.sh"
+# shellcheck source=scripts/deploy_route.sh
+. "$ROOT/scripts/deploy_route.sh"
 usage_error() {
   echo "$*" >&2
   exit 2
@@ -312,6 +311,9 @@ main() {
   WORK=$(mktemp -d "${TMPDIR:-/tmp}/fa-deploy.XXXXXX")
   build_image
   if [[ -n $CONTEXT ]]; then check_context_cluster; else prepare_cluster; fi
+  # Where the route answers (NODE_IP): what step 3 found, or on either the Gateway's address.
+  [[ $ROUTE != gateway ]] || route_gateway
+  HOST=${HOST_OPTION:-$APP.$NODE_IP.nip.io}
   load_image
   apply_manifests
   [[ $ROUTE != gateway ]] || route_wait_accepted

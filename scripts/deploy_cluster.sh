@@ -13,13 +13,14 @@ tunnel_command() { printf 'minikube -p %s tunnel --bind-address=127.0.0.1' "$PRO
 check_context_cluster() {
   step "3/6 cluster" "context $CONTEXT (no minikube): the API server answers"
   CLUSTER_STEPS_STARTED=1
-  HOST=${HOST_OPTION:-$DEFAULT_CONTEXT_HOST}
-  # The IP a <name>.<a.b.c.d>.nip.io host stands for: curl --resolve falls back to it.
-  NODE_IP=$(printf '%s\n' "$HOST" | sed -n 's/.*[.-]\([0-9]\{1,3\}\.[0-9]\{1,3\}\.[0-9]\{1,3\}\.[0-9]\{1,3\}\)\.nip\.io$/\1/p')
+  # Where the route answers: 127.0.0.1, or the IP a --host <name>.<a.b.c.d>.nip.io stands for
+  # (curl --resolve falls back to it; none for another name).
+  NODE_IP=127.0.0.1
+  [[ -z $HOST_OPTION ]] ||
+    NODE_IP=$(printf '%s\n' "$HOST_OPTION" | sed -n 's/.*[.-]\([0-9]\{1,3\}\.[0-9]\{1,3\}\.[0-9]\{1,3\}\.[0-9]\{1,3\}\)\.nip\.io$/\1/p')
   run kubectl --context "$KCONTEXT" get --raw /readyz --request-timeout=20s >/dev/null ||
     die "the cluster of context $CONTEXT does not answer ('kubectl --context $CONTEXT get --raw /readyz' failed)"
   log "route: $ROUTE_DESCRIPTION"
-  [[ $ROUTE != gateway ]] || route_gateway
   [[ $DRY_RUN == 0 ]] || return 0
   log "the cluster of context $CONTEXT answers; the route's controller, metrics-server and image access are up to that cluster"
   [[ $AUTOSCALE == 0 ]] || warn "--autoscale with --context: the HPA needs a metrics-server in that cluster (this script installs none)"
@@ -47,19 +48,14 @@ prepare_cluster() {
     run kubectl --context "$KCONTEXT" -n kube-system rollout status deployment/metrics-server --timeout="${ADDON_TIMEOUT}s" ||
       die "metrics-server was not ready within ${ADDON_TIMEOUT}s"
   fi
-  if [[ $ROUTE == gateway ]]; then
-    route_gateway # the host and the address to verify through are the Gateway's
-  else
-    minikube_address
-  fi
+  [[ $ROUTE == gateway ]] || minikube_address # a Gateway's address: route_gateway
 }
 
-# Sets NODE_IP (where the route answers) and HOST: the node's IP, or 127.0.0.1 through a tunnel.
+# Sets NODE_IP (where the route answers): the node's IP, or 127.0.0.1 through a tunnel.
 minikube_address() {
   if [[ $DRY_RUN == 1 ]]; then
     NODE_IP="<minikube-ip>"
     [[ $TUNNEL == 0 ]] || NODE_IP=127.0.0.1
-    HOST=${HOST_OPTION:-$APP.$NODE_IP.nip.io}
     return 0
   fi
   NODE_IP=$(mk ip) || die "'minikube -p $PROFILE ip' failed"
@@ -76,7 +72,6 @@ minikube_address() {
     warn "on Linux with the docker or podman driver, minikube tunnel forwards 127.0.0.1:80/443 only with --bind-address=127.0.0.1, as in that command."
     NODE_IP=127.0.0.1
   fi
-  HOST=${HOST_OPTION:-$APP.$NODE_IP.nip.io}
 }
 
 # Step 5: the generated overlay applied, then the rollout waited for.
@@ -177,6 +172,22 @@ render_plan() {
   sed 's/^/    > /' "$WORK/plan/rendered.yaml" >&2
 }
 
+# get_json FILE CURL_ARG... URL: one GET asking for the JSON, its body in FILE (curl's errors in
+# FILE.err); true when it is the answer (HTTP 200, "myFavoriteAthlete"). Sets CODE and RC (curl's
+# exit status). A dry run prints the curl command and returns false.
+get_json() {
+  local body=$1
+  shift
+  local -a curl=(curl -sS --max-time 5 -H "Accept: application/json" -o "$body" -w "%{http_code}" "$@")
+  RC=0 CODE=""
+  if [[ $DRY_RUN == 1 ]]; then
+    run "${curl[@]}"
+    return 1
+  fi
+  CODE=$("${curl[@]}" 2>"$body.err") || RC=$?
+  ((RC == 0)) && [[ $CODE == 200 ]] && grep -q '"myFavoriteAthlete"' "$body"
+}
+
 # Step 6: the answer, polled until it is the JSON.
 check_answer() {
   local scheme=http port=80
@@ -186,34 +197,23 @@ check_answer() {
   }
   URL=${URL_OPTION:-$scheme://$HOST/}
   step "6/6 verify" "waiting up to ${HTTP_TIMEOUT}s for $URL to answer the JSON {\"myFavoriteAthlete\":...} (curl every ${POLL_INTERVAL}s)"
-  local body="$WORK/body" deadline=$((SECONDS + HTTP_TIMEOUT)) rc code
-  local -a opts=(-sS --max-time 5 -H "Accept: application/json" -o "$body" -w "%{http_code}")
-  [[ $TLS == 0 || $URL != https://* ]] || opts+=(--cacert "$OVERLAY_DIR/tls/$HOST.crt")
-  # The poll repeats one curl (not logged each time); a dry run shows it once.
-  if [[ $DRY_RUN == 1 ]]; then
-    run curl "${opts[@]}" "$URL"
-    [[ $TLS == 0 || -n $URL_OPTION ]] || check_no_plain_http
-    return 0
-  fi
+  local body="$WORK/body" deadline=$((SECONDS + HTTP_TIMEOUT))
+  local -a args=("$URL")
+  [[ $TLS == 0 || $URL != https://* ]] || args=(--cacert "$OVERLAY_DIR/tls/$HOST.crt" "$URL")
   RESOLVE_HINT=""
-  while :; do
-    rc=0
-    code=$(curl "${opts[@]}" "$URL" 2>"$WORK/curl.err") || rc=$?
-    if ((rc == 0)) && [[ $code == 200 ]] && grep -q '"myFavoriteAthlete"' "$body"; then
-      break
-    fi
-    if ((rc == 6)) && [[ -z $RESOLVE_HINT && -z $URL_OPTION && -n $NODE_IP ]]; then
+  # The poll repeats one curl (not logged each time); a dry run shows it once.
+  until get_json "$body" "${args[@]}"; do
+    [[ $DRY_RUN == 0 ]] || break
+    if ((RC == 6)) && [[ -z $RESOLVE_HINT && -z $URL_OPTION && -n $NODE_IP ]]; then
       # nip.io names are not resolving here (offline DNS, or a resolver with DNS
       # rebinding protection that drops answers pointing to private IPs).
       warn "cannot resolve $HOST via DNS; nip.io may be blocked by this network's resolver. Using curl --resolve $HOST:$port:$NODE_IP instead."
       RESOLVE_HINT="--resolve $HOST:$port:$NODE_IP"
-      opts+=(--resolve "$HOST:$port:$NODE_IP")
+      args=(--resolve "$HOST:$port:$NODE_IP" "${args[@]}")
       continue
     fi
     if ((SECONDS >= deadline)); then
-      local got
-      got="$(head -c 200 "$body" 2>/dev/null || true)$(cat "$WORK/curl.err" || true)"
-      err "no JSON answer from $URL within ${HTTP_TIMEOUT}s (last: curl exit $rc, HTTP ${code:-none}: $got)"
+      err "no JSON answer from $URL within ${HTTP_TIMEOUT}s (last: curl exit $RC, HTTP ${CODE:-none}: $(head -c 200 "$body" 2>/dev/null || true)$(cat "$body.err" || true))"
       if [[ -z $CONTEXT && $NODE_IP == 127.0.0.1 ]]; then
         die "127.0.0.1 needs '$(tunnel_command)' running in another terminal"
       fi
@@ -222,7 +222,7 @@ check_answer() {
     fi
     sleep "$POLL_INTERVAL"
   done
-  ANSWER=$(cat "$body")
+  [[ $DRY_RUN == 1 ]] || ANSWER=$(cat "$body")
   [[ $TLS == 0 || -n $URL_OPTION ]] || check_no_plain_http
 }
 

@@ -93,7 +93,6 @@ load_image_archive() {
   save_archive "$tar"
   # shellcheck disable=SC2086 # CMD is a command line split on spaces, as documented
   run $cmd "$tar" "$IMAGE" || die "--image-load archive: '$cmd $tar $IMAGE' failed"
-  rm -f "$tar"
 }
 
 load_image() {

@@ -221,15 +221,13 @@ build_preset() {
   install_preset_tools "${preset}"
   mapfile -t args < <(deps_cmake_args "${preset}")
   log "configuring and building preset ${preset}"
-  local errors
-  errors="$(mktemp)"
-  if ! cmake --preset "${preset}" "${args[@]}" >/dev/null 2>"${errors}"; then
+  local errors # configure's stderr (its stdout goes to /dev/null)
+  if ! errors="$(cmake --preset "${preset}" "${args[@]}" 2>&1 >/dev/null)"; then
     # The project's own one-line diagnoses (e.g. offline: use FA_DEPS_SOURCE=debian) say it all.
-    grep -q 'favorite-athlete: ' "${errors}" && die "$(grep -o 'favorite-athlete: .*' "${errors}" | head -n1)"
-    cat "${errors}" >&2
+    grep -q 'favorite-athlete: ' <<<"${errors}" && die "$(grep -o 'favorite-athlete: .*' <<<"${errors}" | head -n1)"
+    printf '%s\n' "${errors}" >&2
     die "cmake --preset ${preset} failed (see above)"
   fi
-  cat "${errors}" >&2
-  rm -f "${errors}"
+  [[ -z ${errors} ]] || printf '%s\n' "${errors}" >&2
   cmake --build --preset "${preset}"
 }

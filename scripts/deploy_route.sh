@@ -1,5 +1,5 @@
 # shellcheck shell=bash disable=SC2034,SC2153 # sets and reads build-and-deploy.sh's variables
-# scripts/route.sh: the public route of build-and-deploy.sh, sourced by it (bash 3.2 clean, like
+# scripts/deploy_route.sh: the public route of build-and-deploy.sh, sourced by it (bash 3.2 clean, like
 # the script: tests/deploy/bash32_lint.sh checks it). One of:
 #   nginx    Ingress class nginx, overlays/minikube; on minikube the `ingress` addon (ingress-nginx,
 #            retired), waited for by its admission jobs and controller
@@ -144,13 +144,12 @@ route_prepare_minikube() {
 }
 
 # Gateway API: the Gateway exists and has an address; the route is accepted.
-# Sets NODE_IP (the Gateway's address, where curl --resolve sends the host) and HOST.
+# Sets NODE_IP (the Gateway's address, where curl --resolve sends the host).
 route_gateway() {
   local gw="$GATEWAY_NS/$GATEWAY_NAME" out addr class
   if [[ $DRY_RUN == 1 ]]; then
     run kubectl --context "$KCONTEXT" -n "$GATEWAY_NS" get gateway "$GATEWAY_NAME" -o "jsonpath={.spec.gatewayClassName} {.status.addresses[0].value}"
     NODE_IP="<gateway-address>"
-    HOST=${HOST_OPTION:-$APP.$NODE_IP.nip.io}
     return 0
   fi
   out=$(k -n "$GATEWAY_NS" get gateway "$GATEWAY_NAME" -o "jsonpath={.spec.gatewayClassName} {.status.addresses[0].value}" 2>&1) ||
@@ -168,7 +167,6 @@ route_gateway() {
       die "the Gateway $gw has no address yet (a LoadBalancer Service pending? on minikube keep 'minikube -p $PROFILE tunnel' running), or give --url"
     NODE_IP=""
   fi
-  HOST=${HOST_OPTION:-$APP.$NODE_IP.nip.io}
 }
 
 # The route's status for our Gateway: "Accepted=True ResolvedRefs=True" and the reasons/messages.
@@ -264,16 +262,10 @@ write_overlay() { # write_overlay DIR HOST: the kustomization the script applies
 # Gateway's redirect route too (301), Traefik's TLS-only router answers 404 ($ROUTE_DOC). One GET
 # of http://HOST/ (through the same address as the HTTPS check) shows which.
 check_no_plain_http() {
-  local url="http://$HOST/" code="" rc=0 out="$WORK/plain"
-  local -a opts=(-sS --max-time 5 -o "$out" -w "%{http_code}")
-  [[ -z $NODE_IP ]] || opts+=(--resolve "$HOST:80:$NODE_IP")
-  if [[ $DRY_RUN == 1 ]]; then
-    run curl "${opts[@]}" "$url"
-    return 0
-  fi
-  code=$(curl "${opts[@]}" "$url" 2>/dev/null) || rc=$?
-  if ((rc == 0)) && [[ $code == 200 ]] && grep -q '"myFavoriteAthlete"' "$out"; then
+  local url="http://$HOST/"
+  local -a args=("$url")
+  [[ -z $NODE_IP ]] || args=(--resolve "$HOST:80:$NODE_IP" "$url")
+  ! get_json "$WORK/plain" "${args[@]}" ||
     die "with --tls, $url still answers the JSON over plain HTTP: the $ROUTE_KIND's controller serves it without TLS ($ROUTE_DOC says what each controller does)"
-  fi
-  log "plain HTTP does not serve it: $url answered HTTP ${code:-none} (curl exit $rc)"
+  [[ $DRY_RUN == 1 ]] || log "plain HTTP does not serve it: $url answered HTTP ${CODE:-none} (curl exit $RC)"
 }
