@@ -109,10 +109,10 @@ class Metrics(unittest.TestCase):
 
     def test_taken_metrics_port_fails_the_start(self):
         with Server(env=METRICS) as first:
-            server = Server(env={"METRICS_PORT": str(first.metrics_port)}, start=False)
-            self.assertEqual(server.wait(timeout=10), 1)
-            server.stop()
-            self.assertIn(f"METRICS_PORT={first.metrics_port}", "".join(server.stderr))
+            res = run_binary(env={"PORT": "0", "BIND_ADDRESS": "127.0.0.1", "METRICS_PORT": str(first.metrics_port)},
+                             timeout=10)
+            self.assertEqual(res.returncode, 1)
+            self.assertIn(f"METRICS_PORT={first.metrics_port}", res.stderr)
 
     def test_idle_connections_and_partial_heads_hold_no_thread(self):
         env = dict(METRICS, THREADS="1", KEEPALIVE_TIMEOUT_SECONDS="30", READ_TIMEOUT_SECONDS="2")
