@@ -103,6 +103,8 @@ class Metrics(unittest.TestCase):
             self.assertEqual(server.metrics_port, "off")
 
     def test_idle_connections_and_partial_heads_hold_no_thread(self):
+        # cpp-httplib's own server held a worker per keep-alive connection until its timeout, so
+        # with every worker held by an idle client the next one waited that long.
         env = dict(METRICS, THREADS="1", KEEPALIVE_TIMEOUT_SECONDS="30", READ_TIMEOUT_SECONDS="2")
         with Server(env=env) as server:
             idle = Reader(connect(server.port))
