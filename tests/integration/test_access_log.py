@@ -1,7 +1,8 @@
 """The access log as its reader sees it, with stdout a file, a fast pipe, a slow pipe, a
 non-blocking pipe, a reader that stops reading, and a SIGKILL at random moments: every line is
 whole JSON, and every request answered is one line or counted in
-favorite_athlete_log_lines_dropped_total. Also: an idle loop writes at once; ACCESS_LOG=off."""
+favorite_athlete_log_lines_dropped_total. Also: a request's line and its fields, written at once
+by an idle loop; ACCESS_LOG=off."""
 import json
 import os
 import random
@@ -10,7 +11,7 @@ import threading
 import time
 import unittest
 
-from fa_test import connect, free_ports, get, main, Reader, request, Server
+from fa_test import connect, exchange, free_ports, get, main, Reader, request, Server
 from test_metrics import scrape
 
 
@@ -104,14 +105,18 @@ class AccessLog(unittest.TestCase):
         self.assertEqual(len(logged) + dropped, len(answered), f"{len(logged)} lines, {dropped} dropped")
         return dropped
 
-    def test_written_at_once_by_an_idle_loop(self):
+    def test_the_line_of_a_request_written_at_once_by_an_idle_loop(self):
         # (A loop busy at SIGTERM writes its batch as it ends: the benchmark checks that under load,
         # bench/measure.py; service/test_access_log.cpp unit-tests it.)
         with Server(env={"THREADS": "2"}) as server:
-            get(server.port, "/healthz")
+            reader = exchange(server.port, request("GET", "/healthz?probe=1", [("Connection", "close")]))[3]
             started = time.monotonic()
-            self.assertEqual(server.next_log(msg="request", timeout=2)["path"], "/healthz")
+            record = server.next_log(msg="request", timeout=2)
             self.assertLess(time.monotonic() - started, 1.0)
+            self.assertEqual((record["method"], record["path"], record["status"]), ("GET", "/healthz", 200))  # no query
+            self.assertEqual(record["peer"], "127.0.0.1:%d" % reader.sock.getsockname()[1])
+            self.assertIsInstance(record["duration_ms"], (int, float))
+            self.assertIn("time", record)
 
     def test_access_log_off(self):
         with Server(env={"ACCESS_LOG": "off"}) as server:

@@ -9,7 +9,7 @@ import time
 import unittest
 
 from fa_test import connect, get, main, raise_fd_limit, Reader, request, Server, under_slow_clients
-from test_malformed import CASES, MiB, rejected
+from test_malformed import BODY_100_MB, CASES, last_answer, MiB, refused_quickly
 
 
 def rss_kib(pid):
@@ -41,19 +41,21 @@ def timed_get(port):
 
 class BigAndOddInputs(unittest.TestCase):
     def test_each_gets_4xx_or_close_quickly_and_memory_stays_flat(self):
-        # integration.malformed's cases (rejected(): 4xx or close within 1.5 s, still serving),
-        # and two bodies of 100 MB, streamed while the answer is read.
-        cases = {name: (data, expect, 0) for name, (data, expect) in CASES.items()}
-        cases["100 MB POST, Content-Length"] = (request("POST", "/", [("Content-Length", str(100 * MiB))]), (), 100 * MiB)
-        cases["100 MB POST, chunked"] = (request("POST", "/", [("Transfer-Encoding", "chunked")]) + b"6400000\r\n",
-                                         (), 100 * MiB)
+        # integration.malformed's cases (refused_quickly(): a 4xx saying close or a close, within
+        # 1.5 s, still serving), and two bodies of 100 MB, streamed while the answer is read.
+        cases = CASES + [
+            last_answer("100 MB POST, Content-Length",
+                        [request("POST", "/", [("Content-Length", str(100 * MiB))]), *BODY_100_MB]),
+            last_answer("100 MB POST, chunked",
+                        [request("POST", "/", [("Transfer-Encoding", "chunked")]) + b"6400000\r\n", *BODY_100_MB])]
         with Server(env={"ACCESS_LOG": "off"}) as server:
             get(server.port)
             before = rss_kib(server.proc.pid)
-            for name, (data, expect, body_bytes) in cases.items():
-                with self.subTest(name):
-                    status, _, took = rejected(self, server.port, data, expect, body_bytes)
-                    print(f"  {name:34} -> {status} in {took * 1000:.0f} ms")
+            for case in cases:
+                with self.subTest(case.id):
+                    seen = refused_quickly(self, server.port, case)
+                    status = seen.responses[0].status if seen.responses else "closed"
+                    print(f"  {case.id:34} -> {status} in {seen.took * 1000:.0f} ms")
             growth = rss_kib(server.proc.pid) - before
             print(f"  RSS growth over all cases: {growth} KiB")
             self.assertLess(growth, 5 * 1024)

@@ -6,20 +6,20 @@ import subprocess
 import time
 import unittest
 
-from fa_test import connect, exchange, get, GREETING, main, raise_fd_limit, Reader, request, Server, ServerTestCase
-from test_malformed import MiB, rejected
+from fa_test import connect, get, GREETING, judge, main, outcome, raise_fd_limit, Reader, request, Server, ServerTestCase
+from test_malformed import BODY_100_MB, last_answer, MiB, refused_quickly
 
 SMUGGLED = b"GET /smuggled HTTP/1.1\r\nHost: test\r\n\r\n"
+ONLY_GET = rb"\AOnly GET method valid\Z"  # the 405's body
 
 
 class Connections(ServerTestCase):
     ENV = {"KEEPALIVE_TIMEOUT_SECONDS": "5"}
 
-    def assert_closed_after_one_response(self, data, status):
-        got, headers, _, reader = exchange(self.port, data)
-        self.assertEqual(got, status)
-        self.assertEqual(headers.get("connection"), "close")
-        self.assertTrue(reader.closed(), "a second response followed: body bytes were parsed as a request")
+    def assert_met(self, *cases):
+        for case in cases:
+            with self.subTest(case.id):
+                self.assertEqual(judge(case, outcome(self.port, case)), [])
 
     def test_keep_alive_serves_many_requests_on_one_connection(self):
         reader = Reader(connect(self.port))
@@ -41,13 +41,10 @@ class Connections(ServerTestCase):
     def test_every_answer_that_says_close_is_the_last_on_its_connection(self):
         # RFC 9112 9.6: nothing pipelined behind it is answered, whatever made it say close.
         behind = request("GET", "/healthz")
-        for cause, data, status in (
-            ("the request's own close", request("GET", "/", [("Connection", "close")]), 200),
-            ("HTTP/1.0 without keep-alive", request("GET", "/", version="HTTP/1.0"), 200),
-            ("an error", b"GET / HTTP/1.1\r\n\r\n", 400),  # no Host
-        ):
-            with self.subTest(cause):
-                self.assert_closed_after_one_response(data + behind, status)
+        self.assert_met(
+            last_answer("the request's own close", request("GET", "/", [("Connection", "close")]) + behind, 200),
+            last_answer("HTTP/1.0 without keep-alive", request("GET", "/", version="HTTP/1.0") + behind, 200),
+            last_answer("an error", b"GET / HTTP/1.1\r\n\r\n" + behind, 400))  # no Host
 
     def test_the_request_limit_answer_is_the_last(self):
         reader = Reader(connect(self.port))
@@ -60,23 +57,20 @@ class Connections(ServerTestCase):
 
     def test_a_body_is_never_parsed_as_a_request(self):
         chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(SMUGGLED), SMUGGLED)
-        for name, data, status in (
-            ("POST, Content-Length", request("POST", "/", [("Content-Length", str(len(SMUGGLED)))], SMUGGLED), 405),
-            ("POST, chunked", request("POST", "/", [("Transfer-Encoding", "chunked")], chunked), 405),
-            ("GET with a body: answered, then closed",
-             request("GET", "/", [("Content-Length", str(len(SMUGGLED)))], SMUGGLED), 200),
-        ):
-            with self.subTest(name):
-                self.assert_closed_after_one_response(data, status)
+        length = [("Content-Length", str(len(SMUGGLED)))]
+        self.assert_met(
+            last_answer("POST, Content-Length", request("POST", "/", length, SMUGGLED), 405),
+            last_answer("POST, chunked", request("POST", "/", [("Transfer-Encoding", "chunked")], chunked), 405),
+            last_answer("GET with a body: answered, then closed", request("GET", "/", length, SMUGGLED), 200))
 
     def test_expect_100_continue_gets_the_final_answer_at_once(self):
         data = request("PUT", "/", [("Content-Length", "1000000"), ("Expect", "100-continue")])
-        self.assertEqual(rejected(self, self.port, data, (405,))[1], b"Only GET method valid")
+        refused_quickly(self, self.port, last_answer("Expect: 100-continue", data, 405, body=ONLY_GET))
 
     def test_huge_post_is_rejected_without_reading_it(self):
         # Its 100 MB body streamed while the answer is read: a 405 within 1.5 s, then closed.
-        data = request("POST", "/", [("Content-Length", str(100 * MiB))])
-        self.assertEqual(rejected(self, self.port, data, (405,), 100 * MiB)[1], b"Only GET method valid")
+        data = [request("POST", "/", [("Content-Length", str(100 * MiB))]), *BODY_100_MB]
+        refused_quickly(self, self.port, last_answer("100 MB POST", data, 405, body=ONLY_GET))
 
     def test_no_nagle_stall_between_keep_alive_requests(self):
         # Without TCP_NODELAY a response written in two parts waits for the client's delayed
@@ -98,22 +92,7 @@ class Connections(ServerTestCase):
         self.assertEqual(backlog, min(1024, somaxconn))
 
 
-class Workers(unittest.TestCase):
-    def test_idle_keep_alive_connections_do_not_starve_new_clients(self):
-        # cpp-httplib's own server: each keep-alive connection holds a worker until its timeout,
-        # so with every worker held by an idle client the next one waits that long.
-        with Server(env={"THREADS": "2", "KEEPALIVE_TIMEOUT_SECONDS": "30"}) as server:
-            idle = []
-            for _ in range(4):
-                reader = Reader(connect(server.port))
-                self.assertEqual(reader.ask(request("GET", "/"))[0], 200)
-                idle.append(reader)
-            started = time.monotonic()
-            self.assertEqual(get(server.port)[0], 200)
-            self.assertLess(time.monotonic() - started, 1.0)
-            for reader in idle:  # kept open meanwhile, holding no worker: served again
-                self.assertEqual(reader.ask(request("GET", "/"))[0], 200)
-
+class ManyConnections(unittest.TestCase):
     def test_more_than_1024_silent_connections(self):
         # select() cannot watch fds >= 1024 (cpp-httplib 0.11 used it, then treated them as
         # readable and blocked without a timeout), and the default open-files soft limit is 1024.

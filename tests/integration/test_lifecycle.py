@@ -29,6 +29,8 @@ class Configuration(unittest.TestCase):
         self.assert_refused({"THREADS": "0"}, "THREADS")
         self.assert_refused({"ACCESS_LOG": "maybe"}, "ACCESS_LOG")
         self.assert_refused({"BIND_ADDRESS": "not-an-ip"}, "BIND_ADDRESS")
+        self.assert_refused({"PORT": "18999", "METRICS_PORT": "18999"},
+                            "METRICS_PORT (--metrics-port) 18999 is invalid: expected a port other than PORT")
         self.assert_refused({}, "--port", args=("--port", "x"))
 
     def test_port_already_taken_exits_1(self):
@@ -39,11 +41,14 @@ class Configuration(unittest.TestCase):
             line = self.assert_refused({"PORT": str(port)}, f"PORT={port}", code=1)
             self.assertRegex(line, ADDRESS_IN_USE)
 
-    def test_second_instance_cannot_share_the_port(self):
+    def test_second_instance_cannot_share_the_port_or_the_metrics_port(self):
         # cpp-httplib sets SO_REUSEPORT by default: a second instance would start and take a
         # share of the connections.
-        with Server() as first:
+        with Server(env={"METRICS_PORT": "0"}) as first:
             line = self.assert_refused({"PORT": str(first.port)}, f"PORT={first.port}", code=1)
+            self.assertRegex(line, ADDRESS_IN_USE)
+            taken = first.metrics_port
+            line = self.assert_refused({"PORT": "0", "METRICS_PORT": str(taken)}, f"METRICS_PORT={taken}", code=1)
             self.assertRegex(line, ADDRESS_IN_USE)
             self.assertEqual(get(first.port)[0], 200)
 
