@@ -101,6 +101,15 @@ class ChecklistFailsAViolatingServer(unittest.TestCase):
             stub.shutdown()
             stub.server_close()
 
+    def test_a_body_answered_as_a_request_fails_on_a_connection_kept_open(self):
+        # The stub fails smuggled-request-in-body by its status; a server that answers 405 and then
+        # the body's request (404 before the follow-up's 200) must fail it too, though it may keep
+        # the connection open (close=None).
+        smuggled = next(case for case in CASES if case.id == "smuggled-request-in-body")
+        answered = fa_test.Outcome([fa_test.Response(405, {}, b"")], "open", 404, None, 0.0)
+        self.assertEqual(judge(smuggled, answered), ["follow-up GET / on the connection kept open: 404, required 200"])
+        self.assertEqual(judge(smuggled, answered._replace(followup=200)), [])
+
 
 if __name__ == "__main__":
     if len(sys.argv) > 2 and sys.argv[1] == "--against":

@@ -388,10 +388,10 @@ def judge(case, outcome):
         problems.append(f"body {first.body[:80]!r} does not match {case.body!r}")
     if case.head and first.body:
         problems.append("a body after a HEAD response")
-    if case.close is True and outcome.after != "closed":
-        problems.append(f"connection {outcome.after}, must be closed")
-    if case.close is False and (outcome.after != "open" or outcome.followup != 200):
-        problems.append(f"connection {outcome.after} (follow-up: {outcome.followup}), must stay open")
+    if case.close is not None and outcome.after != ("closed" if case.close else "open"):
+        problems.append(f"connection {outcome.after}, must {'be closed' if case.close else 'stay open'}")
+    if outcome.after == "open" and outcome.followup != 200:  # whatever the case, an open connection serves on
+        problems.append(f"follow-up GET / on the connection kept open: {outcome.followup}, required 200")
     return problems
 
 
