@@ -294,7 +294,7 @@ def under_slow_clients(port, probe, pause, host="test"):
 #            close before any response is allowed too)
 #   close    True: the server must close the connection after that response;
 #            False: it must keep it open (a follow-up GET / on it is answered 200);
-#            None: either (the RFC lets a server close any connection after a response)
+#            None: either (the RFC lets a server close any connection); open, the follow-up gets 200
 #   head     the first response is to HEAD: no body follows its head
 #   headers  {name: regex} the first response's headers must match (None: must be absent)
 #   replies  for pipelined requests: the statuses of every response, in order
