@@ -24,13 +24,17 @@ readonly PAUSE_IMAGE=docker.io/library/fa-pause:1
 # cgroup, every container in the kubelet's kubepods: `down` kills both, and the namespaces and
 # all in them go with their last process.
 node_namespaces() {
+  local node dir
   mkdir "${NODE_CGROUP}"
   setsid unshare --net --mount --propagation private -- sleep infinity </dev/null >/dev/null 2>&1 &
-  echo $! >"${STATE}/pids/node"
-  echo $! >"${NODE_CGROUP}/cgroup.procs"
+  node=$!
+  echo "${node}" >"${STATE}/pids/node"
+  echo "${node}" >"${NODE_CGROUP}/cgroup.procs"
   # unshare made the namespaces private before it exec'd sleep: only then may mounts go in.
-  wait_until -p $! 10 "the node's namespaces" grep -qx sleep "/proc/$!/comm"
-  nsenter -t $! -m -- sh -c 'for d in /run /var/log /var/lib; do mount -t tmpfs -o mode=0755 fa-node "${d}"; done'
+  wait_until -p "${node}" 10 "the node's namespaces" grep -qx sleep "/proc/${node}/comm"
+  for dir in /run /var/log /var/lib; do
+    nsenter -t "${node}" -m -- mount -t tmpfs -o mode=0755 fa-node "${dir}"
+  done
 }
 # start NAME CMD...: CMD in the node's mount namespace, in a session of its own, output to
 # STATE/logs. (This process is already in the node's network namespace and cgroup.)

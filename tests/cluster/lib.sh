@@ -59,8 +59,9 @@ use_state() {
 # node_pid: the PID holding the node's namespaces, checked to be the cluster's.
 node_pid() {
   local pid
-  pid="$(cat "${STATE}/pids/node" 2>/dev/null)" && grep -qx "${pid}" "${NODE_CGROUP}/cgroup.procs" ||
+  if ! pid="$(cat "${STATE}/pids/node" 2>/dev/null)" || ! grep -qx "${pid}" "${NODE_CGROUP}/cgroup.procs"; then
     fail "the test node's process (${STATE}/pids/node) is not running"
+  fi
   printf '%s\n' "${pid}"
 }
 kc() { kubectl --context "${CONTEXT}" --request-timeout=30s "$@"; }
