@@ -46,9 +46,12 @@ def serve(starve=None, close_every=0):
     return server
 
 
-def failures(per_connection):
-    row = {"key": "fa", "label": "fa", "shapes": {"ka1000": {"non_2xx": 0, "requests": 1, "socket_errors": 0,
-                                                             "per_connection": per_connection}}}
+def failures(per_connection, **ka50):
+    """measure.failures on one favorite-athlete row: 1000 connections counted per connection, and wrk's
+    figures at 50 (sound unless ka50 overrides them)."""
+    sound = {"non_2xx": 0, "requests": 1, "socket_errors": 0}
+    row = {"key": "fa", "label": "fa", "shapes": {"ka1000": dict(sound, per_connection=per_connection),
+                                                  "ka50": dict(sound, **ka50)}}
     return measure.failures({"contestants": [row]})
 
 
@@ -75,6 +78,18 @@ class PerConnection(unittest.TestCase):
         pc = self.count(starve=7)
         self.assertEqual((pc["connections_with_no_response"], pc["per_connection_min"]), (1, 0))
         self.assertEqual(failures(pc), ["fa / ka1000 per connection"])
+
+
+class Failures(unittest.TestCase):
+    def test_a_non_2xx_a_socket_error_no_request_or_a_broken_log_fails_the_row(self):
+        served = {"connections_with_no_response": 0, "non_200": 0}
+        self.assertEqual(failures(served), [])
+        for ka50 in ({"non_2xx": 1}, {"socket_errors": 1}, {"requests": 0}):
+            self.assertEqual(failures(served, **ka50), ["fa / ka50"], ka50)
+        self.assertEqual(failures(dict(served, non_200=1)), ["fa / ka1000 per connection"])
+        broken = {"ends_with_whole_line": False, "last_lines_json": 5, "last_lines_checked": 5, "request_lines": 9,
+                  "responses_counted_by_clients": 9, "graceful_stop": True}
+        self.assertEqual(failures(served, log=broken), ["fa / ka50 access log"])
 
 
 class AccessLog(unittest.TestCase):
