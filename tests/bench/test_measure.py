@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The measuring half's checks without wrk: bench/servers.py's clients count the responses on each
-connection, and bench/measure.py's failures() fails a row with a connection never served (against a
-small server here that can leave one connection unanswered) or with a broken access log."""
+connection; bench/measure.py's failures() fails a row with a connection never served (against a
+small server here that can leave one connection unanswered), a non-2xx, a socket error, no request
+or a broken access log; servers.Server refuses a contestant whose GET / is not the service's body."""
 import itertools
 import os
 import socketserver
@@ -90,6 +91,16 @@ class Failures(unittest.TestCase):
         broken = {"ends_with_whole_line": False, "last_lines_json": 5, "last_lines_checked": 5, "request_lines": 9,
                   "responses_counted_by_clients": 9, "graceful_stop": True}
         self.assertEqual(failures(served, log=broken), ["fa / ka50 access log"])
+
+
+class Start(unittest.TestCase):
+    def test_a_contestant_not_answering_the_service_body_is_refused(self):
+        """Every contestant answers GET / with the service's bytes, or it is not compared: a directory
+        listing (Python's http.server) answers 200 and is refused."""
+        spec = {"key": "listing", "argv": [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", "@PORT@"]}
+        with tempfile.TemporaryDirectory() as d:
+            with self.assertRaisesRegex(RuntimeError, "did not return the service's body"):
+                servers.Server(spec, None, d, "start").kill()  # kill: had it started
 
 
 class AccessLog(unittest.TestCase):
