@@ -50,13 +50,6 @@ class Targets(unittest.TestCase):
         self.assertEqual(outcome(results(musl_rps=95_000), log), ["PASS", "PASS"])
         self.assertEqual(outcome(results(musl_rps=94_900), log), ["MISS", "MISS"])
 
-    def test_rounds_are_compared_in_pairs(self):
-        """Equal medians (1.00x), but the image lost two of three rounds to the run measured beside it."""
-        res = results()
-        res["alternating"]["fa_musl"]["ka50"].update(rps=[90_000, 100_000, 120_000], p99=[1.0, 1.0, 1.0])
-        res["alternating"]["beast"]["ka50"].update(rps=[100_000, 110_000, 80_000], p99=[1.0, 1.0, 1.0])
-        self.assertEqual(outcome(res, ["Boost.Beast req/s"]), ["MISS", "PASS"])  # 0.91x at 50 (per round)
-
     def test_a_bound_changed_in_the_table_changes_the_result(self):
         table = json.loads(json.dumps(TABLE))
         next(t for t in table["targets"] if t.get("b") == "beast" and "min" in t)["min"] = 1.1
@@ -83,7 +76,9 @@ class Report(unittest.TestCase):
         """Every run recorded since the split: its results.md and plot.dat are what report.py writes from
         its results.json, so report.py and bench/targets.json still say what those files say. The runs
         whose meta names no load shapes were written by the one-file harness before it (bench/harness.py
-        in the git history) and are not read."""
+        in the git history) and are not read. This also shows that a paired target takes the median of the
+        rounds' ratios: in both runs it differs from the ratio of the medians (2026-12-07-own-code, image vs
+        Boost.Beast at 50: 1.05x, where 82.6k / 81.5k is 1.01x)."""
         runs = sorted(glob.glob(os.path.join(BENCH, "results", "*", "results.json")))
         regenerated = []
         for path in runs:
