@@ -1,19 +1,10 @@
 #!/usr/bin/env python3
 """Side-by-side benchmark: favorite-athlete beside the C++ servers a user would pick instead, nginx,
-Go net/http and Flask + gunicorn, in one run on 127.0.0.1.
+Go net/http and Flask + gunicorn, in one run on 127.0.0.1 (bench/README.md says what and how).
 
-Builds a Release binary (CMake preset "release") and the static ones ("static", glibc, and "musl",
-the image's libc), the Go contestant and the C++ peers, then measures (bench/measure.py), one
-contestant after another with wrk: favorite-athlete static musl (the image's binary: the headline)
-with default settings (access log on, its stdout a regular file) and with ACCESS_LOG=off, static
-glibc, the Release binary (glibc) with default settings, ACCESS_LOG=off and THREADS=2, nginx
-`return 200`, Go net/http, Flask + gunicorn (2 sync workers) and the C++ peers (bench/servers.py),
-under three load shapes: 50 and 1000 keep-alive connections, 50 sending `Connection: close`.
-Then alternating rounds (ROUNDS) of the rows the targets compare, each pair seconds apart
-and instructions per request under callgrind (bench/instructions.py). It writes every figure to results.json, then
-bench/report.py turns that into results.md (the targets of bench/targets.json first) and plot.png.
-The full run first waits (at most 10 minutes) for the 1-minute load average to drop below 1.0,
-takes about 30 minutes and writes to bench/results/<date>/.
+Builds the release, static and musl presets, the Go contestant and the C++ peers, waits (at most
+10 minutes) for a quiet machine, measures (bench/measure.py, about 25 minutes) into results.json,
+then bench/report.py writes results.md and the plot from it, in bench/results/<date>/.
 
 Installs the Debian packages it lacks (through scripts/lib.sh, as root or with sudo) unless
 --no-install, which exits 77 (skip) when wrk or go is missing (1 with FA_TESTS_NO_SKIP=1).

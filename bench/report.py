@@ -321,13 +321,12 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("results", help="a results.json written by the measuring step")
     p.add_argument("--out", help="where to write results.md and the plot (default: beside results.json)")
-    p.add_argument("--targets", default=os.path.join(HERE, "targets.json"))
     args = p.parse_args()
     out = args.out or os.path.dirname(os.path.abspath(args.results))
     os.makedirs(out, exist_ok=True)
     with open(args.results) as f:
         results = json.load(f)
-    with open(args.targets) as f:
+    with open(os.path.join(HERE, "targets.json")) as f:
         table = json.load(f)
     md = markdown(results, evaluate(results, table))
     with open(os.path.join(out, "results.md"), "w") as f:

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The measuring half's checks without wrk: bench/servers.py's clients count the responses on each
-connection, and bench/measure.py's failures() fails a row with a connection never served (against a
-small server here that can leave one connection unanswered) or with a broken access log."""
+connection; bench/measure.py's failures() fails a row with a connection never served (against a
+small server here that can leave one connection unanswered), a non-2xx, a socket error, no request
+or a broken access log; servers.Server refuses a contestant whose GET / is not the service's body."""
 import itertools
 import os
 import socketserver
@@ -46,9 +47,12 @@ def serve(starve=None, close_every=0):
     return server
 
 
-def failures(per_connection):
-    row = {"key": "fa", "label": "fa", "shapes": {"ka1000": {"non_2xx": 0, "requests": 1, "socket_errors": 0,
-                                                             "per_connection": per_connection}}}
+def failures(per_connection, **ka50):
+    """measure.failures on one favorite-athlete row: 1000 connections counted per connection, and wrk's
+    figures at 50 (sound unless ka50 overrides them)."""
+    sound = {"non_2xx": 0, "requests": 1, "socket_errors": 0}
+    row = {"key": "fa", "label": "fa", "shapes": {"ka1000": dict(sound, per_connection=per_connection),
+                                                  "ka50": dict(sound, **ka50)}}
     return measure.failures({"contestants": [row]})
 
 
@@ -75,6 +79,28 @@ class PerConnection(unittest.TestCase):
         pc = self.count(starve=7)
         self.assertEqual((pc["connections_with_no_response"], pc["per_connection_min"]), (1, 0))
         self.assertEqual(failures(pc), ["fa / ka1000 per connection"])
+
+
+class Failures(unittest.TestCase):
+    def test_a_non_2xx_a_socket_error_no_request_or_a_broken_log_fails_the_row(self):
+        served = {"connections_with_no_response": 0, "non_200": 0}
+        self.assertEqual(failures(served), [])
+        for ka50 in ({"non_2xx": 1}, {"socket_errors": 1}, {"requests": 0}):
+            self.assertEqual(failures(served, **ka50), ["fa / ka50"], ka50)
+        self.assertEqual(failures(dict(served, non_200=1)), ["fa / ka1000 per connection"])
+        broken = {"ends_with_whole_line": False, "last_lines_json": 5, "last_lines_checked": 5, "request_lines": 9,
+                  "responses_counted_by_clients": 9, "graceful_stop": True}
+        self.assertEqual(failures(served, log=broken), ["fa / ka50 access log"])
+
+
+class Start(unittest.TestCase):
+    def test_a_contestant_not_answering_the_service_body_is_refused(self):
+        """Every contestant answers GET / with the service's bytes, or it is not compared: a directory
+        listing (Python's http.server) answers 200 and is refused."""
+        spec = {"key": "listing", "argv": [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", "@PORT@"]}
+        with tempfile.TemporaryDirectory() as d:
+            with self.assertRaisesRegex(RuntimeError, "did not return the service's body"):
+                servers.Server(spec, None, d, "start").kill()  # kill: had it started
 
 
 class AccessLog(unittest.TestCase):
