@@ -51,13 +51,15 @@ if (SETTINGS.size === 0) throw new Error("README.md: no settings found in its Co
 for (const [name, s] of SETTINGS) if (!fits(s, s.dflt)) throw new Error(`README.md: ${name}'s default ${s.dflt} is not of the form fits() reads in its meaning`);
 
 // Whether a value has the form the table's meaning gives: one of `a`/`b`; a TCP port (or a value
-// the meaning names, such as `off`); an IP address; an integer where the default is one (seconds);
-// else a non-empty string, of at most the bytes the meaning says.
+// the meaning names, such as `off`); an IP address; a named default or a count (THREADS: `auto`);
+// an integer where the default is one (seconds); else a non-empty string, of at most the bytes the
+// meaning says.
 function fits({ dflt, meaning }, v) {
   const named = [...meaning.matchAll(/`([a-z0-9]+)`/g)].map((m) => m[1]);
   if (/^`\w+`\/`\w+`/.test(meaning)) return named.includes(v);
   if (/^TCP port/.test(meaning)) return named.includes(v) || (/^\d{1,5}$/.test(v) && Number(v) <= 65535);
   if (/IPv4 or IPv6/.test(meaning)) return isIP(v) !== 0;
+  if (named.includes(dflt)) return named.includes(v) || /^\d+$/.test(v);
   if (/^\d+$/.test(dflt)) return /^\d+$/.test(v);
   const most = /up to (\d+) bytes/.exec(meaning);
   return v !== "" && (!most || Buffer.byteLength(v) <= Number(most[1]));
@@ -283,7 +285,8 @@ export function checkPolicy(objects, opts = {}) {
     if (!selects(scrape.spec?.podSelector, podLabels)) fail("metrics-scrape NetworkPolicy: podSelector does not match the pod labels");
     for (const r of scrape.spec?.ingress ?? []) {
       const from = r.from ?? [];
-      if (from.length === 0 || from.some((peer) => !peer.namespaceSelector?.matchLabels || peer.ipBlock))
+      // An empty matchLabels chooses every namespace.
+      if (from.length === 0 || from.some((peer) => !Object.keys(peer.namespaceSelector?.matchLabels ?? {}).length || peer.ipBlock))
         fail("metrics-scrape NetworkPolicy: every source must be a namespace chosen by label");
       const ports = r.ports ?? [];
       if (ports.length === 0 || ports.some((p) => p.port !== METRICS_PORT_NAME))
@@ -305,9 +308,10 @@ export function checkPolicy(objects, opts = {}) {
       }
       const ports = r.ports ?? [];
       if (ports.length === 0) fail("NetworkPolicy: an ingress rule without `ports` admits every port");
+      // endPort would widen the port to a range (8080-9797 takes in the metrics port).
       for (const p of ports)
-        if (p.port !== PORT_NAME && p.port !== PORT_NUMBER)
-          fail(`NetworkPolicy: port ${p.port} is not the container port (${PORT_NAME}/${PORT_NUMBER})`);
+        if ((p.port !== PORT_NAME && p.port !== PORT_NUMBER) || p.endPort !== undefined)
+          fail(`NetworkPolicy: port ${p.port}${p.endPort ? `-${p.endPort}` : ""} is not the container port (${PORT_NAME}/${PORT_NUMBER})`);
     }
   }
 
@@ -320,9 +324,8 @@ export function checkPolicy(objects, opts = {}) {
     if (!(hpa.spec?.minReplicas >= REPLICAS)) fail(`HorizontalPodAutoscaler: minReplicas must be >= ${REPLICAS}`);
     if (!(hpa.spec?.maxReplicas >= hpa.spec?.minReplicas)) fail("HorizontalPodAutoscaler: maxReplicas below minReplicas");
     const cpu = (hpa.spec?.metrics ?? []).find((m) => m.type === "Resource" && m.resource?.name === "cpu");
+    // Its Utilization is a share of the cpu request, which the container rules above require.
     if (!cpu) fail("HorizontalPodAutoscaler: needs a cpu Resource metric");
-    else if (cpu.resource.target?.type === "Utilization" && !req.cpu)
-      fail("HorizontalPodAutoscaler: cpu Utilization needs a cpu request on the container");
   }
 
   return v;
