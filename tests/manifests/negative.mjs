@@ -151,10 +151,10 @@ export const POLICY_BREAKS = {
   ],
   // components/metrics-scrape: the scraper's namespace reaches the metrics port, and nothing else.
   metrics_scrape: [
-    ["scrape policy on the http port", (o) => (scrapePolicy(o).spec.ingress[0].ports[0].port = "http"), "must admit the metrics port only"],
-    ["scrape policy on any port", (o) => delete scrapePolicy(o).spec.ingress[0].ports, "must admit the metrics port only"],
-    ["scrape policy from anywhere", (o) => (scrapePolicy(o).spec.ingress[0].from = [{ ipBlock: { cidr: "0.0.0.0/0" } }]), "namespace chosen by label"],
-    ["scrape policy from every namespace", (o) => (scrapePolicy(o).spec.ingress[0].from = [{ namespaceSelector: { matchLabels: {} } }]), "namespace chosen by label"],
+    ["scrape policy on the http port", (o) => (scrapePolicy(o).spec.ingress[0].ports[0].port = "http"), "port http is not the metrics port"],
+    ["scrape policy on any port", (o) => delete scrapePolicy(o).spec.ingress[0].ports, "metrics-scrape NetworkPolicy: an ingress rule without `ports`"],
+    ["scrape policy from anywhere", (o) => (scrapePolicy(o).spec.ingress[0].from = [{ ipBlock: { cidr: "0.0.0.0/0" } }]), "is not a namespace chosen by label"],
+    ["scrape policy from every namespace", (o) => (scrapePolicy(o).spec.ingress[0].from = [{ namespaceSelector: { matchLabels: {} } }]), "is not a namespace chosen by label"],
     ["scrape policy for other pods", (o) => (scrapePolicy(o).spec.podSelector.matchLabels["app.kubernetes.io/name"] = "x"), "metrics-scrape NetworkPolicy: podSelector"],
     ["scrape policy missing", (o) => o.splice(o.indexOf(scrapePolicy(o)), 1), "expected exactly 2 NetworkPolicy"],
   ],

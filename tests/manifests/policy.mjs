@@ -275,43 +275,30 @@ export function checkPolicy(objects, opts = {}) {
       fail(`PodDisruptionBudget: keeps all ${minReplicas} up, so no node can ever be drained`);
   }
 
-  // --- NetworkPolicy -----------------------------------------------------------
+  // --- NetworkPolicy: the base one admits the route's controller on http; components/metrics-scrape's
+  // admits the scraper's namespace on the metrics port. Each names its sources and its ports.
   const nps = byKind("NetworkPolicy");
   const np = nps.find((o) => o.metadata?.name === dep.metadata?.name);
   if (nps.length !== (opts.metricsScrape ? 2 : 1) || !np)
     fail(`expected exactly ${opts.metricsScrape ? 2 : 1} NetworkPolicy (the base one named ${dep.metadata?.name}), found ${nps.length}`);
-  for (const scrape of nps.filter((o) => o !== np)) {
-    // components/metrics-scrape: the scraper's namespace, on the metrics port only.
-    if (!selects(scrape.spec?.podSelector, podLabels)) fail("metrics-scrape NetworkPolicy: podSelector does not match the pod labels");
-    for (const r of scrape.spec?.ingress ?? []) {
-      const from = r.from ?? [];
-      // An empty matchLabels chooses every namespace.
-      if (from.length === 0 || from.some((peer) => !Object.keys(peer.namespaceSelector?.matchLabels ?? {}).length || peer.ipBlock))
-        fail("metrics-scrape NetworkPolicy: every source must be a namespace chosen by label");
-      const ports = r.ports ?? [];
-      if (ports.length === 0 || ports.some((p) => p.port !== METRICS_PORT_NAME))
-        fail(`metrics-scrape NetworkPolicy: must admit the ${METRICS_PORT_NAME} port only, admits ${JSON.stringify(ports)}`);
-    }
-  }
-  if (np) {
-    if (!selects(np.spec?.podSelector, podLabels)) fail("NetworkPolicy: podSelector does not match the pod labels");
-    if (!(np.spec?.policyTypes ?? []).includes("Ingress")) fail("NetworkPolicy: policyTypes must include Ingress");
-    const rules = np.spec?.ingress ?? [];
-    if (rules.length === 0) fail("NetworkPolicy: needs an ingress rule for the ingress controller");
-    for (const r of rules) {
-      const from = r.from ?? [];
-      if (from.length === 0) fail("NetworkPolicy: an ingress rule without `from` admits every source");
-      for (const peer of from) {
-        const ns = onlyNamespace(peer);
-        if (!controllerNamespace || ns !== controllerNamespace)
-          fail(`NetworkPolicy: source ${JSON.stringify(peer)} is not only the ${controllerNamespace} namespace (the route's controller)`);
-      }
-      const ports = r.ports ?? [];
-      if (ports.length === 0) fail("NetworkPolicy: an ingress rule without `ports` admits every port");
-      // endPort would widen the port to a range (8080-9797 takes in the metrics port).
-      for (const p of ports)
-        if ((p.port !== PORT_NAME && p.port !== PORT_NUMBER) || p.endPort !== undefined)
-          fail(`NetworkPolicy: port ${p.port}${p.endPort ? `-${p.endPort}` : ""} is not the container port (${PORT_NAME}/${PORT_NUMBER})`);
+  // An empty matchLabels chooses every namespace.
+  const byLabel = (peer) => Object.keys(peer.namespaceSelector?.matchLabels ?? {}).length > 0 && !peer.ipBlock;
+  const controller = (peer) => !!controllerNamespace && onlyNamespace(peer) === controllerNamespace;
+  for (const p of nps) {
+    const [what, sourceOk, sources, ports, portsWhat] = p === np
+      ? ["NetworkPolicy", controller, `only the ${controllerNamespace} namespace (the route's controller)`, [PORT_NAME, PORT_NUMBER], `the container port (${PORT_NAME}/${PORT_NUMBER})`]
+      : ["metrics-scrape NetworkPolicy", byLabel, "a namespace chosen by label", [METRICS_PORT_NAME], `the ${METRICS_PORT_NAME} port`];
+    if (!selects(p.spec?.podSelector, podLabels)) fail(`${what}: podSelector does not match the pod labels`);
+    if (!(p.spec?.policyTypes ?? []).includes("Ingress")) fail(`${what}: policyTypes must include Ingress`);
+    if (!p.spec?.ingress?.length) fail(`${what}: needs an ingress rule`);
+    for (const r of p.spec?.ingress ?? []) {
+      if (!r.from?.length) fail(`${what}: an ingress rule without \`from\` admits every source`);
+      for (const peer of r.from ?? []) if (!sourceOk(peer)) fail(`${what}: source ${JSON.stringify(peer)} is not ${sources}`);
+      if (!r.ports?.length) fail(`${what}: an ingress rule without \`ports\` admits every port`);
+      // endPort would widen a port to a range (8080-9797 takes in the metrics port).
+      for (const port of r.ports ?? [])
+        if (!ports.includes(port.port) || port.endPort !== undefined)
+          fail(`${what}: port ${port.port}${port.endPort ? `-${port.endPort}` : ""} is not ${portsWhat}`);
     }
   }
 
