@@ -3,12 +3,14 @@
 //   [what is broken, break(objects of the render, all renders), the text, and optionally the policy's
 //    options to check with instead of the render's: a render checked as what it is not]
 // The renders are manifest_checks.mjs's (RENDERS), the sample Gateway (example_gateway) and
-// docker-compose.yml (compose, one document).
+// docker-compose.yml (compose, one document). Every rule has a row: each fail() of policy.mjs and
+// route_policy.mjs and each error of schema.mjs, disabled alone, fails at least one row.
 const find = (objs, kind) => objs.find((o) => o.kind === kind);
 const dep = (objs) => find(objs, "Deployment");
 const podSpec = (objs) => dep(objs).spec.template.spec;
 const ctr = (objs) => podSpec(objs).containers[0];
 const env = (objs, name) => ctr(objs).env.find((e) => e.name === name);
+const hpa = (objs) => find(objs, "HorizontalPodAutoscaler");
 const scrapePolicy = (objs) => objs.find((o) => o.kind === "NetworkPolicy" && o.metadata.name !== "favorite-athlete");
 const np = (o) => find(o, "NetworkPolicy").spec.ingress[0].from[0].namespaceSelector.matchLabels;
 const route = (o, name = "favorite-athlete") => o.find((x) => x.kind === "HTTPRoute" && x.metadata.name === name);
@@ -24,12 +26,15 @@ export const SCHEMA_BREAKS = {
     ["replicas a string", (o) => (dep(o).spec.replicas = "3"), `Type 'string' is not assignable to type 'number'.\n    at: "replicas": "3"`],
     ["a Service port without its port", (o) => delete find(o, "Service").spec.ports[0].port, "Property 'port' is missing"],
     ["an unknown kind", (o) => (find(o, "Ingress").kind = "Ingresss"), "no schema for networking.k8s.io/v1 Ingresss"],
+    ["an object without a name", (o) => delete find(o, "Service").metadata.name, "metadata.name is required"],
+    ["an object without its apiVersion", (o) => delete find(o, "Service").apiVersion, "apiVersion and kind are required"],
   ],
   gateway_combined: [
     ["an HTTPRoute rule's backendRef", (o) => (route(o).spec.rules[0].backendRef = route(o).spec.rules[0].backendRefs), `'"backendRef"' does not exist in type 'IHTTPRouteRule'`],
     ["a hostname with a port", (o) => (route(o).spec.hostnames = ["favorite-athlete.127.0.0.1.nip.io:80"]), "data/spec/hostnames/0 must match pattern"],
   ],
   example_gateway: [
+    ["a document that is not an object", (o) => (o[0] = "Gateway"), "not an object"],
     ["a listener's protocol a number", (o) => (find(o, "Gateway").spec.listeners[0].protocol = 80), `Type 'number' is not assignable to type 'string'.\n    at: "protocol": 80`],
   ],
 };
@@ -39,6 +44,10 @@ export const POLICY_BREAKS = {
   // The default route's render (minikube, ingress-nginx).
   minikube: [
     ["2 replicas", (o) => (dep(o).spec.replicas = 2), "replicas is 2"],
+    ["Recreate", (o) => (dep(o).spec.strategy = { type: "Recreate" }), "strategy.type must be RollingUpdate"],
+    ["maxSurge 2", (o) => (dep(o).spec.strategy.rollingUpdate.maxSurge = 2), "maxSurge must be 1"],
+    ["no progress deadline", (o) => delete dep(o).spec.progressDeadlineSeconds, "progressDeadlineSeconds must be set"],
+    ["selector without instance", (o) => delete dep(o).spec.selector.matchLabels["app.kubernetes.io/instance"], "selector must include app.kubernetes.io/instance"],
     ["maxUnavailable 1", (o) => (dep(o).spec.strategy.rollingUpdate.maxUnavailable = 1), "maxUnavailable must be 0"],
     ["no minReadySeconds", (o) => delete dep(o).spec.minReadySeconds, "minReadySeconds"],
     ["selector mismatch", (o) => (dep(o).spec.selector.matchLabels["app.kubernetes.io/name"] = "other"), "selector does not match"],
@@ -49,6 +58,9 @@ export const POLICY_BREAKS = {
     ["readiness on /healthz", (o) => (ctr(o).readinessProbe.httpGet.path = "/healthz"), "readinessProbe path must be /readyz"],
     ["readiness on port number", (o) => (ctr(o).readinessProbe.httpGet.port = 8080), "named port"],
     ["no startup probe", (o) => delete ctr(o).startupProbe, "startupProbe must be an httpGet probe"],
+    ["http on 9090", (o) => { ctr(o).ports[0].containerPort = 9090; env(o, "PORT").value = "9090"; }, "port http must be 8080"],
+    ["PORT env differs", (o) => (env(o, "PORT").value = "9090"), "env PORT differs"],
+    ["not scraped", (o) => (dep(o).spec.template.metadata.annotations["prometheus.io/scrape"] = "false"), "prometheus.io/scrape"],
     ["port renamed", (o) => (ctr(o).ports[0].name = "web"), "needs a port named http"],
     ["no metrics port", (o) => (ctr(o).ports = ctr(o).ports.filter((p) => p.name !== "metrics")), "needs a port named metrics"],
     ["metrics port is the http port", (o) => (ctr(o).ports.find((p) => p.name === "metrics").containerPort = 8080), "must differ from port http"],
@@ -66,59 +78,104 @@ export const POLICY_BREAKS = {
     ["slow readiness", (o) => (ctr(o).readinessProbe.periodSeconds = 10), "marked unready after"],
     ["runAsNonRoot false", (o) => (podSpec(o).securityContext.runAsNonRoot = false), "runAsNonRoot must be true"],
     ["root UID", (o) => (ctr(o).securityContext.runAsUser = 0), "runAsUser must be 65532"],
+    ["container runAsNonRoot false", (o) => (ctr(o).securityContext.runAsNonRoot = false), "container: runAsNonRoot must be true"],
+    ["container seccomp Unconfined", (o) => (ctr(o).securityContext.seccompProfile.type = "Unconfined"), "container: seccompProfile"],
     ["writable root fs", (o) => (ctr(o).securityContext.readOnlyRootFilesystem = false), "readOnlyRootFilesystem"],
     ["privilege escalation", (o) => delete ctr(o).securityContext.allowPrivilegeEscalation, "allowPrivilegeEscalation"],
     ["capabilities kept", (o) => (ctr(o).securityContext.capabilities.drop = ["NET_RAW"]), "drop ALL"],
     ["capability added", (o) => (ctr(o).securityContext.capabilities.add = ["NET_ADMIN"]), "capabilities.add"],
+    ["pod root UID", (o) => (podSpec(o).securityContext.runAsUser = 0), "Pod: securityContext.runAsUser must be 65532"],
+    ["privileged", (o) => (ctr(o).securityContext.privileged = true), "privileged must not be true"],
+    ["host network", (o) => (podSpec(o).hostNetwork = true), "hostNetwork must not be set"],
+    ["a second container", (o) => podSpec(o).containers.push({ ...ctr(o), name: "sidecar" }), "expected 1 container, found 2"],
+    ["Pod Security not enforced", (o) => (find(o, "Namespace").metadata.labels["pod-security.kubernetes.io/enforce"] = "baseline"), "enforce must be restricted"],
     ["seccomp Unconfined", (o) => (podSpec(o).securityContext.seccompProfile.type = "Unconfined"), "RuntimeDefault"],
     ["token mounted", (o) => delete podSpec(o).automountServiceAccountToken, "automountServiceAccountToken"],
+    ["spread over other pods", (o) => (podSpec(o).topologySpreadConstraints[0].labelSelector.matchLabels["app.kubernetes.io/name"] = "x"), "topology spread labelSelector"],
     ["no topology spread", (o) => delete podSpec(o).topologySpreadConstraints, "topologySpreadConstraint"],
     ["no memory limit", (o) => delete ctr(o).resources.limits.memory, "limits.memory"],
     ["no cpu request", (o) => delete ctr(o).resources.requests.cpu, "requests.cpu"],
+    ["no memory request", (o) => delete ctr(o).resources.requests.memory, "requests.memory"],
+    ["cpu limit below request", (o) => (ctr(o).resources.limits.cpu = "10m"), "cpu limit below"],
     ["limit below request", (o) => (ctr(o).resources.limits.memory = "8Mi"), "memory limit below"],
     ["Service NodePort", (o) => (find(o, "Service").spec.type = "NodePort"), "ClusterIP"],
+    ["Service port renamed", (o) => (find(o, "Service").spec.ports[0].name = "web"), "Service: needs a port named http"],
+    ["Service on 8080", (o) => (find(o, "Service").spec.ports[0].port = 8080), "port http must be 80"],
     ["Service targetPort number", (o) => (find(o, "Service").spec.ports[0].targetPort = 8080), "targetPort must be the container port name"],
     ["Service selector mismatch", (o) => (find(o, "Service").spec.selector["app.kubernetes.io/instance"] = "x"), "Service: selector"],
     ["Ingress class", (o) => (find(o, "Ingress").spec.ingressClassName = "traefik"), "ingressClassName"],
+    ["two Ingress rules", (o) => find(o, "Ingress").spec.rules.push(structuredClone(find(o, "Ingress").spec.rules[0])), "Ingress: expected 1 rule, found 2"],
     ["Ingress host", (o) => (find(o, "Ingress").spec.rules[0].host = "favorite-athlete.local"), "nip.io"],
     ["Ingress pathType", (o) => (find(o, "Ingress").spec.rules[0].http.paths[0].pathType = "Exact"), "Prefix"],
     ["Ingress backend port", (o) => (find(o, "Ingress").spec.rules[0].http.paths[0].backend.service.port = { name: "web" }), "not a port of the Service"],
     ["Ingress backend service", (o) => (find(o, "Ingress").spec.rules[0].http.paths[0].backend.service.name = "other"), "backend service"],
     ["PDB keeps only 1", (o) => (find(o, "PodDisruptionBudget").spec.maxUnavailable = 2), "keeps 1 of 3"],
     ["PDB blocks drains", (o) => (find(o, "PodDisruptionBudget").spec = { minAvailable: 3, selector: find(o, "PodDisruptionBudget").spec.selector }), "no node can ever be drained"],
+    ["PDB selector", (o) => (find(o, "PodDisruptionBudget").spec.selector.matchLabels["app.kubernetes.io/name"] = "x"), "PodDisruptionBudget: selector"],
+    ["PDB by percent", (o) => (find(o, "PodDisruptionBudget").spec.maxUnavailable = "33%"), "integer minAvailable or maxUnavailable"],
     ["PDB v1beta1", (o) => (find(o, "PodDisruptionBudget").apiVersion = "policy/v1beta1"), "policy/v1"],
     ["NetworkPolicy open", (o) => (find(o, "NetworkPolicy").spec.ingress[0].from = [{ namespaceSelector: {} }]), "is not only the ingress-nginx namespace"],
     ["NetworkPolicy admits Traefik's namespace", (o) => (find(o, "NetworkPolicy").spec.ingress[0].from[0].namespaceSelector.matchLabels["kubernetes.io/metadata.name"] = "kube-system"), "is not only the ingress-nginx namespace"],
     ["NetworkPolicy admits a second namespace", (o) => find(o, "NetworkPolicy").spec.ingress[0].from.push({ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } } }), "is not only the ingress-nginx namespace"],
     ["NetworkPolicy source an ipBlock too", (o) => (find(o, "NetworkPolicy").spec.ingress[0].from[0].ipBlock = { cidr: "0.0.0.0/0" }), "is not only the ingress-nginx namespace"],
     ["an HTTPRoute beside the Ingress", (o, r) => o.push(structuredClone(find(r.gateway_combined, "HTTPRoute"))), "nginx: unexpected HTTPRoute"],
+    ["NetworkPolicy without ingress rules", (o) => (find(o, "NetworkPolicy").spec.ingress = []), "needs an ingress rule"],
+    ["NetworkPolicy from every source", (o) => delete find(o, "NetworkPolicy").spec.ingress[0].from, "without `from`"],
     ["NetworkPolicy any port", (o) => delete find(o, "NetworkPolicy").spec.ingress[0].ports, "without `ports`"],
     ["NetworkPolicy wrong port", (o) => (find(o, "NetworkPolicy").spec.ingress[0].ports[0].port = 9090), "not the container port"],
+    ["NetworkPolicy port range up to the metrics port", (o) => (find(o, "NetworkPolicy").spec.ingress[0].ports[0] = { port: 8080, endPort: 9797 }), "port 8080-9797 is not the container port"],
+    ["NetworkPolicy not for ingress", (o) => (find(o, "NetworkPolicy").spec.policyTypes = ["Egress"]), "policyTypes must include Ingress"],
     ["NetworkPolicy selector", (o) => (find(o, "NetworkPolicy").spec.podSelector = { matchLabels: { app: "x" } }), "NetworkPolicy: podSelector"],
     ["wrong namespace", (o) => (find(o, "Service").metadata.namespace = "default"), "namespace is \"default\""],
     ["a ServiceAccount outside the namespace", (o) => o.push({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "x", namespace: "default", labels: find(o, "Service").metadata.labels } }), "ServiceAccount x: namespace is \"default\""],
+    ["Namespace renamed", (o) => (find(o, "Namespace").metadata.name = "other"), "Namespace is other"],
+    ["no part-of label", (o) => delete find(o, "Service").metadata.labels["app.kubernetes.io/part-of"], "missing label app.kubernetes.io/part-of"],
     ["missing label", (o) => delete find(o, "Ingress").metadata.labels["app.kubernetes.io/name"], "missing label"],
+    ["no Ingress", (o) => o.splice(o.indexOf(find(o, "Ingress")), 1), "expected exactly 1 Ingress, found 0"],
     ["no Namespace", (o) => o.splice(o.indexOf(find(o, "Namespace")), 1), "expected exactly 1 Namespace"],
     ["unexpected HPA", (o) => o.push({ apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler", metadata: { name: "x", namespace: "favorite-athlete", labels: { "app.kubernetes.io/name": "x", "app.kubernetes.io/part-of": "x" } }, spec: {} }), "unexpected HorizontalPodAutoscaler"],
     ["unexpected tls", (o) => (find(o, "Ingress").spec.tls = [{ hosts: ["x"], secretName: "s" }]), "unexpected tls"],
     ["a misspelt setting", (o) => (env(o, "ACCESS_LOG").name = "ACCES_LOG"), "env ACCES_LOG is not a setting"],
     ["on/off setting of another form", (o) => (env(o, "ACCESS_LOG").value = "yes"), 'env ACCESS_LOG="yes" is not of the form'],
     ["an address setting of another form", (o) => (env(o, "BIND_ADDRESS").value = "0.0.0.0.0"), 'env BIND_ADDRESS="0.0.0.0.0" is not of the form'],
+    ["THREADS neither auto nor a count", (o) => ctr(o).env.push({ name: "THREADS", value: "many" }), 'env THREADS="many" is not of the form'],
     ["a seconds setting of another form", (o) => (env(o, "DRAIN_SECONDS").value = "5s"), 'env DRAIN_SECONDS="5s" is not of the form'],
     ["--autoscale without HPA", unbroken, "expected exactly 1 HorizontalPodAutoscaler", { autoscale: true }],
     ["--tls without tls", unbroken, "tls: Ingress needs exactly 1 tls entry", { tls: true }],
+    ["an unknown route", unbroken, "unknown route haproxy", { route: "haproxy" }],
+  ],
+  // components/tls on the Ingress.
+  tls: [
+    ["tls without a Secret", (o) => delete find(o, "Ingress").spec.tls[0].secretName, "needs a secretName"],
+    ["tls for another host", (o) => (find(o, "Ingress").spec.tls[0].hosts = ["athlete.local"]), "do not include the rule host"],
   ],
   // components/metrics-scrape: the scraper's namespace reaches the metrics port, and nothing else.
   metrics_scrape: [
-    ["scrape policy on the http port", (o) => (scrapePolicy(o).spec.ingress[0].ports[0].port = "http"), "must admit the metrics port only"],
-    ["scrape policy on any port", (o) => delete scrapePolicy(o).spec.ingress[0].ports, "must admit the metrics port only"],
-    ["scrape policy from anywhere", (o) => (scrapePolicy(o).spec.ingress[0].from = [{ ipBlock: { cidr: "0.0.0.0/0" } }]), "namespace chosen by label"],
+    ["scrape policy on the http port", (o) => (scrapePolicy(o).spec.ingress[0].ports[0].port = "http"), "port http is not the metrics port"],
+    ["scrape policy on any port", (o) => delete scrapePolicy(o).spec.ingress[0].ports, "metrics-scrape NetworkPolicy: an ingress rule without `ports`"],
+    ["scrape policy from anywhere", (o) => (scrapePolicy(o).spec.ingress[0].from = [{ ipBlock: { cidr: "0.0.0.0/0" } }]), "is not a namespace chosen by label"],
+    ["scrape policy from every namespace", (o) => (scrapePolicy(o).spec.ingress[0].from = [{ namespaceSelector: { matchLabels: {} } }]), "is not a namespace chosen by label"],
+    ["scrape policy for other pods", (o) => (scrapePolicy(o).spec.podSelector.matchLabels["app.kubernetes.io/name"] = "x"), "metrics-scrape NetworkPolicy: podSelector"],
     ["scrape policy missing", (o) => o.splice(o.indexOf(scrapePolicy(o)), 1), "expected exactly 2 NetworkPolicy"],
+  ],
+  // components/autoscale: the HPA owns the replica count, from 3 up, by the cpu request.
+  autoscale: [
+    ["replicas beside the HPA", (o) => (dep(o).spec.replicas = 3), "must not set spec.replicas"],
+    ["HPA autoscaling/v1", (o) => (hpa(o).apiVersion = "autoscaling/v1"), "apiVersion must be autoscaling/v2"],
+    ["HPA below 3 replicas", (o) => (hpa(o).spec.minReplicas = 2), "minReplicas must be >= 3"],
+    ["HPA max below min", (o) => (hpa(o).spec.maxReplicas = 2), "maxReplicas below minReplicas"],
+    ["HPA scaling another Deployment", (o) => (hpa(o).spec.scaleTargetRef.name = "other"), "scaleTargetRef is not the Deployment"],
+    ["HPA on memory", (o) => (hpa(o).spec.metrics[0].resource.name = "memory"), "needs a cpu Resource metric"],
+    ["HPA's cpu Utilization without a cpu request", (o) => delete ctr(o).resources.requests.cpu, "requests.cpu must be set"],
   ],
   // Each route's own render: the NetworkPolicy follows its controller, the route has its shape.
   traefik: [
     ["Traefik Ingress of class nginx", (o) => (find(o, "Ingress").spec.ingressClassName = "nginx"), "ingressClassName must be traefik"],
     ["Traefik's NetworkPolicy admits ingress-nginx", (o) => (np(o)["kubernetes.io/metadata.name"] = "ingress-nginx"), "is not only the kube-system namespace"],
+  ],
+  gateway: [
+    ["a listener chosen without tls", (o) => (route(o).spec.parentRefs[0].sectionName = "https"), "sectionName https without tls"],
+    ["a ReferenceGrant without tls", (o, r) => o.push(structuredClone(find(r.gateway_combined, "ReferenceGrant"))), "unexpected ReferenceGrant"],
   ],
   gateway_combined: [
     ["an Ingress beside the HTTPRoute", (o, r) => o.push(structuredClone(find(r.minikube, "Ingress"))), "gateway: unexpected Ingress"],
@@ -127,6 +184,10 @@ export const POLICY_BREAKS = {
     ["NetworkPolicy not the Gateway's namespace", (o) => (route(o).spec.parentRefs[0].namespace = "nginx-gateway"), "is not only the nginx-gateway namespace"],
     ["parentRef to a Service", (o) => (route(o).spec.parentRefs[0].kind = "Service"), "parentRef must be a Gateway"],
     ["parentRef without namespace", (o) => delete route(o).spec.parentRefs[0].namespace, "the Gateway's name and namespace"],
+    ["two Gateways", (o) => route(o).spec.parentRefs.push({ ...route(o).spec.parentRefs[0], name: "other" }), "expected 1 parentRef"],
+    ["two rules", (o) => route(o).spec.rules.push(structuredClone(route(o).spec.rules[0])), "HTTPRoute favorite-athlete: expected 1 rule, found 2"],
+    ["two backends", (o) => route(o).spec.rules[0].backendRefs.push({ name: "favorite-athlete", port: 80 }), "expected 1 backendRef, found 2"],
+    ["redirect for another host", (o) => (route(o, "favorite-athlete-redirect").spec.hostnames = ["favorite-athlete.10.0.0.1.nip.io"]), "must have the route's host"],
     ["Exact path", (o) => (route(o).spec.rules[0].matches[0].path.type = "Exact"), "PathPrefix / only"],
     ["backend on the metrics port", (o) => (route(o).spec.rules[0].backendRefs[0].port = 9797), "not the Service's http port"],
     ["backend another Service", (o) => (route(o).spec.rules[0].backendRefs[0].name = "other"), "is not the Service"],
@@ -142,6 +203,7 @@ export const POLICY_BREAKS = {
   ],
   // The settings compose gives the service's replicas.
   compose: [
+    ["no replica built here", ([compose]) => Object.values(compose.services).forEach((s) => delete s.build), "no service is built from this repository"],
     ["a misspelt setting", (o) => (replicaEnv(o).ACCES_LOG = "on"), "ACCES_LOG is not a setting"],
     ["a port out of range", (o) => (replicaEnv(o).METRICS_PORT = "99999"), 'METRICS_PORT="99999" is not of the form'],
     ["an athlete too long", (o) => (replicaEnv(o).FAVORITE_ATHLETE = "é".repeat(513)), `FAVORITE_ATHLETE="${"é".repeat(513)}" is not of the form`],

@@ -51,13 +51,15 @@ if (SETTINGS.size === 0) throw new Error("README.md: no settings found in its Co
 for (const [name, s] of SETTINGS) if (!fits(s, s.dflt)) throw new Error(`README.md: ${name}'s default ${s.dflt} is not of the form fits() reads in its meaning`);
 
 // Whether a value has the form the table's meaning gives: one of `a`/`b`; a TCP port (or a value
-// the meaning names, such as `off`); an IP address; an integer where the default is one (seconds);
-// else a non-empty string, of at most the bytes the meaning says.
+// the meaning names, such as `off`); an IP address; a named default or a count (THREADS: `auto`);
+// an integer where the default is one (seconds); else a non-empty string, of at most the bytes the
+// meaning says.
 function fits({ dflt, meaning }, v) {
   const named = [...meaning.matchAll(/`([a-z0-9]+)`/g)].map((m) => m[1]);
   if (/^`\w+`\/`\w+`/.test(meaning)) return named.includes(v);
   if (/^TCP port/.test(meaning)) return named.includes(v) || (/^\d{1,5}$/.test(v) && Number(v) <= 65535);
   if (/IPv4 or IPv6/.test(meaning)) return isIP(v) !== 0;
+  if (named.includes(dflt)) return named.includes(v) || /^\d+$/.test(v);
   if (/^\d+$/.test(dflt)) return /^\d+$/.test(v);
   const most = /up to (\d+) bytes/.exec(meaning);
   return v !== "" && (!most || Buffer.byteLength(v) <= Number(most[1]));
@@ -273,41 +275,30 @@ export function checkPolicy(objects, opts = {}) {
       fail(`PodDisruptionBudget: keeps all ${minReplicas} up, so no node can ever be drained`);
   }
 
-  // --- NetworkPolicy -----------------------------------------------------------
+  // --- NetworkPolicy: the base one admits the route's controller on http; components/metrics-scrape's
+  // admits the scraper's namespace on the metrics port. Each names its sources and its ports.
   const nps = byKind("NetworkPolicy");
   const np = nps.find((o) => o.metadata?.name === dep.metadata?.name);
   if (nps.length !== (opts.metricsScrape ? 2 : 1) || !np)
     fail(`expected exactly ${opts.metricsScrape ? 2 : 1} NetworkPolicy (the base one named ${dep.metadata?.name}), found ${nps.length}`);
-  for (const scrape of nps.filter((o) => o !== np)) {
-    // components/metrics-scrape: the scraper's namespace, on the metrics port only.
-    if (!selects(scrape.spec?.podSelector, podLabels)) fail("metrics-scrape NetworkPolicy: podSelector does not match the pod labels");
-    for (const r of scrape.spec?.ingress ?? []) {
-      const from = r.from ?? [];
-      if (from.length === 0 || from.some((peer) => !peer.namespaceSelector?.matchLabels || peer.ipBlock))
-        fail("metrics-scrape NetworkPolicy: every source must be a namespace chosen by label");
-      const ports = r.ports ?? [];
-      if (ports.length === 0 || ports.some((p) => p.port !== METRICS_PORT_NAME))
-        fail(`metrics-scrape NetworkPolicy: must admit the ${METRICS_PORT_NAME} port only, admits ${JSON.stringify(ports)}`);
-    }
-  }
-  if (np) {
-    if (!selects(np.spec?.podSelector, podLabels)) fail("NetworkPolicy: podSelector does not match the pod labels");
-    if (!(np.spec?.policyTypes ?? []).includes("Ingress")) fail("NetworkPolicy: policyTypes must include Ingress");
-    const rules = np.spec?.ingress ?? [];
-    if (rules.length === 0) fail("NetworkPolicy: needs an ingress rule for the ingress controller");
-    for (const r of rules) {
-      const from = r.from ?? [];
-      if (from.length === 0) fail("NetworkPolicy: an ingress rule without `from` admits every source");
-      for (const peer of from) {
-        const ns = onlyNamespace(peer);
-        if (!controllerNamespace || ns !== controllerNamespace)
-          fail(`NetworkPolicy: source ${JSON.stringify(peer)} is not only the ${controllerNamespace} namespace (the route's controller)`);
-      }
-      const ports = r.ports ?? [];
-      if (ports.length === 0) fail("NetworkPolicy: an ingress rule without `ports` admits every port");
-      for (const p of ports)
-        if (p.port !== PORT_NAME && p.port !== PORT_NUMBER)
-          fail(`NetworkPolicy: port ${p.port} is not the container port (${PORT_NAME}/${PORT_NUMBER})`);
+  // An empty matchLabels chooses every namespace.
+  const byLabel = (peer) => Object.keys(peer.namespaceSelector?.matchLabels ?? {}).length > 0 && !peer.ipBlock;
+  const controller = (peer) => !!controllerNamespace && onlyNamespace(peer) === controllerNamespace;
+  for (const p of nps) {
+    const [what, sourceOk, sources, ports, portsWhat] = p === np
+      ? ["NetworkPolicy", controller, `only the ${controllerNamespace} namespace (the route's controller)`, [PORT_NAME, PORT_NUMBER], `the container port (${PORT_NAME}/${PORT_NUMBER})`]
+      : ["metrics-scrape NetworkPolicy", byLabel, "a namespace chosen by label", [METRICS_PORT_NAME], `the ${METRICS_PORT_NAME} port`];
+    if (!selects(p.spec?.podSelector, podLabels)) fail(`${what}: podSelector does not match the pod labels`);
+    if (!(p.spec?.policyTypes ?? []).includes("Ingress")) fail(`${what}: policyTypes must include Ingress`);
+    if (!p.spec?.ingress?.length) fail(`${what}: needs an ingress rule`);
+    for (const r of p.spec?.ingress ?? []) {
+      if (!r.from?.length) fail(`${what}: an ingress rule without \`from\` admits every source`);
+      for (const peer of r.from ?? []) if (!sourceOk(peer)) fail(`${what}: source ${JSON.stringify(peer)} is not ${sources}`);
+      if (!r.ports?.length) fail(`${what}: an ingress rule without \`ports\` admits every port`);
+      // endPort would widen a port to a range (8080-9797 takes in the metrics port).
+      for (const port of r.ports ?? [])
+        if (!ports.includes(port.port) || port.endPort !== undefined)
+          fail(`${what}: port ${port.port}${port.endPort ? `-${port.endPort}` : ""} is not ${portsWhat}`);
     }
   }
 
@@ -320,9 +311,8 @@ export function checkPolicy(objects, opts = {}) {
     if (!(hpa.spec?.minReplicas >= REPLICAS)) fail(`HorizontalPodAutoscaler: minReplicas must be >= ${REPLICAS}`);
     if (!(hpa.spec?.maxReplicas >= hpa.spec?.minReplicas)) fail("HorizontalPodAutoscaler: maxReplicas below minReplicas");
     const cpu = (hpa.spec?.metrics ?? []).find((m) => m.type === "Resource" && m.resource?.name === "cpu");
+    // Its Utilization is a share of the cpu request, which the container rules above require.
     if (!cpu) fail("HorizontalPodAutoscaler: needs a cpu Resource metric");
-    else if (cpu.resource.target?.type === "Utilization" && !req.cpu)
-      fail("HorizontalPodAutoscaler: cpu Utilization needs a cpu request on the container");
   }
 
   return v;
