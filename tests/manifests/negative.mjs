@@ -139,6 +139,7 @@ export const POLICY_BREAKS = {
     ["on/off setting of another form", (o) => (env(o, "ACCESS_LOG").value = "yes"), 'env ACCESS_LOG="yes" is not of the form'],
     ["an address setting of another form", (o) => (env(o, "BIND_ADDRESS").value = "0.0.0.0.0"), 'env BIND_ADDRESS="0.0.0.0.0" is not of the form'],
     ["THREADS neither auto nor a count", (o) => ctr(o).env.push({ name: "THREADS", value: "many" }), 'env THREADS="many" is not of the form'],
+    ["THREADS of no thread", (o) => ctr(o).env.push({ name: "THREADS", value: "0" }), 'env THREADS="0" is not of the form'],
     ["a seconds setting of another form", (o) => (env(o, "DRAIN_SECONDS").value = "5s"), 'env DRAIN_SECONDS="5s" is not of the form'],
     ["--autoscale without HPA", unbroken, "expected exactly 1 HorizontalPodAutoscaler", { autoscale: true }],
     ["--tls without tls", unbroken, "tls: Ingress needs exactly 1 tls entry", { tls: true }],

@@ -59,7 +59,7 @@ function fits({ dflt, meaning }, v) {
   if (/^`\w+`\/`\w+`/.test(meaning)) return named.includes(v);
   if (/^TCP port/.test(meaning)) return named.includes(v) || (/^\d{1,5}$/.test(v) && Number(v) <= 65535);
   if (/IPv4 or IPv6/.test(meaning)) return isIP(v) !== 0;
-  if (named.includes(dflt)) return named.includes(v) || /^\d+$/.test(v);
+  if (named.includes(dflt)) return named.includes(v) || /^[1-9]\d*$/.test(v); // a count: 1 or more
   if (/^\d+$/.test(dflt)) return /^\d+$/.test(v);
   const most = /up to (\d+) bytes/.exec(meaning);
   return v !== "" && (!most || Buffer.byteLength(v) <= Number(most[1]));
