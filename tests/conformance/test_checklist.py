@@ -1,11 +1,7 @@
 """The conformance checklist (checklist.py) against the real binary: one subtest per requirement,
-each met within 1.5 s (a server that answers only at its read timeout, 2 s here, fails).
-
-With --against HOST_PORT it judges any server already listening there instead (used to show that
-the checklist fails on a server that breaks it: docs/conformance.md)."""
+each met within 1.5 s (a server that answers only at its read timeout, 2 s here, fails)."""
 import os
 import socketserver
-import sys
 import threading
 import unittest
 
@@ -15,23 +11,17 @@ from fa_test import judge, outcome
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-AGAINST = None
-
 
 class Checklist(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        if AGAINST:
-            cls.server, cls.port = None, AGAINST
-        else:
-            # READ_TIMEOUT_SECONDS=2: a case the server waits on ends within fa_test.outcome's deadline.
-            cls.server = fa_test.Server(env={"READ_TIMEOUT_SECONDS": "2"})
-            cls.port = cls.server.port
+        # READ_TIMEOUT_SECONDS=2: a case the server waits on ends within fa_test.outcome's deadline.
+        cls.server = fa_test.Server(env={"READ_TIMEOUT_SECONDS": "2"})
+        cls.port = cls.server.port
 
     @classmethod
     def tearDownClass(cls):
-        if cls.server:
-            cls.server.stop()
+        cls.server.stop()
 
     def test_every_requirement(self):
         failed = []
@@ -57,8 +47,7 @@ class Checklist(unittest.TestCase):
                 self.assertEqual(f.read(), raw, name)
 
     def test_the_server_still_serves(self):
-        if self.server:
-            self.assertEqual(fa_test.get(self.port)[0], 200)
+        self.assertEqual(fa_test.get(self.port)[0], 200)
 
 
 class NonConformingStub(socketserver.ThreadingTCPServer):
@@ -114,7 +103,4 @@ class ChecklistFailsAViolatingServer(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 2 and sys.argv[1] == "--against":
-        AGAINST = int(sys.argv.pop(2))
-        sys.argv.pop(1)
     fa_test.main()
