@@ -12,16 +12,8 @@ from fa_test import judge, outcome
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-class Checklist(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        # READ_TIMEOUT_SECONDS=2: a case the server waits on ends within fa_test.outcome's deadline.
-        cls.server = fa_test.Server(env={"READ_TIMEOUT_SECONDS": "2"})
-        cls.port = cls.server.port
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.stop()
+class Checklist(fa_test.ServerTestCase):
+    ENV = {"READ_TIMEOUT_SECONDS": "2"}  # a case the server waits on ends within fa_test.outcome's deadline
 
     def test_every_requirement(self):
         failed = []
