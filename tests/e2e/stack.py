@@ -22,7 +22,7 @@ import tempfile
 import threading
 import time
 
-from fa_test import free_ports, get, GREETING as BODY, Reader, request, Server, wait_until
+from fa_test import free_ports, get, GREETING as BODY, Reader, req, Server, wait_until
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 TEMPLATE = os.path.join(ROOT, "nginx", "favorite-athlete.conf.template")
@@ -216,7 +216,7 @@ class Load:
             start = time.monotonic()
             try:
                 reader = reader or Reader(socket.create_connection(("127.0.0.1", self.port), timeout=5))
-                status, headers, body = reader.ask(request("GET", "/", host=HOST))
+                status, headers, body = reader.ask(req(host=HOST))
                 if status // 100 == 2 and body != BODY:
                     raise AssertionError(f"unexpected body {body!r}")
                 if headers.get("connection") == "close":

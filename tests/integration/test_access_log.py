@@ -11,7 +11,7 @@ import threading
 import time
 import unittest
 
-from fa_test import connect, exchange, free_ports, get, main, Reader, request, Server
+from fa_test import connect, exchange, free_ports, get, main, Reader, req, Server
 from test_metrics import scrape
 
 
@@ -32,7 +32,7 @@ def load(server, seconds, clients=4):
             reader = Reader(connect(server.port))
             while time.monotonic() < until:
                 path = f"/c{i}-{len(answered[i])}"
-                reader.ask(request("GET", path))
+                reader.ask(req(f"GET {path} HTTP/1.1"))
                 answered[i].append(path)
             reader.sock.close()
         except (OSError, EOFError):
@@ -109,7 +109,7 @@ class AccessLog(unittest.TestCase):
         # (A loop busy at SIGTERM writes its batch as it ends: the benchmark checks that under load,
         # bench/measure.py; service/test_access_log.cpp unit-tests it.)
         with Server(env={"THREADS": "2"}) as server:
-            reader = exchange(server.port, request("GET", "/healthz?probe=1", [("Connection", "close")]))[3]
+            reader = exchange(server.port, req("GET /healthz?probe=1 HTTP/1.1", "Connection: close"))[3]
             started = time.monotonic()
             record = server.next_log(msg="request", timeout=2)
             self.assertLess(time.monotonic() - started, 1.0)

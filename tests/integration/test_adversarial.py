@@ -8,7 +8,7 @@ import threading
 import time
 import unittest
 
-from fa_test import connect, get, main, raise_fd_limit, Reader, request, Server, under_slow_clients
+from fa_test import connect, get, main, raise_fd_limit, Reader, req, Server, under_slow_clients
 from test_malformed import BODY_100_MB, CASES, last_answer, MiB, refused_quickly
 
 
@@ -45,9 +45,9 @@ class BigAndOddInputs(unittest.TestCase):
         # 1.5 s, still serving), and two bodies of 100 MB, streamed while the answer is read.
         cases = CASES + [
             last_answer("100 MB POST, Content-Length",
-                        [request("POST", "/", [("Content-Length", str(100 * MiB))]), *BODY_100_MB]),
+                        [req("POST / HTTP/1.1", f"Content-Length: {100 * MiB}"), *BODY_100_MB]),
             last_answer("100 MB POST, chunked",
-                        [request("POST", "/", [("Transfer-Encoding", "chunked")]) + b"6400000\r\n", *BODY_100_MB])]
+                        [req("POST / HTTP/1.1", "Transfer-Encoding: chunked") + b"6400000\r\n", *BODY_100_MB])]
         with Server(env={"ACCESS_LOG": "off"}) as server:
             get(server.port)
             before = rss_kib(server.proc.pid)
@@ -86,10 +86,10 @@ class Soak(unittest.TestCase):
             counts = {"sent": 0, "2xx": 0, "4xx": 0, "5xx": 0, "closed": 0}
             lock = threading.Lock()
             stop = threading.Event()
-            mix = [request("GET", "/"), request("HEAD", "/"), request("GET", "/healthz"), request("POST", "/"),
-                   request("POST", "/", [("Content-Length", "5")], b"hello"), request("BREW", "/"),
-                   request("GET", "/nope"), b"garbage\r\n\r\n", request("GET", "/" + "u" * 5000),
-                   request("GET", "/", [("X", "a\x00b")])]
+            mix = [req(), req("HEAD / HTTP/1.1"), req("GET /healthz HTTP/1.1"), req("POST / HTTP/1.1"),
+                   req("POST / HTTP/1.1", "Content-Length: 5", body=b"hello"), req("BREW / HTTP/1.1"),
+                   req("GET /nope HTTP/1.1"), b"garbage\r\n\r\n", req(f"GET /{'u' * 5000} HTTP/1.1"),
+                   req("GET / HTTP/1.1", "X: a\x00b")]
 
             def client(offset):
                 i = offset
@@ -106,7 +106,7 @@ class Soak(unittest.TestCase):
                 while not stop.is_set():
                     reader = Reader(connect(port))
                     for _ in range(100):
-                        status, headers, _ = reader.ask(request("GET", "/"))
+                        status, headers, _ = reader.ask(req())
                         with lock:
                             counts["sent"] += 1
                             counts[f"{status // 100}xx"] += 1

@@ -6,7 +6,7 @@ import subprocess
 import time
 import unittest
 
-from fa_test import connect, get, GREETING, judge, main, outcome, raise_fd_limit, Reader, request, Server, ServerTestCase
+from fa_test import connect, get, GREETING, judge, main, outcome, raise_fd_limit, Reader, req, Server, ServerTestCase
 from test_malformed import BODY_100_MB, last_answer, MiB, refused_quickly
 
 SMUGGLED = b"GET /smuggled HTTP/1.1\r\nHost: test\r\n\r\n"
@@ -24,14 +24,14 @@ class Connections(ServerTestCase):
     def test_keep_alive_serves_many_requests_on_one_connection(self):
         reader = Reader(connect(self.port))
         for path in ("/", "/healthz", "/readyz", "/?again", "/"):
-            status, headers, _ = reader.ask(request("GET", path))
+            status, headers, _ = reader.ask(req(f"GET {path} HTTP/1.1"))
             self.assertEqual(status, 200)
             self.assertNotEqual(headers.get("connection"), "close")
 
     def test_pipelined_requests_are_all_answered_in_order(self):
         # cpp-httplib 0.11's own server dropped every request after the first one in a segment.
         sock = connect(self.port, timeout=2)
-        sock.sendall(request("GET", "/") + request("GET", "/healthz") + request("HEAD", "/") + request("GET", "/x"))
+        sock.sendall(req() + req("GET /healthz HTTP/1.1") + req("HEAD / HTTP/1.1") + req("GET /x HTTP/1.1"))
         reader = Reader(sock)
         self.assertEqual(reader.response()[::2], (200, GREETING))
         self.assertEqual(reader.response()[::2], (200, b'{"status":"ok"}'))
@@ -40,15 +40,15 @@ class Connections(ServerTestCase):
 
     def test_every_answer_that_says_close_is_the_last_on_its_connection(self):
         # RFC 9112 9.6: nothing pipelined behind it is answered, whatever made it say close.
-        behind = request("GET", "/healthz")
+        behind = req("GET /healthz HTTP/1.1")
         self.assert_met(
-            last_answer("the request's own close", request("GET", "/", [("Connection", "close")]) + behind, 200),
-            last_answer("HTTP/1.0 without keep-alive", request("GET", "/", version="HTTP/1.0") + behind, 200),
+            last_answer("the request's own close", req("GET / HTTP/1.1", "Connection: close") + behind, 200),
+            last_answer("HTTP/1.0 without keep-alive", req("GET / HTTP/1.0") + behind, 200),
             last_answer("an error", b"GET / HTTP/1.1\r\n\r\n" + behind, 400))  # no Host
 
     def test_the_request_limit_answer_is_the_last(self):
         reader = Reader(connect(self.port))
-        reader.sock.sendall(request("GET", "/") * 1001)  # one more than a connection may take
+        reader.sock.sendall(req() * 1001)  # one more than a connection may take
         for i in range(1000):
             status, headers, _ = reader.response()
             self.assertEqual(status, 200)
@@ -57,19 +57,19 @@ class Connections(ServerTestCase):
 
     def test_a_body_is_never_parsed_as_a_request(self):
         chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(SMUGGLED), SMUGGLED)
-        length = [("Content-Length", str(len(SMUGGLED)))]
+        length = f"Content-Length: {len(SMUGGLED)}"
         self.assert_met(
-            last_answer("POST, Content-Length", request("POST", "/", length, SMUGGLED), 405),
-            last_answer("POST, chunked", request("POST", "/", [("Transfer-Encoding", "chunked")], chunked), 405),
-            last_answer("GET with a body: answered, then closed", request("GET", "/", length, SMUGGLED), 200))
+            last_answer("POST, Content-Length", req("POST / HTTP/1.1", length, body=SMUGGLED), 405),
+            last_answer("POST, chunked", req("POST / HTTP/1.1", "Transfer-Encoding: chunked", body=chunked), 405),
+            last_answer("GET with a body: answered, then closed", req("GET / HTTP/1.1", length, body=SMUGGLED), 200))
 
     def test_expect_100_continue_gets_the_final_answer_at_once(self):
-        data = request("PUT", "/", [("Content-Length", "1000000"), ("Expect", "100-continue")])
+        data = req("PUT / HTTP/1.1", "Content-Length: 1000000", "Expect: 100-continue")
         refused_quickly(self, self.port, last_answer("Expect: 100-continue", data, 405, body=ONLY_GET))
 
     def test_huge_post_is_rejected_without_reading_it(self):
         # Its 100 MB body streamed while the answer is read: a 405 within 1.5 s, then closed.
-        data = [request("POST", "/", [("Content-Length", str(100 * MiB))]), *BODY_100_MB]
+        data = [req("POST / HTTP/1.1", f"Content-Length: {100 * MiB}"), *BODY_100_MB]
         refused_quickly(self, self.port, last_answer("100 MB POST", data, 405, body=ONLY_GET))
 
     def test_no_nagle_stall_between_keep_alive_requests(self):
@@ -78,7 +78,7 @@ class Connections(ServerTestCase):
         reader = Reader(connect(self.port))
         started = time.monotonic()
         for _ in range(50):
-            self.assertEqual(reader.ask(request("GET", "/"))[0], 200)
+            self.assertEqual(reader.ask(req())[0], 200)
         self.assertLess(time.monotonic() - started, 1.0)
 
     def test_listen_backlog_is_not_five(self):
@@ -105,7 +105,7 @@ class ManyConnections(unittest.TestCase):
             self.assertEqual(get(server.port)[0], 200)
             self.assertLess(time.monotonic() - started, 5.0)
             last = Reader(silent[-1])  # accepted with an fd above 1024
-            self.assertEqual(last.ask(request("GET", "/", [("Connection", "close")]))[0], 200)
+            self.assertEqual(last.ask(req("GET / HTTP/1.1", "Connection: close"))[0], 200)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@ HEAD against GET, the athlete configured (the access log's line: test_access_log
 import json
 import unittest
 
-from fa_test import contract, exchange, get, judge, main, outcome, request, Server, ServerTestCase
+from fa_test import contract, exchange, get, judge, main, outcome, req, Server, ServerTestCase
 
 
 class Contract(ServerTestCase):
@@ -15,7 +15,7 @@ class Contract(ServerTestCase):
                 self.assertEqual(judge(case, outcome(self.port, case)), [])
 
     def test_head_root_matches_get_without_body(self):
-        status, head_headers, _, reader = exchange(self.port, request("HEAD", "/"), head_only=True)
+        status, head_headers, _, reader = exchange(self.port, req("HEAD / HTTP/1.1"), head_only=True)
         self.assertEqual(status, 200)
         _, get_headers, _ = get(self.port)
         for h in ("connection", "keep-alive", "date"):  # Date may tick between the two
@@ -23,7 +23,7 @@ class Contract(ServerTestCase):
             get_headers.pop(h, None)
         self.assertEqual(head_headers, get_headers)
         # No body follows: the next bytes on the connection are the next response.
-        self.assertEqual(reader.ask(request("GET", "/healthz"))[0], 200)
+        self.assertEqual(reader.ask(req("GET /healthz HTTP/1.1"))[0], 200)
 
 
 class Configured(unittest.TestCase):

@@ -1,10 +1,12 @@
-"""Malformed and oversized requests: a 4xx saying close (or a close without an answer), quickly,
-and the server keeps serving. last_answer(), CASES and refused_quickly() are also what
-integration.adversarial sends (with two 100 MB bodies, measuring memory) and how test_connections
-checks that an answer is the last on its connection."""
+"""Malformed and oversized requests beyond the RFC's rules (those are conformance.checklist's
+cases: NUL or a bare LF in a field, obs-fold, Content-Length and Transfer-Encoding framing, a
+5000-byte target): a 4xx saying close (or a close without an answer), quickly, and the server
+keeps serving. last_answer(), CASES and refused_quickly() are also what integration.adversarial
+sends (with two 100 MB bodies, measuring memory) and how test_connections checks that an answer
+is the last on its connection."""
 import time
 
-from fa_test import Case, connect, exchange, get, judge, main, outcome, request, ServerTestCase
+from fa_test import Case, connect, exchange, get, judge, main, outcome, req, ServerTestCase
 
 MiB = 1024 * 1024
 BODY_100_MB = [b"x" * 65536] * (100 * MiB // 65536)  # a Case's raw after its head: one 64 KiB chunk, 1600 times
@@ -25,21 +27,12 @@ CASES = [
     # A 400 at once, though cpp-httplib's parser alone would wait for a CRLF until the read
     # deadline: the head is checked as received (check_head, service/request_head.hpp).
     last_answer("bare LF line endings", b"GET / HTTP/1.1\nHost: x\n\n", 400),
-    last_answer("a bare LF inside a CRLF head", b"GET / HTTP/1.1\r\nHost: x\nX: y\n\r\n", 400),
     last_answer("NUL in the request line", b"GET /\x00 HTTP/1.1\r\nHost: x\r\n\r\n"),
     last_answer("NUL in the request line, no Host", b"GET /\x00 HTTP/1.1\r\n\r\n"),
-    last_answer("NUL in a header value", b"GET / HTTP/1.1\r\nX: a\x00b\r\n\r\n"),
-    last_answer("5000-byte URI", request("GET", "/" + "a" * 5000), 414),
-    last_answer("64 KB URI", request("GET", "/" + "a" * 65536)),
-    last_answer("8000-byte header line", request("GET", "/", [("X-Big", "b" * 8000)])),
-    last_answer("1 MB header line", request("GET", "/", [("X-Huge", "h" * MiB)])),
-    last_answer("10 000 headers", request("GET", "/", [(f"X-{i}", "v") for i in range(10000)])),
-    last_answer("invalid Content-Length", request("POST", "/", [("Content-Length", "abc")]), (400, 405)),
-    last_answer("two Content-Lengths", request("POST", "/", [("Content-Length", "0"), ("Content-Length", "30")])),
-    last_answer("CL + TE", request("POST", "/", [("Content-Length", "6"), ("Transfer-Encoding", "chunked")],
-                                   b"0\r\n\r\nGET /x HTTP/1.1\r\n\r\n"), (400, 405)),
-    last_answer("TE with odd spacing", b"POST / HTTP/1.1\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n"),
-    last_answer("obs-fold header", b"GET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n"),
+    last_answer("64 KB URI", req(f"GET /{'a' * 65536} HTTP/1.1")),
+    last_answer("8000-byte header line", req("GET / HTTP/1.1", "X-Big: " + "b" * 8000)),
+    last_answer("1 MB header line", req("GET / HTTP/1.1", "X-Huge: " + "h" * MiB)),
+    last_answer("10 000 headers", req("GET / HTTP/1.1", *(f"X-{i}: v" for i in range(10000)))),
 ]
 
 
@@ -63,7 +56,7 @@ class Malformed(ServerTestCase):
 
     def test_invalid_percent_encoding_is_just_an_unknown_path(self):
         for path in ("/%zz", "/%", "/%00", "/%ff%fe", "/%0d%0aSet-Cookie:%20x"):
-            status, headers, _, _ = exchange(self.port, request("GET", path, [("Connection", "close")]))
+            status, headers, _, _ = exchange(self.port, req(f"GET {path} HTTP/1.1", "Connection: close"))
             self.assertEqual(status, 404)
             self.assertNotIn("set-cookie", headers)
 

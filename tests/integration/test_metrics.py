@@ -4,19 +4,19 @@ import re
 import time
 import unittest
 
-from fa_test import connect, exchange, get, main, Reader, request, Server, wait_until
+from fa_test import connect, exchange, get, main, Reader, req, Server, wait_until
 
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (-?[0-9.e+-]+|\+Inf|NaN)$')
 # What Prometheus 2.x sends when it scrapes a target.
-SCRAPE_HEADERS = [("Accept", "application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
-                             "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"),
-                  ("Accept-Encoding", "gzip"), ("User-Agent", "Prometheus/2.45.0"),
-                  ("X-Prometheus-Scrape-Timeout-Seconds", "10"), ("Connection", "close")]
+SCRAPE_HEADERS = ["Accept: application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
+                  "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+                  "Accept-Encoding: gzip", "User-Agent: Prometheus/2.45.0",
+                  "X-Prometheus-Scrape-Timeout-Seconds: 10", "Connection: close"]
 
 
 def scrape(metrics_port):
     """GET /metrics as Prometheus sends it: {'name{labels}': value}; asserts the exposition format."""
-    status, headers, body, reader = exchange(metrics_port, request("GET", "/metrics", SCRAPE_HEADERS))
+    status, headers, body, reader = exchange(metrics_port, req("GET /metrics HTTP/1.1", *SCRAPE_HEADERS))
     reader.sock.close()
     assert status == 200, status
     assert headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8", headers
@@ -41,7 +41,7 @@ class Metrics(unittest.TestCase):
             for _ in range(3):
                 get(server.port, "/")
             for method in ("POST", "BREW"):
-                exchange(server.port, request(method, "/"))[3].sock.close()
+                exchange(server.port, req(f"{method} / HTTP/1.1"))[3].sock.close()
             get(server.port, "/nope")
             time.sleep(0.2)  # the server notices the closed connections
             after = scrape(server.metrics_port)
@@ -67,18 +67,18 @@ class Metrics(unittest.TestCase):
         with Server(env=METRICS) as server:
             self.assertEqual(get(server.metrics_port, "/")[0], 404)
             self.assertEqual(get(server.metrics_port, "/healthz")[0], 404)
-            status, headers, _, posted = exchange(server.metrics_port, request("POST", "/metrics"))
+            status, headers, _, posted = exchange(server.metrics_port, req("POST /metrics HTTP/1.1"))
             self.assertEqual((status, headers["allow"]), (405, "GET, HEAD"))
             # Closed, as a client would: cpp-httplib 0.41 reads a POST with no Content-Length for a
             # body until the peer closes (0.53 does not), so left open it holds a worker as a client
             # that sends nothing does, and this test is about one such client.
             posted.sock.close()
-            status, headers, body, reader = exchange(server.metrics_port, request("HEAD", "/metrics"), head_only=True)
+            status, headers, body, reader = exchange(server.metrics_port, req("HEAD /metrics HTTP/1.1"), head_only=True)
             self.assertEqual((status, body), (200, b""))
             reader.sock.close()
             self.assertRegex(headers["date"], r" GMT$")
             # One request per connection: a kept-alive scraper never holds the one worker.
-            status, headers, _, reader = exchange(server.metrics_port, request("GET", "/metrics"))
+            status, headers, _, reader = exchange(server.metrics_port, req("GET /metrics HTTP/1.1"))
             self.assertEqual((status, headers.get("connection")), (200, "close"))
             self.assertTrue(reader.closed())
             # A client that sends nothing holds one of the two workers, not the scrape.
@@ -108,7 +108,7 @@ class Metrics(unittest.TestCase):
         env = dict(METRICS, THREADS="1", KEEPALIVE_TIMEOUT_SECONDS="30", READ_TIMEOUT_SECONDS="2")
         with Server(env=env) as server:
             idle = Reader(connect(server.port))
-            self.assertEqual(idle.ask(request("GET", "/"))[0], 200)
+            self.assertEqual(idle.ask(req())[0], 200)
             slow = connect(server.port)
             slow.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")  # and then nothing, for now
             time.sleep(0.2)
@@ -123,7 +123,7 @@ class Metrics(unittest.TestCase):
             self.assertEqual(samples['favorite_athlete_connections{state="idle"}'], 1)
             self.assertEqual(samples['favorite_athlete_connections{state="reading"}'], 1)
             self.assertEqual(samples[open_connections], 2)
-            self.assertEqual(idle.ask(request("GET", "/"))[0], 200)  # idle, not closed: served again
+            self.assertEqual(idle.ask(req())[0], 200)  # idle, not closed: served again
             slow.sendall(b"\r\n")  # the head completes: answered
             self.assertEqual(Reader(slow).response()[0], 200)
 

@@ -161,8 +161,10 @@ def connect(port, timeout=5):
     return sock
 
 
-def request(method="GET", path="/", headers=(), body=b"", version="HTTP/1.1", host="test"):
-    return req(f"{method} {path} {version}", *(f"{k}: {v}" for k, v in headers), host=host, body=body)
+def req(line="GET / HTTP/1.1", *fields, host="test", body=b""):
+    """A request head: the request line, Host (unless host is None), then the given raw lines."""
+    lines = [line] + ([f"Host: {host}"] if host is not None else []) + list(fields)
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
 class Reader:
@@ -238,7 +240,7 @@ def exchange(port, data, head_only=False, timeout=5):
 
 def get(port, path="/", host="test", timeout=5):
     """One GET on its own connection, closed after the answer: (status, headers, body)."""
-    data = request("GET", path, [("Connection", "close")], host=host)
+    data = req(f"GET {path} HTTP/1.1", "Connection: close", host=host)
     status, headers, body, reader = exchange(port, data, timeout=timeout)
     reader.sock.close()
     return status, headers, body
@@ -251,7 +253,7 @@ def under_slow_clients(port, probe, pause, host="test"):
     idle = []
     for _ in range(2000):
         idle.append(Reader(connect(port, timeout=10)))
-        status = idle[-1].ask(request("GET", "/", host=host))[0]
+        status = idle[-1].ask(req(host=host))[0]
         assert status == 200, status
     stop = threading.Event()
 
@@ -307,12 +309,6 @@ Case = collections.namedtuple("Case", "id ref rule raw status close head headers
 Outcome = collections.namedtuple("Outcome", "responses after followup error took")
 Response = collections.namedtuple("Response", "status headers body")
 DEADLINE = 3.0  # for every read of outcome(): a server that wedges fails, never hangs
-
-
-def req(line="GET / HTTP/1.1", *fields, host="test", body=b""):
-    """A request head: the request line, Host (unless host is None), then the given raw lines."""
-    lines = [line] + ([f"Host: {host}"] if host is not None else []) + list(fields)
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
 def outcome(port, case, host="test"):
