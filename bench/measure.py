@@ -130,7 +130,7 @@ def measure_contestant(spec, cfg):
             srv.discard()
         log(f"{spec['label']}: exec to first 200 {res['start_ms']:.2f} ms, idle RSS {res['idle_rss_kb']} kB")
     for shape in SHAPES:
-        load = load1() if cfg["quick"] else settle()
+        load = load1()
         srv = Server(spec, cpu, cfg["logdir"], shape[0])
         counted = 1  # responses the clients counted: Server's readiness GET, warm-up, runs, clients
         try:
@@ -211,27 +211,6 @@ def pinned_httplib():
 def load1():
     with open("/proc/loadavg") as f:
         return float(f.read().split()[0])
-
-
-def wait_for_load(below, at_most):
-    """Gives other work on the machine a chance to finish: waits until the 1-minute load average is
-    below `below`, at most `at_most` s; returns the seconds waited."""
-    waited = 0
-    while load1() >= below and waited < at_most:
-        if waited % 60 == 0:
-            log(f"waiting for the 1-minute load average ({load1()}) to drop below {below}")
-        time.sleep(2)
-        waited += 2
-    return waited
-
-
-PAUSE_BUDGET = [120]  # seconds a whole run may spend waiting before its measurements
-
-
-def settle():
-    """Before each measurement: if other work loads the machine, wait a little (bounded)."""
-    PAUSE_BUDGET[0] -= wait_for_load(1.5, min(30, PAUSE_BUDGET[0]))
-    return load1()
 
 
 def alternating(specs, rounds, cfg):
