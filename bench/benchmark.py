@@ -31,7 +31,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 # The C++ peers (bench/servers.py) need a compiler and their libraries; valgrind counts instructions.
 PACKAGES = {"full": ["wrk", "nginx-light", "python3-flask", "gunicorn", "golang-go", "gnuplot-nox", "g++", "valgrind",
-                     "libboost1.81-dev", "librestinio-dev", "libh2o-evloop-dev"],
+                     *sorted({peer[5] for peer in servers.PEERS if peer[5]})],
             "quick": ["wrk", "golang-go"], "differential": ["nginx-light", "golang-go"]}
 ROUNDS = 10  # alternating rounds of the contestants the targets compare
 log = measure.log

@@ -24,9 +24,6 @@ import instructions
 from servers import Server, clients
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-# The contestants (spec keys, bench/servers.py) the targets compare, when present in the run, in the
-# order the alternating rounds run them: the image's binary beside Boost.Beast and the static glibc build.
-ALTERNATING = ("fa_static", "fa_musl", "beast", "fa_musl_nolog", "fa", "fa_nolog")
 ALTERNATING_SECONDS = 3  # per wrk run: short, so that the runs compared are close in time, and many rounds fit
 SHAPES = [
     # key, label, wrk connections, extra wrk args
@@ -220,7 +217,12 @@ def alternating(specs, rounds, cfg):
     (a fresh server, a 1 s warm-up, one wrk run), in the reverse order every other round so that a
     steady drift favours neither. {key: {shape: {"rps": [per round], "p99": [ms, per round],
     "rps_median", "p99_ms"}}}; the report takes, per round, one's figure over the other's."""
-    chosen = sorted((s for s in specs if s["key"] in ALTERNATING), key=lambda s: ALTERNATING.index(s["key"]))
+    with open(os.path.join(HERE, "targets.json")) as f:
+        table = json.load(f)
+    # Those the alternating targets compare: a and b, or every key of an alias (bench/targets.json).
+    names = [n for t in table["targets"] if t.get("alternating") for n in (t["a"], t["b"])]
+    keys = {k for n in names for k in table["aliases"].get(n, [n])}
+    chosen = [s for s in specs if s["key"] in keys]
     out = {s["key"]: {shape[0]: {"rps": [], "p99": []} for shape in SHAPES[:2]} for s in chosen}
     for r in range(rounds):
         for shape in SHAPES[:2]:
