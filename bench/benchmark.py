@@ -34,7 +34,7 @@ PACKAGES = {"full": ["wrk", "nginx-light", "python3-flask", "gunicorn", "golang-
                      *sorted({peer[5] for peer in servers.PEERS if peer[5]})],
             "quick": ["wrk", "golang-go"], "differential": ["nginx-light", "golang-go"]}
 ROUNDS = 10  # alternating rounds of the contestants the targets compare
-log = measure.log
+log = servers.log
 
 
 def lib(*call):
@@ -86,19 +86,6 @@ def build_go(work):
     return os.path.join(work, "go")
 
 
-def httplib_dir_of(build):
-    """The directory of the httplib.h a build directory's service was compiled with (None if unknown)."""
-    found = os.path.join(build, "_deps", "httplib-download")
-    try:
-        with open(os.path.join(build, "CMakeCache.txt")) as f:
-            for line in f:
-                if line.startswith("FETCHCONTENT_SOURCE_DIR_HTTPLIB:"):
-                    found = line.split("=", 1)[1].strip() or found
-    except OSError:
-        pass
-    return found if os.path.isfile(os.path.join(found, "httplib.h")) else None
-
-
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true",
@@ -147,9 +134,8 @@ def main():
         load_before = " ".join(open("/proc/loadavg").read().split()[:3])
         # 1000 connections need more than 1024 descriptors.
         resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)
-        httplib_dir = httplib_dir_of(os.path.dirname(args.binary))
         args.peers = not args.quick
-        specs = servers.contestants(args, work, httplib_dir, log)
+        specs = servers.contestants(args, work)
         results = measure.run(specs, work, args.quick, 0 if args.quick else ROUNDS, not args.quick, load_before)
         with open(os.path.join(out, "results.json"), "w") as f:
             json.dump(results, f, indent=1)

@@ -15,13 +15,13 @@ import json
 import os
 import platform
 import re
+import shutil
 import statistics
 import subprocess
-import sys
 import time
 
 import instructions
-from servers import Server, clients
+from servers import Server, clients, log
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ALTERNATING_SECONDS = 3  # per wrk run: short, so that the runs compared are close in time, and many rounds fit
@@ -31,10 +31,6 @@ SHAPES = [
     ("ka1000", "1000 keep-alive", 1000, []),
     ("close50", "50 Connection: close", 50, ["-H", "Connection: close"]),
 ]
-
-
-def log(msg):
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
 def group(pgid):
@@ -114,21 +110,21 @@ def measure_contestant(spec, cfg):
         res["size_bytes"], res["size_note"] = spec.get("size_bytes"), spec.get("size_note")
         starts = []
         for _ in range(3 if cfg["quick"] else 5):
-            srv = Server(spec, cpu, cfg["logdir"], "start")
+            srv = Server(spec, cpu, cfg["logdir"])
             starts.append(srv.ready_ms)
-            srv.discard()
+            srv.stop()
         res["start_ms"], res["start_runs_ms"] = statistics.median(starts), starts
-        srv = Server(spec, cpu, cfg["logdir"], "idle")
+        srv = Server(spec, cpu, cfg["logdir"])
         try:
             time.sleep(1)  # idle RSS: 1 s after the first 200
             procs = group(srv.proc.pid).values()
             res["idle_rss_kb"], res["processes"] = sum(rss for _, rss, _ in procs), len(procs)
         finally:
-            srv.discard()
+            srv.stop()
         log(f"{spec['label']}: exec to first 200 {res['start_ms']:.2f} ms, idle RSS {res['idle_rss_kb']} kB")
     for shape in SHAPES:
         load = load1()
-        srv = Server(spec, cpu, cfg["logdir"], shape[0])
+        srv = Server(spec, cpu, cfg["logdir"])
         counted = 1  # responses the clients counted: Server's readiness GET, warm-up, runs, clients
         try:
             if cfg["warmup"]:
@@ -196,7 +192,7 @@ def versions(binary):
     return {"favorite-athlete": run([binary, "--version"]), "wrk": run(["wrk", "--version"]),
             "nginx": run(["nginx", "-v"]) or run(["/usr/sbin/nginx", "-v"]), "go": run(["go", "version"]),
             "gunicorn": run(["gunicorn", "--version"]),
-            "flask": run(["dpkg-query", "-W", "-f=${Version}", "python3-flask"]), "cpp-httplib pinned": pinned_httplib()}
+            "flask": run(["dpkg-query", "-W", "-f=${Version}", "python3-flask"])}
 
 
 def pinned_httplib():
@@ -227,12 +223,12 @@ def alternating(specs, rounds, cfg):
     for r in range(rounds):
         for shape in SHAPES[:2]:
             for spec in chosen if r % 2 == 0 else reversed(chosen):
-                srv = Server(spec, cfg["server_cpu"], cfg["logdir"], f"alt{r}{shape[0]}")
+                srv = Server(spec, cfg["server_cpu"], cfg["logdir"])
                 try:
                     run_wrk(srv.port, shape, 1)
                     res = run_wrk(srv.port, shape, ALTERNATING_SECONDS)
                 finally:
-                    srv.discard()
+                    srv.stop()
                 cell = out[spec["key"]][shape[0]]
                 cell["rps"].append(res["rps"])
                 cell["p99"].append(res["p99_us"] / 1000)
@@ -264,14 +260,14 @@ def run(specs, work, quick, rounds, callgrind, load_before):
             "load_before": load_before, "runs": runs, "seconds": seconds, "warmup": warmup, "quick": quick,
             "versions": versions(fa_binary), "log_dir": logdir, "log_fs": fs,
             "shapes": {key: label for key, label, _, _ in SHAPES}, "per_connection_by": "bench/servers.py"}
-    built = sorted({s["httplib"] for s in specs if s["key"].startswith("fa")})
+    built, pinned = sorted({s["httplib"] for s in specs if s["key"].startswith("fa")}), pinned_httplib()
     # Whether the run got the pinned cpp-httplib: offline, the service builds from Debian's source.
-    meta.update(httplib=", ".join(built), httplib_pinned=pinned_httplib(), pin_reachable=built == [pinned_httplib()])
+    meta.update(httplib=", ".join(built), httplib_pinned=pinned, pin_reachable=built == [pinned])
     results = {"meta": meta, "contestants": [measure_contestant(spec, cfg) for spec in specs]}
     if rounds:
         results["alternating"] = alternating(specs, rounds, cfg)
     for spec, res in zip(specs, results["contestants"]):
-        if callgrind and spec.get("callgrind") and instructions.available():
+        if callgrind and spec.get("callgrind") and shutil.which("valgrind"):
             res["instructions"] = instructions.measure(spec, work, server_cpu)
             if not spec.get("httplib"):
                 res["instructions"].pop("httplib_share", None)
