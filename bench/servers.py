@@ -20,10 +20,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "lib"))
-from fa_test import free_port, get  # noqa: E402  (the tests' raw HTTP client and free ports)
+from fa_test import GREETING as BODY, free_port, get  # noqa: E402  (the tests' raw HTTP client, body, ports)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-BODY = b'{"myFavoriteAthlete":"Usain Bolt"}'
 REQUEST = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 CXX = ["g++", "-std=c++17", "-O2", "-pthread"]
 
