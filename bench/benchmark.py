@@ -33,7 +33,6 @@ ROOT = os.path.dirname(HERE)
 PACKAGES = {"full": ["wrk", "nginx-light", "python3-flask", "gunicorn", "golang-go", "gnuplot-nox", "g++", "valgrind",
                      *sorted({peer[5] for peer in servers.PEERS if peer[5]})],
             "quick": ["wrk", "golang-go"], "differential": ["nginx-light", "golang-go"]}
-ROUNDS = 10  # alternating rounds of the contestants the targets compare
 log = servers.log
 
 
@@ -136,7 +135,7 @@ def main():
         resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)
         args.peers = not args.quick
         specs = servers.contestants(args, work)
-        results = measure.run(specs, work, args.quick, 0 if args.quick else ROUNDS, not args.quick, load_before)
+        results = measure.run(specs, work, args.quick, load_before)
         with open(os.path.join(out, "results.json"), "w") as f:
             json.dump(results, f, indent=1)
         # The report reads the file just written: results.json holds every figure it shows.

@@ -24,6 +24,7 @@ import instructions
 from servers import Server, clients, log
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+ROUNDS = 10  # alternating rounds of the contestants the targets compare
 ALTERNATING_SECONDS = 3  # per wrk run: short, so that the runs compared are close in time, and many rounds fit
 SHAPES = [
     # key, label, wrk connections, extra wrk args
@@ -238,8 +239,8 @@ def alternating(specs, rounds, cfg):
     return out
 
 
-def run(specs, work, quick, rounds, callgrind, load_before):
-    """Measures every spec; returns the results (meta, contestants, alternating)."""
+def run(specs, work, quick, load_before):
+    """Measures every spec; the results: meta, contestants and, unless quick, alternating rounds."""
     t0 = time.monotonic()
     cpus = sorted(os.sched_getaffinity(0))
     server_cpu, client_cpu = (cpus[0], cpus[1]) if len(cpus) >= 2 else (None, None)
@@ -264,10 +265,10 @@ def run(specs, work, quick, rounds, callgrind, load_before):
     # Whether the run got the pinned cpp-httplib: offline, the service builds from Debian's source.
     meta.update(httplib=", ".join(built), httplib_pinned=pinned, pin_reachable=built == [pinned])
     results = {"meta": meta, "contestants": [measure_contestant(spec, cfg) for spec in specs]}
-    if rounds:
-        results["alternating"] = alternating(specs, rounds, cfg)
+    if not quick:
+        results["alternating"] = alternating(specs, ROUNDS, cfg)
     for spec, res in zip(specs, results["contestants"]):
-        if callgrind and spec.get("callgrind") and shutil.which("valgrind"):
+        if not quick and spec.get("callgrind") and shutil.which("valgrind"):
             res["instructions"] = instructions.measure(spec, work, server_cpu)
             if not spec.get("httplib"):
                 res["instructions"].pop("httplib_share", None)
