@@ -110,18 +110,15 @@ def measure_contestant(spec, cfg):
     if not spec.get("load_only"):
         res["size_bytes"], res["size_note"] = spec.get("size_bytes"), spec.get("size_note")
         starts = []
-        for _ in range(3 if cfg["quick"] else 5):
+        for n in range(3 if cfg["quick"] else 5):
             srv = Server(spec, cpu, cfg["logdir"])
             starts.append(srv.ready_ms)
+            if n == 0:  # idle RSS: 1 s after the first 200
+                time.sleep(1)
+                procs = group(srv.proc.pid).values()
             srv.stop()
         res["start_ms"], res["start_runs_ms"] = statistics.median(starts), starts
-        srv = Server(spec, cpu, cfg["logdir"])
-        try:
-            time.sleep(1)  # idle RSS: 1 s after the first 200
-            procs = group(srv.proc.pid).values()
-            res["idle_rss_kb"], res["processes"] = sum(rss for _, rss, _ in procs), len(procs)
-        finally:
-            srv.stop()
+        res["idle_rss_kb"], res["processes"] = sum(rss for _, rss, _ in procs), len(procs)
         log(f"{spec['label']}: exec to first 200 {res['start_ms']:.2f} ms, idle RSS {res['idle_rss_kb']} kB")
     for shape in SHAPES:
         load = load1()
