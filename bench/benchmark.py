@@ -24,14 +24,16 @@ import time
 import measure
 import servers
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "lib"))
+from fa_test import wait_until  # noqa: E402  (the tests' one wait helper)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 # The C++ peers (bench/servers.py) need a compiler and their libraries; valgrind counts instructions.
 PACKAGES = {"full": ["wrk", "nginx-light", "python3-flask", "gunicorn", "golang-go", "gnuplot-nox", "g++", "valgrind",
-                     "libboost1.81-dev", "librestinio-dev", "libh2o-evloop-dev"],
+                     *sorted({peer[5] for peer in servers.PEERS if peer[5]})],
             "quick": ["wrk", "golang-go"], "differential": ["nginx-light", "golang-go"]}
-ROUNDS = 10  # alternating rounds of the contestants the targets compare
-log = measure.log
+log = servers.log
 
 
 def lib(*call):
@@ -83,19 +85,6 @@ def build_go(work):
     return os.path.join(work, "go")
 
 
-def httplib_dir_of(build):
-    """The directory of the httplib.h a build directory's service was compiled with (None if unknown)."""
-    found = os.path.join(build, "_deps", "httplib-download")
-    try:
-        with open(os.path.join(build, "CMakeCache.txt")) as f:
-            for line in f:
-                if line.startswith("FETCHCONTENT_SOURCE_DIR_HTTPLIB:"):
-                    found = line.split("=", 1)[1].strip() or found
-    except OSError:
-        pass
-    return found if os.path.isfile(os.path.join(found, "httplib.h")) else None
-
-
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true",
@@ -135,15 +124,18 @@ def main():
         out = args.out or (os.path.join(work, "results") if args.quick else
                            os.path.join(HERE, "results", time.strftime("%Y-%m-%d", time.gmtime())))
         os.makedirs(out, exist_ok=True)
-        if not args.quick and measure.wait_for_load(1.0, 600) >= 600:
-            log(f"warning: load average still {measure.load1()} after 600 s; running anyway (in the results)")
+        if not args.quick:  # other work's load would be in the figures: wait for it to end, for a while
+            log("waiting (at most 600 s) for a 1-minute load average below 1")
+            try:
+                wait_until(lambda: measure.load1() < 1.0, 600, "a 1-minute load average below 1")
+            except AssertionError as e:
+                log(f"warning: {e}; running anyway (the load is in the results)")
         load_before = " ".join(open("/proc/loadavg").read().split()[:3])
         # 1000 connections need more than 1024 descriptors.
         resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)
-        httplib_dir = httplib_dir_of(os.path.dirname(args.binary))
         args.peers = not args.quick
-        specs = servers.contestants(args, work, httplib_dir, log)
-        results = measure.run(specs, work, args.quick, 0 if args.quick else ROUNDS, not args.quick, load_before)
+        specs = servers.contestants(args, work)
+        results = measure.run(specs, work, args.quick, load_before)
         with open(os.path.join(out, "results.json"), "w") as f:
             json.dump(results, f, indent=1)
         # The report reads the file just written: results.json holds every figure it shows.

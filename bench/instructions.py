@@ -12,7 +12,6 @@ Python standard library only; valgrind from Debian's package.
 """
 import os
 import re
-import shutil
 import subprocess
 
 from servers import Server, clients
@@ -21,22 +20,18 @@ REQUESTS = 20000
 CONNS = 10
 
 
-def available():
-    return shutil.which("valgrind") is not None
-
-
 def _ir(spec, out, requests, cpu):
     """Runs the spec's server under callgrind, sends `requests` GETs, stops it; returns its Ir
     (summed over its processes) and the largest profile."""
     callgrind = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}.%p", "--dump-instr=no"]
-    srv = Server(spec, cpu, os.path.dirname(out), os.path.basename(out), wrap=callgrind)
+    srv = Server(spec, cpu, os.path.dirname(out), wrap=callgrind)
     try:
         if requests:
             got = clients(srv.port, CONNS, 600, quota=requests // CONNS, timeout=60)
             if got["responses"] != requests or got["non_200"] or got["errors"] or got["timeouts"]:
                 raise RuntimeError(f"{spec['key']} under callgrind: {got}")
     finally:
-        srv.discard(wait=60)  # SIGTERM: callgrind writes its profile on a fatal signal too
+        srv.stop(wait=60)  # SIGTERM: callgrind writes its profile on a fatal signal too
     files = [os.path.join(os.path.dirname(out), f) for f in os.listdir(os.path.dirname(out))
              if f.startswith(os.path.basename(out) + ".")]  # one per process (nginx: master, worker)
     total = 0

@@ -15,18 +15,16 @@ import json
 import os
 import platform
 import re
+import shutil
 import statistics
 import subprocess
-import sys
 import time
 
 import instructions
-from servers import Server, clients
+from servers import Server, clients, log
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-# The contestants (spec keys, bench/servers.py) the targets compare, when present in the run, in the
-# order the alternating rounds run them: the image's binary beside Boost.Beast and the static glibc build.
-ALTERNATING = ("fa_static", "fa_musl", "beast", "fa_musl_nolog", "fa", "fa_nolog")
+ROUNDS = 10  # alternating rounds of the contestants the targets compare
 ALTERNATING_SECONDS = 3  # per wrk run: short, so that the runs compared are close in time, and many rounds fit
 SHAPES = [
     # key, label, wrk connections, extra wrk args
@@ -34,10 +32,6 @@ SHAPES = [
     ("ka1000", "1000 keep-alive", 1000, []),
     ("close50", "50 Connection: close", 50, ["-H", "Connection: close"]),
 ]
-
-
-def log(msg):
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
 def group(pgid):
@@ -116,22 +110,19 @@ def measure_contestant(spec, cfg):
     if not spec.get("load_only"):
         res["size_bytes"], res["size_note"] = spec.get("size_bytes"), spec.get("size_note")
         starts = []
-        for _ in range(3 if cfg["quick"] else 5):
-            srv = Server(spec, cpu, cfg["logdir"], "start")
+        for n in range(3 if cfg["quick"] else 5):
+            srv = Server(spec, cpu, cfg["logdir"])
             starts.append(srv.ready_ms)
-            srv.discard()
+            if n == 0:  # idle RSS: 1 s after the first 200
+                time.sleep(1)
+                procs = group(srv.proc.pid).values()
+            srv.stop()
         res["start_ms"], res["start_runs_ms"] = statistics.median(starts), starts
-        srv = Server(spec, cpu, cfg["logdir"], "idle")
-        try:
-            time.sleep(1)  # idle RSS: 1 s after the first 200
-            procs = group(srv.proc.pid).values()
-            res["idle_rss_kb"], res["processes"] = sum(rss for _, rss, _ in procs), len(procs)
-        finally:
-            srv.discard()
+        res["idle_rss_kb"], res["processes"] = sum(rss for _, rss, _ in procs), len(procs)
         log(f"{spec['label']}: exec to first 200 {res['start_ms']:.2f} ms, idle RSS {res['idle_rss_kb']} kB")
     for shape in SHAPES:
-        load = load1() if cfg["quick"] else settle()
-        srv = Server(spec, cpu, cfg["logdir"], shape[0])
+        load = load1()
+        srv = Server(spec, cpu, cfg["logdir"])
         counted = 1  # responses the clients counted: Server's readiness GET, warm-up, runs, clients
         try:
             if cfg["warmup"]:
@@ -199,7 +190,7 @@ def versions(binary):
     return {"favorite-athlete": run([binary, "--version"]), "wrk": run(["wrk", "--version"]),
             "nginx": run(["nginx", "-v"]) or run(["/usr/sbin/nginx", "-v"]), "go": run(["go", "version"]),
             "gunicorn": run(["gunicorn", "--version"]),
-            "flask": run(["dpkg-query", "-W", "-f=${Version}", "python3-flask"]), "cpp-httplib pinned": pinned_httplib()}
+            "flask": run(["dpkg-query", "-W", "-f=${Version}", "python3-flask"])}
 
 
 def pinned_httplib():
@@ -213,27 +204,6 @@ def load1():
         return float(f.read().split()[0])
 
 
-def wait_for_load(below, at_most):
-    """Gives other work on the machine a chance to finish: waits until the 1-minute load average is
-    below `below`, at most `at_most` s; returns the seconds waited."""
-    waited = 0
-    while load1() >= below and waited < at_most:
-        if waited % 60 == 0:
-            log(f"waiting for the 1-minute load average ({load1()}) to drop below {below}")
-        time.sleep(2)
-        waited += 2
-    return waited
-
-
-PAUSE_BUDGET = [120]  # seconds a whole run may spend waiting before its measurements
-
-
-def settle():
-    """Before each measurement: if other work loads the machine, wait a little (bounded)."""
-    PAUSE_BUDGET[0] -= wait_for_load(1.5, min(30, PAUSE_BUDGET[0]))
-    return load1()
-
-
 def alternating(specs, rounds, cfg):
     """The contestants the targets compare, measured in turn, round after round. A shared machine's
     speed drifts by up to a third within minutes (bench/README.md), so the targets compare them in
@@ -241,17 +211,22 @@ def alternating(specs, rounds, cfg):
     (a fresh server, a 1 s warm-up, one wrk run), in the reverse order every other round so that a
     steady drift favours neither. {key: {shape: {"rps": [per round], "p99": [ms, per round],
     "rps_median", "p99_ms"}}}; the report takes, per round, one's figure over the other's."""
-    chosen = sorted((s for s in specs if s["key"] in ALTERNATING), key=lambda s: ALTERNATING.index(s["key"]))
+    with open(os.path.join(HERE, "targets.json")) as f:
+        table = json.load(f)
+    # Those the alternating targets compare: a and b, or every key of an alias (bench/targets.json).
+    names = [n for t in table["targets"] if t.get("alternating") for n in (t["a"], t["b"])]
+    keys = {k for n in names for k in table["aliases"].get(n, [n])}
+    chosen = [s for s in specs if s["key"] in keys]
     out = {s["key"]: {shape[0]: {"rps": [], "p99": []} for shape in SHAPES[:2]} for s in chosen}
     for r in range(rounds):
         for shape in SHAPES[:2]:
             for spec in chosen if r % 2 == 0 else reversed(chosen):
-                srv = Server(spec, cfg["server_cpu"], cfg["logdir"], f"alt{r}{shape[0]}")
+                srv = Server(spec, cfg["server_cpu"], cfg["logdir"])
                 try:
                     run_wrk(srv.port, shape, 1)
                     res = run_wrk(srv.port, shape, ALTERNATING_SECONDS)
                 finally:
-                    srv.discard()
+                    srv.stop()
                 cell = out[spec["key"]][shape[0]]
                 cell["rps"].append(res["rps"])
                 cell["p99"].append(res["p99_us"] / 1000)
@@ -261,8 +236,8 @@ def alternating(specs, rounds, cfg):
     return out
 
 
-def run(specs, work, quick, rounds, callgrind, load_before):
-    """Measures every spec; returns the results (meta, contestants, alternating)."""
+def run(specs, work, quick, load_before):
+    """Measures every spec; the results: meta, contestants and, unless quick, alternating rounds."""
     t0 = time.monotonic()
     cpus = sorted(os.sched_getaffinity(0))
     server_cpu, client_cpu = (cpus[0], cpus[1]) if len(cpus) >= 2 else (None, None)
@@ -283,14 +258,14 @@ def run(specs, work, quick, rounds, callgrind, load_before):
             "load_before": load_before, "runs": runs, "seconds": seconds, "warmup": warmup, "quick": quick,
             "versions": versions(fa_binary), "log_dir": logdir, "log_fs": fs,
             "shapes": {key: label for key, label, _, _ in SHAPES}, "per_connection_by": "bench/servers.py"}
-    built = sorted({s["httplib"] for s in specs if s["key"].startswith("fa")})
+    built, pinned = sorted({s["httplib"] for s in specs if s["key"].startswith("fa")}), pinned_httplib()
     # Whether the run got the pinned cpp-httplib: offline, the service builds from Debian's source.
-    meta.update(httplib=", ".join(built), httplib_pinned=pinned_httplib(), pin_reachable=built == [pinned_httplib()])
+    meta.update(httplib=", ".join(built), httplib_pinned=pinned, pin_reachable=built == [pinned])
     results = {"meta": meta, "contestants": [measure_contestant(spec, cfg) for spec in specs]}
-    if rounds:
-        results["alternating"] = alternating(specs, rounds, cfg)
+    if not quick:
+        results["alternating"] = alternating(specs, ROUNDS, cfg)
     for spec, res in zip(specs, results["contestants"]):
-        if callgrind and spec.get("callgrind") and instructions.available():
+        if not quick and spec.get("callgrind") and shutil.which("valgrind"):
             res["instructions"] = instructions.measure(spec, work, server_cpu)
             if not spec.get("httplib"):
                 res["instructions"].pop("httplib_share", None)

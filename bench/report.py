@@ -135,14 +135,11 @@ def summary_markdown(results):
          "RSS idle / peak MB | instructions / request | inside cpp-httplib |",
          "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for c in results["contestants"]:
-        s50, s1k, ins = c["shapes"].get("ka50"), c["shapes"].get("ka1000"), c.get("instructions", {})
-        if not s50 or not s1k:
-            continue
+        s50, s1k, ins = c["shapes"]["ka50"], c["shapes"]["ka1000"], c.get("instructions", {})
         share = ins.get("httplib_share")
         peak = max(s50["peak_rss_kb"], s1k["peak_rss_kb"])
         per_request = f"{ins['per_request'] / 1000:.1f}k" if "per_request" in ins else ins.get("error", "–")
-        cpu = (f"{s50['server_cpu_us_per_request']:.1f} µs ({s50['server_cpu_pct']:.0f}%)"
-               if "server_cpu_us_per_request" in s50 else "–")
+        cpu = f"{s50['server_cpu_us_per_request']:.1f} µs ({s50['server_cpu_pct']:.0f}%)"
         L.append(f"| {c['label']} | {fmt_rps(s50['rps_median'])} | {fmt_rps(s1k['rps_median'])} | "
                  f"{s50['p50_ms']:.2f} / {s50['p99_ms']:.2f} | {cpu} | "
                  f"{fmt_mb(c.get('idle_rss_kb'))} / {fmt_mb(peak)} | "
@@ -197,9 +194,7 @@ def markdown(results, targets):
     L.append("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for c in results["contestants"]:
         for key, label in shapes.items():
-            s = c["shapes"].get(key)
-            if not s:
-                continue
+            s = c["shapes"][key]
             L.append(f"| {c['label']} | {label} | {fmt_rps(s['rps_median'])} ({fmt_rps(s['rps_min'])}–{fmt_rps(s['rps_max'])}) "
                      f"| {s['p50_ms']:.2f} | {s['p99_ms']:.2f} | {s['socket_errors']} ({s['timeouts']}) | {s['non_2xx']} "
                      f"| {fmt_mb(s['peak_rss_kb'])} | {fmt_pct(s.get('other_cpu_pct'))} |")
@@ -219,15 +214,14 @@ def markdown(results, targets):
              "| TCP connections opened | replies with Connection: close | errors / timeouts |")
     L.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for c in results["contestants"]:
-        pc = c["shapes"].get("ka1000", {}).get("per_connection")
-        if pc:
-            share = 100 * pc["replies_with_connection_close"] / max(pc["responses"], 1)
-            L.append(f"| {c['label']} | {fmt_rps(pc['requests_per_sec'])} | {pc['per_connection_min']} / "
-                     f"{pc['per_connection_p1']} / {pc['per_connection_median']} / {pc['per_connection_max']} | "
-                     f"{pc['connections_with_no_response']} | {pc['tcp_connections_opened']} | {share:.0f}% | "
-                     f"{pc['errors']} / {pc['timeouts']} |")
+        pc = c["shapes"]["ka1000"]["per_connection"]
+        share = 100 * pc["replies_with_connection_close"] / max(pc["responses"], 1)
+        L.append(f"| {c['label']} | {fmt_rps(pc['requests_per_sec'])} | {pc['per_connection_min']} / "
+                 f"{pc['per_connection_p1']} / {pc['per_connection_median']} / {pc['per_connection_max']} | "
+                 f"{pc['connections_with_no_response']} | {pc['tcp_connections_opened']} | {share:.0f}% | "
+                 f"{pc['errors']} / {pc['timeouts']} |")
     logged = [(c, key, label, c["shapes"][key]["log"]) for c in results["contestants"]
-              for key, label in shapes.items() if "log" in c["shapes"].get(key, {})]
+              for key, label in shapes.items() if "log" in c["shapes"][key]]
     if logged:
         L.append("")
         L.append(f"Access log written: each server process's stdout is a regular file in {m['log_dir']} "
@@ -277,7 +271,7 @@ def targets_markdown(ts, quick):
 
 
 def plot(results, outdir):
-    rows = [c for c in results["contestants"] if c["shapes"]]
+    rows = results["contestants"]
     shapes = list(results["meta"]["shapes"].items())
     dat = os.path.join(outdir, "plot.dat")
     with open(dat, "w") as f:

@@ -20,10 +20,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "lib"))
-from fa_test import free_port, get  # noqa: E402  (the tests' raw HTTP client and free ports)
+from fa_test import GREETING as BODY, free_port, get  # noqa: E402  (the tests' raw HTTP client, body, ports)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-BODY = b'{"myFavoriteAthlete":"Usain Bolt"}'
 REQUEST = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 CXX = ["g++", "-std=c++17", "-O2", "-pthread"]
 
@@ -48,6 +47,10 @@ FLASK_PACKAGES = ["python3.11-minimal", "libpython3.11-minimal", "libpython3.11-
                   "python3-markupsafe", "gunicorn"]
 
 
+def log(msg):
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
 def spec_env(spec, port):
     """A contestant's environment: this one less spec["unset"], plus spec["env"] (@PORT@ filled in)."""
     env = {k: v for k, v in os.environ.items() if k not in spec.get("unset", ())}
@@ -61,23 +64,20 @@ class Server:
     about 50 times slower: it gets longer to answer.
 
     stderr (and stdout, unless the spec has "stdout_file") goes to <logdir>/<key>.log. With
-    "stdout_file", stdout is a regular file of its own, <logdir>/<key>.<tag>.stdout, as a container
-    runtime writes a pod's log to a file: the access log's cost includes a real consumer's writes.
+    "stdout_file", stdout is a regular file of its own, <logdir>/<key>.stdout (emptied at each start),
+    as a container runtime writes a pod's log to a file: the access log's cost includes a real
+    consumer's writes.
     """
 
-    def __init__(self, spec, cpu, logdir, tag, wrap=()):
-        self.spec = spec
+    def __init__(self, spec, cpu, logdir, wrap=()):
         self.port = free_port()
         argv = [a.replace("@PORT@", str(self.port)) for a in [*wrap, *spec["argv"]]]
         env = spec_env(spec, self.port)
         if "setup" in spec:
             spec["setup"](self.port)
         self.logf = open(os.path.join(logdir, spec["key"] + ".log"), "ab")
-        self.stdout_path = None
-        out = self.logf
-        if spec.get("stdout_file"):
-            self.stdout_path = os.path.join(logdir, f"{spec['key']}.{tag}.stdout")
-            out = open(self.stdout_path, "wb")
+        self.stdout_path = os.path.join(logdir, spec["key"] + ".stdout") if spec.get("stdout_file") else None
+        out = open(self.stdout_path, "wb") if self.stdout_path else self.logf
         t0 = time.monotonic()
         try:
             # No preexec_fn: it would make Python fork instead of vfork, and the start time would
@@ -85,7 +85,7 @@ class Server:
             self.proc = subprocess.Popen(argv, env=env, stdout=out, stderr=self.logf, stdin=subprocess.DEVNULL,
                                          start_new_session=True)
         finally:
-            if out is not self.logf:
+            if self.stdout_path:
                 out.close()  # the child has its own descriptor
         if cpu is not None:
             os.sched_setaffinity(self.proc.pid, {cpu})
@@ -130,12 +130,6 @@ class Server:
                 pass
         self.kill()
         return graceful
-
-    def discard(self, wait=None):
-        """stop(), and delete the stdout file: for starts whose log nobody counts."""
-        self.stop(wait)
-        if self.stdout_path:
-            os.remove(self.stdout_path)
 
 
 def clients(port, connections, seconds, quota=None, timeout=2.0):
@@ -224,12 +218,9 @@ def clients(port, connections, seconds, quota=None, timeout=2.0):
 
 
 def package_kb(packages):
-    total = 0
-    for p in packages:
-        r = subprocess.run(["dpkg-query", "-W", "-f=${Installed-Size}", p], capture_output=True, text=True)
-        if r.returncode == 0 and r.stdout.strip().isdigit():
-            total += int(r.stdout)
-    return total
+    """Installed size of the packages (those not installed count 0: dpkg-query names them on stderr)."""
+    sizes = subprocess.run(["dpkg-query", "-W", "-f=${Installed-Size}\n", *packages], capture_output=True, text=True)
+    return sum(int(kb) for kb in sizes.stdout.split() if kb.isdigit())
 
 
 def build_of(binary, libc):
@@ -255,7 +246,7 @@ def service(key, what, binary, libc, **spec):
                 label=f"favorite-athlete, {what} [cpp-httplib {build['httplib']}, {build['libc']}]")
 
 
-def contestants(args, workdir, httplib_dir=None, log=print):
+def contestants(args, workdir):
     """The specs of a run: args has binary, static_binary, musl_binary, go_server (paths or None),
     quick and peers (bools)."""
     base_env = {"PORT": "@PORT@", "BIND_ADDRESS": "127.0.0.1", "DRAIN_SECONDS": "0"}
@@ -307,7 +298,7 @@ def contestants(args, workdir, httplib_dir=None, log=print):
     if args.quick:
         others = others[:1]
     elif args.peers:
-        others += peers(workdir, httplib_dir, base_env, log)
+        others += peers(workdir, httplib_dir_of(os.path.dirname(args.binary)), base_env)
     specs = fa + others
     for s in specs:
         if not s.get("load_only"):
@@ -315,7 +306,20 @@ def contestants(args, workdir, httplib_dir=None, log=print):
     return specs
 
 
-def peers(workdir, httplib_dir, base_env, log):
+def httplib_dir_of(build):
+    """The directory of the httplib.h a build directory's service was compiled with (None if unknown)."""
+    found = os.path.join(build, "_deps", "httplib-download")
+    try:
+        with open(os.path.join(build, "CMakeCache.txt")) as f:
+            for line in f:
+                if line.startswith("FETCHCONTENT_SOURCE_DIR_HTTPLIB:"):
+                    found = line.split("=", 1)[1].strip() or found
+    except OSError:
+        pass
+    return found if os.path.isfile(os.path.join(found, "httplib.h")) else None
+
+
+def peers(workdir, httplib_dir, base_env):
     """Compiles the PEERS (in parallel) into the work directory; the specs of those that built."""
     out = os.path.join(workdir, "peers")
     os.makedirs(out, exist_ok=True)

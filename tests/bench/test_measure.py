@@ -100,7 +100,7 @@ class Start(unittest.TestCase):
         spec = {"key": "listing", "argv": [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", "@PORT@"]}
         with tempfile.TemporaryDirectory() as d:
             with self.assertRaisesRegex(RuntimeError, "did not return the service's body"):
-                servers.Server(spec, None, d, "start").kill()  # kill: had it started
+                servers.Server(spec, None, d).kill()  # kill: had it started
 
 
 class AccessLog(unittest.TestCase):

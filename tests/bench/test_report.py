@@ -91,20 +91,15 @@ class Report(unittest.TestCase):
         self.assertGreaterEqual(len(regenerated), 2, regenerated)  # 2026-12-07 and 2026-12-07-own-code at least
 
     def test_an_offline_run_says_so(self):
-        """A run that could not get the pinned cpp-httplib says so in its title; a row without the server's
-        CPU time shows "–"."""
+        """A run that could not get the pinned cpp-httplib says so in its title."""
         with open(os.path.join(BENCH, "results", "2026-12-07-own-code", "results.json")) as f:
             res = json.load(f)
         res["meta"].update(httplib="0.41.0", pin_reachable=False)
-        beast = next(c for c in res["contestants"] if c["key"] == "beast")
-        del beast["shapes"]["ka50"]["server_cpu_us_per_request"]
         with tempfile.TemporaryDirectory() as d:
             with open(os.path.join(d, "results.json"), "w") as f:
                 json.dump(res, f)
             md = self.report(os.path.join(d, "results.json"), d)[0].decode()
         self.assertIn("cpp-httplib 0.41.0, not the pinned 0.53.1", md.splitlines()[0])
-        row = next(line for line in md.splitlines() if line.startswith("| Boost.Beast"))  # the side-by-side table
-        self.assertEqual(row.split(" | ")[4], "–")  # server CPU per request at 50
 
 
 if __name__ == "__main__":

@@ -13,10 +13,8 @@ set_tests_properties(bench.quick PROPERTIES
 # The reporting half alone: bench/report.py's targets come from bench/targets.json (issue 22's
 # bounds checked on both sides), and each recorded run's results.md and plot.dat regenerate byte
 # for byte from its results.json. No server, no wrk.
-add_test(NAME bench.report COMMAND python3 -B "${CMAKE_CURRENT_SOURCE_DIR}/tests/bench/test_report.py")
-set_tests_properties(bench.report PROPERTIES LABELS bench TIMEOUT 60)
+fa_python_test(bench.report ${CMAKE_CURRENT_LIST_DIR}/test_report.py bench 60)
 # The measuring half's checks alone: a connection never served fails its row (a small server here
 # leaves one unanswered), and so do a non-2xx, a socket error, no request, an access log cut short
 # or missing lines, and a contestant whose GET / is not the service's body. No wrk.
-add_test(NAME bench.measure COMMAND python3 -B "${CMAKE_CURRENT_SOURCE_DIR}/tests/bench/test_measure.py")
-set_tests_properties(bench.measure PROPERTIES LABELS bench TIMEOUT 60)
+fa_python_test(bench.measure ${CMAKE_CURRENT_LIST_DIR}/test_measure.py bench 60)

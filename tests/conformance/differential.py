@@ -35,7 +35,7 @@ def observe(args):
         raise SystemExit(f"contestants missing: {missing} (nginx installed? --go-server given?)")
     observed = {}
     for key, _ in SERVERS:
-        server = servers.Server(specs[key], None, args.work, "differential")
+        server = servers.Server(specs[key], None, args.work)
         try:
             for case in CASES:
                 seen = outcome(server.port, case)  # compared: the statuses, then whether it stayed open
