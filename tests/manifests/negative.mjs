@@ -33,6 +33,11 @@ export const SCHEMA_BREAKS = {
     ["an HTTPRoute rule's backendRef", (o) => (route(o).spec.rules[0].backendRef = route(o).spec.rules[0].backendRefs), `'"backendRef"' does not exist in type 'IHTTPRouteRule'`],
     ["a hostname with a port", (o) => (route(o).spec.hostnames = ["favorite-athlete.127.0.0.1.nip.io:80"]), "data/spec/hostnames/0 must match pattern"],
   ],
+  // The API versions, which no policy rule repeats: the types have no PDB but policy/v1's, no v2 field in v1's HPA.
+  autoscale: [
+    ["PDB v1beta1", (o) => (find(o, "PodDisruptionBudget").apiVersion = "policy/v1beta1"), "no schema for policy/v1beta1 PodDisruptionBudget"],
+    ["HPA autoscaling/v1", (o) => (hpa(o).apiVersion = "autoscaling/v1"), "does not exist in type 'HorizontalPodAutoscalerSpec'"],
+  ],
   example_gateway: [
     ["a document that is not an object", (o) => (o[0] = "Gateway"), "not an object"],
     ["a listener's protocol a number", (o) => (find(o, "Gateway").spec.listeners[0].protocol = 80), `Type 'number' is not assignable to type 'string'.\n    at: "protocol": 80`],
@@ -113,7 +118,6 @@ export const POLICY_BREAKS = {
     ["PDB blocks drains", (o) => (find(o, "PodDisruptionBudget").spec = { minAvailable: 3, selector: find(o, "PodDisruptionBudget").spec.selector }), "no node can ever be drained"],
     ["PDB selector", (o) => (find(o, "PodDisruptionBudget").spec.selector.matchLabels["app.kubernetes.io/name"] = "x"), "PodDisruptionBudget: selector"],
     ["PDB by percent", (o) => (find(o, "PodDisruptionBudget").spec.maxUnavailable = "33%"), "integer minAvailable or maxUnavailable"],
-    ["PDB v1beta1", (o) => (find(o, "PodDisruptionBudget").apiVersion = "policy/v1beta1"), "policy/v1"],
     ["NetworkPolicy open", (o) => (find(o, "NetworkPolicy").spec.ingress[0].from = [{ namespaceSelector: {} }]), "is not only the ingress-nginx namespace"],
     ["NetworkPolicy admits Traefik's namespace", (o) => (find(o, "NetworkPolicy").spec.ingress[0].from[0].namespaceSelector.matchLabels["kubernetes.io/metadata.name"] = "kube-system"), "is not only the ingress-nginx namespace"],
     ["NetworkPolicy admits a second namespace", (o) => find(o, "NetworkPolicy").spec.ingress[0].from.push({ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } } }), "is not only the ingress-nginx namespace"],
@@ -162,7 +166,6 @@ export const POLICY_BREAKS = {
   // components/autoscale: the HPA owns the replica count, from 3 up, by the cpu request.
   autoscale: [
     ["replicas beside the HPA", (o) => (dep(o).spec.replicas = 3), "must not set spec.replicas"],
-    ["HPA autoscaling/v1", (o) => (hpa(o).apiVersion = "autoscaling/v1"), "apiVersion must be autoscaling/v2"],
     ["HPA below 3 replicas", (o) => (hpa(o).spec.minReplicas = 2), "minReplicas must be >= 3"],
     ["HPA max below min", (o) => (hpa(o).spec.maxReplicas = 2), "maxReplicas below minReplicas"],
     ["HPA scaling another Deployment", (o) => (hpa(o).spec.scaleTargetRef.name = "other"), "scaleTargetRef is not the Deployment"],

@@ -263,7 +263,6 @@ export function checkPolicy(objects, opts = {}) {
   // --- PodDisruptionBudget ----------------------------------------------------
   const pdb = one("PodDisruptionBudget");
   if (pdb) {
-    if (pdb.apiVersion !== "policy/v1") fail(`PodDisruptionBudget: apiVersion must be policy/v1, is ${pdb.apiVersion}`);
     if (!selects(pdb.spec?.selector, podLabels)) fail("PodDisruptionBudget: selector does not match the pod labels");
     const { minAvailable, maxUnavailable } = pdb.spec ?? {};
     let keptUp;
@@ -304,7 +303,6 @@ export function checkPolicy(objects, opts = {}) {
 
   // --- HorizontalPodAutoscaler ------------------------------------------------
   for (const hpa of hpas) {
-    if (hpa.apiVersion !== "autoscaling/v2") fail(`HorizontalPodAutoscaler: apiVersion must be autoscaling/v2, is ${hpa.apiVersion}`);
     const ref = hpa.spec?.scaleTargetRef ?? {};
     if (ref.kind !== "Deployment" || ref.name !== dep.metadata?.name || ref.apiVersion !== "apps/v1")
       fail("HorizontalPodAutoscaler: scaleTargetRef is not the Deployment");
