@@ -84,7 +84,7 @@ export const POLICY_BREAKS = {
     ["runAsNonRoot false", (o) => (podSpec(o).securityContext.runAsNonRoot = false), "runAsNonRoot must be true"],
     ["root UID", (o) => (ctr(o).securityContext.runAsUser = 0), "runAsUser must be 65532"],
     ["container runAsNonRoot false", (o) => (ctr(o).securityContext.runAsNonRoot = false), "container: runAsNonRoot must be true"],
-    ["container seccomp Unconfined", (o) => (ctr(o).securityContext.seccompProfile.type = "Unconfined"), "container: seccompProfile"],
+    ["container seccomp Unconfined", (o) => (ctr(o).securityContext.seccompProfile = { type: "Unconfined" }), "container: seccompProfile"],
     ["writable root fs", (o) => (ctr(o).securityContext.readOnlyRootFilesystem = false), "readOnlyRootFilesystem"],
     ["privilege escalation", (o) => delete ctr(o).securityContext.allowPrivilegeEscalation, "allowPrivilegeEscalation"],
     ["capabilities kept", (o) => (ctr(o).securityContext.capabilities.drop = ["NET_RAW"]), "drop ALL"],
