@@ -74,10 +74,6 @@ export const POLICY_BREAKS = {
     ["scrape path", (o) => (dep(o).spec.template.metadata.annotations["prometheus.io/path"] = "/"), "prometheus.io/path"],
     ["metrics on the Service", (o) => find(o, "Service").spec.ports.push({ name: "metrics", port: 9797, targetPort: "metrics" }), "Service: port metrics exposes metrics"],
     ["metrics by number on the Service", (o) => find(o, "Service").spec.ports.push({ name: "m", port: 9797, targetPort: 9797 }), "only the container port http"],
-    ["Ingress on a metrics Service port", (o) => {
-      find(o, "Service").spec.ports.push({ name: "metrics", port: 9797, targetPort: "metrics" });
-      find(o, "Ingress").spec.rules[0].http.paths[0].backend.service.port = { name: "metrics" };
-    }, "Service: port metrics exposes metrics"],
     ["NetworkPolicy on the metrics port", (o) => (find(o, "NetworkPolicy").spec.ingress[0].ports[0].port = "metrics"), "not the container port"],
     ["short grace period", (o) => (podSpec(o).terminationGracePeriodSeconds = 15), "terminationGracePeriodSeconds"],
     ["slow readiness", (o) => (ctr(o).readinessProbe.periodSeconds = 10), "marked unready after"],
@@ -170,7 +166,6 @@ export const POLICY_BREAKS = {
     ["HPA max below min", (o) => (hpa(o).spec.maxReplicas = 2), "maxReplicas below minReplicas"],
     ["HPA scaling another Deployment", (o) => (hpa(o).spec.scaleTargetRef.name = "other"), "scaleTargetRef is not the Deployment"],
     ["HPA on memory", (o) => (hpa(o).spec.metrics[0].resource.name = "memory"), "needs a cpu Resource metric"],
-    ["HPA's cpu Utilization without a cpu request", (o) => delete ctr(o).resources.requests.cpu, "requests.cpu must be set"],
   ],
   // Each route's own render: the NetworkPolicy follows its controller, the route has its shape.
   traefik: [
