@@ -33,6 +33,11 @@ export const SCHEMA_BREAKS = {
     ["an HTTPRoute rule's backendRef", (o) => (route(o).spec.rules[0].backendRef = route(o).spec.rules[0].backendRefs), `'"backendRef"' does not exist in type 'IHTTPRouteRule'`],
     ["a hostname with a port", (o) => (route(o).spec.hostnames = ["favorite-athlete.127.0.0.1.nip.io:80"]), "data/spec/hostnames/0 must match pattern"],
   ],
+  // The API versions, which no policy rule repeats: the types have no PDB but policy/v1's, no v2 field in v1's HPA.
+  autoscale: [
+    ["PDB v1beta1", (o) => (find(o, "PodDisruptionBudget").apiVersion = "policy/v1beta1"), "no schema for policy/v1beta1 PodDisruptionBudget"],
+    ["HPA autoscaling/v1", (o) => (hpa(o).apiVersion = "autoscaling/v1"), "does not exist in type 'HorizontalPodAutoscalerSpec'"],
+  ],
   example_gateway: [
     ["a document that is not an object", (o) => (o[0] = "Gateway"), "not an object"],
     ["a listener's protocol a number", (o) => (find(o, "Gateway").spec.listeners[0].protocol = 80), `Type 'number' is not assignable to type 'string'.\n    at: "protocol": 80`],
@@ -69,17 +74,13 @@ export const POLICY_BREAKS = {
     ["scrape path", (o) => (dep(o).spec.template.metadata.annotations["prometheus.io/path"] = "/"), "prometheus.io/path"],
     ["metrics on the Service", (o) => find(o, "Service").spec.ports.push({ name: "metrics", port: 9797, targetPort: "metrics" }), "Service: port metrics exposes metrics"],
     ["metrics by number on the Service", (o) => find(o, "Service").spec.ports.push({ name: "m", port: 9797, targetPort: 9797 }), "only the container port http"],
-    ["Ingress on a metrics Service port", (o) => {
-      find(o, "Service").spec.ports.push({ name: "metrics", port: 9797, targetPort: "metrics" });
-      find(o, "Ingress").spec.rules[0].http.paths[0].backend.service.port = { name: "metrics" };
-    }, "Service: port metrics exposes metrics"],
     ["NetworkPolicy on the metrics port", (o) => (find(o, "NetworkPolicy").spec.ingress[0].ports[0].port = "metrics"), "not the container port"],
     ["short grace period", (o) => (podSpec(o).terminationGracePeriodSeconds = 15), "terminationGracePeriodSeconds"],
     ["slow readiness", (o) => (ctr(o).readinessProbe.periodSeconds = 10), "marked unready after"],
     ["runAsNonRoot false", (o) => (podSpec(o).securityContext.runAsNonRoot = false), "runAsNonRoot must be true"],
     ["root UID", (o) => (ctr(o).securityContext.runAsUser = 0), "runAsUser must be 65532"],
     ["container runAsNonRoot false", (o) => (ctr(o).securityContext.runAsNonRoot = false), "container: runAsNonRoot must be true"],
-    ["container seccomp Unconfined", (o) => (ctr(o).securityContext.seccompProfile.type = "Unconfined"), "container: seccompProfile"],
+    ["container seccomp Unconfined", (o) => (ctr(o).securityContext.seccompProfile = { type: "Unconfined" }), "container: seccompProfile"],
     ["writable root fs", (o) => (ctr(o).securityContext.readOnlyRootFilesystem = false), "readOnlyRootFilesystem"],
     ["privilege escalation", (o) => delete ctr(o).securityContext.allowPrivilegeEscalation, "allowPrivilegeEscalation"],
     ["capabilities kept", (o) => (ctr(o).securityContext.capabilities.drop = ["NET_RAW"]), "drop ALL"],
@@ -113,7 +114,6 @@ export const POLICY_BREAKS = {
     ["PDB blocks drains", (o) => (find(o, "PodDisruptionBudget").spec = { minAvailable: 3, selector: find(o, "PodDisruptionBudget").spec.selector }), "no node can ever be drained"],
     ["PDB selector", (o) => (find(o, "PodDisruptionBudget").spec.selector.matchLabels["app.kubernetes.io/name"] = "x"), "PodDisruptionBudget: selector"],
     ["PDB by percent", (o) => (find(o, "PodDisruptionBudget").spec.maxUnavailable = "33%"), "integer minAvailable or maxUnavailable"],
-    ["PDB v1beta1", (o) => (find(o, "PodDisruptionBudget").apiVersion = "policy/v1beta1"), "policy/v1"],
     ["NetworkPolicy open", (o) => (find(o, "NetworkPolicy").spec.ingress[0].from = [{ namespaceSelector: {} }]), "is not only the ingress-nginx namespace"],
     ["NetworkPolicy admits Traefik's namespace", (o) => (find(o, "NetworkPolicy").spec.ingress[0].from[0].namespaceSelector.matchLabels["kubernetes.io/metadata.name"] = "kube-system"), "is not only the ingress-nginx namespace"],
     ["NetworkPolicy admits a second namespace", (o) => find(o, "NetworkPolicy").spec.ingress[0].from.push({ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } } }), "is not only the ingress-nginx namespace"],
@@ -162,12 +162,10 @@ export const POLICY_BREAKS = {
   // components/autoscale: the HPA owns the replica count, from 3 up, by the cpu request.
   autoscale: [
     ["replicas beside the HPA", (o) => (dep(o).spec.replicas = 3), "must not set spec.replicas"],
-    ["HPA autoscaling/v1", (o) => (hpa(o).apiVersion = "autoscaling/v1"), "apiVersion must be autoscaling/v2"],
     ["HPA below 3 replicas", (o) => (hpa(o).spec.minReplicas = 2), "minReplicas must be >= 3"],
     ["HPA max below min", (o) => (hpa(o).spec.maxReplicas = 2), "maxReplicas below minReplicas"],
     ["HPA scaling another Deployment", (o) => (hpa(o).spec.scaleTargetRef.name = "other"), "scaleTargetRef is not the Deployment"],
     ["HPA on memory", (o) => (hpa(o).spec.metrics[0].resource.name = "memory"), "needs a cpu Resource metric"],
-    ["HPA's cpu Utilization without a cpu request", (o) => delete ctr(o).resources.requests.cpu, "requests.cpu must be set"],
   ],
   // Each route's own render: the NetworkPolicy follows its controller, the route has its shape.
   traefik: [

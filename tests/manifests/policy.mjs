@@ -4,7 +4,7 @@
 //
 // The numbers come from the service's interface (README.md, "HTTP contract" and "Configuration";
 // Dockerfile.alpine for the UID): container port 8080 named "http", /healthz liveness, /readyz
-// readiness, UID 65532, DRAIN_SECONDS 5 + SHUTDOWN_TIMEOUT_SECONDS 10 by default.
+// readiness, UID 65532; a setting the container does not set has the default of README's table.
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { checkRoute, onlyNamespace } from "./route_policy.mjs";
@@ -35,9 +35,10 @@ function quantity(q) {
   return Number(m[1]) * (m[2] ? f[m[2]] : 1);
 }
 
-function envValue(container, name, fallback) {
+// A setting's value in the container, as a number (NaN for `off`): its variable, else its default.
+function envValue(container, name) {
   const e = (container.env ?? []).find((x) => x.name === name);
-  return e && e.value !== undefined ? Number(e.value) : fallback;
+  return Number(e?.value ?? SETTINGS.get(name).dflt);
 }
 
 // The service's settings, name -> { dflt, meaning }: README.md's Configuration table, which
@@ -175,7 +176,7 @@ export function checkPolicy(objects, opts = {}) {
   const port = (c.ports ?? []).find((p) => p.name === PORT_NAME);
   if (!port) fail(`container: needs a port named ${PORT_NAME}`);
   else if (port.containerPort !== PORT_NUMBER) fail(`container: port ${PORT_NAME} must be ${PORT_NUMBER}`);
-  if (envValue(c, "PORT", PORT_NUMBER) !== (port?.containerPort ?? PORT_NUMBER))
+  if (envValue(c, "PORT") !== (port?.containerPort ?? PORT_NUMBER))
     fail("container: env PORT differs from the http containerPort");
 
   // Every variable the container gets is a setting of the service, in its form.
@@ -190,7 +191,7 @@ export function checkPolicy(objects, opts = {}) {
   else {
     if (metricsPort.containerPort === (port?.containerPort ?? PORT_NUMBER))
       fail(`container: port ${METRICS_PORT_NAME} must differ from port ${PORT_NAME}`);
-    if (envValue(c, "METRICS_PORT", undefined) !== metricsPort.containerPort)
+    if (envValue(c, "METRICS_PORT") !== metricsPort.containerPort)
       fail(`container: env METRICS_PORT differs from the ${METRICS_PORT_NAME} containerPort`);
     const ann = tmpl.metadata?.annotations ?? {};
     if (ann["prometheus.io/scrape"] !== "true") fail('Pod: annotation prometheus.io/scrape must be "true"');
@@ -211,8 +212,8 @@ export function checkPolicy(objects, opts = {}) {
 
   // Graceful shutdown: grace period longer than drain + shutdown, and readiness
   // fails within the drain window.
-  const drain = envValue(c, "DRAIN_SECONDS", 5);
-  const shutdown = envValue(c, "SHUTDOWN_TIMEOUT_SECONDS", 10);
+  const drain = envValue(c, "DRAIN_SECONDS");
+  const shutdown = envValue(c, "SHUTDOWN_TIMEOUT_SECONDS");
   const grace = pod.terminationGracePeriodSeconds ?? 30;
   if (!(grace > drain + shutdown))
     fail(`Pod: terminationGracePeriodSeconds (${grace}) must exceed DRAIN_SECONDS + SHUTDOWN_TIMEOUT_SECONDS (${drain + shutdown})`);
@@ -263,7 +264,6 @@ export function checkPolicy(objects, opts = {}) {
   // --- PodDisruptionBudget ----------------------------------------------------
   const pdb = one("PodDisruptionBudget");
   if (pdb) {
-    if (pdb.apiVersion !== "policy/v1") fail(`PodDisruptionBudget: apiVersion must be policy/v1, is ${pdb.apiVersion}`);
     if (!selects(pdb.spec?.selector, podLabels)) fail("PodDisruptionBudget: selector does not match the pod labels");
     const { minAvailable, maxUnavailable } = pdb.spec ?? {};
     let keptUp;
@@ -304,7 +304,6 @@ export function checkPolicy(objects, opts = {}) {
 
   // --- HorizontalPodAutoscaler ------------------------------------------------
   for (const hpa of hpas) {
-    if (hpa.apiVersion !== "autoscaling/v2") fail(`HorizontalPodAutoscaler: apiVersion must be autoscaling/v2, is ${hpa.apiVersion}`);
     const ref = hpa.spec?.scaleTargetRef ?? {};
     if (ref.kind !== "Deployment" || ref.name !== dep.metadata?.name || ref.apiVersion !== "apps/v1")
       fail("HorizontalPodAutoscaler: scaleTargetRef is not the Deployment");
