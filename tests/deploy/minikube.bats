@@ -164,12 +164,15 @@ FAILS
 
 @test "respects KUBECONFIG; --profile: every minikube call has -p, every kubectl call --context, that profile" {
   export KUBECONFIG=$T/my-kubeconfig
+  rm "$FA_STUB_STATE/minikube-running" # its start too
   deploy --skip-tests --profile demo
+  assert_called '^minikube -p demo start$'
   assert_success
   ! grep -v "KUBECONFIG=$T/my-kubeconfig\$" "$FA_STUB_STATE/env.log" || fail "KUBECONFIG changed"
   refute_called '--kubeconfig'
-  refute_called '^minikube (-p [^d]|[^-])'
-  refute_called '^kubectl (--context [^d]|[^-])'
+  assert_equal "$(count_calls '^minikube -p demo ')" "$(count_calls '^minikube ')"
+  assert_equal "$(count_calls '^kubectl --context demo ')" "$(count_calls '^kubectl ')"
+  [[ -f $REPO/build/deploy/demo/kustomization.yaml ]] || fail "the generated overlay is not the profile's"
 }
 
 # The bounded namespace deletion: golden/dry_run_delete.txt.
