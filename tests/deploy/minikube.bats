@@ -50,13 +50,6 @@ load deploy_helpers
   refute_called '^curl'
 }
 
-@test "starts minikube when it is not running, with FA_MINIKUBE_START_ARGS" {
-  rm "$FA_STUB_STATE/minikube-running"
-  FA_MINIKUBE_START_ARGS="--driver=docker --cpus=2" deploy --skip-tests
-  assert_success
-  assert_called '^minikube -p minikube start --driver=docker --cpus=2$' # after it, the plan's steps
-}
-
 @test "curl: polls with a pause only after a failed attempt, then succeeds" {
   FA_STUB_FAIL='^curl .*nip\.io' FA_STUB_FAIL_FIRST=2 deploy --skip-tests
   assert_success
@@ -164,7 +157,7 @@ FAILS
 
 @test "respects KUBECONFIG; --profile: every minikube call has -p, every kubectl call --context, that profile" {
   export KUBECONFIG=$T/my-kubeconfig
-  rm "$FA_STUB_STATE/minikube-running" # its start too
+  rm "$FA_STUB_STATE/minikube-running" # started as it is not running (its arguments: golden/dry_run_minikube_options.diff)
   deploy --skip-tests --profile demo
   assert_called '^minikube -p demo start$'
   assert_success

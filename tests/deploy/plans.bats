@@ -114,7 +114,7 @@ render_delta() {
   done <<'MODES'
 default - 
 tls_autoscale default --tls --autoscale
-minikube_options default FA_MINIKUBE_START_ARGS=--cpus=2 --tunnel --skip-tests
+minikube_options default 'FA_MINIKUBE_START_ARGS=--driver=docker --cpus=2' --tunnel --skip-tests
 podman default FA_CONTAINER_ENGINE=podman
 traefik default --ingress traefik
 gateway default --gateway gateway/public
