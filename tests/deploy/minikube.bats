@@ -254,6 +254,7 @@ FAILS
   assert_output --partial "this is minikube 1.38.1"
 }
 
+# The nginx route checks the traefik addon the same way: golden/dry_run_default.txt.
 @test "the two addons cannot run together: a stop that says what to run, never a disable" {
   FA_STUB_ADDONS_ENABLED="metrics-server ingress" deploy --ingress traefik --skip-tests
   assert_failure 1
@@ -261,11 +262,6 @@ FAILS
   assert_output --partial "run 'minikube -p minikube addons disable ingress' yourself"
   refute_called 'addons (enable|disable)'
   refute_called 'apply'
-  : >"$FA_STUB_LOG"
-  FA_STUB_ADDONS_ENABLED=traefik deploy --skip-tests
-  assert_failure 1
-  assert_output --partial "run 'minikube -p minikube addons disable traefik' yourself"
-  refute_called 'addons (enable|disable)'
 }
 
 # The steps of --gateway, in order, and its HTTPRoute: golden/dry_run_gateway.diff.
