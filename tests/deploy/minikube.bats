@@ -5,17 +5,12 @@
 
 load deploy_helpers
 
-@test "deploys: every step logged with a time, the wait for each admission job, the URL and the JSON" {
-  # The order of the steps is the plan's (golden/dry_run_default.txt).
+@test "deploys: the wait for each admission job, the URL and the JSON" {
+  # The steps in order, each message with its time: the plan's (golden/dry_run_default.txt).
   deploy
   assert_success
   assert_called 'wait --for=condition=complete job.batch/ingress-nginx-admission-create'
   assert_called 'wait --for=condition=complete job.batch/ingress-nginx-admission-patch'
-  # Each step is logged with a timestamp.
-  local s
-  for s in "1/6 preflight" "2/6 build" "3/6 cluster" "4/6 load" "5/6 apply" "6/6 verify"; do
-    assert_line --regexp "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z \[$s\] ==="
-  done
   assert_line "URL:    http://favorite-athlete.192.168.49.2.nip.io/"
   assert_line 'Answer: {"myFavoriteAthlete":"Usain Bolt"}'
   refute_called '^sleep' # no blind sleep: every condition was met at once

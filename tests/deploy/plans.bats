@@ -88,6 +88,8 @@ render_delta() {
     mkdir -p "$T/tmp"
     run env PATH="$(script_path "${argv[@]}")" TMPDIR="$T/tmp" "${env[@]}" "$REPO/build-and-deploy.sh" --dry-run "${argv[@]}"
     assert_success
+    # Every message has its time (normalized away below); commands and manifests are indented.
+    ! grep -vE '^( |[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z \[)' <<<"$output" || fail "a message of the plan $args without its time (above)"
     no_calls_but_render
     [[ ! -e $REPO/build ]] || fail "the dry run $args wrote $REPO/build"
     # Its temporary files (<work>: the plan's, an image archive's) are gone on exit.
