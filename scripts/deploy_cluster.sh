@@ -226,41 +226,35 @@ check_answer() {
   [[ $TLS == 0 || -n $URL_OPTION ]] || check_no_plain_http
 }
 
-# delete: everything the script applied, and the images it loaded into minikube.
-delete_namespace() {
-  CLUSTER_STEPS_STARTED=1
-  # Everything the script applies lives in this namespace (the Namespace is
-  # part of the manifests), so deleting it removes all of it.
-  run kubectl --context "$KCONTEXT" delete namespace "$NAMESPACE" --ignore-not-found --wait=true --timeout="${DELETE_TIMEOUT}s" ||
-    die "namespace $NAMESPACE was not deleted within ${DELETE_TIMEOUT}s (see 'kubectl get namespace $NAMESPACE -o yaml' for what blocks it)"
-}
-
+# delete: everything the script applied (it all lives in the namespace: the Namespace is part of the
+# manifests), the images it loaded into minikube, the generated overlay.
 delete_all() {
   STEP="delete"
-  local where="minikube profile $PROFILE"
+  local where="minikube profile $PROFILE" img images="$APP:<each-loaded-tag>"
   [[ -z $CONTEXT ]] || where="context $CONTEXT"
   log "=== removing $APP from $where"
-  if [[ -n $CONTEXT ]]; then
-    delete_namespace
-    run rm -rf "$OVERLAY_DIR"
-    log "done. Images loaded into that cluster's nodes are left to its own garbage collection."
-    return 0
-  fi
   # A dry run reads nothing from the cluster: it shows the removal as if the profile were
   # running, with a placeholder for the image tags 'minikube image ls' would list.
-  if [[ $DRY_RUN == 0 ]] && ! mk status >/dev/null 2>&1; then
+  if [[ -z $CONTEXT && $DRY_RUN == 0 ]] && ! mk status >/dev/null 2>&1; then
     log "minikube profile $PROFILE is not running: nothing deployed to remove"
   else
-    delete_namespace
-    local img images="$APP:<each-loaded-tag>"
-    [[ $DRY_RUN == 1 ]] || images=$(mk image ls 2>/dev/null | grep -E "(^|/)$APP:" || true)
-    for img in $images; do
-      run minikube -p "$PROFILE" image rm "$img" || warn "could not remove image $img"
-    done
+    CLUSTER_STEPS_STARTED=1
+    run kubectl --context "$KCONTEXT" delete namespace "$NAMESPACE" --ignore-not-found --wait=true --timeout="${DELETE_TIMEOUT}s" ||
+      die "namespace $NAMESPACE was not deleted within ${DELETE_TIMEOUT}s (see 'kubectl get namespace $NAMESPACE -o yaml' for what blocks it)"
+    if [[ -z $CONTEXT ]]; then
+      [[ $DRY_RUN == 1 ]] || images=$(mk image ls 2>/dev/null | grep -E "(^|/)$APP:" || true)
+      for img in $images; do
+        run minikube -p "$PROFILE" image rm "$img" || warn "could not remove image $img"
+      done
+    fi
   fi
   run rm -rf "$OVERLAY_DIR"
-  log "done. Left in place (may predate this script): the minikube profile and its ingress/metrics-server addons."
-  log "to remove those too: minikube -p $PROFILE addons disable ingress (or traefik); or minikube delete -p $PROFILE"
+  if [[ -n $CONTEXT ]]; then
+    log "done. Images loaded into that cluster's nodes are left to its own garbage collection."
+  else
+    log "done. Left in place (may predate this script): the minikube profile and its ingress/metrics-server addons."
+    log "to remove those too: minikube -p $PROFILE addons disable ingress (or traefik); or minikube delete -p $PROFILE"
+  fi
 }
 
 # On failure after step 3: what the cluster says about the deployment, its failing pods and the

@@ -169,21 +169,18 @@ route_gateway() {
   fi
 }
 
-# The route's status for our Gateway: "Accepted=True ResolvedRefs=True" and the reasons/messages.
-route_status() {
-  k -n "$NAMESPACE" get httproute "$APP" -o "jsonpath={range .status.parents[?(@.parentRef.name==\"$GATEWAY_NAME\")]}{range .conditions[*]}{.type}={.status} ({.reason}: {.message}); {end}{end}" 2>/dev/null
-}
-
 # Waits until the Gateway has accepted the HTTPRoute and resolved its backend.
 route_wait_accepted() {
   local gw="$GATEWAY_NS/$GATEWAY_NAME" deadline=$((SECONDS + ADDON_TIMEOUT)) st=""
+  # The route's status for our Gateway: "Accepted=True (reason: message); ResolvedRefs=True (...); ".
+  local status="jsonpath={range .status.parents[?(@.parentRef.name==\"$GATEWAY_NAME\")]}{range .conditions[*]}{.type}={.status} ({.reason}: {.message}); {end}{end}"
   log "waiting up to ${ADDON_TIMEOUT}s for the Gateway $gw to accept httproute/$APP (conditions Accepted and ResolvedRefs)"
   if [[ $DRY_RUN == 1 ]]; then
     run kubectl --context "$KCONTEXT" -n "$NAMESPACE" get httproute "$APP" -o "jsonpath={.status.parents}"
     return 0
   fi
   while :; do
-    st=$(route_status || true)
+    st=$(k -n "$NAMESPACE" get httproute "$APP" -o "$status" 2>/dev/null || true)
     if [[ $st == *"Accepted=True"* && $st == *"ResolvedRefs=True"* ]]; then
       log "the Gateway $gw accepted httproute/$APP: $st"
       return 0

@@ -4,9 +4,8 @@
 # APT_CONFIG with APT::Get::Simulate, so the real system is only read, never changed:
 #   - the status holds Docker CE's containerd.io (Provides/Conflicts/Replaces: runc) and
 #     docker-ce depending on it, as on GitHub's Ubuntu runners;
-#   - `apt-get install --no-remove runc` fails there, where plain `apt-get install runc` would
-#     remove containerd.io and docker-ce (both shown);
-#   - apt_install runc fails with a message naming runc and what it would remove;
+#   - apt_install runc fails with a message naming runc and what apt would remove there
+#     (containerd.io and docker-ce: apt's own plan, which --no-remove refuses);
 #   - install_debian_packages counts runc as present when containerd.io provides it;
 #   - without_service_starts puts a denying policy-rc.d in place for the command only.
 # Exit 77 (skipped) without apt-get (not Debian).
@@ -57,17 +56,7 @@ APT::Get::Simulate "true";
 EOF
 export APT_CONFIG=$work/apt.conf
 
-# Plain apt would remove Docker: that is the hazard the rule is about.
-out=$(apt-get install -y runc 2>&1) || fail "the simulation without --no-remove failed: $out"
-removed=$(sed -n '/will be REMOVED:/,/^[^ ]/{/^ /p}' <<<"$out" | xargs)
-[[ $removed == "containerd.io docker-ce" ]] || fail "expected apt to want to remove containerd.io docker-ce, got '$removed'"
-ok "without --no-remove, installing runc would remove: $removed"
-
-if out=$(apt-get install -y --no-remove runc 2>&1); then fail "--no-remove did not stop the removal: $out"; fi
-[[ $out == *"Packages need to be removed but remove is disabled"* ]] || fail "unexpected apt error: $out"
-ok "apt-get install --no-remove runc fails instead of removing"
-
-# The project's function, on the same state. Its policy-rc.d goes to a temp path.
+# Its policy-rc.d goes to a temp path.
 export FA_APT_UPDATE=0 FA_POLICY_RC_D=$work/policy-rc.d
 if out=$(bash -c 'source "$1/scripts/lib.sh"; apt_install runc' _ "$root" 2>&1); then
   fail "apt_install runc succeeded against a status with containerd.io: $out"

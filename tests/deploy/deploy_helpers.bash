@@ -65,6 +65,11 @@ teardown() {
     echo "FORBIDDEN: pushed to a registry / logged in" >&2
     return 1
   fi
+  # The user's current context is never used (kubectl kustomize renders locally).
+  if grep -E '^kubectl ' "$FA_STUB_LOG" | grep -vE '^kubectl (--context [^ ]+|kustomize) '; then
+    echo "FORBIDDEN: kubectl without --context" >&2
+    return 1
+  fi
 }
 
 # The POSIX tools build-and-deploy.sh may need (plus bash itself, >= 3.2).

@@ -49,7 +49,7 @@ normalized() {
   sha=$(short_sha)
   rev=$(git -C "$REPO" rev-parse HEAD)
   printf '%s\n' "$1" | sed -E -e 's/^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z //' \
-    -e "s|$T/|<t>/|g" -e 's|/[^ ]*/fa-deploy\.[A-Za-z0-9]+|<work>|g' -e "s/$rev/<revision>/g" \
+    -e 's|/[^ ]*/fa-deploy\.[A-Za-z0-9]+|<work>|g' -e "s|$T/|<t>/|g" -e "s/$rev/<revision>/g" \
     -e "s/$sha/<tag>/g" -e 's/found bash .*/found bash <version>/' -e 's/VERSION=[^ ]+/VERSION=<version>/'
 }
 
@@ -79,17 +79,21 @@ render_delta() {
   local -A plan
   while read -r name base args; do
     local -a env=() argv=()
-    # shellcheck disable=SC2086 # each line's words, split: VAR=value settings, then arguments
-    set -- $args
+    eval "set -- $args" # each line's words, as the shell splits them: VAR=value settings, then arguments
     while [[ ${1:-} == [A-Z]*=* ]]; do
       env+=("$1")
       shift
     done
     argv=("$@")
-    run env PATH="$(script_path "${argv[@]}")" "${env[@]}" "$REPO/build-and-deploy.sh" --dry-run "${argv[@]}"
+    mkdir -p "$T/tmp"
+    run env PATH="$(script_path "${argv[@]}")" TMPDIR="$T/tmp" "${env[@]}" "$REPO/build-and-deploy.sh" --dry-run "${argv[@]}"
     assert_success
+    # Every message has its time (normalized away below); commands and manifests are indented.
+    ! grep -vE '^( |[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z \[)' <<<"$output" || fail "a message of the plan $args without its time (above)"
     no_calls_but_render
     [[ ! -e $REPO/build ]] || fail "the dry run $args wrote $REPO/build"
+    # Its temporary files (<work>: the plan's, an image archive's) are gone on exit.
+    [[ -z $(ls -A "$T/tmp") ]] || fail "the dry run $args left $(ls -A "$T/tmp") in TMPDIR"
     plan[$name]=$(render_delta "$(normalized "$output")")
     # Every wait of every plan is bounded, by the timeouts deploy_helpers.bash sets (7, 9, 11 s).
     if grep -E '^  would run: kubectl .* (wait|rollout status|delete) ' <<<"${plan[$name]}" | grep -vE -- '--timeout=(7|9|11)s( |$)' ||
@@ -112,7 +116,7 @@ render_delta() {
   done <<'MODES'
 default - 
 tls_autoscale default --tls --autoscale
-minikube_options default FA_MINIKUBE_START_ARGS=--cpus=2 --profile demo --tunnel --skip-tests
+minikube_options default 'FA_MINIKUBE_START_ARGS=--driver=docker --cpus=2' --tunnel --skip-tests
 podman default FA_CONTAINER_ENGINE=podman
 traefik default --ingress traefik
 gateway default --gateway gateway/public
@@ -122,9 +126,9 @@ context_k3d context_kind --context k3d-demo
 context_docker_desktop context_kind --context docker-desktop
 context_named_kind context_kind --context=other --image-load=kind
 context_gateway gateway --context kind-demo --gateway nginx-gateway/shared --controller-namespace envoy-gateway-system
-context_filter context_kind --context kind-demo --render-filter cat
+context_filter context_kind --context kind-demo --render-filter 'cat -u'
 context_url context_kind --context kind-demo --image-load none --host fa.10.1.2.3.nip.io --url http://10.96.0.10:8080/
-context_archive context_kind --context=kind-demo --image-load=archive:cat
+context_archive context_kind --context=kind-demo '--image-load=archive:cat -n'
 delete - delete
 delete_context delete delete --context lab
 MODES

@@ -23,15 +23,10 @@ arg_after() {
   printf '%s' "$a"
 }
 
-# The tools match their subcommand anywhere in the call (" get gateway "), so flags such as
-# --context, -n and -p need no parsing; the object a call names is its last argument.
-stub_docker() {
-  # save [--format F] -o FILE IMAGE: the image's name written into FILE.
-  if [[ $1 == save ]]; then echo "${!#}" >"$(arg_after -o "$@")"; fi
-}
-stub_podman() { stub_docker "$@"; }
-stub_kind() { :; }
-stub_k3d() { :; }
+# docker, podman, kind and k3d are only recorded. The others match their subcommand anywhere in
+# the call (" get gateway "), so flags such as --context, -n and -p need no parsing; the object a
+# call names is its last argument.
+
 # How long the script wanted to sleep is in the log; 0.1 s lets deadlines measured with $SECONDS
 # pass within a test.
 stub_sleep() { "$FA_REAL_SLEEP" 0.1; }
@@ -61,10 +56,7 @@ stub_minikube() {
     ;;
   *" version --short "*) echo "${FA_STUB_MINIKUBE_VERSION:-v1.39.0}" ;;
   *" ip "*) echo 192.168.49.2 ;;
-  *" image load "*)
-    # An archive holds the image's name (stub_docker save).
-    if [[ -f $last ]]; then full_name "$(<"$last")"; else full_name "$last"; fi >>"$images"
-    ;;
+  *" image load "*) full_name "$last" >>"$images" ;;
   *" image ls "*) sort -u "$images" ;;
   *" image rm "*)
     grep -vxF "$(full_name "$last")" "$images" >"$images.new" || true
@@ -142,7 +134,7 @@ main() {
       exit 1
     fi
   fi
-  "stub_$tool" "$@"
+  if declare -F "stub_$tool" >/dev/null; then "stub_$tool" "$@"; fi
 }
 
 main "$@"
