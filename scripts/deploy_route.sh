@@ -250,7 +250,7 @@ write_overlay() { # write_overlay DIR HOST: the kustomization the script applies
       echo "    files: [tls.crt=tls/$host.crt, tls.key=tls/$host.key]"
       echo "generatorOptions:"
       echo "  disableNameSuffixHash: true"
-      echo "  labels: {app.kubernetes.io/name: $APP, app.kubernetes.io/part-of: $APP}"
+      echo "  labels: {app.kubernetes.io/name: $APP, app.kubernetes.io/part-of: $APP, app.kubernetes.io/managed-by: kustomize}"
     fi
   } >"$dir/kustomization.yaml"
 }
