@@ -91,21 +91,11 @@ pki() {
   cert apiserver /CN=kube-apiserver \
     "IP:${NODE_IP},IP:${SVC_CIDR%.0/24}.1,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc"
   cert admin /O=system:masters/CN=fa-admin
-  cat >"${STATE}/kubeconfig" <<EOF
-apiVersion: v1
-kind: Config
-clusters:
-- name: ${CONTEXT}
-  cluster: {server: "https://${NODE_IP}:6443", certificate-authority: "${p}/ca.crt"}
-users:
-- name: admin
-  user: {client-certificate: "${p}/admin.crt", client-key: "${p}/admin.key"}
-contexts:
-- name: ${CONTEXT}
-  context: {cluster: ${CONTEXT}, user: admin}
-current-context: ${CONTEXT}
-EOF
   export KUBECONFIG="${STATE}/kubeconfig"
+  kubectl config set-cluster "${CONTEXT}" --server="https://${NODE_IP}:6443" --certificate-authority="${p}/ca.crt" >/dev/null
+  kubectl config set-credentials admin --client-certificate="${p}/admin.crt" --client-key="${p}/admin.key" >/dev/null
+  kubectl config set-context "${CONTEXT}" --cluster="${CONTEXT}" --user=admin >/dev/null
+  kubectl config use-context "${CONTEXT}" >/dev/null
 }
 
 # ---------------------------------------------------------------------------------------------
