@@ -246,10 +246,6 @@ up() {
   need_cmd etcd containerd containerd-shim-runc-v2 runc ctr kubectl openssl ip iptables \
     podman gcc curl setsid unshare nsenter
   [[ -x /usr/lib/cni/bridge && -x /usr/lib/cni/host-local ]] || skip "no CNI plugins in /usr/lib/cni (containernetworking-plugins)"
-  local c
-  for c in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy; do
-    [[ -x ${bin}/${c} ]] || fail "no ${c} in ${bin} (tests/cluster/build_k8s.sh builds them)"
-  done
   if [[ -e ${STATE} ]]; then
     log "${STATE} exists: removing the leftovers of a previous run first"
     down "${STATE}"
