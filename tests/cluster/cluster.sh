@@ -91,21 +91,11 @@ pki() {
   cert apiserver /CN=kube-apiserver \
     "IP:${NODE_IP},IP:${SVC_CIDR%.0/24}.1,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc"
   cert admin /O=system:masters/CN=fa-admin
-  cat >"${STATE}/kubeconfig" <<EOF
-apiVersion: v1
-kind: Config
-clusters:
-- name: ${CONTEXT}
-  cluster: {server: "https://${NODE_IP}:6443", certificate-authority: "${p}/ca.crt"}
-users:
-- name: admin
-  user: {client-certificate: "${p}/admin.crt", client-key: "${p}/admin.key"}
-contexts:
-- name: ${CONTEXT}
-  context: {cluster: ${CONTEXT}, user: admin}
-current-context: ${CONTEXT}
-EOF
   export KUBECONFIG="${STATE}/kubeconfig"
+  kubectl config set-cluster "${CONTEXT}" --server="https://${NODE_IP}:6443" --certificate-authority="${p}/ca.crt" >/dev/null
+  kubectl config set-credentials admin --client-certificate="${p}/admin.crt" --client-key="${p}/admin.key" >/dev/null
+  kubectl config set-context "${CONTEXT}" --cluster="${CONTEXT}" --user=admin >/dev/null
+  kubectl config use-context "${CONTEXT}" >/dev/null
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -256,10 +246,6 @@ up() {
   need_cmd etcd containerd containerd-shim-runc-v2 runc ctr kubectl openssl ip iptables \
     podman gcc curl setsid unshare nsenter
   [[ -x /usr/lib/cni/bridge && -x /usr/lib/cni/host-local ]] || skip "no CNI plugins in /usr/lib/cni (containernetworking-plugins)"
-  local c
-  for c in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy; do
-    [[ -x ${bin}/${c} ]] || fail "no ${c} in ${bin} (tests/cluster/build_k8s.sh builds them)"
-  done
   if [[ -e ${STATE} ]]; then
     log "${STATE} exists: removing the leftovers of a previous run first"
     down "${STATE}"

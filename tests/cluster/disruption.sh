@@ -14,10 +14,7 @@ settled() { [[ $(ready_pods):$(kn get pods -l "${SELECTOR}" --no-headers | wc -l
 settle() { wait_until 90 "3 pods Ready and no other pod" settled; }
 
 # Epoch milliseconds, to set beside the log lines and the load loop's records.
-now_ms() {
-  local t="${EPOCHREALTIME/./}"
-  printf '%s\n' "${t:0:13}"
-}
+now_ms() { date +%s%3N; }
 # stop_job PID: ends a background subshell, then its children (curl, kubectl): the subshell
 # first, so that the request its kill interrupts is never recorded as a failure.
 stop_job() {
@@ -79,6 +76,8 @@ watch_endpoints() {
 }
 # Fewest addresses in the endpoints over the watch.
 min_endpoints() { awk '{n = ($2 == "<none>") ? 0 : split($2, a, ","); if (min == "" || n < min) min = n} END {print min}' "${WATCH_LOG}"; }
+# left_endpoints IP T0: when (epoch ms) IP was first out of the endpoints at or after T0.
+left_endpoints() { awk -v ip=",$1," -v t0="$2" '$1 >= t0 && index("," $2 ",", ip) == 0 {print $1; exit}' "${WATCH_LOG}"; }
 
 to_ms() { date -u -d "$1" +%s%3N; }
 
@@ -117,7 +116,7 @@ delete_pod() {
   stop_job "${WATCH_PID}"
   load_stop "pod delete"
   local left draining stopped
-  left="$(awk -v ip=",${ip}," -v t0="${t0}" '$1 >= t0 && index("," $2 ",", ip) == 0 {print $1; exit}' "${WATCH_LOG}")"
+  left="$(left_endpoints "${ip}" "${t0}")"
   draining="$(grep -m1 '"msg":"draining"' "${STATE}/deleted-pod.log" | sed -E 's/.*"time":"([^"]+)".*/\1/')"
   stopped="$(grep -m1 '"msg":"stopped"' "${STATE}/deleted-pod.log" | sed -E 's/.*"time":"([^"]+)".*/\1/')"
   [[ -n ${left} ]] || fail "the endpoints watch never dropped ${ip} (${pod})"
@@ -170,24 +169,22 @@ freeze_pod() {
   pid="$(container_pid "${pod}")"
   [[ ${pid} =~ ^[1-9][0-9]*$ ]] || fail "no running task for ${pod}"
   load_start "http://$(service_ip)/"
-  local t0=${SECONDS} out left=""
+  watch_endpoints
+  local t0 out left restarted
+  t0="$(now_ms)"
   kill -STOP "${pid}"
   log "SIGSTOP sent to ${pod}'s process ${pid}"
-  # Both times are measured in one wait: out of the endpoints (readiness), then restarted (liveness).
-  restarted_since_stop() {
-    if [[ -z ${left} && $(kn get endpoints "${APP}" -o jsonpath='{.subsets[*].addresses[*].ip}') != *"${ip}"* ]]; then
-      left=$((SECONDS - t0))
-    fi
-    [[ $(kn get pod "${pod}" -o jsonpath='{.status.containerStatuses[0].restartCount}') -gt ${restarts} ]]
-  }
-  wait_until 180 "${pod} restarted after SIGSTOP" restarted_since_stop
-  local restarted=$((SECONDS - t0))
+  was_restarted() { [[ $(kn get pod "${pod}" -o jsonpath='{.status.containerStatuses[0].restartCount}') -gt ${restarts} ]]; }
+  wait_until 180 "${pod} restarted after SIGSTOP" was_restarted
+  restarted=$((($(now_ms) - t0) / 1000))
   wait_until 120 "3 pods Ready after the restart" three_ready
+  stop_job "${WATCH_PID}"
   load_stop "liveness"
+  left="$(left_endpoints "${ip}" "${t0}")"
   out="$(kn get events --field-selector "involvedObject.name=${pod}" -o jsonpath='{range .items[*]}{.reason}: {.message}{"\n"}{end}' | grep -m1 'Liveness probe failed' || true)"
   [[ -n ${out} ]] || fail "no 'Liveness probe failed' event for ${pod}"
   [[ -n ${left} ]] || fail "${pod} never left the endpoints while frozen"
-  figure "liveness: ${pod} SIGSTOPped; out of the endpoints after ${left} s (readiness), restarted by the kubelet after ${restarted} s (restartCount ${restarts} -> $((restarts + 1))); event '${out}'; ${LOAD_FAILED} of ${LOAD_TOTAL} GETs failed"
+  figure "liveness: ${pod} SIGSTOPped; out of the endpoints after $(((left - t0) / 1000)).$(((left - t0) % 1000 / 100)) s (readiness), restarted by the kubelet after ${restarted} s (restartCount ${restarts} -> $((restarts + 1))); event '${out}'; ${LOAD_FAILED} of ${LOAD_TOTAL} GETs failed"
 }
 
 main() {

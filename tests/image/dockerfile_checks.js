@@ -2,28 +2,161 @@
 // dockerfile_checks.js lint|policy DOCKERFILE DOCKERIGNORE (ctest image.dockerfile_lint and
 // image.dockerfile_policy; needs `npm ci --prefix tests/image`, which .ci/run does).
 //   lint:   dockerfile-utils (pinned in package.json) reports nothing, no error and no warning, on
-//           DOCKERFILE, and does report a known-bad variant (so a broken linter cannot pass).
-//   policy: dockerfile_policy.js accepts DOCKERFILE + DOCKERIGNORE, and each mutation below (one
-//           broken rule each) is reported under the expected rule. A mutation that no longer
-//           changes the text fails too, so the cases keep up with the Dockerfile.
+//           DOCKERFILE (so no instruction before FROM, one ENTRYPOINT and one HEALTHCHECK per
+//           stage), and does report a known-bad variant (so a broken linter cannot pass).
+//   policy: check() below accepts DOCKERFILE + DOCKERIGNORE, and each row of BROKEN (one rule
+//           broken) is reported under its rule. A row that no longer changes the text fails too,
+//           so the rows keep up with the Dockerfile.
+// check() holds the rules that only a reading of the Dockerfile shows. What building and running
+// the runtime stage shows is image.podman_scratch's (image_checks.sh): FROM scratch with one COPY
+// of the binary, its USER 65532:65532, the exec-form ENTRYPOINT, the HEALTHCHECK command passing,
+// the OCI labels carrying the build arguments.
 'use strict';
 const fs = require('fs');
 
 const [mode, dfPath, ignorePath] = process.argv.slice(2);
 let utils;
-let check;
+let DockerfileParser;
 try {
   utils = require('dockerfile-utils');
-  ({ check } = require('./dockerfile_policy.js'));
+  ({ DockerfileParser } = require('dockerfile-ast')); // dockerfile-utils' own parser
 } catch (e) {
   // ctest maps 77 to Skipped; FA_TESTS_NO_SKIP=1 (CI) makes a missing tool a failure (tests/lib.sh skip).
   console.log(`SKIP: npm packages missing: run 'npm ci --prefix tests/image' (${e.message})`);
   process.exit(process.env.FA_TESTS_NO_SKIP === '1' ? 1 : 77);
 }
-const df = fs.readFileSync(dfPath, 'utf8');
-const ignore = fs.readFileSync(ignorePath, 'utf8');
 
-function lint() {
+// The exact HEALTHCHECK command: image.podman_scratch runs it, but a check of another path passes there too.
+const HEALTHCHECK = ['/favorite-athlete', '--check', 'http://127.0.0.1:8080/healthz'];
+// The builder must run exactly what CI runs on this machine (tests/image/image_checks.sh static_build).
+const BUILD_STEPS = [
+  { name: 'configure', re: /\bcmake\s+--preset[=\s]+static\b/ },
+  { name: 'build', re: /\bcmake\s+--build\s+--preset[=\s]+static\b/ },
+  { name: 'unit tests', re: /\bctest\s+--preset[=\s]+static\b.*\s-L[=\s]*unit\b/ },
+  { name: 'smoke test', re: /\bsh\s+tests\/image\/smoke\.sh\s+build\/static\/favorite-athlete\b/ },
+];
+// The only way a build may skip its tests: an ARG SKIP_TESTS (default 0) tested with [ ... = 1 ] ||.
+const SKIP_GUARD = /^\[\s+"\$\{?SKIP_TESTS\}?"\s+=\s+1\s+\]\s+\|\|\s+/;
+
+// check(dockerfileText, dockerignoreText) -> [{rule, message}]
+function check(text, dockerignore) {
+  const out = [];
+  const bad = (rule, message) => out.push({ rule, message });
+  const stages = []; // {from, name, body}: each FROM and the instructions after it
+  for (const ins of DockerfileParser.parse(text).getInstructions()) {
+    if (ins.getKeyword() === 'FROM') stages.push({ from: ins, name: (ins.getBuildStage() || '').toLowerCase(), body: [] });
+    else if (stages.length) stages[stages.length - 1].body.push(ins);
+  }
+  if (!stages.length) return [{ rule: 'stages', message: 'no FROM' }];
+
+  // Every base image pinned: scratch, an earlier stage, or name:tag with a version (never latest).
+  stages.forEach((st, i) => {
+    const raw = st.from.getImage() || '';
+    const name = (st.from.getImageName() || '').toLowerCase();
+    const tag = st.from.getImageTag();
+    const digest = st.from.getImageDigest();
+    const earlier = stages.slice(0, i).map((s) => s.name).filter(Boolean);
+    if (raw.includes('$')) bad('pinned-base', `FROM ${raw}: a variable base image cannot be checked; write the pinned reference`);
+    else if (name === 'scratch' || earlier.includes(raw.toLowerCase())) return;
+    else if (!tag && !digest) bad('pinned-base', `FROM ${raw}: untagged base image (means :latest)`);
+    else if (tag && tag.toLowerCase() === 'latest') bad('pinned-base', `FROM ${raw}: 'latest' is not a pin`);
+    else if (tag && !digest && !/\d/.test(tag)) bad('pinned-base', `FROM ${raw}: '${tag}' is a floating tag; pin a release version`);
+  });
+
+  // The build runs the project's preset and its unit tests; a failing test must fail the build.
+  const buildRuns = stages.slice(0, -1).flatMap((st) => st.body.filter((i) => i.getKeyword() === 'RUN'));
+  for (const step of BUILD_STEPS) {
+    const runs = buildRuns.filter((r) => step.re.test(r.getArgumentsContent() || ''));
+    if (!runs.length) bad('tests-in-build', `no RUN in a build stage does the ${step.name} step (${step.re})`);
+    for (const r of runs) {
+      const cmd = r.getArgumentsContent() || '';
+      if (/\|\|\s*(true|:|exit\s+0)\b|;\s*(true|:|exit\s+0)\s*$|\|\|\s*:\s*$/.test(cmd)) {
+        bad('tests-in-build', `the ${step.name} step ignores failures: RUN ${cmd}`);
+      }
+      if (/SKIP_TESTS/.test(cmd) && !SKIP_GUARD.test(cmd.trim())) {
+        bad('tests-in-build', `the ${step.name} step tests SKIP_TESTS other than as [ "$SKIP_TESTS" = 1 ] || ...: RUN ${cmd}`);
+      }
+    }
+  }
+  const skipArgs = stages.flatMap((st) => st.body.filter((i) => i.getKeyword() === 'ARG'))
+    .map((a) => (a.getArgumentsContent() || '').trim()).filter((a) => /^SKIP_TESTS\b/.test(a));
+  for (const a of skipArgs) {
+    if (a !== 'SKIP_TESTS=0') bad('tests-in-build', `ARG ${a}: the tests must run by default (ARG SKIP_TESTS=0)`);
+  }
+
+  // Runtime stage (the last).
+  const kws = (kw) => stages[stages.length - 1].body.filter((i) => i.getKeyword() === kw);
+  if (kws('RUN').length) bad('no-shell', 'RUN in the runtime stage: nothing that runs the image may need a shell');
+  const hc = kws('HEALTHCHECK').map((h) => (h.getArgumentsContent() || '').trim()).pop();
+  const hcCmd = /^CMD\s+(\[[\s\S]*\])$/i.exec(hc || ''); // its options are not part of the content
+  let hcArgs = null;
+  try {
+    hcArgs = hcCmd && JSON.stringify(JSON.parse(hcCmd[1]));
+  } catch (_) { /* not a JSON array: reported below */ }
+  if (hcArgs !== JSON.stringify(HEALTHCHECK)) {
+    bad('healthcheck', `HEALTHCHECK ${hc || '(none)'}: want CMD ${JSON.stringify(HEALTHCHECK)} (exec form: no shell, no curl in the image)`);
+  }
+  const exposed = kws('EXPOSE').flatMap((e) => e.getArguments().map((a) => a.getValue()));
+  if (!exposed.some((p) => p === '8080' || p === '8080/tcp')) bad('expose', 'runtime stage does not EXPOSE 8080');
+
+  // Build context: no VCS, no build trees.
+  if (dockerignore === null) bad('dockerignore', 'no .dockerignore next to the Dockerfile');
+  else {
+    const pats = new Set(dockerignore.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'))
+      .map((l) => l.replace(/^\/+|\/+$/g, '')));
+    if (!pats.has('.git')) bad('dockerignore', '.dockerignore does not exclude .git');
+    if (!pats.has('build') && !pats.has('build*') && !pats.has('**/build')) bad('dockerignore', '.dockerignore does not exclude build/');
+  }
+  return out;
+}
+
+// [rule, what, Dockerfile edit, .dockerignore edit]: each must be reported under its rule.
+const line = (re) => (s) => s.replace(re, '');
+const from = (to) => (s) => s.replace(/^FROM alpine:\S+/m, to);
+const BROKEN = [
+  ['pinned-base', 'base image :latest', from('FROM alpine:latest')],
+  ['pinned-base', 'untagged base image', from('FROM alpine')],
+  ['pinned-base', 'floating tag', from('FROM alpine:edge')],
+  ['pinned-base', 'variable base image', from('FROM alpine:${ALPINE}')],
+  ['tests-in-build', 'unit tests not run', line(/^RUN [^\n]*\bctest\b[^\n]*\n/m)],
+  ['tests-in-build', 'unit test failures ignored', (s) => s.replace(/^(RUN [^\n]*\bctest\b[^\n]*)$/m, '$1 || true')],
+  ['tests-in-build', 'smoke test not run', line(/^RUN [^\n]*smoke\.sh[^\n]*\n/m)],
+  ['tests-in-build', 'smoke test failures ignored', (s) => s.replace(/^(RUN [^\n]*smoke\.sh[^\n]*)$/m, '$1; true')],
+  ['tests-in-build', 'tests skipped by default', (s) => s.replace(/^ARG SKIP_TESTS=0$/m, 'ARG SKIP_TESTS=1')],
+  ['tests-in-build', 'skip guard inverted', (s) => s.replace(/\[ "\$SKIP_TESTS" = 1 \] \|\| sh tests/, '[ "$SKIP_TESTS" != 1 ] || sh tests')],
+  ['tests-in-build', 'not the static preset', (s) => s.replace(/cmake --preset static/, 'cmake --preset release')],
+  ['tests-in-build', 'single stage', line(/^FROM scratch AS runtime\n/m)],
+  ['healthcheck', 'shell-form HEALTHCHECK', (s) => s.replace(/CMD \["\/favorite-athlete",[^\n]*\]/, 'CMD curl -f http://127.0.0.1:8080/healthz')],
+  ['healthcheck', 'HEALTHCHECK of another URL', (s) => s.replace(/"http:\/\/127\.0\.0\.1:8080\/healthz"\]/, '"http://127.0.0.1:8080/"]')],
+  ['healthcheck', 'no HEALTHCHECK', line(/^HEALTHCHECK[^\n]*\\\n[^\n]*\n/m)],
+  ['expose', 'no EXPOSE 8080', (s) => s.replace(/^EXPOSE 8080$/m, 'EXPOSE 9090')],
+  ['no-shell', 'RUN in the runtime stage', (s) => s.replace(/^(USER .*)$/m, 'RUN ["/favorite-athlete", "--version"]\n$1')],
+  ['dockerignore', '.dockerignore without .git', null, (s) => s.replace(/^\.git$/m, '')],
+  ['dockerignore', 'no .dockerignore', null, () => null],
+];
+
+function policy(df, ignore) {
+  let failed = 0;
+  const report = (ok, message) => {
+    if (!ok) failed++;
+    console.log(`${ok ? 'ok' : 'FAIL'}: ${message}`);
+  };
+  for (const v of check(df, ignore)) report(false, `the real ${dfPath} violates [${v.rule}] ${v.message}`);
+  for (const [rule, what, editDf, editIgnore] of BROKEN) {
+    const text = editDf ? editDf(df) : df;
+    const ign = editIgnore ? editIgnore(ignore) : ignore;
+    if (text === df && ign === ignore) {
+      report(false, `'${what}' no longer changes ${dfPath} or .dockerignore; update dockerfile_checks.js`);
+      continue;
+    }
+    const got = check(text, ign).find((v) => v.rule === rule);
+    report(Boolean(got), got ? `${what} -> [${rule}] ${got.message}` : `${what} not reported as [${rule}]`);
+  }
+  console.log(failed ? `${failed} failure(s)` : `policy: real files pass, ${BROKEN.length} broken variants all rejected`);
+  return failed ? 1 : 0;
+}
+
+function lint(df) {
   console.log(`dockerfile-utils ${require('dockerfile-utils/package.json').version}`);
   const found = utils.validate(df);
   if (found.length) {
@@ -41,73 +174,9 @@ function lint() {
   return 0;
 }
 
-const line = (re) => (s) => s.replace(re, '');
-const cases = [
-  ['pinned-base', 'base image :latest', (s) => s.replace(/^FROM alpine:\S+/m, 'FROM alpine:latest')],
-  ['pinned-base', 'untagged base image', (s) => s.replace(/^FROM alpine:\S+/m, 'FROM alpine')],
-  ['pinned-base', 'floating tag', (s) => s.replace(/^FROM alpine:\S+/m, 'FROM alpine:edge')],
-  ['pinned-base', 'variable base image', (s) => s.replace(/^FROM alpine:\S+/m, 'FROM alpine:${ALPINE}')],
-  ['tests-in-build', 'unit tests not run', line(/^RUN [^\n]*\bctest\b[^\n]*\n/m)],
-  ['tests-in-build', 'unit test failures ignored', (s) => s.replace(/^(RUN [^\n]*\bctest\b[^\n]*)$/m, '$1 || true')],
-  ['tests-in-build', 'smoke test not run', line(/^RUN [^\n]*smoke\.sh[^\n]*\n/m)],
-  ['tests-in-build', 'smoke test failures ignored', (s) => s.replace(/^(RUN [^\n]*smoke\.sh[^\n]*)$/m, '$1; true')],
-  ['tests-in-build', 'tests skipped by default', (s) => s.replace(/^ARG SKIP_TESTS=0$/m, 'ARG SKIP_TESTS=1')],
-  ['tests-in-build', 'skip guard inverted', (s) => s.replace(/\[ "\$SKIP_TESTS" = 1 \] \|\| sh tests/, '[ "$SKIP_TESTS" != 1 ] || sh tests')],
-  ['tests-in-build', 'not the static preset', (s) => s.replace(/cmake --preset static/, 'cmake --preset release')],
-  ['non-root', 'USER root', (s) => s.replace(/^USER .*$/m, 'USER root')],
-  ['non-root', 'no USER', line(/^USER [^\n]*\n/m)],
-  ['non-root', 'root group', (s) => s.replace(/^USER .*$/m, 'USER 65532:0')],
-  ['entrypoint', 'shell-form ENTRYPOINT', (s) => s.replace(/^ENTRYPOINT .*$/m, 'ENTRYPOINT /favorite-athlete')],
-  ['entrypoint', 'no ENTRYPOINT', line(/^ENTRYPOINT [^\n]*\n/m)],
-  ['entrypoint', 'ENTRYPOINT with arguments', (s) => s.replace(/^ENTRYPOINT .*$/m, 'ENTRYPOINT ["/favorite-athlete", "--version"]')],
-  ['healthcheck', 'shell-form HEALTHCHECK', (s) => s.replace(/CMD \["\/favorite-athlete",[^\n]*\]/, 'CMD curl -f http://127.0.0.1:8080/healthz')],
-  ['healthcheck', 'HEALTHCHECK of another URL', (s) => s.replace(/"http:\/\/127\.0\.0\.1:8080\/healthz"\]/, '"http://127.0.0.1:8080/"]')],
-  ['healthcheck', 'no HEALTHCHECK', (s) => s.replace(/^HEALTHCHECK[^\n]*\\\n[^\n]*\n/m, '')],
-  ['oci-labels', 'revision label missing', (s) => s.replace(/org\.opencontainers\.image\.revision=/, 'org.example.revision=')],
-  ['expose', 'no EXPOSE 8080', (s) => s.replace(/^EXPOSE 8080$/m, 'EXPOSE 9090')],
-  ['no-shell', 'RUN in the runtime stage', (s) => s.replace(/^(USER .*)$/m, 'RUN ["/favorite-athlete", "--version"]\n$1')],
-  ['runtime-scratch', 'runtime FROM alpine', (s) => s.replace(/^FROM scratch/m, 'FROM alpine:3.22.1')],
-  ['multi-stage', 'single stage', (s) => s.replace(/^FROM scratch AS runtime\n/m, '')],
-];
-
-function policy() {
-  let failed = 0;
-  const real = check(df, ignore);
-  if (real.length) {
-    failed++;
-    console.log(`FAIL: the real ${dfPath} violates the policy:`);
-    for (const v of real) console.log(`  [${v.rule}] ${v.message}`);
-}
-  const run = (rule, what, text, ign) => {
-    const got = check(text, ign);
-    if (got.some((v) => v.rule === rule)) console.log(`ok: ${what} -> [${rule}] ${got.find((v) => v.rule === rule).message}`);
-    else {
-      failed++;
-      console.log(`FAIL: ${what} not reported as [${rule}]; got ${JSON.stringify(got)}`);
-    }
-  };
-  for (const [rule, what, mutate] of cases) {
-    const text = mutate(df);
-    if (text === df) {
-      failed++;
-      console.log(`FAIL: mutation '${what}' no longer changes ${dfPath}; update dockerfile_checks.js`);
-      continue;
-    }
-    run(rule, what, text, ignore);
-}
-  const ignNoGit = ignore.replace(/^\.git$/m, '');
-  if (ignNoGit === ignore) {
-    failed++;
-    console.log('FAIL: .dockerignore mutation no longer applies');
-  } else run('dockerignore', '.dockerignore without .git', df, ignNoGit);
-  run('dockerignore', 'no .dockerignore', df, null);
-
-  console.log(failed ? `${failed} failure(s)` : `policy self-test: real files pass, ${cases.length + 2} broken variants all rejected`);
-  return failed ? 1 : 0;
-}
-
 if (mode !== 'lint' && mode !== 'policy') {
   console.log('usage: dockerfile_checks.js lint|policy DOCKERFILE DOCKERIGNORE');
   process.exit(2);
 }
-process.exit(mode === 'lint' ? lint() : policy());
+const df = fs.readFileSync(dfPath, 'utf8');
+process.exit(mode === 'lint' ? lint(df) : policy(df, fs.readFileSync(ignorePath, 'utf8')));

@@ -32,15 +32,15 @@ else()
 endif()
 
 # image_checks.sh CHECK ...: one shell script, one named check per test (tests/image/README.md).
-foreach(_fa_check static_binary empty_root smoke_busybox smoke_podman)
+foreach(_fa_check static_binary smoke_podman)
   add_test(NAME image.${_fa_check} COMMAND "${_fa_img_dir}/image_checks.sh" ${_fa_check} "${_fa_static_bin}")
 endforeach()
 add_test(NAME image.podman_scratch
   COMMAND "${_fa_img_dir}/image_checks.sh" podman_scratch "${_fa_static_bin}" "${_fa_dockerfile}")
-set_tests_properties(image.static_binary image.empty_root image.podman_scratch image.smoke_busybox image.smoke_podman
+set_tests_properties(image.static_binary image.podman_scratch image.smoke_podman
   PROPERTIES LABELS image SKIP_RETURN_CODE 77 FIXTURES_REQUIRED "${_fa_static_fixture}")
-set_tests_properties(image.static_binary image.empty_root PROPERTIES TIMEOUT 120)
-set_tests_properties(image.smoke_busybox image.smoke_podman PROPERTIES TIMEOUT 180)
+set_tests_properties(image.static_binary PROPERTIES TIMEOUT 120)
+set_tests_properties(image.smoke_podman PROPERTIES TIMEOUT 180)
 set_tests_properties(image.podman_scratch PROPERTIES TIMEOUT 300)
 set_tests_properties(image.podman_scratch image.smoke_podman PROPERTIES RESOURCE_LOCK podman)
 
