@@ -214,7 +214,7 @@ choose_target() {
 on_exit() {
   local rc=$?
   if ((rc != 0)); then
-    diagnostics
+    diagnostics >&2
     err "failed (exit $rc). See the messages above."
   fi
   [[ -z $WORK ]] || rm -rf "$WORK"

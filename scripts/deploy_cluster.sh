@@ -44,9 +44,7 @@ prepare_cluster() {
   route_prepare_minikube
   if [[ $AUTOSCALE == 1 ]]; then
     run minikube -p "$PROFILE" addons enable metrics-server || die "enabling the metrics-server addon failed"
-    log "waiting up to ${ADDON_TIMEOUT}s for deployment/metrics-server"
-    run kubectl --context "$KCONTEXT" -n kube-system rollout status deployment/metrics-server --timeout="${ADDON_TIMEOUT}s" ||
-      die "metrics-server was not ready within ${ADDON_TIMEOUT}s"
+    rollout kube-system metrics-server "$ADDON_TIMEOUT" "the metrics-server addon; raise FA_ADDON_TIMEOUT_SECONDS"
   fi
   [[ $ROUTE == gateway ]] || minikube_address # a Gateway's address: route_gateway
 }
@@ -144,9 +142,15 @@ apply_manifests() {
     esac
   done
 
-  log "waiting up to ${ROLLOUT_TIMEOUT}s for deployment/$DEPLOYMENT to roll out"
-  run kubectl --context "$KCONTEXT" -n "$NAMESPACE" rollout status "deployment/$DEPLOYMENT" --timeout="${ROLLOUT_TIMEOUT}s" ||
-    die "deployment/$DEPLOYMENT did not finish rolling out within ${ROLLOUT_TIMEOUT}s (the old pods keep serving: maxUnavailable is 0)"
+  rollout "$NAMESPACE" "$DEPLOYMENT" "$ROLLOUT_TIMEOUT" "the old pods keep serving: maxUnavailable is 0"
+}
+
+# rollout NAMESPACE DEPLOYMENT SECONDS WHY: every wait for a Deployment (the app's, an addon's),
+# bounded; WHY says what to look at when it is late.
+rollout() {
+  log "waiting up to ${3}s for deployment/$2 in $1 to roll out"
+  run kubectl --context "$KCONTEXT" -n "$1" rollout status "deployment/$2" --timeout="${3}s" ||
+    die "deployment/$2 did not finish rolling out within ${3}s ($4)"
 }
 
 # Dry run: the kustomization it would write and what that renders to (kubectl kustomize: local, no
@@ -257,31 +261,33 @@ delete_all() {
   fi
 }
 
-# On failure after step 3: what the cluster says about the deployment, its failing pods and the
-# route's controller.
+# On failure after step 3 (on stderr): what the cluster says about the deployment, its failing
+# pods and the route's controller.
 diagnostics() {
   [[ $CLUSTER_STEPS_STARTED == 1 && $DRY_RUN == 0 ]] || return 0
   command -v kubectl >/dev/null 2>&1 || return 0
   set +e
-  local t="--request-timeout=15s" pods p
-  echo "=================== diagnostics (context $KCONTEXT) ===================" >&2
-  echo "--- kubectl -n $NAMESPACE get deployment,replicaset,pods,service,$ROUTE_KIND,endpointslices -o wide" >&2
-  k "$t" -n "$NAMESPACE" get "deployment,replicaset,pods,service,$ROUTE_KIND,endpointslices" -o wide >&2
-  echo "--- recent events in $NAMESPACE" >&2
-  k "$t" -n "$NAMESPACE" get events --sort-by=.lastTimestamp 2>&1 | tail -n 25 >&2
+  local pods p
+  echo "=================== diagnostics (context $KCONTEXT) ==================="
+  show 50 -n "$NAMESPACE" get "deployment,replicaset,pods,service,$ROUTE_KIND,endpointslices" -o wide
+  show 25 -n "$NAMESPACE" get events --sort-by=.lastTimestamp
   # Pods whose containers are not all ready: describe them and show their logs.
-  pods=$(k "$t" -n "$NAMESPACE" get pods -l "app.kubernetes.io/name=$APP" \
+  pods=$(k --request-timeout=15s -n "$NAMESPACE" get pods -l "app.kubernetes.io/name=$APP" \
     -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.status.containerStatuses[*].ready}{"\n"}{end}' 2>/dev/null |
     awk '$0 !~ / true$/ && NF > 0 {print $1}' | head -n 2)
   for p in $pods; do
-    echo "--- kubectl -n $NAMESPACE describe pod $p (last 30 lines)" >&2
-    k "$t" -n "$NAMESPACE" describe pod "$p" 2>&1 | tail -n 30 >&2
-    echo "--- kubectl -n $NAMESPACE logs $p (last 50 lines, and the previous container if it restarted)" >&2
-    k "$t" -n "$NAMESPACE" logs "$p" --all-containers --tail=50 >&2
-    k "$t" -n "$NAMESPACE" logs "$p" --all-containers --tail=50 --previous >&2 2>/dev/null # none: no restart
+    show 30 -n "$NAMESPACE" describe pod "$p"
+    show 50 -n "$NAMESPACE" logs "$p" --all-containers
+    k --request-timeout=15s -n "$NAMESPACE" logs "$p" --all-containers --tail=50 --previous 2>/dev/null # none: no restart
   done
-  echo "--- kubectl -n $CONTROLLER_NS get jobs,pods" >&2
-  k "$t" -n "$CONTROLLER_NS" get jobs,pods -o wide >&2
-  echo "======================================================================" >&2
+  show 50 -n "$CONTROLLER_NS" get jobs,pods -o wide
+  echo "======================================================================"
   set -e
+}
+
+show() { # show LINES KUBECTL_ARGS...: the command, then the last LINES lines of what it says
+  local lines=$1
+  shift
+  echo "--- kubectl $* (last $lines lines)"
+  k --request-timeout=15s "$@" 2>&1 | tail -n "$lines"
 }

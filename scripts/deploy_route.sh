@@ -89,13 +89,6 @@ enable_addon() {
   run minikube -p "$PROFILE" addons enable "$1" || die "enabling the $1 addon failed"
 }
 
-wait_traefik_addon() {
-  log "waiting up to ${ADDON_TIMEOUT}s for deployment/traefik in kube-system (the addon's Helm release)"
-  run kubectl --context "$KCONTEXT" -n kube-system rollout status deployment/traefik --timeout="${ADDON_TIMEOUT}s" ||
-    die "Traefik was not ready within ${ADDON_TIMEOUT}s (see 'kubectl -n kube-system get pods -l app.kubernetes.io/name=traefik'; raise FA_ADDON_TIMEOUT_SECONDS)"
-  [[ $DRY_RUN == 1 ]] || log "Traefik ready"
-}
-
 wait_ingress_addon() {
   # The addon's admission jobs create the webhook certificate and patch it into
   # the ValidatingWebhookConfiguration; until they complete and the controller
@@ -117,9 +110,7 @@ wait_ingress_addon() {
       log "$j finished and was cleaned up"
     fi
   done
-  log "waiting up to ${ADDON_TIMEOUT}s for deployment/ingress-nginx-controller to be ready"
-  run kubectl --context "$KCONTEXT" -n "$ns" rollout status deployment/ingress-nginx-controller --timeout="${ADDON_TIMEOUT}s" ||
-    die "the ingress controller was not ready within ${ADDON_TIMEOUT}s (image pull on a slow network? see the pods below; raise FA_ADDON_TIMEOUT_SECONDS)"
+  rollout "$ns" ingress-nginx-controller "$ADDON_TIMEOUT" "image pull on a slow network? see the pods below; raise FA_ADDON_TIMEOUT_SECONDS"
   run kubectl --context "$KCONTEXT" -n "$ns" wait --for=condition=Ready pod -l app.kubernetes.io/component=controller --timeout="${ADDON_TIMEOUT}s" ||
     die "the ingress controller pod was not Ready within ${ADDON_TIMEOUT}s"
   [[ $DRY_RUN == 1 ]] || log "ingress controller ready"
@@ -137,7 +128,7 @@ route_prepare_minikube() {
   traefik)
     if [[ $DRY_RUN == 1 ]]; then log "checks first that minikube is >= 1.39 (minikube version --short)"; else check_minikube_version; fi
     enable_addon traefik ingress
-    wait_traefik_addon
+    rollout kube-system traefik "$ADDON_TIMEOUT" "the addon's Helm release; see 'kubectl -n kube-system get pods -l app.kubernetes.io/name=traefik'; raise FA_ADDON_TIMEOUT_SECONDS"
     ;;
   gateway) log "no addon: the Gateway $GATEWAY_NS/$GATEWAY_NAME is the cluster's ($ROUTE_DOC installs one)" ;;
   esac
