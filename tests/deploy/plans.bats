@@ -36,11 +36,11 @@ load deploy_helpers
 
 # The plans: the --dry-run output of each mode against its golden file, its rendered manifests as
 # their diff against the resources and components they build on (render_delta). The default plan is whole
-# (golden/dry_run_default.txt); every other mode's golden is the unified diff (one line of context)
-# of its plan against the plan it varies (golden/dry_run_<mode>.diff): each file shows what one option changes,
-# the shared part is written once, and any change of any plan still fails. FA_UPDATE_GOLDEN=1
-# rewrites them. The other .bats files show only what a plan cannot: the checks that read the
-# cluster, the waits and their errors.
+# (golden/dry_run_default.txt); every other mode's golden is the unified diff, without context
+# lines, of its plan against the plan it varies (golden/dry_run_<mode>.diff; its hunk headers give
+# the lines of that plan): each file holds only what one option changes, the shared part is
+# written once, and any change of any plan still fails. FA_UPDATE_GOLDEN=1 rewrites them.
+# runs.bats shows what a plan cannot: the checks that read the cluster, the waits and their errors.
 
 # The dry-run output ($1, bats' $output) with what varies between runs and machines replaced:
 # timestamps, the checkout, the temporary dirs, the tag and revision, bash's version.
@@ -105,7 +105,7 @@ render_delta() {
       got=${plan[$name]}
     else
       file=$golden/dry_run_$name.diff
-      got=$(diff -U1 --label "$base" --label "$name" <(printf '%s\n' "${plan[$base]}") <(printf '%s\n' "${plan[$name]}")) &&
+      got=$(diff -U0 --label "$base" --label "$name" <(printf '%s\n' "${plan[$base]}") <(printf '%s\n' "${plan[$name]}")) &&
         fail "the plan of --dry-run $args is the plan of $base: the mode shows nothing"
     fi
     if [[ ${FA_UPDATE_GOLDEN:-0} == 1 ]]; then
