@@ -59,17 +59,12 @@ minikube_address() {
   NODE_IP=$(mk ip) || die "'minikube -p $PROFILE ip' failed"
   [[ $NODE_IP =~ ^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "'minikube ip' gave '$NODE_IP', not an IPv4 address"
   log "minikube node IP: $NODE_IP"
-  if [[ $TUNNEL == 1 ]]; then
-    NODE_IP=127.0.0.1
-    log "--tunnel: using 127.0.0.1; keep '$(tunnel_command)' running in another terminal"
-    log "(on Linux with the docker or podman driver, minikube tunnel forwards 127.0.0.1:80/443 only with --bind-address=127.0.0.1)"
-  elif ! curl -s -o /dev/null --max-time 5 "http://$NODE_IP/"; then
-    # Any HTTP answer (even nginx's 404) proves the node's port 80 is reachable.
-    warn "the minikube node IP $NODE_IP is not reachable from this machine. This is expected with the docker driver on macOS and Windows, where the node lives inside Docker's VM."
-    warn "falling back to 'minikube tunnel' and 127.0.0.1.nip.io: run '$(tunnel_command)' in another terminal now (it may ask for your password to bind ports 80/443) and leave it running."
-    warn "on Linux with the docker or podman driver, minikube tunnel forwards 127.0.0.1:80/443 only with --bind-address=127.0.0.1, as in that command."
-    NODE_IP=127.0.0.1
-  fi
+  # Any HTTP answer (even nginx's 404) proves the node's port 80 is reachable.
+  if [[ $TUNNEL == 0 ]] && curl -s -o /dev/null --max-time 5 "http://$NODE_IP/"; then return 0; fi
+  [[ $TUNNEL == 1 ]] || warn "the minikube node IP $NODE_IP is not reachable from this machine (expected with the docker driver on macOS and Windows, where the node lives inside Docker's VM): falling back to 'minikube tunnel' and 127.0.0.1.nip.io"
+  NODE_IP=127.0.0.1
+  log "using 127.0.0.1: run '$(tunnel_command)' in another terminal now (it may ask for your password to bind ports 80/443) and leave it running"
+  log "on Linux with the docker or podman driver, minikube tunnel forwards 127.0.0.1:80/443 only with --bind-address=127.0.0.1, as in that command"
 }
 
 # Step 5: the generated overlay applied, then the rollout waited for.

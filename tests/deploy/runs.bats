@@ -215,6 +215,8 @@ FAILS
   deploy --skip-tests --tunnel
   assert_success
   refute_called '^curl .*http://192\.168\.49\.2/$'
+  refute_output --partial "is not reachable"
+  assert_output --partial "run 'minikube -p minikube tunnel --bind-address=127.0.0.1' in another terminal"
   assert_line "Needs:  minikube -p minikube tunnel --bind-address=127.0.0.1   (running in another terminal)"
   assert_line "URL:    http://favorite-athlete.127.0.0.1.nip.io/"
 }
