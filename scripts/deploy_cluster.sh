@@ -44,7 +44,7 @@ prepare_cluster() {
   route_prepare_minikube
   if [[ $AUTOSCALE == 1 ]]; then
     run minikube -p "$PROFILE" addons enable metrics-server || die "enabling the metrics-server addon failed"
-    rollout kube-system metrics-server "$ADDON_TIMEOUT" "the metrics-server addon; raise FA_ADDON_TIMEOUT_SECONDS"
+    rollout kube-system metrics-server "$FA_ADDON_TIMEOUT_SECONDS" "the metrics-server addon; raise FA_ADDON_TIMEOUT_SECONDS"
   fi
   [[ $ROUTE == gateway ]] || minikube_address # a Gateway's address: route_gateway
 }
@@ -61,7 +61,10 @@ minikube_address() {
   log "minikube node IP: $NODE_IP"
   # Any HTTP answer (even nginx's 404) proves the node's port 80 is reachable.
   if [[ $TUNNEL == 0 ]] && curl -s -o /dev/null --max-time 5 "http://$NODE_IP/"; then return 0; fi
-  [[ $TUNNEL == 1 ]] || warn "the minikube node IP $NODE_IP is not reachable from this machine (expected with the docker driver on macOS and Windows, where the node lives inside Docker's VM): falling back to 'minikube tunnel' and 127.0.0.1.nip.io"
+  if [[ $TUNNEL == 0 ]]; then
+    warn "the minikube node IP $NODE_IP is not reachable from this machine. This is expected with the docker driver on macOS and Windows, where the node lives inside Docker's VM."
+    warn "falling back to 'minikube tunnel' and 127.0.0.1.nip.io"
+  fi
   NODE_IP=127.0.0.1
   log "using 127.0.0.1: run '$(tunnel_command)' in another terminal now (it may ask for your password to bind ports 80/443) and leave it running"
   log "on Linux with the docker or podman driver, minikube tunnel forwards 127.0.0.1:80/443 only with --bind-address=127.0.0.1, as in that command"
@@ -129,15 +132,15 @@ apply_manifests() {
     *"failed calling webhook"* | *"validate.nginx.ingress.kubernetes.io"*)
       ((attempt < FA_APPLY_ATTEMPTS)) ||
         die "the ingress-nginx admission webhook still refused the Ingress after $FA_APPLY_ATTEMPTS attempts; check 'kubectl -n $CONTROLLER_NS get pods' (never delete its ValidatingWebhookConfiguration)"
-      log "the admission webhook is not answering yet; retrying in ${POLL_INTERVAL}s"
-      sleep "$POLL_INTERVAL"
+      log "the admission webhook is not answering yet; retrying in ${FA_POLL_INTERVAL_SECONDS}s"
+      sleep "$FA_POLL_INTERVAL_SECONDS"
       attempt=$((attempt + 1))
       ;;
     *) die "kubectl apply failed (not a webhook start-up error, so not retried)" ;;
     esac
   done
 
-  rollout "$NAMESPACE" "$DEPLOYMENT" "$ROLLOUT_TIMEOUT" "the old pods keep serving: maxUnavailable is 0"
+  rollout "$NAMESPACE" "$DEPLOYMENT" "$FA_ROLLOUT_TIMEOUT_SECONDS" "the old pods keep serving: maxUnavailable is 0"
 }
 
 # rollout NAMESPACE DEPLOYMENT SECONDS WHY: every wait for a Deployment (the app's, an addon's),
@@ -195,8 +198,8 @@ check_answer() {
     port=443
   }
   URL=${URL_OPTION:-$scheme://$HOST/}
-  step "6/6 verify" "waiting up to ${HTTP_TIMEOUT}s for $URL to answer the JSON {\"myFavoriteAthlete\":...} (curl every ${POLL_INTERVAL}s)"
-  local body="$WORK/body" deadline=$((SECONDS + HTTP_TIMEOUT))
+  step "6/6 verify" "waiting up to ${FA_HTTP_TIMEOUT_SECONDS}s for $URL to answer the JSON {\"myFavoriteAthlete\":...} (curl every ${FA_POLL_INTERVAL_SECONDS}s)"
+  local body="$WORK/body" deadline=$((SECONDS + FA_HTTP_TIMEOUT_SECONDS))
   local -a args=("$URL")
   [[ $TLS == 0 || $URL != https://* ]] || args=(--cacert "$OVERLAY_DIR/tls/$HOST.crt" "$URL")
   RESOLVE_HINT=""
@@ -212,14 +215,14 @@ check_answer() {
       continue
     fi
     if ((SECONDS >= deadline)); then
-      err "no JSON answer from $URL within ${HTTP_TIMEOUT}s (last: curl exit $RC, HTTP ${CODE:-none}: $(head -c 200 "$body" 2>/dev/null || true)$(cat "$body.err" || true))"
+      err "no JSON answer from $URL within ${FA_HTTP_TIMEOUT_SECONDS}s (last: curl exit $RC, HTTP ${CODE:-none}: $(head -c 200 "$body" 2>/dev/null || true)$(cat "$body.err" || true))"
       if [[ -z $CONTEXT && $NODE_IP == 127.0.0.1 ]]; then
         die "127.0.0.1 needs '$(tunnel_command)' running in another terminal"
       fi
       [[ -z $URL_OPTION ]] || die "the pods are ready but $URL did not answer the JSON; is --url right?"
       die "the pods are ready but the $ROUTE_TITLE did not answer; check 'kubectl -n $NAMESPACE describe $ROUTE_KIND $APP' and the logs of its controller (namespace $CONTROLLER_NS)"
     fi
-    sleep "$POLL_INTERVAL"
+    sleep "$FA_POLL_INTERVAL_SECONDS"
   done
   [[ $DRY_RUN == 1 ]] || ANSWER=$(cat "$body")
   [[ $TLS == 0 || -n $URL_OPTION ]] || check_no_plain_http
@@ -238,8 +241,8 @@ delete_all() {
     log "minikube profile $PROFILE is not running: nothing deployed to remove"
   else
     CLUSTER_STEPS_STARTED=1
-    run kubectl --context "$KCONTEXT" delete namespace "$NAMESPACE" --ignore-not-found --wait=true --timeout="${DELETE_TIMEOUT}s" ||
-      die "namespace $NAMESPACE was not deleted within ${DELETE_TIMEOUT}s (see 'kubectl get namespace $NAMESPACE -o yaml' for what blocks it)"
+    run kubectl --context "$KCONTEXT" delete namespace "$NAMESPACE" --ignore-not-found --wait=true --timeout="${FA_DELETE_TIMEOUT_SECONDS}s" ||
+      die "namespace $NAMESPACE was not deleted within ${FA_DELETE_TIMEOUT_SECONDS}s (see 'kubectl get namespace $NAMESPACE -o yaml' for what blocks it)"
     if [[ -z $CONTEXT ]]; then
       [[ $DRY_RUN == 1 ]] || images=$(mk image ls 2>/dev/null | grep -E "(^|/)$APP:" || true)
       for img in $images; do
