@@ -105,13 +105,14 @@ TLS=0
 AUTOSCALE=0
 TUNNEL=0
 ENGINE=${FA_CONTAINER_ENGINE:-}
+# The tooling's settings (--help, "Environment") are read under their own names, with these defaults.
 FA_MINIKUBE_START_ARGS=${FA_MINIKUBE_START_ARGS:-}
-ADDON_TIMEOUT=${FA_ADDON_TIMEOUT_SECONDS:-300}
-ROLLOUT_TIMEOUT=${FA_ROLLOUT_TIMEOUT_SECONDS:-180}
-HTTP_TIMEOUT=${FA_HTTP_TIMEOUT_SECONDS:-120}
-DELETE_TIMEOUT=${FA_DELETE_TIMEOUT_SECONDS:-120}
+FA_ADDON_TIMEOUT_SECONDS=${FA_ADDON_TIMEOUT_SECONDS:-300}
+FA_ROLLOUT_TIMEOUT_SECONDS=${FA_ROLLOUT_TIMEOUT_SECONDS:-180}
+FA_HTTP_TIMEOUT_SECONDS=${FA_HTTP_TIMEOUT_SECONDS:-120}
+FA_DELETE_TIMEOUT_SECONDS=${FA_DELETE_TIMEOUT_SECONDS:-120}
 FA_APPLY_ATTEMPTS=${FA_APPLY_ATTEMPTS:-5}
-POLL_INTERVAL=${FA_POLL_INTERVAL_SECONDS:-2}
+FA_POLL_INTERVAL_SECONDS=${FA_POLL_INTERVAL_SECONDS:-2}
 CLUSTER_STEPS_STARTED=0
 WORK=""
 
@@ -162,17 +163,15 @@ parse_options() {
 }
 
 check_options() {
-  local v name value
-  for v in ADDON_TIMEOUT:FA_ADDON_TIMEOUT_SECONDS ROLLOUT_TIMEOUT:FA_ROLLOUT_TIMEOUT_SECONDS \
-    HTTP_TIMEOUT:FA_HTTP_TIMEOUT_SECONDS DELETE_TIMEOUT:FA_DELETE_TIMEOUT_SECONDS FA_APPLY_ATTEMPTS:FA_APPLY_ATTEMPTS; do
-    name=${v%%:*}
+  local name value
+  for name in FA_ADDON_TIMEOUT_SECONDS FA_ROLLOUT_TIMEOUT_SECONDS FA_HTTP_TIMEOUT_SECONDS FA_DELETE_TIMEOUT_SECONDS FA_APPLY_ATTEMPTS; do
     value=${!name}
     if ! [[ $value =~ ^[0-9]+$ ]] || ((value == 0)); then
-      usage_error "${v#*:}: expected a positive integer, got '${value}'"
+      usage_error "$name: expected a positive integer, got '${value}'"
     fi
   done
-  [[ $POLL_INTERVAL =~ ^[0-9]+(\.[0-9]+)?$ ]] ||
-    usage_error "FA_POLL_INTERVAL_SECONDS: expected a number of seconds, got '$POLL_INTERVAL'"
+  [[ $FA_POLL_INTERVAL_SECONDS =~ ^[0-9]+(\.[0-9]+)?$ ]] ||
+    usage_error "FA_POLL_INTERVAL_SECONDS: expected a number of seconds, got '$FA_POLL_INTERVAL_SECONDS'"
   [[ $PROFILE =~ ^[A-Za-z0-9][A-Za-z0-9._-]*$ ]] || usage_error "invalid minikube profile name: $PROFILE"
   [[ -z $HOST_OPTION || $HOST_OPTION =~ ^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$ ]] ||
     usage_error "--host: '$HOST_OPTION' is not a DNS name"
@@ -214,7 +213,7 @@ choose_target() {
 on_exit() {
   local rc=$?
   if ((rc != 0)); then
-    diagnostics
+    diagnostics >&2
     err "failed (exit $rc). See the messages above."
   fi
   [[ -z $WORK ]] || rm -rf "$WORK"

@@ -44,9 +44,7 @@ prepare_cluster() {
   route_prepare_minikube
   if [[ $AUTOSCALE == 1 ]]; then
     run minikube -p "$PROFILE" addons enable metrics-server || die "enabling the metrics-server addon failed"
-    log "waiting up to ${ADDON_TIMEOUT}s for deployment/metrics-server"
-    run kubectl --context "$KCONTEXT" -n kube-system rollout status deployment/metrics-server --timeout="${ADDON_TIMEOUT}s" ||
-      die "metrics-server was not ready within ${ADDON_TIMEOUT}s"
+    rollout kube-system metrics-server "$FA_ADDON_TIMEOUT_SECONDS" "the metrics-server addon; raise FA_ADDON_TIMEOUT_SECONDS"
   fi
   [[ $ROUTE == gateway ]] || minikube_address # a Gateway's address: route_gateway
 }
@@ -61,17 +59,15 @@ minikube_address() {
   NODE_IP=$(mk ip) || die "'minikube -p $PROFILE ip' failed"
   [[ $NODE_IP =~ ^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "'minikube ip' gave '$NODE_IP', not an IPv4 address"
   log "minikube node IP: $NODE_IP"
-  if [[ $TUNNEL == 1 ]]; then
-    NODE_IP=127.0.0.1
-    log "--tunnel: using 127.0.0.1; keep '$(tunnel_command)' running in another terminal"
-    log "(on Linux with the docker or podman driver, minikube tunnel forwards 127.0.0.1:80/443 only with --bind-address=127.0.0.1)"
-  elif ! curl -s -o /dev/null --max-time 5 "http://$NODE_IP/"; then
-    # Any HTTP answer (even nginx's 404) proves the node's port 80 is reachable.
+  # Any HTTP answer (even nginx's 404) proves the node's port 80 is reachable.
+  if [[ $TUNNEL == 0 ]] && curl -s -o /dev/null --max-time 5 "http://$NODE_IP/"; then return 0; fi
+  if [[ $TUNNEL == 0 ]]; then
     warn "the minikube node IP $NODE_IP is not reachable from this machine. This is expected with the docker driver on macOS and Windows, where the node lives inside Docker's VM."
-    warn "falling back to 'minikube tunnel' and 127.0.0.1.nip.io: run '$(tunnel_command)' in another terminal now (it may ask for your password to bind ports 80/443) and leave it running."
-    warn "on Linux with the docker or podman driver, minikube tunnel forwards 127.0.0.1:80/443 only with --bind-address=127.0.0.1, as in that command."
-    NODE_IP=127.0.0.1
+    warn "falling back to 'minikube tunnel' and 127.0.0.1.nip.io"
   fi
+  NODE_IP=127.0.0.1
+  log "using 127.0.0.1: run '$(tunnel_command)' in another terminal now (it may ask for your password to bind ports 80/443) and leave it running"
+  log "on Linux with the docker or podman driver, minikube tunnel forwards 127.0.0.1:80/443 only with --bind-address=127.0.0.1, as in that command"
 }
 
 # Step 5: the generated overlay applied, then the rollout waited for.
@@ -136,17 +132,23 @@ apply_manifests() {
     *"failed calling webhook"* | *"validate.nginx.ingress.kubernetes.io"*)
       ((attempt < FA_APPLY_ATTEMPTS)) ||
         die "the ingress-nginx admission webhook still refused the Ingress after $FA_APPLY_ATTEMPTS attempts; check 'kubectl -n $CONTROLLER_NS get pods' (never delete its ValidatingWebhookConfiguration)"
-      log "the admission webhook is not answering yet; retrying in ${POLL_INTERVAL}s"
-      sleep "$POLL_INTERVAL"
+      log "the admission webhook is not answering yet; retrying in ${FA_POLL_INTERVAL_SECONDS}s"
+      sleep "$FA_POLL_INTERVAL_SECONDS"
       attempt=$((attempt + 1))
       ;;
     *) die "kubectl apply failed (not a webhook start-up error, so not retried)" ;;
     esac
   done
 
-  log "waiting up to ${ROLLOUT_TIMEOUT}s for deployment/$DEPLOYMENT to roll out"
-  run kubectl --context "$KCONTEXT" -n "$NAMESPACE" rollout status "deployment/$DEPLOYMENT" --timeout="${ROLLOUT_TIMEOUT}s" ||
-    die "deployment/$DEPLOYMENT did not finish rolling out within ${ROLLOUT_TIMEOUT}s (the old pods keep serving: maxUnavailable is 0)"
+  rollout "$NAMESPACE" "$DEPLOYMENT" "$FA_ROLLOUT_TIMEOUT_SECONDS" "the old pods keep serving: maxUnavailable is 0"
+}
+
+# rollout NAMESPACE DEPLOYMENT SECONDS WHY: every wait for a Deployment (the app's, an addon's),
+# bounded; WHY says what to look at when it is late.
+rollout() {
+  log "waiting up to ${3}s for deployment/$2 in $1 to roll out"
+  run kubectl --context "$KCONTEXT" -n "$1" rollout status "deployment/$2" --timeout="${3}s" ||
+    die "deployment/$2 did not finish rolling out within ${3}s ($4)"
 }
 
 # Dry run: the kustomization it would write and what that renders to (kubectl kustomize: local, no
@@ -196,8 +198,8 @@ check_answer() {
     port=443
   }
   URL=${URL_OPTION:-$scheme://$HOST/}
-  step "6/6 verify" "waiting up to ${HTTP_TIMEOUT}s for $URL to answer the JSON {\"myFavoriteAthlete\":...} (curl every ${POLL_INTERVAL}s)"
-  local body="$WORK/body" deadline=$((SECONDS + HTTP_TIMEOUT))
+  step "6/6 verify" "waiting up to ${FA_HTTP_TIMEOUT_SECONDS}s for $URL to answer the JSON {\"myFavoriteAthlete\":...} (curl every ${FA_POLL_INTERVAL_SECONDS}s)"
+  local body="$WORK/body" deadline=$((SECONDS + FA_HTTP_TIMEOUT_SECONDS))
   local -a args=("$URL")
   [[ $TLS == 0 || $URL != https://* ]] || args=(--cacert "$OVERLAY_DIR/tls/$HOST.crt" "$URL")
   RESOLVE_HINT=""
@@ -213,14 +215,14 @@ check_answer() {
       continue
     fi
     if ((SECONDS >= deadline)); then
-      err "no JSON answer from $URL within ${HTTP_TIMEOUT}s (last: curl exit $RC, HTTP ${CODE:-none}: $(head -c 200 "$body" 2>/dev/null || true)$(cat "$body.err" || true))"
+      err "no JSON answer from $URL within ${FA_HTTP_TIMEOUT_SECONDS}s (last: curl exit $RC, HTTP ${CODE:-none}: $(head -c 200 "$body" 2>/dev/null || true)$(cat "$body.err" || true))"
       if [[ -z $CONTEXT && $NODE_IP == 127.0.0.1 ]]; then
         die "127.0.0.1 needs '$(tunnel_command)' running in another terminal"
       fi
       [[ -z $URL_OPTION ]] || die "the pods are ready but $URL did not answer the JSON; is --url right?"
       die "the pods are ready but the $ROUTE_TITLE did not answer; check 'kubectl -n $NAMESPACE describe $ROUTE_KIND $APP' and the logs of its controller (namespace $CONTROLLER_NS)"
     fi
-    sleep "$POLL_INTERVAL"
+    sleep "$FA_POLL_INTERVAL_SECONDS"
   done
   [[ $DRY_RUN == 1 ]] || ANSWER=$(cat "$body")
   [[ $TLS == 0 || -n $URL_OPTION ]] || check_no_plain_http
@@ -239,8 +241,8 @@ delete_all() {
     log "minikube profile $PROFILE is not running: nothing deployed to remove"
   else
     CLUSTER_STEPS_STARTED=1
-    run kubectl --context "$KCONTEXT" delete namespace "$NAMESPACE" --ignore-not-found --wait=true --timeout="${DELETE_TIMEOUT}s" ||
-      die "namespace $NAMESPACE was not deleted within ${DELETE_TIMEOUT}s (see 'kubectl get namespace $NAMESPACE -o yaml' for what blocks it)"
+    run kubectl --context "$KCONTEXT" delete namespace "$NAMESPACE" --ignore-not-found --wait=true --timeout="${FA_DELETE_TIMEOUT_SECONDS}s" ||
+      die "namespace $NAMESPACE was not deleted within ${FA_DELETE_TIMEOUT_SECONDS}s (see 'kubectl get namespace $NAMESPACE -o yaml' for what blocks it)"
     if [[ -z $CONTEXT ]]; then
       [[ $DRY_RUN == 1 ]] || images=$(mk image ls 2>/dev/null | grep -E "(^|/)$APP:" || true)
       for img in $images; do
@@ -257,31 +259,33 @@ delete_all() {
   fi
 }
 
-# On failure after step 3: what the cluster says about the deployment, its failing pods and the
-# route's controller.
+# On failure after step 3 (on stderr): what the cluster says about the deployment, its failing
+# pods and the route's controller.
 diagnostics() {
   [[ $CLUSTER_STEPS_STARTED == 1 && $DRY_RUN == 0 ]] || return 0
   command -v kubectl >/dev/null 2>&1 || return 0
   set +e
-  local t="--request-timeout=15s" pods p
-  echo "=================== diagnostics (context $KCONTEXT) ===================" >&2
-  echo "--- kubectl -n $NAMESPACE get deployment,replicaset,pods,service,$ROUTE_KIND,endpointslices -o wide" >&2
-  k "$t" -n "$NAMESPACE" get "deployment,replicaset,pods,service,$ROUTE_KIND,endpointslices" -o wide >&2
-  echo "--- recent events in $NAMESPACE" >&2
-  k "$t" -n "$NAMESPACE" get events --sort-by=.lastTimestamp 2>&1 | tail -n 25 >&2
+  local pods p
+  echo "=================== diagnostics (context $KCONTEXT) ==================="
+  show 50 -n "$NAMESPACE" get "deployment,replicaset,pods,service,$ROUTE_KIND,endpointslices" -o wide
+  show 25 -n "$NAMESPACE" get events --sort-by=.lastTimestamp
   # Pods whose containers are not all ready: describe them and show their logs.
-  pods=$(k "$t" -n "$NAMESPACE" get pods -l "app.kubernetes.io/name=$APP" \
+  pods=$(k --request-timeout=15s -n "$NAMESPACE" get pods -l "app.kubernetes.io/name=$APP" \
     -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.status.containerStatuses[*].ready}{"\n"}{end}' 2>/dev/null |
     awk '$0 !~ / true$/ && NF > 0 {print $1}' | head -n 2)
   for p in $pods; do
-    echo "--- kubectl -n $NAMESPACE describe pod $p (last 30 lines)" >&2
-    k "$t" -n "$NAMESPACE" describe pod "$p" 2>&1 | tail -n 30 >&2
-    echo "--- kubectl -n $NAMESPACE logs $p (last 50 lines, and the previous container if it restarted)" >&2
-    k "$t" -n "$NAMESPACE" logs "$p" --all-containers --tail=50 >&2
-    k "$t" -n "$NAMESPACE" logs "$p" --all-containers --tail=50 --previous >&2 2>/dev/null # none: no restart
+    show 30 -n "$NAMESPACE" describe pod "$p"
+    show 50 -n "$NAMESPACE" logs "$p" --all-containers
+    k --request-timeout=15s -n "$NAMESPACE" logs "$p" --all-containers --tail=50 --previous 2>/dev/null # none: no restart
   done
-  echo "--- kubectl -n $CONTROLLER_NS get jobs,pods" >&2
-  k "$t" -n "$CONTROLLER_NS" get jobs,pods -o wide >&2
-  echo "======================================================================" >&2
+  show 50 -n "$CONTROLLER_NS" get jobs,pods -o wide
+  echo "======================================================================"
   set -e
+}
+
+show() { # show LINES KUBECTL_ARGS...: the command, then the last LINES lines of what it says
+  local lines=$1
+  shift
+  echo "--- kubectl $* (last $lines lines)"
+  k --request-timeout=15s "$@" 2>&1 | tail -n "$lines"
 }

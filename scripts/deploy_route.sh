@@ -10,8 +10,7 @@
 # With --context any Ingress class (--ingress CLASS) and the controller's namespace
 # (--controller-namespace NS) may be given; k3d-* contexts default to traefik in kube-system.
 # Uses the script's variables (CONTEXT, PROFILE, KCONTEXT, TLS, AUTOSCALE, DRY_RUN, APP, NAMESPACE,
-# TLS_SECRET, TAG, ADDON_TIMEOUT, POLL_INTERVAL) and its helpers (k, mk, run, log, warn, die,
-# usage_error).
+# TLS_SECRET, TAG, the FA_* settings) and its helpers (k, mk, run, log, warn, die, usage_error).
 
 ROUTE_DOC='manifests/README.md, "Which route?"'
 INGRESS_OPTION="" # --ingress, --gateway, --controller-namespace (build-and-deploy.sh sets them)
@@ -89,13 +88,6 @@ enable_addon() {
   run minikube -p "$PROFILE" addons enable "$1" || die "enabling the $1 addon failed"
 }
 
-wait_traefik_addon() {
-  log "waiting up to ${ADDON_TIMEOUT}s for deployment/traefik in kube-system (the addon's Helm release)"
-  run kubectl --context "$KCONTEXT" -n kube-system rollout status deployment/traefik --timeout="${ADDON_TIMEOUT}s" ||
-    die "Traefik was not ready within ${ADDON_TIMEOUT}s (see 'kubectl -n kube-system get pods -l app.kubernetes.io/name=traefik'; raise FA_ADDON_TIMEOUT_SECONDS)"
-  [[ $DRY_RUN == 1 ]] || log "Traefik ready"
-}
-
 wait_ingress_addon() {
   # The addon's admission jobs create the webhook certificate and patch it into
   # the ValidatingWebhookConfiguration; until they complete and the controller
@@ -108,20 +100,18 @@ wait_ingress_addon() {
     log "no admission jobs in $ns (already completed and cleaned up)"
   fi
   for j in $jobs; do
-    log "waiting up to ${ADDON_TIMEOUT}s for $j to complete"
-    if ! run kubectl --context "$KCONTEXT" -n "$ns" wait --for=condition=complete "$j" --timeout="${ADDON_TIMEOUT}s"; then
+    log "waiting up to ${FA_ADDON_TIMEOUT_SECONDS}s for $j to complete"
+    if ! run kubectl --context "$KCONTEXT" -n "$ns" wait --for=condition=complete "$j" --timeout="${FA_ADDON_TIMEOUT_SECONDS}s"; then
       # A completed job may be deleted by its TTL while we wait: that is success.
       if k -n "$ns" get "$j" >/dev/null 2>&1; then
-        die "$j did not complete within ${ADDON_TIMEOUT}s. It creates the admission webhook certificate; see 'kubectl -n $ns logs $j' (raise FA_ADDON_TIMEOUT_SECONDS on a slow machine)."
+        die "$j did not complete within ${FA_ADDON_TIMEOUT_SECONDS}s. It creates the admission webhook certificate; see 'kubectl -n $ns logs $j' (raise FA_ADDON_TIMEOUT_SECONDS on a slow machine)."
       fi
       log "$j finished and was cleaned up"
     fi
   done
-  log "waiting up to ${ADDON_TIMEOUT}s for deployment/ingress-nginx-controller to be ready"
-  run kubectl --context "$KCONTEXT" -n "$ns" rollout status deployment/ingress-nginx-controller --timeout="${ADDON_TIMEOUT}s" ||
-    die "the ingress controller was not ready within ${ADDON_TIMEOUT}s (image pull on a slow network? see the pods below; raise FA_ADDON_TIMEOUT_SECONDS)"
-  run kubectl --context "$KCONTEXT" -n "$ns" wait --for=condition=Ready pod -l app.kubernetes.io/component=controller --timeout="${ADDON_TIMEOUT}s" ||
-    die "the ingress controller pod was not Ready within ${ADDON_TIMEOUT}s"
+  rollout "$ns" ingress-nginx-controller "$FA_ADDON_TIMEOUT_SECONDS" "image pull on a slow network? see the pods below; raise FA_ADDON_TIMEOUT_SECONDS"
+  run kubectl --context "$KCONTEXT" -n "$ns" wait --for=condition=Ready pod -l app.kubernetes.io/component=controller --timeout="${FA_ADDON_TIMEOUT_SECONDS}s" ||
+    die "the ingress controller pod was not Ready within ${FA_ADDON_TIMEOUT_SECONDS}s"
   [[ $DRY_RUN == 1 ]] || log "ingress controller ready"
 }
 
@@ -137,7 +127,7 @@ route_prepare_minikube() {
   traefik)
     if [[ $DRY_RUN == 1 ]]; then log "checks first that minikube is >= 1.39 (minikube version --short)"; else check_minikube_version; fi
     enable_addon traefik ingress
-    wait_traefik_addon
+    rollout kube-system traefik "$FA_ADDON_TIMEOUT_SECONDS" "the addon's Helm release; see 'kubectl -n kube-system get pods -l app.kubernetes.io/name=traefik'; raise FA_ADDON_TIMEOUT_SECONDS"
     ;;
   gateway) log "no addon: the Gateway $GATEWAY_NS/$GATEWAY_NAME is the cluster's ($ROUTE_DOC installs one)" ;;
   esac
@@ -171,10 +161,10 @@ route_gateway() {
 
 # Waits until the Gateway has accepted the HTTPRoute and resolved its backend.
 route_wait_accepted() {
-  local gw="$GATEWAY_NS/$GATEWAY_NAME" deadline=$((SECONDS + ADDON_TIMEOUT)) st=""
+  local gw="$GATEWAY_NS/$GATEWAY_NAME" deadline=$((SECONDS + FA_ADDON_TIMEOUT_SECONDS)) st=""
   # The route's status for our Gateway: "Accepted=True (reason: message); ResolvedRefs=True (...); ".
   local status="jsonpath={range .status.parents[?(@.parentRef.name==\"$GATEWAY_NAME\")]}{range .conditions[*]}{.type}={.status} ({.reason}: {.message}); {end}{end}"
-  log "waiting up to ${ADDON_TIMEOUT}s for the Gateway $gw to accept httproute/$APP (conditions Accepted and ResolvedRefs)"
+  log "waiting up to ${FA_ADDON_TIMEOUT_SECONDS}s for the Gateway $gw to accept httproute/$APP (conditions Accepted and ResolvedRefs)"
   if [[ $DRY_RUN == 1 ]]; then
     run kubectl --context "$KCONTEXT" -n "$NAMESPACE" get httproute "$APP" -o "jsonpath={.status.parents}"
     return 0
@@ -186,10 +176,10 @@ route_wait_accepted() {
       return 0
     fi
     ((SECONDS < deadline)) || break
-    sleep "$POLL_INTERVAL"
+    sleep "$FA_POLL_INTERVAL_SECONDS"
   done
   [[ -n $st ]] || st="no status from the Gateway's controller (is the Gateway's class implemented in this cluster?)"
-  die "the Gateway $gw did not accept httproute/$APP within ${ADDON_TIMEOUT}s: $st. Check its listeners' allowedRoutes admit namespace $NAMESPACE ('kubectl -n $GATEWAY_NS describe gateway $GATEWAY_NAME')"
+  die "the Gateway $gw did not accept httproute/$APP within ${FA_ADDON_TIMEOUT_SECONDS}s: $st. Check its listeners' allowedRoutes admit namespace $NAMESPACE ('kubectl -n $GATEWAY_NS describe gateway $GATEWAY_NAME')"
 }
 
 # The generated kustomization: the route's overlay and components, the tag, the host.

@@ -104,7 +104,3 @@ refute_called() {
 count_calls() { grep -cE -- "$1" "$FA_STUB_LOG" || true; }
 short_sha() { git -C "$REPO" rev-parse --short=12 HEAD; }
 applied() { cat "$FA_STUB_STATE/applied.yaml"; }
-# A dry run calls nothing but kubectl kustomize (local: the rendered manifests of the plan).
-no_calls_but_render() {
-  if grep -v '^kubectl kustomize ' "$FA_STUB_LOG"; then fail "dry run called the above"; fi
-}

@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
-# build-and-deploy.sh's plans (--dry-run, against golden files), its help, and every refusal of
-# bad input before anything runs.
+# build-and-deploy.sh's plans (--dry-run, against golden files), its help, and every refusal
+# before anything runs: bad input (exit 2), an unknown context or a missing tool (exit 1).
 # The checkout, the stubs and the helpers: deploy_helpers.bash.
 
 load deploy_helpers
@@ -36,11 +36,11 @@ load deploy_helpers
 
 # The plans: the --dry-run output of each mode against its golden file, its rendered manifests as
 # their diff against the resources and components they build on (render_delta). The default plan is whole
-# (golden/dry_run_default.txt); every other mode's golden is the unified diff (one line of context)
-# of its plan against the plan it varies (golden/dry_run_<mode>.diff): each file shows what one option changes,
-# the shared part is written once, and any change of any plan still fails. FA_UPDATE_GOLDEN=1
-# rewrites them. The other .bats files show only what a plan cannot: the checks that read the
-# cluster, the waits and their errors.
+# (golden/dry_run_default.txt); every other mode's golden is the unified diff, without context
+# lines, of its plan against the plan it varies (golden/dry_run_<mode>.diff; its hunk headers give
+# the lines of that plan): each file holds only what one option changes, the shared part is
+# written once, and any change of any plan still fails. FA_UPDATE_GOLDEN=1 rewrites them.
+# runs.bats shows what a plan cannot: the checks that read the cluster, the waits and their errors.
 
 # The dry-run output ($1, bats' $output) with what varies between runs and machines replaced:
 # timestamps, the checkout, the temporary dirs, the tag and revision, bash's version.
@@ -90,7 +90,8 @@ render_delta() {
     assert_success
     # Every message has its time (normalized away below); commands and manifests are indented.
     ! grep -vE '^( |[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z \[)' <<<"$output" || fail "a message of the plan $args without its time (above)"
-    no_calls_but_render
+    # It calls nothing but kubectl kustomize (local: the rendered manifests of the plan).
+    ! grep -v '^kubectl kustomize ' "$FA_STUB_LOG" || fail "the dry run $args called the above"
     [[ ! -e $REPO/build ]] || fail "the dry run $args wrote $REPO/build"
     # Its temporary files (<work>: the plan's, an image archive's) are gone on exit.
     [[ -z $(ls -A "$T/tmp") ]] || fail "the dry run $args left $(ls -A "$T/tmp") in TMPDIR"
@@ -105,7 +106,7 @@ render_delta() {
       got=${plan[$name]}
     else
       file=$golden/dry_run_$name.diff
-      got=$(diff -U1 --label "$base" --label "$name" <(printf '%s\n' "${plan[$base]}") <(printf '%s\n' "${plan[$name]}")) &&
+      got=$(diff -U0 --label "$base" --label "$name" <(printf '%s\n' "${plan[$base]}") <(printf '%s\n' "${plan[$name]}")) &&
         fail "the plan of --dry-run $args is the plan of $base: the mode shows nothing"
     fi
     if [[ ${FA_UPDATE_GOLDEN:-0} == 1 ]]; then
@@ -121,14 +122,12 @@ podman default FA_CONTAINER_ENGINE=podman
 traefik default --ingress traefik
 gateway default --gateway gateway/public
 gateway_tls gateway --gateway gateway/public --tls
-context_kind default --context kind-demo
-context_k3d context_kind --context k3d-demo
-context_docker_desktop context_kind --context docker-desktop
-context_named_kind context_kind --context=other --image-load=kind
-context_gateway gateway --context kind-demo --gateway nginx-gateway/shared --controller-namespace envoy-gateway-system
-context_filter context_kind --context kind-demo --render-filter 'cat -u'
-context_url context_kind --context kind-demo --image-load none --host fa.10.1.2.3.nip.io --url http://10.96.0.10:8080/
-context_archive context_kind --context=kind-demo '--image-load=archive:cat -n'
+context default --context=other --image-load=kind
+context_k3d context --context k3d-demo
+context_gateway gateway --context other --image-load kind --gateway nginx-gateway/shared --controller-namespace envoy-gateway-system
+context_filter context --context other --image-load kind --render-filter 'cat -u'
+context_url context --context docker-desktop --host fa.10.1.2.3.nip.io --url http://10.96.0.10:8080/
+context_archive context --context=other '--image-load=archive:cat -n'
 delete - delete
 delete_context delete delete --context lab
 MODES
@@ -165,4 +164,31 @@ BAD
   assert_failure 2
   assert_output --partial "FA_APPLY_ATTEMPTS: expected a positive integer, got '0'"
   [[ ! -s $FA_STUB_LOG ]]
+}
+
+@test "--context: an unknown context stops before the build" {
+  FA_STUB_FAIL='config get-contexts kind-nope$' deploy --context kind-nope
+  assert_failure 1
+  assert_output --partial "kubectl does not know the context 'kind-nope'"
+  refute_called '^docker build'
+}
+
+# The tools the preflight checks in each mode: the "found" lines of the golden plans.
+@test "preflight: a missing tool stops before the build, named with its install hint" {
+  local drop args want tool
+  while IFS='|' read -r drop args want; do
+    rm -rf "$T/some" && cp -P -R "$STUBS" "$T/some"
+    for tool in $drop; do rm "$T/some/$tool"; done
+    # shellcheck disable=SC2086 # each line's arguments, split
+    run env PATH="$T/some:$T/posix" "$REPO/build-and-deploy.sh" $args
+    assert_failure 1
+    assert_output --partial "$want"
+    assert_equal "$(grep -c 'error: missing' <<<"$output")" 1 # that tool alone
+    refute_called '^docker build'
+  done <<'MISSING'
+minikube||missing minikube. Install: https://minikube.sigs.k8s.io/docs/start/
+docker podman||missing docker or podman. Install one:
+minikube kind|--context kind-demo|missing kind. Install: https://kind.sigs.k8s.io/
+|--tls|missing openssl. Install:
+MISSING
 }

@@ -12,7 +12,7 @@
 //                  docker-compose.yml gives the service only its settings (README.md's table)
 // schema_negative, policy_negative
 //                  the renders broken each way of negative.mjs's tables must fail the check
-// policy_of        one rendered file against the policy (tests/deploy/minikube.bats: what the script applied)
+// policy_of        one rendered file against the policy (tests/deploy/runs.bats: what the script applied)
 //
 // Exit 77 (ctest: skipped) when kubectl or the pinned npm packages are missing (a failure under
 // FA_TESTS_NO_SKIP=1).

@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
-# build-and-deploy.sh on minikube: what a plan cannot show (waits, retries and their limits,
-# failures and diagnostics, fallbacks, state across runs), on each route.
+# build-and-deploy.sh run against the stub tools: what a plan (plans.bats) cannot show (waits,
+# retries and their limits, failures and diagnostics, fallbacks, state across runs), on minikube
+# with each route, on --context, and with only the host requirements.
 # The checkout, the stubs and the helpers: deploy_helpers.bash.
 
 load deploy_helpers
@@ -101,7 +102,7 @@ load deploy_helpers
     assert_output --partial "$want"
     refute_called 'apply -k'
   done <<'FAILS'
-rollout status deployment/ingress-nginx-controller|ingress controller was not ready within 7s
+rollout status deployment/ingress-nginx-controller|deployment/ingress-nginx-controller did not finish rolling out within 7s
 wait --for=condition=Ready pod|the ingress controller pod was not Ready within 7s
 wait --for=condition=complete|did not complete within 7s
 minikube .*image ls|is not in minikube's image list
@@ -214,6 +215,8 @@ FAILS
   deploy --skip-tests --tunnel
   assert_success
   refute_called '^curl .*http://192\.168\.49\.2/$'
+  refute_output --partial "is not reachable"
+  assert_output --partial "run 'minikube -p minikube tunnel --bind-address=127.0.0.1' in another terminal"
   assert_line "Needs:  minikube -p minikube tunnel --bind-address=127.0.0.1   (running in another terminal)"
   assert_line "URL:    http://favorite-athlete.127.0.0.1.nip.io/"
 }
@@ -302,4 +305,56 @@ FAILS
   FA_STUB_HTTP_PLAIN=1 deploy --ingress traefik --tls --skip-tests
   assert_failure 1
   assert_output --partial "still answers the JSON over plain HTTP"
+}
+
+# --context NAME: an existing cluster, no minikube at all.
+
+# Its plan: golden/dry_run_context.diff (there with --image-load kind given; a kind-* context
+# implies it, as here).
+@test "--context kind-*: deploys without minikube, loaded with kind, the context checked, every kubectl call on it" {
+  rm "$STUBS/minikube"
+  deploy --context kind-demo
+  assert_success
+  assert_called '^kubectl --context kind-demo config get-contexts kind-demo$'
+  assert_called "^kind load docker-image favorite-athlete:$(short_sha) --name demo\$"
+  assert_equal "$(count_calls '^kubectl --context kind-demo ')" "$(count_calls '^kubectl ')"
+  assert_line "URL:    http://favorite-athlete.127.0.0.1.nip.io/"
+}
+
+# kubectl kustomize | CMD | kubectl apply -f -, CMD split on spaces and the archive of
+# --image-load archive:CMD: golden/dry_run_context_filter.diff and dry_run_context_archive.diff.
+@test "--render-filter: its output is applied, with the same retries; a failing filter stops before anything is applied" {
+  printf '#!/usr/bin/env bash\necho "# filtered by the shim"\ncat\n' >"$T/filter"
+  chmod +x "$T/filter"
+  FA_STUB_FAIL="apply -f" FA_STUB_FAIL_FIRST=1 FA_STUB_FAIL_MESSAGE=$WEBHOOK_DOWN deploy --skip-tests --context old --image-load none \
+    --render-filter "$T/filter"
+  assert_success
+  assert_equal "$(count_calls '^kubectl --context old apply -f -$')" 2
+  [[ $(head -n1 "$FA_STUB_STATE/applied.yaml") == "# filtered by the shim" ]] || fail "not the filter's output"
+  applied | grep -q '^kind: Deployment' || fail "no Deployment applied"
+  : >"$FA_STUB_LOG"
+  link_tools "$STUBS" false
+  deploy --skip-tests --context old --image-load none --render-filter false
+  assert_failure
+  assert_output --partial "--render-filter 'false' failed"
+  refute_called 'apply'
+}
+
+# Only the host requirements: docker or podman, minikube, kubectl, curl (openssl for --tls), bash
+# and basic POSIX tools; every test runs the script so, plus git for its tag (deploy_helpers.bash).
+@test "host requirements only: deploys end to end without git, tagged src-<checksum>" {
+  NO_GIT=1 deploy
+  assert_success
+  local tag
+  tag=$(grep -oE 'favorite-athlete:src-[0-9]+' "$FA_STUB_LOG" | head -n1)
+  [[ -n $tag ]] || fail "no src-<checksum> tag: $(cat "$FA_STUB_LOG")"
+  assert_line 'Answer: {"myFavoriteAthlete":"Usain Bolt"}'
+  # The same sources give the same tag; a changed file a new one.
+  : >"$FA_STUB_LOG"
+  NO_GIT=1 deploy --skip-tests
+  assert_called "^docker build .* -t $tag "
+  echo "# changed" >>"$REPO/Dockerfile.alpine"
+  : >"$FA_STUB_LOG"
+  NO_GIT=1 deploy --skip-tests
+  refute_called "$tag"
 }
