@@ -3,10 +3,11 @@ here from PEERS), Server to run one pinned to a CPU, and clients, keep-alive con
 responses are counted per connection. Shared by bench/measure.py, bench/instructions.py and
 tests/conformance/differential.py. Python standard library only.
 
-A spec: key, label, argv and env ("@PORT@" filled in), "unset" (names removed from the
-environment), "setup" (called with the port before a start), "stdout_file" (stdout is a file of
-its own, as a container runtime keeps a pod's log), "load_only" (no start time, idle RSS, size),
-"callgrind" (instructions per request measured), and for favorite-athlete rows "httplib" and "libc".
+A spec: key, label, argv and env ("@PORT@" filled in; a contestant's environment is PATH and
+env alone, so nothing the caller's shell exports reaches it), "setup" (called with the port before a
+start), "stdout_file" (stdout is a file of its own, as a container runtime keeps a pod's log),
+"load_only" (no start time, idle RSS, size), "callgrind" (instructions per request measured), and
+for favorite-athlete rows "httplib" and "libc".
 """
 import math
 import os
@@ -51,13 +52,6 @@ def log(msg):
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
-def spec_env(spec, port):
-    """A contestant's environment: this one less spec["unset"], plus spec["env"] (@PORT@ filled in)."""
-    env = {k: v for k, v in os.environ.items() if k not in spec.get("unset", ())}
-    env.update({k: v.replace("@PORT@", str(port)) for k, v in spec.get("env", {}).items()})
-    return env
-
-
 class Server:
     """A contestant's process group on a free port, pinned to `cpu`; ready_ms is the time from
     exec to the first 200 on GET /. `wrap` runs it under another program (valgrind), which makes it
@@ -72,7 +66,8 @@ class Server:
     def __init__(self, spec, cpu, logdir, wrap=()):
         self.port = free_port()
         argv = [a.replace("@PORT@", str(self.port)) for a in [*wrap, *spec["argv"]]]
-        env = spec_env(spec, self.port)
+        env = {"PATH": os.environ["PATH"]}  # and the spec's settings: none of the caller's reaches it
+        env.update((k, v.replace("@PORT@", str(self.port))) for k, v in spec.get("env", {}).items())
         if "setup" in spec:
             spec["setup"](self.port)
         self.logf = open(os.path.join(logdir, spec["key"] + ".log"), "ab")
@@ -236,13 +231,7 @@ def build_of(binary, libc):
 def service(key, what, binary, libc, **spec):
     """A favorite-athlete row; its label names what it runs, and with which cpp-httplib and libc."""
     build = build_of(binary, libc)
-    # Every setting the binary reads (its --help names them, from service/config.hpp's table) is
-    # unset but those the row sets, so "default" means default whatever the caller's shell exports.
-    usage = subprocess.run([binary, "--help"], capture_output=True, text=True).stdout
-    unset = re.findall(r"^  --\S+=VALUE  \((\w+)\)$", usage, re.M)
-    if "PORT" not in unset:
-        raise RuntimeError(f"{binary} --help names no settings as 'option=VALUE  (NAME)': read them how?")
-    return dict(spec, key=key, argv=[binary], unset=unset, **build,
+    return dict(spec, key=key, argv=[binary], **build,
                 label=f"favorite-athlete, {what} [cpp-httplib {build['httplib']}, {build['libc']}]")
 
 
