@@ -239,9 +239,9 @@ def contestants(args, workdir):
     """The specs of a run: args has binary, static_binary, musl_binary, go_server (paths or None),
     quick and peers (bools)."""
     base_env = {"PORT": "@PORT@", "BIND_ADDRESS": "127.0.0.1", "DRAIN_SECONDS": "0"}
-    # favorite-athlete as users get it: every setting at its default but the address, the port and
-    # the drain (DRAIN_SECONDS only delays a stop). The access log is on by default: its stdout is a
-    # file, as a container runtime keeps a pod's log.
+    # favorite-athlete as users get it: every setting at its default (Server passes no other) but the
+    # address, the port and the drain (DRAIN_SECONDS only delays a stop). The access log is on by
+    # default: its stdout is a file, as a container runtime keeps a pod's log.
     default = {"env": base_env, "stdout_file": True, "callgrind": True}
     nolog = dict(default, env=dict(base_env, ACCESS_LOG="off"), stdout_file=False, load_only=True)
     fa = []
@@ -309,25 +309,24 @@ def httplib_dir_of(build):
 
 
 def peers(workdir, httplib_dir, base_env):
-    """Compiles the PEERS (in parallel) into the work directory; the specs of those that built."""
+    """Compiles the PEERS into the work directory, one after another; the specs of those that built."""
     out = os.path.join(workdir, "peers")
     os.makedirs(out, exist_ok=True)
     version = "?"
     if httplib_dir:
         with open(os.path.join(httplib_dir, "httplib.h")) as f:
             version = re.search(r'#define CPPHTTPLIB_VERSION "([^"]+)"', f.read()).group(1)
-    jobs = {}
-    for key, _, source, cmd, libs, _, uses_httplib in PEERS:
-        if httplib_dir or not uses_httplib:
-            argv = [a.replace("@HTTPLIB@", httplib_dir or "") for a in cmd]
-            argv += [os.path.join(HERE, "peers", source), "-o", os.path.join(out, key), *libs]
-            jobs[key] = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     specs = []
-    for key, label, _, _, _, package, uses_httplib in PEERS:
-        err = jobs[key].communicate()[1] if key in jobs else "no httplib.h"
-        if key not in jobs or jobs[key].returncode:
+    for key, label, source, cmd, libs, package, uses_httplib in PEERS:
+        if uses_httplib and not httplib_dir:
+            log(f"warning: peer {key} not built: the service's httplib.h not found")
+            continue
+        argv = [a.replace("@HTTPLIB@", httplib_dir or "") for a in cmd]
+        argv += [os.path.join(HERE, "peers", source), "-o", os.path.join(out, key), *libs]
+        built = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if built.returncode:
             packages = " ".join(sorted({p[5] for p in PEERS if p[5]}))
-            log(f"warning: peer {key} did not build (Debian packages: {packages}):\n{err[-2000:]}")
+            log(f"warning: peer {key} did not build (Debian packages: {packages}):\n{built.stderr[-2000:]}")
             continue
         note = f"cpp-httplib {version}, glibc" if uses_httplib else f"Debian {package}, glibc"
         spec = {"key": key, "label": f"{label} [{note}]", "argv": [os.path.join(out, key)], "env": base_env,
