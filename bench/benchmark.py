@@ -124,18 +124,17 @@ def main():
         out = args.out or (os.path.join(work, "results") if args.quick else
                            os.path.join(HERE, "results", time.strftime("%Y-%m-%d", time.gmtime())))
         os.makedirs(out, exist_ok=True)
+        args.peers = not args.quick
+        specs = servers.contestants(args, work)  # compiles the peers: before the wait for a quiet machine
         if not args.quick:  # other work's load would be in the figures: wait for it to end, for a while
             log("waiting (at most 600 s) for a 1-minute load average below 1")
             try:
-                wait_until(lambda: measure.load1() < 1.0, 600, "a 1-minute load average below 1")
+                wait_until(lambda: os.getloadavg()[0] < 1.0, 600, "a 1-minute load average below 1")
             except AssertionError as e:
                 log(f"warning: {e}; running anyway (the load is in the results)")
-        load_before = " ".join(open("/proc/loadavg").read().split()[:3])
         # 1000 connections need more than 1024 descriptors.
         resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)
-        args.peers = not args.quick
-        specs = servers.contestants(args, work)
-        results = measure.run(specs, work, args.quick, load_before)
+        results = measure.run(specs, work, args.quick)
         with open(os.path.join(out, "results.json"), "w") as f:
             json.dump(results, f, indent=1)
         # The report reads the file just written: results.json holds every figure it shows.

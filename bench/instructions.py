@@ -7,7 +7,7 @@ keep-alive connections, one request at a time each, reconnecting where the serve
 Instructions per request = (Ir of the second - Ir of the first) / REQUESTS, every thread of the
 server counted. Where the binary has symbols, the share of the second run's instructions in code
 from httplib.h (its functions and what is inlined from it; with -g, inlined code is attributed to
-its own file) and the top functions are read with callgrind_annotate.
+its own file) is read with callgrind_annotate.
 Python standard library only; valgrind from Debian's package.
 """
 import os
@@ -44,8 +44,8 @@ def _ir(spec, out, requests, cpu):
     return total, max(files, key=os.path.getsize)
 
 
-def annotate(path, top=8):
-    """Share of Ir in code from httplib.h, and the top functions (exclusive), from one profile."""
+def httplib_share(path):
+    """The share of one profile's Ir in code from httplib.h; None where the binary has no symbols."""
     r = subprocess.run(["callgrind_annotate", "--inclusive=no", "--auto=no", "--threshold=100", path],
                        capture_output=True, text=True, timeout=120)
     rows, total = [], 0
@@ -58,24 +58,21 @@ def annotate(path, top=8):
             total = ir
         elif ":" in where:
             rows.append((ir, where))
-    if not total:
-        return None
     # Code from httplib.h: by file where the binary has debug info, else by function name.
     httplib = sum(ir for ir, where in rows if where.split(":", 1)[0].endswith("httplib.h")
                   or where.split(":", 1)[1].startswith("httplib::"))
     symbols = any(not where.split(":", 1)[1].startswith("0x") for _, where in rows)
-    return {"httplib_share": httplib / total if symbols else None,
-            "top": [{"share": round(ir / total, 4), "function": where[:160]} for ir, where in rows[:top]]}
+    return httplib / total if total and symbols else None
 
 
 def measure(spec, workdir, cpu):
-    """{"per_request", "requests", "httplib_share", "top"} for one contestant, or {"error"}."""
+    """{"per_request", "requests", "connections", "httplib_share"} for one contestant (the share for
+    those with cpp-httplib), or {"error"}."""
     d = os.path.join(workdir, "callgrind", spec["key"])
     os.makedirs(d, exist_ok=True)
     try:
         counts = [_ir(spec, os.path.join(d, f"out.{n}"), n, cpu) for n in (0, REQUESTS)]
-        res = {"per_request": (counts[1][0] - counts[0][0]) / REQUESTS, "requests": REQUESTS, "connections": CONNS}
-        res.update(annotate(counts[1][1]) or {})
-        return res
+        return {"per_request": (counts[1][0] - counts[0][0]) / REQUESTS, "requests": REQUESTS, "connections": CONNS,
+                "httplib_share": httplib_share(counts[1][1]) if spec.get("httplib") else None}
     except (RuntimeError, OSError, subprocess.SubprocessError) as e:
         return {"error": str(e)}
