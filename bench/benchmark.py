@@ -30,9 +30,9 @@ from fa_test import wait_until  # noqa: E402  (the tests' one wait helper)
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 # The C++ peers (bench/servers.py) need a compiler and their libraries; valgrind counts instructions.
-PACKAGES = {"full": ["wrk", "nginx-light", "python3-flask", "gunicorn", "golang-go", "gnuplot-nox", "g++", "valgrind",
+PACKAGES = {"full": ["wrk", "nginx", "python3-flask", "gunicorn", "golang-go", "gnuplot-nox", "g++", "valgrind",
                      *sorted({peer[5] for peer in servers.PEERS if peer[5]})],
-            "quick": ["wrk", "golang-go"], "differential": ["nginx-light", "golang-go"]}
+            "quick": ["wrk", "golang-go"], "differential": ["nginx", "golang-go"]}
 log = servers.log
 
 
@@ -40,14 +40,13 @@ def lib(*call):
     """Runs a function of scripts/lib.sh (the scripts' one place for Debian packages and dependency
     sources); returns its stdout."""
     script = 'source "$0" && "$@"'
-    return subprocess.run(["bash", "-c", script, os.path.join(ROOT, "scripts", "lib.sh"), *call], check=True,
-                          stdout=subprocess.PIPE, text=True).stdout
+    return subprocess.run(["bash", "-c", script, os.path.join(ROOT, "scripts", "lib.sh"), *call], cwd=ROOT,
+                          check=True, stdout=subprocess.PIPE, text=True).stdout
 
 
 def install_packages(mode, install):
     present = set(lib("installed_or_provided").split())
-    # Any nginx flavour will do: each provides "nginx".
-    missing = [p for p in PACKAGES[mode] if p not in present and not (p == "nginx-light" and "nginx" in present)]
+    missing = [p for p in PACKAGES[mode] if p not in present]
     if not missing:
         return
     if not install:
@@ -62,12 +61,7 @@ def install_packages(mode, install):
 def build_service(preset):
     """Configures a preset and builds only the service (not the tests); None when it fails."""
     try:
-        lib("install_preset_tools", preset)
-        args = lib("deps_cmake_args", preset).splitlines()
-        log(f"building preset {preset}")
-        subprocess.run(["cmake", "--preset", preset, *args], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-        subprocess.run(["cmake", "--build", "--preset", preset, "--target", "favorite-athlete"], cwd=ROOT,
-                       check=True, stdout=subprocess.DEVNULL)
+        lib("build_preset", preset, "--target", "favorite-athlete")
     except subprocess.CalledProcessError:
         return None
     return os.path.join(ROOT, "build", preset, "favorite-athlete")
