@@ -108,7 +108,8 @@ def measure_contestant(spec, cfg):
     res = {k: spec[k] for k in ("key", "label", "httplib", "libc") if k in spec}
     res["shapes"] = {}
     if not spec.get("load_only"):
-        res["size_bytes"], res["size_note"] = spec.get("size_bytes"), spec.get("size_note")
+        res["size_bytes"] = spec.get("size_bytes") or os.path.getsize(spec["argv"][0])  # Flask's: its packages
+        res["size_note"] = spec.get("size_note")
         starts = []
         for n in range(3 if cfg["quick"] else 5):
             srv = Server(spec, cpu, cfg["logdir"])

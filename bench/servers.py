@@ -6,8 +6,9 @@ tests/conformance/differential.py. Python standard library only.
 A spec: key, label, argv and env ("@PORT@" filled in; a contestant's environment is PATH and
 env alone, so nothing the caller's shell exports reaches it), "setup" (called with the port before a
 start), "stdout_file" (stdout is a file of its own, as a container runtime keeps a pod's log),
-"load_only" (no start time, idle RSS, size), "callgrind" (instructions per request measured), and
-for favorite-athlete rows "httplib" and "libc".
+"load_only" (no start time, idle RSS, size), "size_note" (what the size means) and "size_bytes"
+(where argv[0]'s size is not it), "callgrind" (instructions per request measured), and for
+favorite-athlete rows "httplib" and "libc".
 """
 import math
 import os
@@ -288,11 +289,7 @@ def contestants(args, workdir):
         others = others[:1]
     elif args.peers:
         others += peers(workdir, httplib_dir_of(os.path.dirname(args.binary)), base_env)
-    specs = fa + others
-    for s in specs:
-        if not s.get("load_only"):
-            s.setdefault("size_bytes", os.path.getsize(s["argv"][0]))
-    return specs
+    return fa + others
 
 
 def httplib_dir_of(build):
