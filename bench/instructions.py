@@ -21,9 +21,10 @@ CONNS = 10
 
 
 def _ir(spec, out, requests, cpu):
-    """Runs the spec's server under callgrind, sends `requests` GETs, stops it; returns its Ir
-    (summed over its processes) and the largest profile."""
-    callgrind = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}.%p", "--dump-instr=no"]
+    """Runs the spec's server under callgrind, its profile written to `out`, sends `requests` GETs,
+    stops it; returns its Ir, every thread counted. One process only: a forked worker (nginx's)
+    would write over the same file."""
+    callgrind = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--dump-instr=no"]
     srv = Server(spec, cpu, os.path.dirname(out), wrap=callgrind)
     try:
         if requests:
@@ -32,16 +33,8 @@ def _ir(spec, out, requests, cpu):
                 raise RuntimeError(f"{spec['key']} under callgrind: {got}")
     finally:
         srv.stop(wait=60)  # SIGTERM: callgrind writes its profile on a fatal signal too
-    files = [os.path.join(os.path.dirname(out), f) for f in os.listdir(os.path.dirname(out))
-             if f.startswith(os.path.basename(out) + ".")]  # one per process (nginx: master, worker)
-    total = 0
-    for path in files:
-        with open(path) as f:
-            for line in f:
-                if line.startswith(("summary:", "totals:")):
-                    total += int(line.split()[1])
-                    break
-    return total, max(files, key=os.path.getsize)
+    with open(out) as f:
+        return next(int(line.split()[1]) for line in f if line.startswith(("summary:", "totals:")))
 
 
 def httplib_share(path):
@@ -71,8 +64,9 @@ def measure(spec, workdir, cpu):
     d = os.path.join(workdir, "callgrind", spec["key"])
     os.makedirs(d, exist_ok=True)
     try:
-        counts = [_ir(spec, os.path.join(d, f"out.{n}"), n, cpu) for n in (0, REQUESTS)]
-        return {"per_request": (counts[1][0] - counts[0][0]) / REQUESTS, "requests": REQUESTS, "connections": CONNS,
-                "httplib_share": httplib_share(counts[1][1]) if spec.get("httplib") else None}
+        profile = os.path.join(d, "loaded.out")  # read for the share inside cpp-httplib
+        idle, loaded = _ir(spec, os.path.join(d, "idle.out"), 0, cpu), _ir(spec, profile, REQUESTS, cpu)
+        return {"per_request": (loaded - idle) / REQUESTS, "requests": REQUESTS, "connections": CONNS,
+                "httplib_share": httplib_share(profile) if spec.get("httplib") else None}
     except (RuntimeError, OSError, subprocess.SubprocessError) as e:
         return {"error": str(e)}
