@@ -128,7 +128,7 @@ class Server:
         return graceful
 
 
-def clients(port, connections, seconds, quota=None, timeout=2.0):
+def clients(port, connections, seconds, quota=math.inf, timeout=2.0):
     """`connections` connections to 127.0.0.1:port, each sending GET / one at a time (a new
     connection where the server closes one) for `seconds`, or until each has `quota` responses.
     Returns the responses counted per connection, which wrk cannot count (its Lua hooks do not see
@@ -152,13 +152,13 @@ def clients(port, connections, seconds, quota=None, timeout=2.0):
         socks[i].close()
         if why:
             tally[why] += 1
-        if quota is None or counts[i] < quota:
+        if counts[i] < quota:
             connect(i)
         else:
             since[i] = math.inf  # done: no new connection for nothing
 
     def send(i):  # the next request, unless the connection has its quota (then it idles)
-        if quota is None or counts[i] < quota:
+        if counts[i] < quota:
             socks[i].send(REQUEST)
             since[i] = time.monotonic()
         else:
@@ -191,7 +191,7 @@ def clients(port, connections, seconds, quota=None, timeout=2.0):
     for i in range(connections):
         connect(i)
     start = next_check = time.monotonic()
-    while time.monotonic() < start + seconds and (quota is None or min(counts) < quota):
+    while time.monotonic() < start + seconds and min(counts) < quota:
         for key, events in sel.select(0.05):
             try:
                 on_event(key.data, key.fileobj, events)
@@ -261,7 +261,7 @@ def contestants(args, workdir):
         fa.append(service("fa_t2", "THREADS=2 (two event loops on one CPU), access log on", args.binary, "glibc",
                           **dict(default, env=dict(base_env, THREADS="2"), load_only=True, callgrind=False)))
     others = []
-    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
+    nginx = shutil.which("nginx", path=os.environ["PATH"] + ":/usr/sbin")  # not on a user's PATH
     if nginx:
         prefix = os.path.join(workdir, "nginx")
 
