@@ -2,10 +2,11 @@
 as one dict, which bench/benchmark.py writes to results.json for bench/report.py.
 
 Each contestant is started on 127.0.0.1 pinned to one CPU (the "server core"); wrk and this
-process run pinned to another (the "client core"). Per contestant: time from exec to the first 200,
-idle RSS, size. Per contestant and load shape: a fresh server process, a short warm-up, then `runs`
-wrk runs (requests/s median and min-max, p50/p99, errors, non-2xx); peak RSS = the sum over the
-server's processes of VmHWM, read before it stops. For the 1000-connection shape, servers.clients
+process run pinned to another (the "client core"). Per contestant and load shape: a fresh server
+process (the median of their times from exec to the first 200 is the contestant's start time, the
+first one's RSS 1 s after it its idle RSS), a short warm-up, then `runs` wrk runs (requests/s
+median and min-max, p50/p99, errors, non-2xx); peak RSS = the sum over the server's processes of
+VmHWM, read before it stops. For the 1000-connection shape, servers.clients
 also counts responses per connection. Where the access log is on, the server's stdout is a regular
 file, accounted for after each shape (check_log). Then alternating rounds (alternating) and
 instructions per request (bench/instructions.py). Python standard library only.
@@ -103,26 +104,16 @@ def run_wrk(port, shape, seconds):
 
 
 def measure_contestant(spec, cfg):
-    """One contestant's figures; cfg: server_cpu, logdir, runs, seconds, warmup, quick."""
+    """One contestant's figures; cfg: server_cpu, logdir, runs, seconds, warmup."""
     cpu = cfg["server_cpu"]
     res = {k: spec[k] for k in ("key", "label", "httplib", "libc") if k in spec}
-    res["shapes"] = {}
-    if not spec.get("load_only"):
-        res["size_bytes"] = spec.get("size_bytes") or os.path.getsize(spec["argv"][0])  # Flask's: its packages
-        res["size_note"] = spec.get("size_note")
-        starts = []
-        for n in range(3 if cfg["quick"] else 5):
-            srv = Server(spec, cpu, cfg["logdir"])
-            starts.append(srv.ready_ms)
-            if n == 0:  # idle RSS: 1 s after the first 200
-                time.sleep(1)
-                procs = group(srv.proc.pid).values()
-            srv.stop()
-        res["start_ms"], res["start_runs_ms"] = statistics.median(starts), starts
-        res["idle_rss_kb"], res["processes"] = sum(rss for _, rss, _ in procs), len(procs)
-        log(f"{spec['label']}: exec to first 200 {res['start_ms']:.2f} ms, idle RSS {res['idle_rss_kb']} kB")
+    res["shapes"], starts = {}, []
     for shape in SHAPES:
         srv = Server(spec, cpu, cfg["logdir"])
+        starts.append(srv.ready_ms)  # each shape's fresh server timed from exec to its first 200
+        if shape is SHAPES[0]:  # idle RSS: 1 s after the first 200
+            time.sleep(1)
+            idle_kb = sum(rss for _, rss, _ in group(srv.proc.pid).values())
         counted = 1  # responses the clients counted: Server's readiness GET, warm-up, runs, clients
         try:
             if cfg["warmup"]:
@@ -164,6 +155,11 @@ def measure_contestant(spec, cfg):
         res["shapes"][shape[0]] = out
         log(f"{spec['label']} / {shape[1]}: {out['rps_median']:.0f} req/s, p99 {out['p99_ms']:.2f} ms, "
             f"errors {out['socket_errors']}, non-2xx {out['non_2xx']}{extra}")
+    if not spec.get("load_only"):
+        res.update(start_ms=statistics.median(starts), start_runs_ms=starts, idle_rss_kb=idle_kb,
+                   size_bytes=spec.get("size_bytes") or os.path.getsize(spec["argv"][0]),  # Flask's: its packages
+                   size_note=spec.get("size_note"))
+        log(f"{spec['label']}: exec to first 200 {res['start_ms']:.2f} ms, idle RSS {idle_kb} kB")
     return res
 
 
@@ -230,8 +226,7 @@ def run(specs, work, quick):
     runs, seconds, warmup = (1, 2, 0) if quick else (3, 5, 1)
     logdir = os.path.join(work, "logs")  # the contestants' stdout and stderr
     os.makedirs(logdir, exist_ok=True)
-    cfg = {"server_cpu": server_cpu, "logdir": logdir, "runs": runs, "seconds": seconds, "warmup": warmup,
-           "quick": quick}
+    cfg = {"server_cpu": server_cpu, "logdir": logdir, "runs": runs, "seconds": seconds, "warmup": warmup}
     fs = subprocess.run(["stat", "-f", "-c", "%T", logdir], capture_output=True, text=True).stdout.strip() or "?"
     meta = {"date": time.strftime("%Y-%m-%d %H:%M %Z"), "machine": machine(), "pinning": pinning,
             "load_before": "%.2f %.2f %.2f" % os.getloadavg(), "runs": runs, "seconds": seconds, "warmup": warmup,
