@@ -30,9 +30,9 @@ from fa_test import wait_until  # noqa: E402  (the tests' one wait helper)
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 # The C++ peers (bench/servers.py) need a compiler and their libraries; valgrind counts instructions.
-PACKAGES = {"full": ["wrk", "nginx-light", "python3-flask", "gunicorn", "golang-go", "gnuplot-nox", "g++", "valgrind",
+PACKAGES = {"full": ["wrk", "nginx", "python3-flask", "gunicorn", "golang-go", "gnuplot-nox", "g++", "valgrind",
                      *sorted({peer[5] for peer in servers.PEERS if peer[5]})],
-            "quick": ["wrk", "golang-go"], "differential": ["nginx-light", "golang-go"]}
+            "quick": ["wrk", "golang-go"], "differential": ["nginx", "golang-go"]}
 log = servers.log
 
 
@@ -40,14 +40,13 @@ def lib(*call):
     """Runs a function of scripts/lib.sh (the scripts' one place for Debian packages and dependency
     sources); returns its stdout."""
     script = 'source "$0" && "$@"'
-    return subprocess.run(["bash", "-c", script, os.path.join(ROOT, "scripts", "lib.sh"), *call], check=True,
-                          stdout=subprocess.PIPE, text=True).stdout
+    return subprocess.run(["bash", "-c", script, os.path.join(ROOT, "scripts", "lib.sh"), *call], cwd=ROOT,
+                          check=True, stdout=subprocess.PIPE, text=True).stdout
 
 
 def install_packages(mode, install):
     present = set(lib("installed_or_provided").split())
-    # Any nginx flavour will do: each provides "nginx".
-    missing = [p for p in PACKAGES[mode] if p not in present and not (p == "nginx-light" and "nginx" in present)]
+    missing = [p for p in PACKAGES[mode] if p not in present]
     if not missing:
         return
     if not install:
@@ -62,12 +61,7 @@ def install_packages(mode, install):
 def build_service(preset):
     """Configures a preset and builds only the service (not the tests); None when it fails."""
     try:
-        lib("install_preset_tools", preset)
-        args = lib("deps_cmake_args", preset).splitlines()
-        log(f"building preset {preset}")
-        subprocess.run(["cmake", "--preset", preset, *args], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-        subprocess.run(["cmake", "--build", "--preset", preset, "--target", "favorite-athlete"], cwd=ROOT,
-                       check=True, stdout=subprocess.DEVNULL)
+        lib("build_preset", preset, "--target", "favorite-athlete")
     except subprocess.CalledProcessError:
         return None
     return os.path.join(ROOT, "build", preset, "favorite-athlete")
@@ -124,18 +118,17 @@ def main():
         out = args.out or (os.path.join(work, "results") if args.quick else
                            os.path.join(HERE, "results", time.strftime("%Y-%m-%d", time.gmtime())))
         os.makedirs(out, exist_ok=True)
+        args.peers = not args.quick
+        specs = servers.contestants(args, work)  # compiles the peers: before the wait for a quiet machine
         if not args.quick:  # other work's load would be in the figures: wait for it to end, for a while
             log("waiting (at most 600 s) for a 1-minute load average below 1")
             try:
-                wait_until(lambda: measure.load1() < 1.0, 600, "a 1-minute load average below 1")
+                wait_until(lambda: os.getloadavg()[0] < 1.0, 600, "a 1-minute load average below 1")
             except AssertionError as e:
                 log(f"warning: {e}; running anyway (the load is in the results)")
-        load_before = " ".join(open("/proc/loadavg").read().split()[:3])
         # 1000 connections need more than 1024 descriptors.
         resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)
-        args.peers = not args.quick
-        specs = servers.contestants(args, work)
-        results = measure.run(specs, work, args.quick, load_before)
+        results = measure.run(specs, work, args.quick)
         with open(os.path.join(out, "results.json"), "w") as f:
             json.dump(results, f, indent=1)
         # The report reads the file just written: results.json holds every figure it shows.

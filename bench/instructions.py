@@ -7,7 +7,7 @@ keep-alive connections, one request at a time each, reconnecting where the serve
 Instructions per request = (Ir of the second - Ir of the first) / REQUESTS, every thread of the
 server counted. Where the binary has symbols, the share of the second run's instructions in code
 from httplib.h (its functions and what is inlined from it; with -g, inlined code is attributed to
-its own file) and the top functions are read with callgrind_annotate.
+its own file) is read with callgrind_annotate.
 Python standard library only; valgrind from Debian's package.
 """
 import os
@@ -21,9 +21,10 @@ CONNS = 10
 
 
 def _ir(spec, out, requests, cpu):
-    """Runs the spec's server under callgrind, sends `requests` GETs, stops it; returns its Ir
-    (summed over its processes) and the largest profile."""
-    callgrind = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}.%p", "--dump-instr=no"]
+    """Runs the spec's server under callgrind, its profile written to `out`, sends `requests` GETs,
+    stops it; returns its Ir, every thread counted. One process only: a forked worker (nginx's)
+    would write over the same file."""
+    callgrind = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--dump-instr=no"]
     srv = Server(spec, cpu, os.path.dirname(out), wrap=callgrind)
     try:
         if requests:
@@ -32,20 +33,12 @@ def _ir(spec, out, requests, cpu):
                 raise RuntimeError(f"{spec['key']} under callgrind: {got}")
     finally:
         srv.stop(wait=60)  # SIGTERM: callgrind writes its profile on a fatal signal too
-    files = [os.path.join(os.path.dirname(out), f) for f in os.listdir(os.path.dirname(out))
-             if f.startswith(os.path.basename(out) + ".")]  # one per process (nginx: master, worker)
-    total = 0
-    for path in files:
-        with open(path) as f:
-            for line in f:
-                if line.startswith(("summary:", "totals:")):
-                    total += int(line.split()[1])
-                    break
-    return total, max(files, key=os.path.getsize)
+    with open(out) as f:
+        return next(int(line.split()[1]) for line in f if line.startswith(("summary:", "totals:")))
 
 
-def annotate(path, top=8):
-    """Share of Ir in code from httplib.h, and the top functions (exclusive), from one profile."""
+def httplib_share(path):
+    """The share of one profile's Ir in code from httplib.h; None where the binary has no symbols."""
     r = subprocess.run(["callgrind_annotate", "--inclusive=no", "--auto=no", "--threshold=100", path],
                        capture_output=True, text=True, timeout=120)
     rows, total = [], 0
@@ -58,24 +51,22 @@ def annotate(path, top=8):
             total = ir
         elif ":" in where:
             rows.append((ir, where))
-    if not total:
-        return None
     # Code from httplib.h: by file where the binary has debug info, else by function name.
     httplib = sum(ir for ir, where in rows if where.split(":", 1)[0].endswith("httplib.h")
                   or where.split(":", 1)[1].startswith("httplib::"))
     symbols = any(not where.split(":", 1)[1].startswith("0x") for _, where in rows)
-    return {"httplib_share": httplib / total if symbols else None,
-            "top": [{"share": round(ir / total, 4), "function": where[:160]} for ir, where in rows[:top]]}
+    return httplib / total if total and symbols else None
 
 
 def measure(spec, workdir, cpu):
-    """{"per_request", "requests", "httplib_share", "top"} for one contestant, or {"error"}."""
+    """{"per_request", "requests", "connections", "httplib_share"} for one contestant (the share for
+    those with cpp-httplib), or {"error"}."""
     d = os.path.join(workdir, "callgrind", spec["key"])
     os.makedirs(d, exist_ok=True)
     try:
-        counts = [_ir(spec, os.path.join(d, f"out.{n}"), n, cpu) for n in (0, REQUESTS)]
-        res = {"per_request": (counts[1][0] - counts[0][0]) / REQUESTS, "requests": REQUESTS, "connections": CONNS}
-        res.update(annotate(counts[1][1]) or {})
-        return res
+        profile = os.path.join(d, "loaded.out")  # read for the share inside cpp-httplib
+        idle, loaded = _ir(spec, os.path.join(d, "idle.out"), 0, cpu), _ir(spec, profile, REQUESTS, cpu)
+        return {"per_request": (loaded - idle) / REQUESTS, "requests": REQUESTS, "connections": CONNS,
+                "httplib_share": httplib_share(profile) if spec.get("httplib") else None}
     except (RuntimeError, OSError, subprocess.SubprocessError) as e:
         return {"error": str(e)}

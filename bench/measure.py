@@ -2,10 +2,11 @@
 as one dict, which bench/benchmark.py writes to results.json for bench/report.py.
 
 Each contestant is started on 127.0.0.1 pinned to one CPU (the "server core"); wrk and this
-process run pinned to another (the "client core"). Per contestant: time from exec to the first 200,
-idle RSS, size. Per contestant and load shape: a fresh server process, a short warm-up, then `runs`
-wrk runs (requests/s median and min-max, p50/p99, errors, non-2xx); peak RSS = the sum over the
-server's processes of VmHWM, read before it stops. For the 1000-connection shape, servers.clients
+process run pinned to another (the "client core"). Per contestant and load shape: a fresh server
+process (the median of their times from exec to the first 200 is the contestant's start time, the
+first one's RSS 1 s after it its idle RSS), a short warm-up, then `runs` wrk runs (requests/s
+median and min-max, p50/p99, errors, non-2xx); peak RSS = the sum over the server's processes of
+VmHWM, read before it stops. For the 1000-connection shape, servers.clients
 also counts responses per connection. Where the access log is on, the server's stdout is a regular
 file, accounted for after each shape (check_log). Then alternating rounds (alternating) and
 instructions per request (bench/instructions.py). Python standard library only.
@@ -103,26 +104,16 @@ def run_wrk(port, shape, seconds):
 
 
 def measure_contestant(spec, cfg):
-    """One contestant's figures; cfg: server_cpu, logdir, runs, seconds, warmup, quick."""
+    """One contestant's figures; cfg: server_cpu, logdir, runs, seconds, warmup."""
     cpu = cfg["server_cpu"]
     res = {k: spec[k] for k in ("key", "label", "httplib", "libc") if k in spec}
-    res["shapes"] = {}
-    if not spec.get("load_only"):
-        res["size_bytes"], res["size_note"] = spec.get("size_bytes"), spec.get("size_note")
-        starts = []
-        for n in range(3 if cfg["quick"] else 5):
-            srv = Server(spec, cpu, cfg["logdir"])
-            starts.append(srv.ready_ms)
-            if n == 0:  # idle RSS: 1 s after the first 200
-                time.sleep(1)
-                procs = group(srv.proc.pid).values()
-            srv.stop()
-        res["start_ms"], res["start_runs_ms"] = statistics.median(starts), starts
-        res["idle_rss_kb"], res["processes"] = sum(rss for _, rss, _ in procs), len(procs)
-        log(f"{spec['label']}: exec to first 200 {res['start_ms']:.2f} ms, idle RSS {res['idle_rss_kb']} kB")
+    res["shapes"], starts = {}, []
     for shape in SHAPES:
-        load = load1()
         srv = Server(spec, cpu, cfg["logdir"])
+        starts.append(srv.ready_ms)  # each shape's fresh server timed from exec to its first 200
+        if shape is SHAPES[0]:  # idle RSS: 1 s after the first 200
+            time.sleep(1)
+            idle_kb = sum(rss for _, rss, _ in group(srv.proc.pid).values())
         counted = 1  # responses the clients counted: Server's readiness GET, warm-up, runs, clients
         try:
             if cfg["warmup"]:
@@ -142,10 +133,9 @@ def measure_contestant(spec, cfg):
         mid = sorted(rs, key=lambda r: r["rps"])[len(rs) // 2]
         out = {"rps_median": statistics.median(rps), "rps_min": min(rps), "rps_max": max(rps),
                "p50_ms": mid["p50_us"] / 1000, "p99_ms": mid["p99_us"] / 1000,
-               "p99_ms_max": max(r["p99_us"] for r in rs) / 1000,
                "socket_errors": sum(r["socket_errors"] for r in rs), "timeouts": sum(r["timeout"] for r in rs),
                "non_2xx": sum(r["status"] for r in rs), "requests": sum(r["requests"] for r in rs),
-               "peak_rss_kb": peak_kb, "load1_at_start": load, "other_cpu_pct": other_pct, "runs": rs,
+               "peak_rss_kb": peak_kb, "other_cpu_pct": other_pct, "runs": rs,
                # The server's own CPU (user + system, every thread) per request, and its share of the
                # runs' time: below 100%, the server waited for the client, whose limit its req/s is.
                "server_cpu_us_per_request": 1e6 * server / max(1, sum(r["requests"] for r in rs)),
@@ -165,6 +155,11 @@ def measure_contestant(spec, cfg):
         res["shapes"][shape[0]] = out
         log(f"{spec['label']} / {shape[1]}: {out['rps_median']:.0f} req/s, p99 {out['p99_ms']:.2f} ms, "
             f"errors {out['socket_errors']}, non-2xx {out['non_2xx']}{extra}")
+    if not spec.get("load_only"):
+        res.update(start_ms=statistics.median(starts), start_runs_ms=starts, idle_rss_kb=idle_kb,
+                   size_bytes=spec.get("size_bytes") or os.path.getsize(spec["argv"][0]),  # Flask's: its packages
+                   size_note=spec.get("size_note"))
+        log(f"{spec['label']}: exec to first 200 {res['start_ms']:.2f} ms, idle RSS {idle_kb} kB")
     return res
 
 
@@ -176,32 +171,13 @@ def machine():
                 model = line.split(":", 1)[1].strip()
                 break
     debian = open("/etc/debian_version").read().strip() if os.path.exists("/etc/debian_version") else "?"
-    return {"cpu": model, "cores": os.cpu_count(), "kernel": platform.release(), "debian": debian,
-            "mem_total_kb": os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 1024}
-
-
-def versions(binary):
-    def run(cmd):
-        try:
-            r = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
-            return (r.stdout + r.stderr).strip().splitlines()[0]
-        except (OSError, IndexError, subprocess.SubprocessError):
-            return None
-    return {"favorite-athlete": run([binary, "--version"]), "wrk": run(["wrk", "--version"]),
-            "nginx": run(["nginx", "-v"]) or run(["/usr/sbin/nginx", "-v"]), "go": run(["go", "version"]),
-            "gunicorn": run(["gunicorn", "--version"]),
-            "flask": run(["dpkg-query", "-W", "-f=${Version}", "python3-flask"])}
+    return {"cpu": model, "cores": os.cpu_count(), "kernel": platform.release(), "debian": debian}
 
 
 def pinned_httplib():
     with open(os.path.join(HERE, "..", "CMakeLists.txt")) as f:
         m = re.search(r"cpp-httplib/v([0-9.]+)/httplib\.h", f.read())
     return m.group(1) if m else "?"
-
-
-def load1():
-    with open("/proc/loadavg") as f:
-        return float(f.read().split()[0])
 
 
 def alternating(specs, rounds, cfg):
@@ -236,7 +212,7 @@ def alternating(specs, rounds, cfg):
     return out
 
 
-def run(specs, work, quick, load_before):
+def run(specs, work, quick):
     """Measures every spec; the results: meta, contestants and, unless quick, alternating rounds."""
     t0 = time.monotonic()
     cpus = sorted(os.sched_getaffinity(0))
@@ -250,13 +226,11 @@ def run(specs, work, quick, load_before):
     runs, seconds, warmup = (1, 2, 0) if quick else (3, 5, 1)
     logdir = os.path.join(work, "logs")  # the contestants' stdout and stderr
     os.makedirs(logdir, exist_ok=True)
-    cfg = {"server_cpu": server_cpu, "logdir": logdir, "runs": runs, "seconds": seconds, "warmup": warmup,
-           "quick": quick}
+    cfg = {"server_cpu": server_cpu, "logdir": logdir, "runs": runs, "seconds": seconds, "warmup": warmup}
     fs = subprocess.run(["stat", "-f", "-c", "%T", logdir], capture_output=True, text=True).stdout.strip() or "?"
-    fa_binary = next(s["argv"][0] for s in specs if s["key"] == "fa")
     meta = {"date": time.strftime("%Y-%m-%d %H:%M %Z"), "machine": machine(), "pinning": pinning,
-            "load_before": load_before, "runs": runs, "seconds": seconds, "warmup": warmup, "quick": quick,
-            "versions": versions(fa_binary), "log_dir": logdir, "log_fs": fs,
+            "load_before": "%.2f %.2f %.2f" % os.getloadavg(), "runs": runs, "seconds": seconds, "warmup": warmup,
+            "quick": quick, "log_dir": logdir, "log_fs": fs,
             "shapes": {key: label for key, label, _, _ in SHAPES}, "per_connection_by": "bench/servers.py"}
     built, pinned = sorted({s["httplib"] for s in specs if s["key"].startswith("fa")}), pinned_httplib()
     # Whether the run got the pinned cpp-httplib: offline, the service builds from Debian's source.
@@ -267,10 +241,8 @@ def run(specs, work, quick, load_before):
     for spec, res in zip(specs, results["contestants"]):
         if not quick and spec.get("callgrind") and shutil.which("valgrind"):
             res["instructions"] = instructions.measure(spec, work, server_cpu)
-            if not spec.get("httplib"):
-                res["instructions"].pop("httplib_share", None)
             log(f"{spec['label']}: {res['instructions'].get('per_request', 0):.0f} instructions per request")
-    meta["load_after"] = " ".join(open("/proc/loadavg").read().split()[:3])
+    meta["load_after"] = "%.2f %.2f %.2f" % os.getloadavg()
     meta["elapsed_s"] = round(time.monotonic() - t0, 1)
     return results
 

@@ -3,10 +3,12 @@ here from PEERS), Server to run one pinned to a CPU, and clients, keep-alive con
 responses are counted per connection. Shared by bench/measure.py, bench/instructions.py and
 tests/conformance/differential.py. Python standard library only.
 
-A spec: key, label, argv and env ("@PORT@" filled in), "unset" (names removed from the
-environment), "setup" (called with the port before a start), "stdout_file" (stdout is a file of
-its own, as a container runtime keeps a pod's log), "load_only" (no start time, idle RSS, size),
-"callgrind" (instructions per request measured), and for favorite-athlete rows "httplib" and "libc".
+A spec: key, label, argv and env ("@PORT@" filled in; a contestant's environment is PATH and
+env alone, so nothing the caller's shell exports reaches it), "setup" (called with the port before a
+start), "stdout_file" (stdout is a file of its own, as a container runtime keeps a pod's log),
+"load_only" (no start time, idle RSS, size), "size_note" (what the size means) and "size_bytes"
+(where argv[0]'s size is not it), "callgrind" (instructions per request measured), and for
+favorite-athlete rows "httplib" and "libc".
 """
 import math
 import os
@@ -51,13 +53,6 @@ def log(msg):
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
-def spec_env(spec, port):
-    """A contestant's environment: this one less spec["unset"], plus spec["env"] (@PORT@ filled in)."""
-    env = {k: v for k, v in os.environ.items() if k not in spec.get("unset", ())}
-    env.update({k: v.replace("@PORT@", str(port)) for k, v in spec.get("env", {}).items()})
-    return env
-
-
 class Server:
     """A contestant's process group on a free port, pinned to `cpu`; ready_ms is the time from
     exec to the first 200 on GET /. `wrap` runs it under another program (valgrind), which makes it
@@ -72,7 +67,8 @@ class Server:
     def __init__(self, spec, cpu, logdir, wrap=()):
         self.port = free_port()
         argv = [a.replace("@PORT@", str(self.port)) for a in [*wrap, *spec["argv"]]]
-        env = spec_env(spec, self.port)
+        env = {"PATH": os.environ["PATH"]}  # and the spec's settings: none of the caller's reaches it
+        env.update((k, v.replace("@PORT@", str(self.port))) for k, v in spec.get("env", {}).items())
         if "setup" in spec:
             spec["setup"](self.port)
         self.logf = open(os.path.join(logdir, spec["key"] + ".log"), "ab")
@@ -132,7 +128,7 @@ class Server:
         return graceful
 
 
-def clients(port, connections, seconds, quota=None, timeout=2.0):
+def clients(port, connections, seconds, quota=math.inf, timeout=2.0):
     """`connections` connections to 127.0.0.1:port, each sending GET / one at a time (a new
     connection where the server closes one) for `seconds`, or until each has `quota` responses.
     Returns the responses counted per connection, which wrk cannot count (its Lua hooks do not see
@@ -156,13 +152,13 @@ def clients(port, connections, seconds, quota=None, timeout=2.0):
         socks[i].close()
         if why:
             tally[why] += 1
-        if quota is None or counts[i] < quota:
+        if counts[i] < quota:
             connect(i)
         else:
             since[i] = math.inf  # done: no new connection for nothing
 
     def send(i):  # the next request, unless the connection has its quota (then it idles)
-        if quota is None or counts[i] < quota:
+        if counts[i] < quota:
             socks[i].send(REQUEST)
             since[i] = time.monotonic()
         else:
@@ -195,7 +191,7 @@ def clients(port, connections, seconds, quota=None, timeout=2.0):
     for i in range(connections):
         connect(i)
     start = next_check = time.monotonic()
-    while time.monotonic() < start + seconds and (quota is None or min(counts) < quota):
+    while time.monotonic() < start + seconds and min(counts) < quota:
         for key, events in sel.select(0.05):
             try:
                 on_event(key.data, key.fileobj, events)
@@ -236,13 +232,7 @@ def build_of(binary, libc):
 def service(key, what, binary, libc, **spec):
     """A favorite-athlete row; its label names what it runs, and with which cpp-httplib and libc."""
     build = build_of(binary, libc)
-    # Every setting the binary reads (its --help names them, from service/config.hpp's table) is
-    # unset but those the row sets, so "default" means default whatever the caller's shell exports.
-    usage = subprocess.run([binary, "--help"], capture_output=True, text=True).stdout
-    unset = re.findall(r"^  --\S+=VALUE  \((\w+)\)$", usage, re.M)
-    if "PORT" not in unset:
-        raise RuntimeError(f"{binary} --help names no settings as 'option=VALUE  (NAME)': read them how?")
-    return dict(spec, key=key, argv=[binary], unset=unset, **build,
+    return dict(spec, key=key, argv=[binary], **build,
                 label=f"favorite-athlete, {what} [cpp-httplib {build['httplib']}, {build['libc']}]")
 
 
@@ -250,9 +240,9 @@ def contestants(args, workdir):
     """The specs of a run: args has binary, static_binary, musl_binary, go_server (paths or None),
     quick and peers (bools)."""
     base_env = {"PORT": "@PORT@", "BIND_ADDRESS": "127.0.0.1", "DRAIN_SECONDS": "0"}
-    # favorite-athlete as users get it: every setting at its default but the address, the port and
-    # the drain (DRAIN_SECONDS only delays a stop). The access log is on by default: its stdout is a
-    # file, as a container runtime keeps a pod's log.
+    # favorite-athlete as users get it: every setting at its default (Server passes no other) but the
+    # address, the port and the drain (DRAIN_SECONDS only delays a stop). The access log is on by
+    # default: its stdout is a file, as a container runtime keeps a pod's log.
     default = {"env": base_env, "stdout_file": True, "callgrind": True}
     nolog = dict(default, env=dict(base_env, ACCESS_LOG="off"), stdout_file=False, load_only=True)
     fa = []
@@ -271,7 +261,7 @@ def contestants(args, workdir):
         fa.append(service("fa_t2", "THREADS=2 (two event loops on one CPU), access log on", args.binary, "glibc",
                           **dict(default, env=dict(base_env, THREADS="2"), load_only=True, callgrind=False)))
     others = []
-    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
+    nginx = shutil.which("nginx", path=os.environ["PATH"] + ":/usr/sbin")  # not on a user's PATH
     if nginx:
         prefix = os.path.join(workdir, "nginx")
 
@@ -299,11 +289,7 @@ def contestants(args, workdir):
         others = others[:1]
     elif args.peers:
         others += peers(workdir, httplib_dir_of(os.path.dirname(args.binary)), base_env)
-    specs = fa + others
-    for s in specs:
-        if not s.get("load_only"):
-            s.setdefault("size_bytes", os.path.getsize(s["argv"][0]))
-    return specs
+    return fa + others
 
 
 def httplib_dir_of(build):
@@ -320,25 +306,24 @@ def httplib_dir_of(build):
 
 
 def peers(workdir, httplib_dir, base_env):
-    """Compiles the PEERS (in parallel) into the work directory; the specs of those that built."""
+    """Compiles the PEERS into the work directory, one after another; the specs of those that built."""
     out = os.path.join(workdir, "peers")
     os.makedirs(out, exist_ok=True)
     version = "?"
     if httplib_dir:
         with open(os.path.join(httplib_dir, "httplib.h")) as f:
             version = re.search(r'#define CPPHTTPLIB_VERSION "([^"]+)"', f.read()).group(1)
-    jobs = {}
-    for key, _, source, cmd, libs, _, uses_httplib in PEERS:
-        if httplib_dir or not uses_httplib:
-            argv = [a.replace("@HTTPLIB@", httplib_dir or "") for a in cmd]
-            argv += [os.path.join(HERE, "peers", source), "-o", os.path.join(out, key), *libs]
-            jobs[key] = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     specs = []
-    for key, label, _, _, _, package, uses_httplib in PEERS:
-        err = jobs[key].communicate()[1] if key in jobs else "no httplib.h"
-        if key not in jobs or jobs[key].returncode:
+    for key, label, source, cmd, libs, package, uses_httplib in PEERS:
+        if uses_httplib and not httplib_dir:
+            log(f"warning: peer {key} not built: the service's httplib.h not found")
+            continue
+        argv = [a.replace("@HTTPLIB@", httplib_dir or "") for a in cmd]
+        argv += [os.path.join(HERE, "peers", source), "-o", os.path.join(out, key), *libs]
+        built = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if built.returncode:
             packages = " ".join(sorted({p[5] for p in PEERS if p[5]}))
-            log(f"warning: peer {key} did not build (Debian packages: {packages}):\n{err[-2000:]}")
+            log(f"warning: peer {key} did not build (Debian packages: {packages}):\n{built.stderr[-2000:]}")
             continue
         note = f"cpp-httplib {version}, glibc" if uses_httplib else f"Debian {package}, glibc"
         spec = {"key": key, "label": f"{label} [{note}]", "argv": [os.path.join(out, key)], "env": base_env,

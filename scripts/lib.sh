@@ -214,7 +214,8 @@ install_preset_tools() {
   npm ls --prefix "${ROOT}/toolchains/zig" >/dev/null 2>&1 || npm_ci "${ROOT}/toolchains/zig"
 }
 
-# Configures and builds a preset.
+# build_preset PRESET [ARG...]: configures and builds a preset; ARGs go to cmake --build (the
+# benchmark builds `--target favorite-athlete` alone).
 build_preset() {
   local preset="$1"
   local -a args
@@ -229,5 +230,5 @@ build_preset() {
     die "cmake --preset ${preset} failed (see above)"
   fi
   [[ -z ${errors} ]] || printf '%s\n' "${errors}" >&2
-  cmake --build --preset "${preset}"
+  cmake --build --preset "${preset}" "${@:2}"
 }
