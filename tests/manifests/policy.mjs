@@ -17,13 +17,11 @@ const METRICS_PORT_NAME = "metrics";
 const UID = 65532;
 const REPLICAS = 3;
 
-const subsetOf = (sub, sup) =>
-  !!sub && Object.keys(sub).length > 0 && Object.entries(sub).every(([k, v]) => sup?.[k] === v);
-
-// A LabelSelector selects the pod labels (matchLabels only; matchExpressions unused here).
+// A LabelSelector selects the pod labels: a non-empty matchLabels that they all have (matchExpressions
+// are unused here, so refused).
 function selects(selector, labels) {
-  if (!selector || selector.matchExpressions?.length) return false;
-  return subsetOf(selector.matchLabels, labels);
+  const wanted = Object.entries(selector?.matchLabels ?? {});
+  return !selector?.matchExpressions?.length && wanted.length > 0 && wanted.every(([k, v]) => labels[k] === v);
 }
 
 // Kubernetes quantity -> number (cores or bytes). Enough for the suffixes used in manifests.
