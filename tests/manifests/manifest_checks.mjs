@@ -2,7 +2,7 @@
 // and checks the renders.
 //
 //   node manifest_checks.mjs render|schema|schema_negative|policy|policy_negative
-//   node manifest_checks.mjs policy_of FILE [--route=nginx|traefik|gateway] [--tls] [--autoscale]
+//   node manifest_checks.mjs policy_of FILE [--tls] [--autoscale]
 //
 // render           every kustomization under manifests/ renders, and each route (minikube,
 //                  traefik, gateway) with --tls --autoscale's components
@@ -13,7 +13,8 @@
 // schema_negative, policy_negative
 //                  the renders broken each way of negative.mjs's tables must fail the check, each
 //                  with its row's text
-// policy_of        one rendered file against the policy (tests/deploy/minikube.bats: what the script applied)
+// policy_of        one render of the default route against the policy (tests/deploy/minikube.bats:
+//                  what the script applied)
 //
 // Each check runs on cases (a render, broken by a row or not) and expects each case's text, or no
 // message for an unbroken render.
@@ -145,8 +146,6 @@ async function main([check, ...args]) {
   if (check === "policy_of") {
     needPackages();
     const opts = { autoscale: args.includes("--autoscale"), tls: args.includes("--tls") };
-    const route = args.find((a) => a.startsWith("--route="));
-    if (route) opts.route = route.slice("--route=".length);
     const file = args.find((a) => !a.startsWith("--"));
     return (await verdict(CHECKERS.policy, [{ label: file, objects: await parse(readFileSync(file, "utf8")), opts }])) ? 0 : 1;
   }

@@ -7,7 +7,7 @@
 // readiness, UID 65532; a setting the container does not set has the default of README's table.
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
-import { checkRoute, onlyNamespace } from "./route_policy.mjs";
+import { checkRoute } from "./route_policy.mjs";
 
 const NAMESPACE = "favorite-athlete";
 const PORT_NAME = "http";
@@ -22,6 +22,14 @@ const REPLICAS = 3;
 function selects(selector, labels) {
   const wanted = Object.entries(selector?.matchLabels ?? {});
   return !selector?.matchExpressions?.length && wanted.length > 0 && wanted.every(([k, v]) => labels[k] === v);
+}
+
+// The namespace a NetworkPolicy peer admits when it is exactly one namespace, chosen by name.
+function onlyNamespace(peer) {
+  const labels = peer?.namespaceSelector?.matchLabels;
+  if (peer?.podSelector || peer?.ipBlock || peer?.namespaceSelector?.matchExpressions) return undefined;
+  if (!labels || Object.keys(labels).length !== 1) return undefined;
+  return labels["kubernetes.io/metadata.name"];
 }
 
 // Kubernetes quantity -> number (cores or bytes). Enough for the suffixes used in manifests.
