@@ -76,7 +76,7 @@ export const POLICY_BREAKS = {
     ["NetworkPolicy on the metrics port", (o) => (find(o, "NetworkPolicy").spec.ingress[0].ports[0].port = "metrics"), "not the container port"],
     ["short grace period", (o) => (podSpec(o).terminationGracePeriodSeconds = 15), "terminationGracePeriodSeconds"],
     ["slow readiness", (o) => (ctr(o).readinessProbe.periodSeconds = 10), "marked unready after"],
-    ["runAsNonRoot false", (o) => (podSpec(o).securityContext.runAsNonRoot = false), "runAsNonRoot must be true"],
+    ["runAsNonRoot false", (o) => (podSpec(o).securityContext.runAsNonRoot = false), "Pod: securityContext.runAsNonRoot must be true"],
     ["root UID", (o) => (ctr(o).securityContext.runAsUser = 0), "runAsUser must be 65532"],
     ["container runAsNonRoot false", (o) => (ctr(o).securityContext.runAsNonRoot = false), "container: runAsNonRoot must be true"],
     ["container seccomp Unconfined", (o) => (ctr(o).securityContext.seccompProfile = { type: "Unconfined" }), "container: seccompProfile"],
