@@ -10,7 +10,12 @@ const find = (objs, kind) => objs.find((o) => o.kind === kind);
 const dep = (objs) => find(objs, "Deployment");
 const podSpec = (objs) => dep(objs).spec.template.spec;
 const ctr = (objs) => podSpec(objs).containers[0];
-const env = (objs, name) => ctr(objs).env.find((e) => e.name === name);
+// Sets a variable of the container, added where the Deployment leaves the setting at its default.
+function setEnv(objs, name, value) {
+  const e = ctr(objs).env.find((x) => x.name === name);
+  if (e) e.value = value;
+  else ctr(objs).env.push({ name, value });
+}
 const hpa = (objs) => find(objs, "HorizontalPodAutoscaler");
 const scrapePolicy = (objs) => objs.find((o) => o.kind === "NetworkPolicy" && o.metadata.name !== "favorite-athlete");
 const route = (o, name = "favorite-athlete") => o.find((x) => x.kind === "HTTPRoute" && x.metadata.name === name);
@@ -62,13 +67,13 @@ export const POLICY_BREAKS = {
     ["readiness on /healthz", (o) => (ctr(o).readinessProbe.httpGet.path = "/healthz"), "readinessProbe path must be /readyz"],
     ["readiness on port number", (o) => (ctr(o).readinessProbe.httpGet.port = 8080), "named port"],
     ["no startup probe", (o) => delete ctr(o).startupProbe, "startupProbe must be an httpGet probe"],
-    ["http on 9090", (o) => { ctr(o).ports[0].containerPort = 9090; env(o, "PORT").value = "9090"; }, "port http must be 8080"],
-    ["PORT env differs", (o) => (env(o, "PORT").value = "9090"), "env PORT differs"],
+    ["http on 9090", (o) => { ctr(o).ports[0].containerPort = 9090; setEnv(o, "PORT", "9090"); }, "port http must be 8080"],
+    ["PORT env differs", (o) => setEnv(o, "PORT", "9090"), "env PORT differs"],
     ["not scraped", (o) => (dep(o).spec.template.metadata.annotations["prometheus.io/scrape"] = "false"), "prometheus.io/scrape"],
     ["port renamed", (o) => (ctr(o).ports[0].name = "web"), "needs a port named http"],
     ["no metrics port", (o) => (ctr(o).ports = ctr(o).ports.filter((p) => p.name !== "metrics")), "needs a port named metrics"],
     ["metrics port is the http port", (o) => (ctr(o).ports.find((p) => p.name === "metrics").containerPort = 8080), "must differ from port http"],
-    ["METRICS_PORT env differs", (o) => (env(o, "METRICS_PORT").value = "9090"), "env METRICS_PORT differs"],
+    ["METRICS_PORT env differs", (o) => setEnv(o, "METRICS_PORT", "9090"), "env METRICS_PORT differs"],
     ["scraped on the public port", (o) => (dep(o).spec.template.metadata.annotations["prometheus.io/port"] = "8080"), "prometheus.io/port is 8080"],
     ["scrape path", (o) => (dep(o).spec.template.metadata.annotations["prometheus.io/path"] = "/"), "prometheus.io/path"],
     ["metrics on the Service", (o) => find(o, "Service").spec.ports.push({ name: "metrics", port: 9797, targetPort: "metrics" }), "Service: port metrics exposes metrics"],
@@ -133,12 +138,12 @@ export const POLICY_BREAKS = {
     ["no Namespace", (o) => o.splice(o.indexOf(find(o, "Namespace")), 1), "expected exactly 1 Namespace"],
     ["unexpected HPA", (o) => o.push({ apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler", metadata: { name: "x", namespace: "favorite-athlete", labels: { "app.kubernetes.io/name": "x", "app.kubernetes.io/part-of": "x" } }, spec: {} }), "unexpected HorizontalPodAutoscaler"],
     ["unexpected tls", (o) => (find(o, "Ingress").spec.tls = [{ hosts: ["x"], secretName: "s" }]), "unexpected tls"],
-    ["a misspelt setting", (o) => (env(o, "ACCESS_LOG").name = "ACCES_LOG"), "env ACCES_LOG is not a setting"],
-    ["on/off setting of another form", (o) => (env(o, "ACCESS_LOG").value = "yes"), 'env ACCESS_LOG="yes" is not of the form'],
-    ["an address setting of another form", (o) => (env(o, "BIND_ADDRESS").value = "0.0.0.0.0"), 'env BIND_ADDRESS="0.0.0.0.0" is not of the form'],
-    ["THREADS neither auto nor a count", (o) => ctr(o).env.push({ name: "THREADS", value: "many" }), 'env THREADS="many" is not of the form'],
-    ["THREADS of no thread", (o) => ctr(o).env.push({ name: "THREADS", value: "0" }), 'env THREADS="0" is not of the form'],
-    ["a seconds setting of another form", (o) => (env(o, "DRAIN_SECONDS").value = "5s"), 'env DRAIN_SECONDS="5s" is not of the form'],
+    ["a misspelt setting", (o) => setEnv(o, "ACCES_LOG", "on"), "env ACCES_LOG is not a setting"],
+    ["on/off setting of another form", (o) => setEnv(o, "ACCESS_LOG", "yes"), 'env ACCESS_LOG="yes" is not of the form'],
+    ["an address setting of another form", (o) => setEnv(o, "BIND_ADDRESS", "0.0.0.0.0"), 'env BIND_ADDRESS="0.0.0.0.0" is not of the form'],
+    ["THREADS neither auto nor a count", (o) => setEnv(o, "THREADS", "many"), 'env THREADS="many" is not of the form'],
+    ["THREADS of no thread", (o) => setEnv(o, "THREADS", "0"), 'env THREADS="0" is not of the form'],
+    ["a seconds setting of another form", (o) => setEnv(o, "DRAIN_SECONDS", "5s"), 'env DRAIN_SECONDS="5s" is not of the form'],
     ["--autoscale without HPA", unbroken, "expected exactly 1 HorizontalPodAutoscaler", { autoscale: true }],
     ["--tls without tls", unbroken, "tls: Ingress needs exactly 1 tls entry", { tls: true }],
     ["an unknown route", unbroken, "unknown route haproxy", { route: "haproxy" }],
