@@ -134,8 +134,9 @@ async function verdict(checker, cases) {
   const results = await checker(cases);
   const failed = cases.filter(({ label, objects, expected }, i) => {
     const hit = expected === undefined ? results[i].length === 0 : results[i].find((m) => m.includes(expected));
-    if (hit) console.log(`ok   ${label}: ${expected === undefined ? `${objects.length} objects, no message` : hit.split("\n")[0]}`);
-    else console.error(`FAIL ${label}: expected ${expected === undefined ? "no message" : `a message containing ${JSON.stringify(expected)}`}, got ${JSON.stringify(results[i], null, 1)}`);
+    const want = expected === undefined ? "no message" : `a message containing ${JSON.stringify(expected)}`;
+    if (!hit) console.error(`FAIL ${label}: expected ${want}, got ${JSON.stringify(results[i], null, 1)}`);
+    else console.log(`ok   ${label}: ${expected === undefined ? `${objects.length} objects, no message` : hit.split("\n")[0]}`);
     return !hit;
   });
   console.log(`${cases.length - failed.length}/${cases.length} renders as expected`);

@@ -60,11 +60,12 @@ export async function checkSchema(cases) {
     const runtime = []; // [case number, where, object, module]: Gateway API objects' JSON schema checks
     cases.forEach(({ objects }, n) => objects.forEach((obj, index) => {
       const where = `document ${index} (${obj?.kind ?? "<no kind>"} ${obj?.metadata?.name ?? "<no name>"})`;
-      // A document that is not an object (a string, a list) has neither either.
+      // A document that is not an object (a string, a list) has neither, so it fails here too.
       if (!obj?.apiVersion || !obj?.kind) return errors[n].push(`${where}: apiVersion and kind are required`);
       if (!obj.metadata?.name) errors[n].push(`${where}: metadata.name is required`);
       const schema = schemaOf(obj);
-      if (schema.missing) return errors[n].push(`${where}: no schema for ${obj.apiVersion} ${obj.kind} in ${schema.pkg} (unknown kind or API version)`);
+      if (schema.missing)
+        return errors[n].push(`${where}: no schema for ${obj.apiVersion} ${obj.kind} in ${schema.pkg} (unknown kind or API version)`);
       // The object as a literal typed with its schema's interface, for the type checker.
       const tsFile = join(work, `${n}_${index}.ts`);
       writeFileSync(
