@@ -2,7 +2,7 @@
 // and checks the renders.
 //
 //   node manifest_checks.mjs render|schema|schema_negative|policy|policy_negative
-//   node manifest_checks.mjs policy_of FILE [--route=nginx|traefik|gateway] [--tls] [--autoscale]
+//   node manifest_checks.mjs policy_of FILE [--tls] [--autoscale]
 //
 // render           every kustomization under manifests/ renders, and each route (minikube,
 //                  traefik, gateway) with --tls --autoscale's components
@@ -11,8 +11,13 @@
 // policy           each render follows the deployment policy (policy.mjs) for what it contains, and
 //                  docker-compose.yml gives the service only its settings (README.md's table)
 // schema_negative, policy_negative
-//                  the renders broken each way of negative.mjs's tables must fail the check
-// policy_of        one rendered file against the policy (tests/deploy/runs.bats: what the script applied)
+//                  the renders broken each way of negative.mjs's tables must fail the check, each
+//                  with its row's text
+// policy_of        one render of the default route against the policy (tests/deploy/runs.bats:
+//                  what the script applied)
+//
+// Each check runs on cases (a render, broken by a row or not) and expects each case's text, or no
+// message for an unbroken render.
 //
 // Exit 77 (ctest: skipped) when kubectl or the pinned npm packages are missing (a failure under
 // FA_TESTS_NO_SKIP=1).
@@ -21,7 +26,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { POLICY_BREAKS, SCHEMA_BREAKS, rejectsEveryBreak } from "./negative.mjs";
+import { POLICY_BREAKS, SCHEMA_BREAKS } from "./negative.mjs";
 import { checkCompose, checkPolicy } from "./policy.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -48,16 +53,17 @@ function needPackages() {
     if (!existsSync(join(here, "node_modules", p))) skip("pinned npm packages missing: run 'npm ci' in tests/manifests");
 }
 
-// Returns [{ file, index, obj }] for every non-empty document of the file. Throws on YAML errors
-// (duplicate keys included) so a broken render fails loudly; aliases only where allowed (compose).
-async function load(file, { maxAliasCount = 0 } = {}) {
+// Returns the objects of the YAML text's non-empty documents. Throws on YAML errors (duplicate keys
+// included) so a broken render fails loudly; aliases only where allowed (compose).
+async function parse(text, maxAliasCount = 0) {
   const { parseAllDocuments } = await import("yaml"); // only once needPackages() passed
-  return parseAllDocuments(readFileSync(file, "utf8"), { uniqueKeys: true }).flatMap((doc, index) => {
-    if (doc.errors.length > 0) throw new Error(`${file}: YAML document ${index}: ${doc.errors.map((e) => e.message).join("; ")}`);
+  return parseAllDocuments(text, { uniqueKeys: true }).flatMap((doc, index) => {
+    if (doc.errors.length > 0) throw new Error(`YAML document ${index}: ${doc.errors.map((e) => e.message).join("; ")}`);
     const obj = doc.toJS({ maxAliasCount });
-    return obj === null || obj === undefined ? [] : [{ file, index, obj }];
+    return obj === null || obj === undefined ? [] : [obj];
   });
 }
+const readText = (...path) => readFileSync(join(root, ...path), "utf8");
 
 // The renders the checks read: what each must contain (the options of the policy) and, for an
 // overlay with components (`compose`), how build-and-deploy.sh's generated overlay composes it.
@@ -74,20 +80,19 @@ const RENDERS = {
   metrics_scrape: { metricsScrape: true, compose: ["minikube", "metrics-scrape"] },
 };
 
-// Renders base, every overlay and the composed ones into out/<name>.yaml; returns the paths by name.
+// Renders base, every overlay and the composed ones (their kustomizations written under out/);
+// returns the YAML by name.
 function renderAll(out) {
-  const kustomize = (dir) => execFileSync("kubectl", ["kustomize", dir], { encoding: "utf8" });
-  const files = {};
-  const write = (name, text) => {
-    if (!text.trim()) throw new Error(`${name}: rendered nothing`);
-    files[name] = join(out, `${name}.yaml`);
-    writeFileSync(files[name], text);
+  const kustomize = (dir) => {
+    const text = execFileSync("kubectl", ["kustomize", dir], { encoding: "utf8" });
+    if (!text.trim()) throw new Error(`${dir}: rendered nothing`);
+    return text;
   };
-  write("base", kustomize(join(root, "manifests", "base")));
+  const texts = { base: kustomize(join(root, "manifests", "base")) };
   for (const overlay of readdirSync(join(root, "manifests", "overlays"))) {
     const name = overlay.replaceAll("-", "_");
     if (!RENDERS[name]) throw new Error(`overlay ${overlay} has no entry in RENDERS of ${fileURLToPath(import.meta.url)}: add one so it is checked`);
-    write(name, kustomize(join(root, "manifests", "overlays", overlay)));
+    texts[name] = kustomize(join(root, "manifests", "overlays", overlay));
   }
   for (const [name, { compose }] of Object.entries(RENDERS)) {
     if (!compose) continue;
@@ -100,75 +105,76 @@ function renderAll(out) {
       "resources:", `  - ${rel}/overlays/${overlay}`,
       "components:", ...components.map((c) => `  - ${rel}/components/${c}`), "",
     ].join("\n"));
-    write(name, kustomize(dir));
+    texts[name] = kustomize(dir);
   }
-  return files;
+  return texts;
 }
 
-// Prints the problems found, or that there are none; true when there are none.
-function report(problems, what) {
-  for (const p of problems) console.error(p);
-  if (problems.length === 0) console.log(`OK ${what}`);
-  return problems.length === 0;
-}
-
-// The type checker's errors for each case (negative.mjs), all in one run: each object is
-// labelled with its case, the errors are its case's.
-async function schemaOfCases(cases) {
-  const { checkSchema } = await import("./schema.mjs");
-  const errors = await checkSchema(cases.flatMap((c) => c.objects.map((obj, index) => ({ file: c.label, index, obj }))));
-  return cases.map((c) => errors.filter((e) => e.startsWith(`${c.label} document `)).map((e) => e.slice(c.label.length + 1)));
-}
-const policyOfCase = (c) => (c.render === "compose" ? checkCompose(c.objects[0]) : checkPolicy(c.objects, c.opts));
-
-const policyReport = (name, objects, opts) =>
-  report(checkPolicy(objects, opts).map((m) => `POLICY VIOLATION ${m}`), `policy of ${name} (${JSON.stringify(opts)}): ${objects.length} objects`);
-
-// Each check: true when it passes. files: the renders' paths by name, the sample Gateway's, compose's.
-const CHECKS = {
-  async render(files) {
-    for (const [name, file] of Object.entries(files))
-      console.log(`rendered ${name}: ${(readFileSync(file, "utf8").match(/^kind: /gm) ?? []).length} objects`);
-    return true;
-  },
-  async schema(files) {
-    const { checkSchema, describe } = await import("./schema.mjs");
-    const objects = (await Promise.all(Object.values(files).map((f) => load(f)))).flat();
-    const errors = await checkSchema(objects);
-    return report(errors.map((e) => `SCHEMA ERROR ${e}`), `schema: ${objects.length} object(s): ${objects.map(({ obj }) => describe(obj)).join(", ")}`);
-  },
-  async policy(files, renders) {
-    let ok = true;
-    for (const [name, opts] of Object.entries(RENDERS)) ok = policyReport(name, renders[name], opts) && ok;
-    return report(checkCompose(renders.compose[0]).map((m) => `POLICY VIOLATION ${m}`), "docker-compose.yml: the service's settings") && ok;
-  },
-  schema_negative: (files, renders) => rejectsEveryBreak(SCHEMA_BREAKS, renders, RENDERS, schemaOfCases),
-  policy_negative: (files, renders) => rejectsEveryBreak(POLICY_BREAKS, renders, RENDERS, (cases) => cases.map(policyOfCase)),
+// The checks: cases [{ render, objects, opts }] -> each case's messages.
+const CHECKERS = {
+  schema: async (cases) => (await import("./schema.mjs")).checkSchema(cases),
+  policy: (cases) => cases.map((c) => (c.render === "compose" ? checkCompose(c.objects[0]) : checkPolicy(c.objects, c.opts))),
 };
+
+// The cases of a table of breaks (negative.mjs): each render unbroken, then broken by each of its rows.
+function casesOf(table, renders) {
+  return Object.entries(table).flatMap(([render, rows]) => [
+    { label: render, render, objects: renders[render], opts: RENDERS[render] },
+    ...rows.map(([what, mutate, expected, opts = RENDERS[render]]) => {
+      const objects = structuredClone(renders[render]);
+      mutate(objects, renders);
+      return { label: `${render}: ${what}`, render, objects, opts, expected };
+    }),
+  ]);
+}
+
+// Checks the cases: each broken one must yield a message containing its text, each unbroken one no
+// message. True when they all do.
+async function verdict(checker, cases) {
+  const results = await checker(cases);
+  const failed = cases.filter(({ label, objects, expected }, i) => {
+    const hit = expected === undefined ? results[i].length === 0 : results[i].find((m) => m.includes(expected));
+    const want = expected === undefined ? "no message" : `a message containing ${JSON.stringify(expected)}`;
+    if (!hit) console.error(`FAIL ${label}: expected ${want}, got ${JSON.stringify(results[i], null, 1)}`);
+    else console.log(`ok   ${label}: ${expected === undefined ? `${objects.length} objects, no message` : hit.split("\n")[0]}`);
+    return !hit;
+  });
+  console.log(`${cases.length - failed.length}/${cases.length} renders as expected`);
+  return failed.length === 0;
+}
 
 async function main([check, ...args]) {
   if (check === "policy_of") {
     needPackages();
     const opts = { autoscale: args.includes("--autoscale"), tls: args.includes("--tls") };
-    const route = args.find((a) => a.startsWith("--route="));
-    if (route) opts.route = route.slice("--route=".length);
     const file = args.find((a) => !a.startsWith("--"));
-    return policyReport(file, (await load(file)).map((x) => x.obj), opts) ? 0 : 1;
+    return (await verdict(CHECKERS.policy, [{ label: file, objects: await parse(readFileSync(file, "utf8")), opts }])) ? 0 : 1;
   }
-  if (!CHECKS[check]) {
-    console.error(readFileSync(fileURLToPath(import.meta.url), "utf8").split("\n").slice(0, 18).join("\n"));
+  if (!["render", "schema", "schema_negative", "policy", "policy_negative"].includes(check)) {
+    console.error(readFileSync(fileURLToPath(import.meta.url), "utf8").split("\nimport ")[0]);
     return 2;
   }
   needKubectl();
   if (check !== "render") needPackages();
   const out = mkdtempSync(join(tmpdir(), "fa-manifests-"));
   try {
-    const files = renderAll(out);
-    if (check === "render") return (await CHECKS.render(files)) ? 0 : 1;
-    const renders = { compose: [(await load(join(root, "docker-compose.yml"), { maxAliasCount: 100 }))[0].obj] };
-    files.example_gateway = join(root, "manifests", "examples", "gateway.yaml");
-    for (const [name, file] of Object.entries(files)) renders[name] = (await load(file)).map((x) => x.obj);
-    return (await CHECKS[check](files, renders)) ? 0 : 1;
+    const texts = renderAll(out);
+    if (check === "render") {
+      for (const [name, text] of Object.entries(texts)) console.log(`rendered ${name}: ${(text.match(/^kind: /gm) ?? []).length} objects`);
+      return 0;
+    }
+    texts.example_gateway = readText("manifests", "examples", "gateway.yaml");
+    const renders = { compose: [(await parse(readText("docker-compose.yml"), 100))[0]] };
+    for (const [name, text] of Object.entries(texts)) renders[name] = await parse(text);
+    // The positive checks: every render they read, unbroken; the negative ones: negative.mjs's tables.
+    const unbroken = (names) => Object.fromEntries(names.map((name) => [name, []]));
+    const tables = {
+      schema: unbroken(Object.keys(texts)),
+      policy: unbroken([...Object.keys(RENDERS), "compose"]),
+      schema_negative: SCHEMA_BREAKS,
+      policy_negative: POLICY_BREAKS,
+    };
+    return (await verdict(CHECKERS[check.replace("_negative", "")], casesOf(tables[check], renders))) ? 0 : 1;
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

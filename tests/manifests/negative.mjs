@@ -1,5 +1,6 @@
 // The negative tests (manifest_checks.mjs schema_negative, policy_negative): each row breaks a render
-// that passes one way, and the check must then fail with a message containing the row's text. A row:
+// that passes one way, and the check must then fail with a message containing the row's text (and
+// the render unbroken, with none). A row:
 //   [what is broken, break(objects of the render, all renders), the text, and optionally the policy's
 //    options to check with instead of the render's: a render checked as what it is not]
 // The renders are manifest_checks.mjs's (RENDERS), the sample Gateway (example_gateway) and
@@ -9,10 +10,14 @@ const find = (objs, kind) => objs.find((o) => o.kind === kind);
 const dep = (objs) => find(objs, "Deployment");
 const podSpec = (objs) => dep(objs).spec.template.spec;
 const ctr = (objs) => podSpec(objs).containers[0];
-const env = (objs, name) => ctr(objs).env.find((e) => e.name === name);
+// Sets a variable of the container, added where the Deployment leaves the setting at its default.
+function setEnv(objs, name, value) {
+  const e = ctr(objs).env.find((x) => x.name === name);
+  if (e) e.value = value;
+  else ctr(objs).env.push({ name, value });
+}
 const hpa = (objs) => find(objs, "HorizontalPodAutoscaler");
 const scrapePolicy = (objs) => objs.find((o) => o.kind === "NetworkPolicy" && o.metadata.name !== "favorite-athlete");
-const np = (o) => find(o, "NetworkPolicy").spec.ingress[0].from[0].namespaceSelector.matchLabels;
 const route = (o, name = "favorite-athlete") => o.find((x) => x.kind === "HTTPRoute" && x.metadata.name === name);
 const replicaEnv = ([compose]) => compose.services["favorite-athlete-1"].environment;
 const unbroken = () => {};
@@ -27,7 +32,6 @@ export const SCHEMA_BREAKS = {
     ["a Service port without its port", (o) => delete find(o, "Service").spec.ports[0].port, "Property 'port' is missing"],
     ["an unknown kind", (o) => (find(o, "Ingress").kind = "Ingresss"), "no schema for networking.k8s.io/v1 Ingresss"],
     ["an object without a name", (o) => delete find(o, "Service").metadata.name, "metadata.name is required"],
-    ["an object without its apiVersion", (o) => delete find(o, "Service").apiVersion, "apiVersion and kind are required"],
   ],
   gateway_combined: [
     ["an HTTPRoute rule's backendRef", (o) => (route(o).spec.rules[0].backendRef = route(o).spec.rules[0].backendRefs), `'"backendRef"' does not exist in type 'IHTTPRouteRule'`],
@@ -39,7 +43,7 @@ export const SCHEMA_BREAKS = {
     ["HPA autoscaling/v1", (o) => (hpa(o).apiVersion = "autoscaling/v1"), "does not exist in type 'HorizontalPodAutoscalerSpec'"],
   ],
   example_gateway: [
-    ["a document that is not an object", (o) => (o[0] = "Gateway"), "not an object"],
+    ["a document that is not an object", (o) => (o[0] = "Gateway"), "apiVersion and kind are required"],
     ["a listener's protocol a number", (o) => (find(o, "Gateway").spec.listeners[0].protocol = 80), `Type 'number' is not assignable to type 'string'.\n    at: "protocol": 80`],
   ],
 };
@@ -63,13 +67,13 @@ export const POLICY_BREAKS = {
     ["readiness on /healthz", (o) => (ctr(o).readinessProbe.httpGet.path = "/healthz"), "readinessProbe path must be /readyz"],
     ["readiness on port number", (o) => (ctr(o).readinessProbe.httpGet.port = 8080), "named port"],
     ["no startup probe", (o) => delete ctr(o).startupProbe, "startupProbe must be an httpGet probe"],
-    ["http on 9090", (o) => { ctr(o).ports[0].containerPort = 9090; env(o, "PORT").value = "9090"; }, "port http must be 8080"],
-    ["PORT env differs", (o) => (env(o, "PORT").value = "9090"), "env PORT differs"],
+    ["http on 9090", (o) => { ctr(o).ports[0].containerPort = 9090; setEnv(o, "PORT", "9090"); }, "port http must be 8080"],
+    ["PORT env differs", (o) => setEnv(o, "PORT", "9090"), "env PORT differs"],
     ["not scraped", (o) => (dep(o).spec.template.metadata.annotations["prometheus.io/scrape"] = "false"), "prometheus.io/scrape"],
     ["port renamed", (o) => (ctr(o).ports[0].name = "web"), "needs a port named http"],
     ["no metrics port", (o) => (ctr(o).ports = ctr(o).ports.filter((p) => p.name !== "metrics")), "needs a port named metrics"],
     ["metrics port is the http port", (o) => (ctr(o).ports.find((p) => p.name === "metrics").containerPort = 8080), "must differ from port http"],
-    ["METRICS_PORT env differs", (o) => (env(o, "METRICS_PORT").value = "9090"), "env METRICS_PORT differs"],
+    ["METRICS_PORT env differs", (o) => setEnv(o, "METRICS_PORT", "9090"), "env METRICS_PORT differs"],
     ["scraped on the public port", (o) => (dep(o).spec.template.metadata.annotations["prometheus.io/port"] = "8080"), "prometheus.io/port is 8080"],
     ["scrape path", (o) => (dep(o).spec.template.metadata.annotations["prometheus.io/path"] = "/"), "prometheus.io/path"],
     ["metrics on the Service", (o) => find(o, "Service").spec.ports.push({ name: "metrics", port: 9797, targetPort: "metrics" }), "Service: port metrics exposes metrics"],
@@ -77,7 +81,7 @@ export const POLICY_BREAKS = {
     ["NetworkPolicy on the metrics port", (o) => (find(o, "NetworkPolicy").spec.ingress[0].ports[0].port = "metrics"), "not the container port"],
     ["short grace period", (o) => (podSpec(o).terminationGracePeriodSeconds = 15), "terminationGracePeriodSeconds"],
     ["slow readiness", (o) => (ctr(o).readinessProbe.periodSeconds = 10), "marked unready after"],
-    ["runAsNonRoot false", (o) => (podSpec(o).securityContext.runAsNonRoot = false), "runAsNonRoot must be true"],
+    ["runAsNonRoot false", (o) => (podSpec(o).securityContext.runAsNonRoot = false), "Pod: securityContext.runAsNonRoot must be true"],
     ["root UID", (o) => (ctr(o).securityContext.runAsUser = 0), "runAsUser must be 65532"],
     ["container runAsNonRoot false", (o) => (ctr(o).securityContext.runAsNonRoot = false), "container: runAsNonRoot must be true"],
     ["container seccomp Unconfined", (o) => (ctr(o).securityContext.seccompProfile = { type: "Unconfined" }), "container: seccompProfile"],
@@ -113,6 +117,7 @@ export const POLICY_BREAKS = {
     ["PDB keeps only 1", (o) => (find(o, "PodDisruptionBudget").spec.maxUnavailable = 2), "keeps 1 of 3"],
     ["PDB blocks drains", (o) => (find(o, "PodDisruptionBudget").spec = { minAvailable: 3, selector: find(o, "PodDisruptionBudget").spec.selector }), "no node can ever be drained"],
     ["PDB selector", (o) => (find(o, "PodDisruptionBudget").spec.selector.matchLabels["app.kubernetes.io/name"] = "x"), "PodDisruptionBudget: selector"],
+    ["PDB over every pod of the namespace", (o) => (find(o, "PodDisruptionBudget").spec.selector = {}), "PodDisruptionBudget: selector"],
     ["PDB by percent", (o) => (find(o, "PodDisruptionBudget").spec.maxUnavailable = "33%"), "integer minAvailable or maxUnavailable"],
     ["NetworkPolicy open", (o) => (find(o, "NetworkPolicy").spec.ingress[0].from = [{ namespaceSelector: {} }]), "is not only the ingress-nginx namespace"],
     ["NetworkPolicy admits Traefik's namespace", (o) => (find(o, "NetworkPolicy").spec.ingress[0].from[0].namespaceSelector.matchLabels["kubernetes.io/metadata.name"] = "kube-system"), "is not only the ingress-nginx namespace"],
@@ -122,11 +127,9 @@ export const POLICY_BREAKS = {
     ["NetworkPolicy without ingress rules", (o) => (find(o, "NetworkPolicy").spec.ingress = []), "needs an ingress rule"],
     ["NetworkPolicy from every source", (o) => delete find(o, "NetworkPolicy").spec.ingress[0].from, "without `from`"],
     ["NetworkPolicy any port", (o) => delete find(o, "NetworkPolicy").spec.ingress[0].ports, "without `ports`"],
-    ["NetworkPolicy wrong port", (o) => (find(o, "NetworkPolicy").spec.ingress[0].ports[0].port = 9090), "not the container port"],
     ["NetworkPolicy port range up to the metrics port", (o) => (find(o, "NetworkPolicy").spec.ingress[0].ports[0] = { port: 8080, endPort: 9797 }), "port 8080-9797 is not the container port"],
     ["NetworkPolicy not for ingress", (o) => (find(o, "NetworkPolicy").spec.policyTypes = ["Egress"]), "policyTypes must include Ingress"],
     ["NetworkPolicy selector", (o) => (find(o, "NetworkPolicy").spec.podSelector = { matchLabels: { app: "x" } }), "NetworkPolicy: podSelector"],
-    ["wrong namespace", (o) => (find(o, "Service").metadata.namespace = "default"), "namespace is \"default\""],
     ["a ServiceAccount outside the namespace", (o) => o.push({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "x", namespace: "default", labels: find(o, "Service").metadata.labels } }), "ServiceAccount x: namespace is \"default\""],
     ["Namespace renamed", (o) => (find(o, "Namespace").metadata.name = "other"), "Namespace is other"],
     ["no part-of label", (o) => delete find(o, "Service").metadata.labels["app.kubernetes.io/part-of"], "missing label app.kubernetes.io/part-of"],
@@ -135,12 +138,12 @@ export const POLICY_BREAKS = {
     ["no Namespace", (o) => o.splice(o.indexOf(find(o, "Namespace")), 1), "expected exactly 1 Namespace"],
     ["unexpected HPA", (o) => o.push({ apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler", metadata: { name: "x", namespace: "favorite-athlete", labels: { "app.kubernetes.io/name": "x", "app.kubernetes.io/part-of": "x" } }, spec: {} }), "unexpected HorizontalPodAutoscaler"],
     ["unexpected tls", (o) => (find(o, "Ingress").spec.tls = [{ hosts: ["x"], secretName: "s" }]), "unexpected tls"],
-    ["a misspelt setting", (o) => (env(o, "ACCESS_LOG").name = "ACCES_LOG"), "env ACCES_LOG is not a setting"],
-    ["on/off setting of another form", (o) => (env(o, "ACCESS_LOG").value = "yes"), 'env ACCESS_LOG="yes" is not of the form'],
-    ["an address setting of another form", (o) => (env(o, "BIND_ADDRESS").value = "0.0.0.0.0"), 'env BIND_ADDRESS="0.0.0.0.0" is not of the form'],
-    ["THREADS neither auto nor a count", (o) => ctr(o).env.push({ name: "THREADS", value: "many" }), 'env THREADS="many" is not of the form'],
-    ["THREADS of no thread", (o) => ctr(o).env.push({ name: "THREADS", value: "0" }), 'env THREADS="0" is not of the form'],
-    ["a seconds setting of another form", (o) => (env(o, "DRAIN_SECONDS").value = "5s"), 'env DRAIN_SECONDS="5s" is not of the form'],
+    ["a misspelt setting", (o) => setEnv(o, "ACCES_LOG", "on"), "env ACCES_LOG is not a setting"],
+    ["on/off setting of another form", (o) => setEnv(o, "ACCESS_LOG", "yes"), 'env ACCESS_LOG="yes" is not of the form'],
+    ["an address setting of another form", (o) => setEnv(o, "BIND_ADDRESS", "0.0.0.0.0"), 'env BIND_ADDRESS="0.0.0.0.0" is not of the form'],
+    ["THREADS neither auto nor a count", (o) => setEnv(o, "THREADS", "many"), 'env THREADS="many" is not of the form'],
+    ["THREADS of no thread", (o) => setEnv(o, "THREADS", "0"), 'env THREADS="0" is not of the form'],
+    ["a seconds setting of another form", (o) => setEnv(o, "DRAIN_SECONDS", "5s"), 'env DRAIN_SECONDS="5s" is not of the form'],
     ["--autoscale without HPA", unbroken, "expected exactly 1 HorizontalPodAutoscaler", { autoscale: true }],
     ["--tls without tls", unbroken, "tls: Ingress needs exactly 1 tls entry", { tls: true }],
     ["an unknown route", unbroken, "unknown route haproxy", { route: "haproxy" }],
@@ -167,11 +170,7 @@ export const POLICY_BREAKS = {
     ["HPA scaling another Deployment", (o) => (hpa(o).spec.scaleTargetRef.name = "other"), "scaleTargetRef is not the Deployment"],
     ["HPA on memory", (o) => (hpa(o).spec.metrics[0].resource.name = "memory"), "needs a cpu Resource metric"],
   ],
-  // Each route's own render: the NetworkPolicy follows its controller, the route has its shape.
-  traefik: [
-    ["Traefik Ingress of class nginx", (o) => (find(o, "Ingress").spec.ingressClassName = "nginx"), "ingressClassName must be traefik"],
-    ["Traefik's NetworkPolicy admits ingress-nginx", (o) => (np(o)["kubernetes.io/metadata.name"] = "ingress-nginx"), "is not only the kube-system namespace"],
-  ],
+  // The Gateway route's own renders: the NetworkPolicy follows the Gateway, the routes have their shape.
   gateway: [
     ["a listener chosen without tls", (o) => (route(o).spec.parentRefs[0].sectionName = "https"), "sectionName https without tls"],
     ["a ReferenceGrant without tls", (o, r) => o.push(structuredClone(find(r.gateway_combined, "ReferenceGrant"))), "unexpected ReferenceGrant"],
@@ -179,7 +178,6 @@ export const POLICY_BREAKS = {
   gateway_combined: [
     ["an Ingress beside the HTTPRoute", (o, r) => o.push(structuredClone(find(r.minikube, "Ingress"))), "gateway: unexpected Ingress"],
     ["no HTTPRoute", (o) => o.splice(o.indexOf(route(o)), 1), "expected the HTTPRoute favorite-athlete"],
-    ["NetworkPolicy admits ingress-nginx", (o) => (np(o)["kubernetes.io/metadata.name"] = "ingress-nginx"), "is not only the gateway namespace"],
     ["NetworkPolicy not the Gateway's namespace", (o) => (route(o).spec.parentRefs[0].namespace = "nginx-gateway"), "is not only the nginx-gateway namespace"],
     ["parentRef to a Service", (o) => (route(o).spec.parentRefs[0].kind = "Service"), "parentRef must be a Gateway"],
     ["parentRef without namespace", (o) => delete route(o).spec.parentRefs[0].namespace, "the Gateway's name and namespace"],
@@ -209,31 +207,3 @@ export const POLICY_BREAKS = {
     ["an empty athlete", (o) => (replicaEnv(o).FAVORITE_ATHLETE = ""), 'FAVORITE_ATHLETE="" is not of the form'],
   ],
 };
-
-// Breaks each render of the table every way, and checks them: check(cases) returns each case's
-// messages, for cases { label, render, objects, opts } (all at once: the schema check runs the type
-// checker once). Each broken render must yield the row's text, each unbroken one no message.
-export async function rejectsEveryBreak(table, renders, optsOf, check) {
-  const cases = [];
-  for (const [render, rows] of Object.entries(table)) {
-    cases.push({ label: `${render}: unbroken`, render, objects: renders[render], opts: optsOf[render] });
-    for (const [what, mutate, expected, opts = optsOf[render]] of rows) {
-      const objects = structuredClone(renders[render]);
-      mutate(objects, renders);
-      cases.push({ label: `${render}: ${what}`, render, objects, opts, expected });
-    }
-  }
-  const results = await check(cases);
-  let failures = 0;
-  cases.forEach(({ label, expected }, i) => {
-    const hit = expected === undefined ? results[i].length === 0 : results[i].find((m) => m.includes(expected));
-    if (hit && expected !== undefined) console.log(`ok   ${label}: ${hit.split("\n")[0]}`);
-    if (hit) return;
-    failures++;
-    const want = expected === undefined ? "no message" : `a message containing ${JSON.stringify(expected)}`;
-    console.error(`FAIL ${label}: expected ${want}, got ${JSON.stringify(results[i], null, 1)}`);
-  });
-  const broken = cases.filter((c) => c.expected !== undefined).length;
-  console.log(`${cases.length - failures}/${cases.length} renders as expected (${broken} broken, ${cases.length - broken} unbroken)`);
-  return failures === 0;
-}

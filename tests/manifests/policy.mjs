@@ -7,7 +7,7 @@
 // readiness, UID 65532; a setting the container does not set has the default of README's table.
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
-import { checkRoute, onlyNamespace } from "./route_policy.mjs";
+import { checkRoute } from "./route_policy.mjs";
 
 const NAMESPACE = "favorite-athlete";
 const PORT_NAME = "http";
@@ -17,13 +17,19 @@ const METRICS_PORT_NAME = "metrics";
 const UID = 65532;
 const REPLICAS = 3;
 
-const subsetOf = (sub, sup) =>
-  !!sub && Object.keys(sub).length > 0 && Object.entries(sub).every(([k, v]) => sup?.[k] === v);
-
-// A LabelSelector selects the pod labels (matchLabels only; matchExpressions unused here).
+// A LabelSelector selects the pod labels: a non-empty matchLabels that they all have (matchExpressions
+// are unused here, so refused).
 function selects(selector, labels) {
-  if (!selector || selector.matchExpressions?.length) return false;
-  return subsetOf(selector.matchLabels, labels);
+  const wanted = Object.entries(selector?.matchLabels ?? {});
+  return !selector?.matchExpressions?.length && wanted.length > 0 && wanted.every(([k, v]) => labels[k] === v);
+}
+
+// The namespace a NetworkPolicy peer admits when it is exactly one namespace, chosen by name.
+function onlyNamespace(peer) {
+  const labels = peer?.namespaceSelector?.matchLabels;
+  if (peer?.podSelector || peer?.ipBlock || peer?.namespaceSelector?.matchExpressions) return undefined;
+  if (!labels || Object.keys(labels).length !== 1) return undefined;
+  return labels["kubernetes.io/metadata.name"];
 }
 
 // Kubernetes quantity -> number (cores or bytes). Enough for the suffixes used in manifests.

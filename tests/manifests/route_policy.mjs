@@ -1,5 +1,5 @@
-// The public route's part of the deployment policy: one route per overlay, and the NetworkPolicy
-// following its controller. checkRoute() pushes violations through fail().
+// The public route's part of the deployment policy: one route per overlay, and the namespace of its
+// controller, the one policy.mjs's NetworkPolicy rule admits. checkRoute() pushes violations through fail().
 //
 // opts.route: "nginx" (overlays/minikube, the default), "traefik" or "gateway".
 //   nginx, traefik: exactly one Ingress of that class; the NetworkPolicy admits the controller's
@@ -15,14 +15,6 @@ const ROUTES = {
 };
 const GATEWAY_GROUP = "gateway.networking.k8s.io";
 const HOST = /^favorite-athlete\.(\d{1,3}\.){3}\d{1,3}\.nip\.io$/;
-
-// The namespace a NetworkPolicy peer admits when it is exactly one namespace, chosen by name.
-export function onlyNamespace(peer) {
-  const labels = peer?.namespaceSelector?.matchLabels;
-  if (peer?.podSelector || peer?.ipBlock || peer?.namespaceSelector?.matchExpressions) return undefined;
-  if (!labels || Object.keys(labels).length !== 1) return undefined;
-  return labels["kubernetes.io/metadata.name"];
-}
 
 function checkIngress(ing, svc, opts, fail) {
   const want = ROUTES[opts.route].ingressClass;

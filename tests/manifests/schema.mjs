@@ -1,5 +1,5 @@
-// Offline schema check of Kubernetes objects that REJECTS unknown fields: checkSchema(objects)
-// returns the errors (an empty list: all valid). Each object becomes a TypeScript object literal typed with the matching
+// Offline schema check of Kubernetes objects that REJECTS unknown fields: checkSchema(cases)
+// returns each case's errors (an empty list: all valid). Each object becomes a TypeScript object literal typed with the matching
 // interface from `kubernetes-types` (generated from the Kubernetes OpenAPI spec)
 // and is type-checked with the TypeScript compiler. Object literals get excess
 // property checks at every nesting level, so a typo such as `imagePullPolicyy`
@@ -19,11 +19,6 @@ const typesRoot = join(here, "node_modules", "kubernetes-types");
 const GATEWAY_PKG = "@kubernetes-models/gateway-api";
 const gatewayRoot = join(here, "node_modules", GATEWAY_PKG);
 const GATEWAY_GROUP = "gateway.networking.k8s.io";
-
-export function describe(obj) {
-  const ns = obj?.metadata?.namespace ? `${obj.metadata.namespace}/` : "";
-  return `${obj?.kind ?? "<no kind>"} ${ns}${obj?.metadata?.name ?? "<no name>"}`;
-}
 
 // The interface an object is typed with: { pkg, module, type }, with `missing` set when the package
 // generated for its API group has no such kind or version. Gateway API objects come from
@@ -55,74 +50,64 @@ async function validateGateway(obj, module) {
   }
 }
 
-// objects: [{ file, index, obj }], as manifest_checks.mjs loads them.
-export async function checkSchema(objects) {
-  const errors = [];
+// cases: [{ objects }], the renders manifest_checks.mjs checks; returns each case's errors, all
+// from one run of the type checker.
+export async function checkSchema(cases) {
+  const errors = cases.map(() => []);
   const work = mkdtempSync(join(tmpdir(), "fa-schema-"));
   try {
-    const sources = new Map(); // ts file -> description
-    const runtime = []; // [description, object, module]: Gateway API objects' JSON schema checks
-    objects.forEach(({ file, index, obj }, n) => {
-      const where = `${file} document ${index} (${describe(obj)})`;
-      if (typeof obj !== "object" || Array.isArray(obj)) {
-        errors.push(`${where}: not an object`);
-        return;
-      }
-      if (!obj.apiVersion || !obj.kind) {
-        errors.push(`${where}: apiVersion and kind are required`);
-        return;
-      }
-      if (!obj.metadata?.name) errors.push(`${where}: metadata.name is required`);
+    const sources = new Map(); // ts file -> [case number, where]
+    const runtime = []; // [case number, where, object, module]: Gateway API objects' JSON schema checks
+    cases.forEach(({ objects }, n) => objects.forEach((obj, index) => {
+      const where = `document ${index} (${obj?.kind ?? "<no kind>"} ${obj?.metadata?.name ?? "<no name>"})`;
+      // A document that is not an object (a string, a list) has neither, so it fails here too.
+      if (!obj?.apiVersion || !obj?.kind) return errors[n].push(`${where}: apiVersion and kind are required`);
+      if (!obj.metadata?.name) errors[n].push(`${where}: metadata.name is required`);
       const schema = schemaOf(obj);
-      if (schema.missing) {
-        errors.push(`${where}: no schema for ${obj.apiVersion} ${obj.kind} in ${schema.pkg} (unknown kind or API version)`);
-        return;
-      }
+      if (schema.missing)
+        return errors[n].push(`${where}: no schema for ${obj.apiVersion} ${obj.kind} in ${schema.pkg} (unknown kind or API version)`);
       // The object as a literal typed with its schema's interface, for the type checker.
-      const tsFile = join(work, `${String(n).padStart(2, "0")}.ts`);
+      const tsFile = join(work, `${n}_${index}.ts`);
       writeFileSync(
         tsFile,
         `import type { ${schema.type} as Schema } from "${schema.pkg}/${schema.module}";\n` +
           `export const manifest: Schema = ${JSON.stringify(obj, null, 2)};\n`,
       );
-      sources.set(tsFile, where);
-      if (schema.pkg === GATEWAY_PKG) runtime.push([where, obj, schema.module]);
-    });
+      sources.set(tsFile, [n, where]);
+      if (schema.pkg === GATEWAY_PKG) runtime.push([n, where, obj, schema.module]);
+    }));
 
-    if (sources.size > 0) {
-      const options = {
-        strict: true,
-        noEmit: true,
-        target: ts.ScriptTarget.ES2020,
-        module: ts.ModuleKind.ESNext,
-        moduleResolution: ts.ModuleResolutionKind.Bundler,
-        baseUrl: work,
-        paths: {
-          "kubernetes-types/*": [join(typesRoot, "*")],
-          [`${GATEWAY_PKG}/*`]: [join(gatewayRoot, "*")],
-        },
-        types: [],
-        skipLibCheck: false,
-      };
-      const program = ts.createProgram([...sources.keys()], options);
-      for (const d of ts.getPreEmitDiagnostics(program)) {
-        const msg = ts.flattenDiagnosticMessageText(d.messageText, "\n  ");
-        if (d.file && sources.has(d.file.fileName)) {
-          const { line } = d.file.getLineAndCharacterOfPosition(d.start ?? 0);
-          const text = d.file.text.split("\n")[line].trim();
-          errors.push(`${sources.get(d.file.fileName)}: ${msg}\n    at: ${text}`);
-        } else {
-          errors.push(`type checker: ${msg}`);
-        }
+    const options = {
+      strict: true,
+      noEmit: true,
+      target: ts.ScriptTarget.ES2020,
+      module: ts.ModuleKind.ESNext,
+      moduleResolution: ts.ModuleResolutionKind.Bundler,
+      baseUrl: work,
+      paths: {
+        "kubernetes-types/*": [join(typesRoot, "*")],
+        [`${GATEWAY_PKG}/*`]: [join(gatewayRoot, "*")],
+      },
+      types: [],
+      skipLibCheck: false,
+    };
+    const program = ts.createProgram([...sources.keys()], options);
+    for (const d of ts.getPreEmitDiagnostics(program)) {
+      const msg = ts.flattenDiagnosticMessageText(d.messageText, "\n  ");
+      const [n, where] = sources.get(d.file?.fileName) ?? [];
+      if (n === undefined) {
+        for (const e of errors) e.push(`type checker: ${msg}`); // not an object's: every case fails
+        continue;
       }
+      const { line } = d.file.getLineAndCharacterOfPosition(d.start ?? 0);
+      errors[n].push(`${where}: ${msg}\n    at: ${d.file.text.split("\n")[line].trim()}`);
     }
-    for (const [where, obj, module] of runtime) {
+    for (const [n, where, obj, module] of runtime) {
       const msg = await validateGateway(obj, module);
-      if (msg) errors.push(`${where}: ${msg}`);
+      if (msg) errors[n].push(`${where}: ${msg}`);
     }
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
-
   return errors;
 }
