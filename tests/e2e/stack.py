@@ -1,6 +1,6 @@
 """End-to-end fixture: three replicas of the binary under test on free 127.0.0.1 ports behind a real
 nginx routed like the Ingress (nginx/favorite-athlete.conf.template, the file docker-compose.yml
-uses), and a steady load through nginx that counts every request.
+uses); fa_load.Load puts a steady load through nginx that counts every request.
 
 The fixture plays only the parts of Kubernetes the tests check the service against: it starts the
 replicas, records every exit (pid, code), starts one again on its port (the kubelet's restart)
@@ -15,14 +15,12 @@ import queue
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
-from fa_test import free_ports, get, GREETING as BODY, Reader, req, Server, wait_until
+from fa_test import free_ports, get, Server, wait_until
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 TEMPLATE = os.path.join(ROOT, "nginx", "favorite-athlete.conf.template")
@@ -187,67 +185,6 @@ class Stack:
         if kind is not None:
             print(f"--- nginx log ---\n{self.nginx_log()}", flush=True)
         self.close()
-
-
-class Load:
-    """`clients` threads, each on its own kept-alive connection to nginx, sending GET / at about
-    `rate` requests per second. Records every request (start, latency s, status; None if it
-    failed: no answer, a broken connection, or a 2xx with the wrong body, each named in errors)."""
-
-    def __init__(self, port, clients=6, rate=50):
-        self.port, self.interval = port, 1.0 / rate
-        self.records, self.errors = [], []
-        self._lock, self._stop = threading.Lock(), threading.Event()
-        self._threads = [threading.Thread(target=self._client, daemon=True) for _ in range(clients)]
-
-    def __enter__(self):
-        for t in self._threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        for t in self._threads:
-            t.join(timeout=10)
-
-    def _client(self):
-        reader, next_at = None, time.monotonic()
-        while not self._stop.is_set():
-            start = time.monotonic()
-            try:
-                reader = reader or Reader(socket.create_connection(("127.0.0.1", self.port), timeout=5))
-                status, headers, body = reader.ask(req(host=HOST))
-                if status // 100 == 2 and body != BODY:
-                    raise AssertionError(f"unexpected body {body!r}")
-                if headers.get("connection") == "close":
-                    reader.sock.close()
-                    reader = None
-            except Exception as e:  # every failure is counted, none ends the load
-                with self._lock:
-                    self.errors.append(f"{type(e).__name__}: {e}")
-                status = None
-                if reader:
-                    reader.sock.close()
-                reader = None
-            with self._lock:
-                self.records.append((start, time.monotonic() - start, status))
-            next_at = max(next_at + self.interval, time.monotonic() - self.interval)
-            self._stop.wait(max(0.0, next_at - time.monotonic()))
-        if reader:
-            reader.sock.close()
-
-    def stats(self, since=0.0, until=float("inf")):
-        """Of the requests started in [since, until): how many were sent, failed and non-2xx, and
-        a line of figures with their latencies."""
-        with self._lock:
-            records = [r for r in self.records if since <= r[0] < until]
-        ms = sorted(r[1] * 1000 for r in records) or [float("nan")]
-        s = {"sent": len(records), "failed": sum(1 for r in records if r[2] is None),
-             "non_2xx": sum(1 for r in records if r[2] is not None and r[2] // 100 != 2)}
-        pct = {p: ms[min(len(ms) - 1, int(round(p / 100 * (len(ms) - 1))))] for p in (50, 99)}
-        s["line"] = (f"sent={s['sent']} failed={s['failed']} non_2xx={s['non_2xx']} "
-                     f"p50={pct[50]:.1f}ms p99={pct[99]:.1f}ms max={ms[-1]:.1f}ms")
-        return s
 
 
 def retried(access_log):

@@ -1,4 +1,4 @@
-"""The pod's life under a steady load through nginx (stack.Load), one class per ctest label:
+"""The pod's life under a steady load through nginx (fa_load.Load), one class per ctest label:
 - RollingRestart: the Deployment's rollout, one replica at a time (SIGTERM, exits 0, started
   again, kept ready for minReadySeconds before the next): no GET fails or gets a non-2xx answer;
 - Kill9: `kill -9` of one replica, started again on its port: no GET fails (nginx retries it on
@@ -12,7 +12,8 @@ import signal
 import time
 import unittest
 
-from stack import FAIL_TIMEOUT, Load, Stack, figures, require, retried, status_of
+from fa_load import Load
+from stack import FAIL_TIMEOUT, HOST, Stack, figures, require, retried, status_of
 
 
 class RollingRestart(unittest.TestCase):
@@ -37,7 +38,7 @@ class RollingRestart(unittest.TestCase):
     def test_no_failed_request_while_every_replica_restarts(self):
         with Stack(drain_seconds=1) as stack:
             before = {n: stack.replicas[n].proc.pid for n in (1, 2, 3)}
-            with Load(stack.port) as load:
+            with Load(stack.port, host=HOST) as load:
                 time.sleep(1)
                 started = time.monotonic()
                 print(*[self.roll(stack, n) for n in (1, 2, 3)], sep="\n", flush=True)
@@ -66,7 +67,7 @@ class Kill9(unittest.TestCase):
         with Stack(drain_seconds=1) as stack:
             victim = 2
             old = stack.replicas[victim].proc.pid
-            with Load(stack.port) as load:
+            with Load(stack.port, host=HOST) as load:
                 time.sleep(1)
                 killed = time.monotonic()
                 os.kill(old, signal.SIGKILL)
@@ -94,7 +95,7 @@ class StopAll(unittest.TestCase):
     def stop_and_check(self, sig):
         with Stack(drain_seconds=self.DRAIN, shutdown_timeout_seconds=self.SHUTDOWN_TIMEOUT) as stack:
             pids = {n: stack.replicas[n].proc.pid for n in (1, 2, 3)}
-            with Load(stack.port, clients=3, rate=40) as load:
+            with Load(stack.port, clients=3, rate=40, host=HOST) as load:
                 time.sleep(0.5)
                 signalled_at, signalled = time.time(), time.monotonic()
                 rc = stack.stop(sig)
