@@ -149,9 +149,11 @@ class Stack:
             return [r for r in map(json.loads, f) if (r["host"] == HOST) == routed]
 
     def served(self, n):
-        """True if the current process of replica n logs a request (within 1 s)."""
+        """True if the current process of replica n logs a GET / (within 1 s): the load's, through
+        nginx (the tests' own probes ask /readyz)."""
         try:
-            self.replicas[n].next_log(msg="request", timeout=1)
+            while self.replicas[n].next_log(msg="request", timeout=1)["path"] != "/":
+                pass
             return True
         except queue.Empty:
             return False
