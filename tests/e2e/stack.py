@@ -3,8 +3,8 @@ nginx routed like the Ingress (nginx/favorite-athlete.conf.template, the file do
 uses); fa_load.Load puts a steady load through nginx that counts every request.
 
 The fixture plays only the parts of Kubernetes the tests check the service against: it starts the
-replicas, records every exit (pid, code), starts one again on its port (the kubelet's restart)
-and stops them all in the pod's order (replicas drain first, then nginx); test_replicas.py rolls
+replicas, records every exit (pid, code), restarts one on its port (the kubelet's restart) and
+stops them all in the pod's order (replicas drain first, then nginx); test_replicas.py rolls
 the three one at a time as the Deployment's rollout does. Standard library only; each replica is
 a fa_test.Server (the binary from $FA_BIN, which ctest sets). A test whose tool is missing exits
 77 (ctest: skipped). Everything a test starts is stopped when it ends.
@@ -102,7 +102,7 @@ class Stack:
         self.replicas, self.exits, self.nginx = {}, {n: [] for n in (1, 2, 3)}, None
         try:
             for n in (1, 2, 3):
-                self.start_replica(n)
+                self._start_replica(n)
             self._start_nginx()
         except BaseException:
             self.close()
@@ -111,11 +111,18 @@ class Stack:
     def file(self, name):
         return os.path.join(self.tmp, name)
 
-    def start_replica(self, n):
-        """Starts replica n on its port, as the kubelet (re)starts a pod's container."""
+    def restart(self, n, sig):
+        """sig to replica n's process; once it has exited (recorded in exits), starts it again on
+        its port, as the kubelet restarts a pod's container. Returns the exit code."""
+        self.replicas[n].signal(sig)
+        code = self._reap(n)
+        self._start_replica(n)
+        return code
+
+    def _start_replica(self, n):
         self.replicas[n] = Server(env=dict(self.env, PORT=str(self.replica_ports[n - 1])))
 
-    def reap(self, n):
+    def _reap(self, n):
         """Waits for replica n's process to exit and records how: its exit code."""
         server = self.replicas[n]
         code = server.wait(timeout=self.stop_within)
@@ -165,7 +172,7 @@ class Stack:
         for server in self.replicas.values():
             server.signal(sig)
         for n in (1, 2, 3):
-            self.reap(n)
+            self._reap(n)
         self.nginx.send_signal(signal.SIGQUIT)
         return self.nginx.wait(timeout=10)
 

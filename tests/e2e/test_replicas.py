@@ -7,7 +7,6 @@
   replica: each keeps serving through its drain and exits 0 within DRAIN_SECONDS +
   SHUTDOWN_TIMEOUT_SECONDS; nginx then stops with 0; nothing is left listening.
 Each prints its figures (FIGURES lines)."""
-import os
 import signal
 import time
 import unittest
@@ -23,11 +22,8 @@ class RollingRestart(unittest.TestCase):
         """Restarts replica n as the rollout does; a line on how long it took."""
         port, started = stack.replica_ports[n - 1], time.monotonic()
         self.assertEqual(status_of(port, "/readyz", "localhost"), 200, f"replica {n} not ready before its restart")
-        stack.replicas[n].signal(signal.SIGTERM)
-        self.assertEqual(stack.reap(n), 0, f"replica {n} did not exit 0")
-        exited = time.monotonic() - started
-        stack.start_replica(n)
-        line = f"replica {n}: exited 0 after {exited:.1f} s; ready again after {time.monotonic() - started:.1f} s"
+        self.assertEqual(stack.restart(n, signal.SIGTERM), 0, f"replica {n} did not exit 0")
+        line = f"replica {n}: exited 0 and started again after {time.monotonic() - started:.1f} s"
         until = time.monotonic() + self.MIN_READY_SECONDS
         while time.monotonic() < until:
             time.sleep(0.25)
@@ -70,9 +66,7 @@ class Kill9(unittest.TestCase):
             with Load(stack.port, host=HOST) as load:
                 time.sleep(1)
                 killed = time.monotonic()
-                os.kill(old, signal.SIGKILL)
-                stack.reap(victim)
-                stack.start_replica(victim)  # a new process, ready on the same port
+                stack.restart(victim, signal.SIGKILL)  # a new process, ready on the same port
                 back = time.monotonic()
                 time.sleep(FAIL_TIMEOUT + 1)
             total, during = load.stats(), load.stats(killed, back + FAIL_TIMEOUT)
