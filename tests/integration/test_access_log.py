@@ -25,13 +25,10 @@ def load(server, seconds):
 
 
 def read_pipe(fd, chunk, pause, into):
-    """Reads fd to EOF into a list of chunks, pausing between reads (a slow reader)."""
+    """Reads fd (blocking: O_NONBLOCK on the write end is not shared with it) to EOF into a list of
+    chunks, pausing between reads (a slow reader)."""
     while True:
-        try:
-            data = os.read(fd, chunk)
-        except BlockingIOError:
-            time.sleep(0.001)
-            continue
+        data = os.read(fd, chunk)
         if not data:
             return
         into.append(data)
