@@ -1,10 +1,10 @@
 """End-to-end fixture: three replicas of the binary under test on free 127.0.0.1 ports behind a real
 nginx routed like the Ingress (nginx/favorite-athlete.conf.template, the file docker-compose.yml
-uses), and a steady load through nginx that counts every request.
+uses); fa_load.Load puts a steady load through nginx that counts every request.
 
 The fixture plays only the parts of Kubernetes the tests check the service against: it starts the
-replicas, records every exit (pid, code), starts one again on its port (the kubelet's restart)
-and stops them all in the pod's order (replicas drain first, then nginx); test_replicas.py rolls
+replicas, records every exit (pid, code), restarts one on its port (the kubelet's restart) and
+stops them all in the pod's order (replicas drain first, then nginx); test_replicas.py rolls
 the three one at a time as the Deployment's rollout does. Standard library only; each replica is
 a fa_test.Server (the binary from $FA_BIN, which ctest sets). A test whose tool is missing exits
 77 (ctest: skipped). Everything a test starts is stopped when it ends.
@@ -15,14 +15,12 @@ import queue
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
-from fa_test import free_ports, get, GREETING as BODY, Reader, req, Server, wait_until
+from fa_test import free_ports, get, Server, wait_until
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 TEMPLATE = os.path.join(ROOT, "nginx", "favorite-athlete.conf.template")
@@ -104,7 +102,7 @@ class Stack:
         self.replicas, self.exits, self.nginx = {}, {n: [] for n in (1, 2, 3)}, None
         try:
             for n in (1, 2, 3):
-                self.start_replica(n)
+                self._start_replica(n)
             self._start_nginx()
         except BaseException:
             self.close()
@@ -113,11 +111,18 @@ class Stack:
     def file(self, name):
         return os.path.join(self.tmp, name)
 
-    def start_replica(self, n):
-        """Starts replica n on its port, as the kubelet (re)starts a pod's container."""
+    def restart(self, n, sig):
+        """sig to replica n's process; once it has exited (recorded in exits), starts it again on
+        its port, as the kubelet restarts a pod's container. Returns the exit code."""
+        self.replicas[n].signal(sig)
+        code = self._reap(n)
+        self._start_replica(n)
+        return code
+
+    def _start_replica(self, n):
         self.replicas[n] = Server(env=dict(self.env, PORT=str(self.replica_ports[n - 1])))
 
-    def reap(self, n):
+    def _reap(self, n):
         """Waits for replica n's process to exit and records how: its exit code."""
         server = self.replicas[n]
         code = server.wait(timeout=self.stop_within)
@@ -151,9 +156,11 @@ class Stack:
             return [r for r in map(json.loads, f) if (r["host"] == HOST) == routed]
 
     def served(self, n):
-        """True if the current process of replica n logs a request (within 1 s)."""
+        """True if the current process of replica n logs a GET / (within 1 s): the load's, through
+        nginx (the tests' own probes ask /readyz)."""
         try:
-            self.replicas[n].next_log(msg="request", timeout=1)
+            while self.replicas[n].next_log(msg="request", timeout=1)["path"] != "/":
+                pass
             return True
         except queue.Empty:
             return False
@@ -165,7 +172,7 @@ class Stack:
         for server in self.replicas.values():
             server.signal(sig)
         for n in (1, 2, 3):
-            self.reap(n)
+            self._reap(n)
         self.nginx.send_signal(signal.SIGQUIT)
         return self.nginx.wait(timeout=10)
 
@@ -187,67 +194,6 @@ class Stack:
         if kind is not None:
             print(f"--- nginx log ---\n{self.nginx_log()}", flush=True)
         self.close()
-
-
-class Load:
-    """`clients` threads, each on its own kept-alive connection to nginx, sending GET / at about
-    `rate` requests per second. Records every request (start, latency s, status; None if it
-    failed: no answer, a broken connection, or a 2xx with the wrong body, each named in errors)."""
-
-    def __init__(self, port, clients=6, rate=50):
-        self.port, self.interval = port, 1.0 / rate
-        self.records, self.errors = [], []
-        self._lock, self._stop = threading.Lock(), threading.Event()
-        self._threads = [threading.Thread(target=self._client, daemon=True) for _ in range(clients)]
-
-    def __enter__(self):
-        for t in self._threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        for t in self._threads:
-            t.join(timeout=10)
-
-    def _client(self):
-        reader, next_at = None, time.monotonic()
-        while not self._stop.is_set():
-            start = time.monotonic()
-            try:
-                reader = reader or Reader(socket.create_connection(("127.0.0.1", self.port), timeout=5))
-                status, headers, body = reader.ask(req(host=HOST))
-                if status // 100 == 2 and body != BODY:
-                    raise AssertionError(f"unexpected body {body!r}")
-                if headers.get("connection") == "close":
-                    reader.sock.close()
-                    reader = None
-            except Exception as e:  # every failure is counted, none ends the load
-                with self._lock:
-                    self.errors.append(f"{type(e).__name__}: {e}")
-                status = None
-                if reader:
-                    reader.sock.close()
-                reader = None
-            with self._lock:
-                self.records.append((start, time.monotonic() - start, status))
-            next_at = max(next_at + self.interval, time.monotonic() - self.interval)
-            self._stop.wait(max(0.0, next_at - time.monotonic()))
-        if reader:
-            reader.sock.close()
-
-    def stats(self, since=0.0, until=float("inf")):
-        """Of the requests started in [since, until): how many were sent, failed and non-2xx, and
-        a line of figures with their latencies."""
-        with self._lock:
-            records = [r for r in self.records if since <= r[0] < until]
-        ms = sorted(r[1] * 1000 for r in records) or [float("nan")]
-        s = {"sent": len(records), "failed": sum(1 for r in records if r[2] is None),
-             "non_2xx": sum(1 for r in records if r[2] is not None and r[2] // 100 != 2)}
-        pct = {p: ms[min(len(ms) - 1, int(round(p / 100 * (len(ms) - 1))))] for p in (50, 99)}
-        s["line"] = (f"sent={s['sent']} failed={s['failed']} non_2xx={s['non_2xx']} "
-                     f"p50={pct[50]:.1f}ms p99={pct[99]:.1f}ms max={ms[-1]:.1f}ms")
-        return s
 
 
 def retried(access_log):

@@ -1,4 +1,4 @@
-"""The pod's life under a steady load through nginx (stack.Load), one class per ctest label:
+"""The pod's life under a steady load through nginx (fa_load.Load), one class per ctest label:
 - RollingRestart: the Deployment's rollout, one replica at a time (SIGTERM, exits 0, started
   again, kept ready for minReadySeconds before the next): no GET fails or gets a non-2xx answer;
 - Kill9: `kill -9` of one replica, started again on its port: no GET fails (nginx retries it on
@@ -7,12 +7,12 @@
   replica: each keeps serving through its drain and exits 0 within DRAIN_SECONDS +
   SHUTDOWN_TIMEOUT_SECONDS; nginx then stops with 0; nothing is left listening.
 Each prints its figures (FIGURES lines)."""
-import os
 import signal
 import time
 import unittest
 
-from stack import FAIL_TIMEOUT, Load, Stack, figures, require, retried, status_of
+from fa_load import Load
+from stack import FAIL_TIMEOUT, HOST, Stack, figures, require, retried, status_of
 
 
 class RollingRestart(unittest.TestCase):
@@ -22,11 +22,8 @@ class RollingRestart(unittest.TestCase):
         """Restarts replica n as the rollout does; a line on how long it took."""
         port, started = stack.replica_ports[n - 1], time.monotonic()
         self.assertEqual(status_of(port, "/readyz", "localhost"), 200, f"replica {n} not ready before its restart")
-        stack.replicas[n].signal(signal.SIGTERM)
-        self.assertEqual(stack.reap(n), 0, f"replica {n} did not exit 0")
-        exited = time.monotonic() - started
-        stack.start_replica(n)
-        line = f"replica {n}: exited 0 after {exited:.1f} s; ready again after {time.monotonic() - started:.1f} s"
+        self.assertEqual(stack.restart(n, signal.SIGTERM), 0, f"replica {n} did not exit 0")
+        line = f"replica {n}: exited 0 and started again after {time.monotonic() - started:.1f} s"
         until = time.monotonic() + self.MIN_READY_SECONDS
         while time.monotonic() < until:
             time.sleep(0.25)
@@ -37,7 +34,7 @@ class RollingRestart(unittest.TestCase):
     def test_no_failed_request_while_every_replica_restarts(self):
         with Stack(drain_seconds=1) as stack:
             before = {n: stack.replicas[n].proc.pid for n in (1, 2, 3)}
-            with Load(stack.port) as load:
+            with Load(stack.port, host=HOST) as load:
                 time.sleep(1)
                 started = time.monotonic()
                 print(*[self.roll(stack, n) for n in (1, 2, 3)], sep="\n", flush=True)
@@ -66,12 +63,10 @@ class Kill9(unittest.TestCase):
         with Stack(drain_seconds=1) as stack:
             victim = 2
             old = stack.replicas[victim].proc.pid
-            with Load(stack.port) as load:
+            with Load(stack.port, host=HOST) as load:
                 time.sleep(1)
                 killed = time.monotonic()
-                os.kill(old, signal.SIGKILL)
-                stack.reap(victim)
-                stack.start_replica(victim)  # a new process, ready on the same port
+                stack.restart(victim, signal.SIGKILL)  # a new process, ready on the same port
                 back = time.monotonic()
                 time.sleep(FAIL_TIMEOUT + 1)
             total, during = load.stats(), load.stats(killed, back + FAIL_TIMEOUT)
@@ -94,7 +89,7 @@ class StopAll(unittest.TestCase):
     def stop_and_check(self, sig):
         with Stack(drain_seconds=self.DRAIN, shutdown_timeout_seconds=self.SHUTDOWN_TIMEOUT) as stack:
             pids = {n: stack.replicas[n].proc.pid for n in (1, 2, 3)}
-            with Load(stack.port, clients=3, rate=40) as load:
+            with Load(stack.port, clients=3, rate=40, host=HOST) as load:
                 time.sleep(0.5)
                 signalled_at, signalled = time.time(), time.monotonic()
                 rc = stack.stop(sig)

@@ -11,49 +11,24 @@ import threading
 import time
 import unittest
 
-from fa_test import connect, exchange, free_ports, get, main, Reader, req, Server
+from fa_load import Load
+from fa_test import exchange, get, main, req, Server
 from test_metrics import scrape
 
 
-def start(stdout):
-    """The binary with stdout on a given fd (not ours to read): its ports are chosen here."""
-    port, metrics_port = free_ports(2)
-    return Server(env={"PORT": str(port), "METRICS_PORT": str(metrics_port), "THREADS": "2"}, stdout=stdout)
-
-
-def load(server, seconds, clients=4):
-    """Keep-alive GETs from several clients for `seconds`, each to a path of its own (the log has
-    paths, not queries): the paths answered."""
-    answered = [[] for _ in range(clients)]
-
-    def client(i):
-        until = time.monotonic() + seconds
-        try:
-            reader = Reader(connect(server.port))
-            while time.monotonic() < until:
-                path = f"/c{i}-{len(answered[i])}"
-                reader.ask(req(f"GET {path} HTTP/1.1"))
-                answered[i].append(path)
-            reader.sock.close()
-        except (OSError, EOFError):
-            pass  # killed (the SIGKILL test), maybe before this client connected
-
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return [path for paths in answered for path in paths]
+def load(server, seconds):
+    """Keep-alive GETs from 4 clients for `seconds`, each to a path of its own (the log has paths,
+    not queries): the paths answered."""
+    with Load(server.port, clients=4, rate=None, request=lambda i, n: req(f"GET /c{i}-{n} HTTP/1.1")) as load:
+        time.sleep(seconds)
+    return [request.split()[1].decode() for _, _, status, request in load.records if status is not None]
 
 
 def read_pipe(fd, chunk, pause, into):
-    """Reads fd to EOF into a list of chunks, pausing between reads (a slow reader)."""
+    """Reads fd (blocking: O_NONBLOCK on the write end is not shared with it) to EOF into a list of
+    chunks, pausing between reads (a slow reader)."""
     while True:
-        try:
-            data = os.read(fd, chunk)
-        except BlockingIOError:
-            time.sleep(0.001)
-            continue
+        data = os.read(fd, chunk)
         if not data:
             return
         into.append(data)
@@ -74,11 +49,11 @@ class AccessLog(unittest.TestCase):
         chunks = []
         if pipe_reader is None:
             out = tempfile.TemporaryFile()
-            server = start(out)
+            server = Server(env={"THREADS": "2"}, stdout=out)
         else:
             r, w = os.pipe()
             os.set_blocking(w, not nonblocking)
-            server = start(w)
+            server = Server(env={"THREADS": "2"}, stdout=w)
             os.close(w)
             reader = threading.Thread(target=lambda: (time.sleep(stuck_seconds), read_pipe(r, *pipe_reader, chunks)))
             reader.start()
@@ -147,15 +122,13 @@ class AccessLog(unittest.TestCase):
         for _ in range(5):
             r, w = os.pipe()
             chunks = []
-            with start(w) as server:
+            with Server(env={"THREADS": "2"}, stdout=w) as server:
                 os.close(w)
                 reader = threading.Thread(target=read_pipe, args=(r, 512, 0.0005, chunks))
                 reader.start()
-                loader = threading.Thread(target=load, args=(server, 5.0))
-                loader.start()
-                time.sleep(random.uniform(0.05, 0.5))
-                server.proc.kill()
-                loader.join(timeout=10)
+                with Load(server.port, clients=4, rate=None):
+                    time.sleep(random.uniform(0.05, 0.5))
+                    server.proc.kill()
                 reader.join(timeout=10)
             os.close(r)
             text = b"".join(chunks)

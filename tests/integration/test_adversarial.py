@@ -1,14 +1,13 @@
 """Hostile input and hostile clients straight at the binary, with figures printed.
 
 FA_SOAK_SECONDS (default 20) sets the soak's length: `FA_SOAK_SECONDS=300` is the long soak."""
+import collections
 import os
-import socket
-import statistics
-import threading
 import time
 import unittest
 
-from fa_test import connect, get, main, raise_fd_limit, Reader, req, Server, under_slow_clients
+from fa_load import Load, slow_clients
+from fa_test import get, main, raise_fd_limit, req, Server
 from test_malformed import BODY_100_MB, CASES, last_answer, MiB, refused_quickly
 
 
@@ -22,21 +21,6 @@ def rss_kib(pid):
 
 def open_fds(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
-
-
-def attempt(port, data):
-    """Sends data on a new connection: the status of the answer, or "closed"."""
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-        sock.sendall(data)
-        try:
-            return Reader(sock).response()[0]
-        except (EOFError, socket.timeout):  # Reader counts a reset as EOF
-            return "closed"
-
-
-def timed_get(port):
-    started = time.monotonic()
-    return get(port)[0], time.monotonic() - started
 
 
 class BigAndOddInputs(unittest.TestCase):
@@ -67,76 +51,53 @@ class SlowAndIdleClients(unittest.TestCase):
         read_timeout = 2
         with Server(env={"ACCESS_LOG": "off", "READ_TIMEOUT_SECONDS": str(read_timeout),
                          "KEEPALIVE_TIMEOUT_SECONDS": "30"}) as server:
-            waits = under_slow_clients(server.port, lambda: self.assertEqual(get(server.port)[0], 200), pause=0.2)
+            # The normal client: a GET / on a new connection every 0.2 s.
+            with slow_clients(server.port), Load(server.port, clients=1, rate=5, fresh=True) as load:
+                time.sleep(8)
             time.sleep(read_timeout + 0.5)
-            status, after = timed_get(server.port)
-            print(f"  normal GET under 200 slowloris + 2000 idle: n={len(waits)} "
-                  f"median={statistics.median(waits) * 1000:.0f} ms max={max(waits) * 1000:.0f} ms; "
-                  f"after the attack: {after * 1000:.1f} ms")
-            self.assertLess(max(waits), read_timeout + 1.5)  # never wedged past the read timeout
+            started = time.monotonic()
+            status, after = get(server.port)[0], time.monotonic() - started
+            probes = load.stats()
+            print(f"  normal GET under 200 slowloris + 2000 idle: {probes['line']}; after the attack: {after * 1000:.1f} ms")
+            self.assertEqual(load.errors, [])
+            self.assertEqual((probes["failed"], probes["non_2xx"]), (0, 0))
+            self.assertGreater(probes["sent"], 0)
+            self.assertLess(probes["max_ms"], (read_timeout + 1.5) * 1000)  # never wedged past the read timeout
             self.assertEqual(status, 200)
             self.assertLess(after, 0.5)  # recovered by itself
+
+
+# The soak's one-shot clients' requests, valid and invalid, each client in turn.
+MIX = [req(), req("HEAD / HTTP/1.1"), req("GET /healthz HTTP/1.1"), req("POST / HTTP/1.1"),
+       req("POST / HTTP/1.1", "Content-Length: 5", body=b"hello"), req("BREW / HTTP/1.1"),
+       req("GET /nope HTTP/1.1"), b"garbage\r\n\r\n", req(f"GET /{'u' * 5000} HTTP/1.1"), req("GET / HTTP/1.1", "X: a\x00b")]
 
 
 class Soak(unittest.TestCase):
     def test_mixed_traffic_keeps_memory_and_fds_flat(self):
         seconds = int(os.environ.get("FA_SOAK_SECONDS", "20"))
         with Server(env={"ACCESS_LOG": "off", "READ_TIMEOUT_SECONDS": "2"}) as server:
-            port, pid = server.port, server.proc.pid
-            counts = {"sent": 0, "2xx": 0, "4xx": 0, "5xx": 0, "closed": 0}
-            lock = threading.Lock()
-            stop = threading.Event()
-            mix = [req(), req("HEAD / HTTP/1.1"), req("GET /healthz HTTP/1.1"), req("POST / HTTP/1.1"),
-                   req("POST / HTTP/1.1", "Content-Length: 5", body=b"hello"), req("BREW / HTTP/1.1"),
-                   req("GET /nope HTTP/1.1"), b"garbage\r\n\r\n", req(f"GET /{'u' * 5000} HTTP/1.1"),
-                   req("GET / HTTP/1.1", "X: a\x00b")]
-
-            def client(offset):
-                i = offset
-                while not stop.is_set():
-                    data = mix[i % len(mix)]
-                    i += 1
-                    status = attempt(port, data)
-                    key = "closed" if status == "closed" else f"{status // 100}xx"
-                    with lock:
-                        counts["sent"] += 1
-                        counts[key] = counts.get(key, 0) + 1
-
-            def keep_alive_client():
-                while not stop.is_set():
-                    reader = Reader(connect(port))
-                    for _ in range(100):
-                        status, headers, _ = reader.ask(req())
-                        with lock:
-                            counts["sent"] += 1
-                            counts[f"{status // 100}xx"] += 1
-                        if headers.get("connection") == "close":
-                            break
-                    reader.sock.close()
-
-            workers = [threading.Thread(target=client, args=(n,), daemon=True) for n in range(4)]
-            workers += [threading.Thread(target=keep_alive_client, daemon=True) for _ in range(2)]
-            for t in workers:
-                t.start()
+            pid = server.proc.pid
             samples = []
-            for _ in range(seconds):
-                time.sleep(1)
-                self.assertIsNone(server.proc.poll(), "the server exited during the soak:\n" + "".join(server.stderr))
-                samples.append((rss_kib(pid), open_fds(pid)))
-            stop.set()
-            for t in workers:
-                t.join(timeout=10)
+            # Four clients send MIX on a new connection each, two GET / on kept-alive ones.
+            with Load(server.port, clients=4, rate=None, request=lambda i, n: MIX[(i + n) % len(MIX)], fresh=True) as mixed, \
+                    Load(server.port, clients=2, rate=None) as kept_alive:
+                for _ in range(seconds):
+                    time.sleep(1)
+                    self.assertIsNone(server.proc.poll(), "the server exited during the soak:\n" + "".join(server.stderr))
+                    samples.append((rss_kib(pid), open_fds(pid)))
             time.sleep(1)
             fds_after = open_fds(pid)
+            counts = collections.Counter("closed" if status is None else f"{status // 100}xx"
+                                         for _, _, status, _ in mixed.records + kept_alive.records)
             warm = samples[len(samples) // 4:]
             rss = [r for r, _ in warm]
-            print(f"  soak {seconds} s: {counts}; RSS KiB min={min(rss)} max={max(rss)}; "
+            print(f"  soak {seconds} s: {sum(counts.values())} sent, {dict(counts)}; RSS KiB min={min(rss)} max={max(rss)}; "
                   f"fds during max={max(f for _, f in samples)}, after={fds_after}")
             self.assertEqual(counts["5xx"], 0)
             self.assertGreater(counts["2xx"], seconds * 20)
             self.assertLess(max(rss) - min(rss), 2 * 1024)  # flat once warm
             self.assertLessEqual(fds_after, samples[0][1] + 2)
-
 
 if __name__ == "__main__":
     main()

@@ -1,8 +1,8 @@
 """The Python tests' one library (tests/integration, tests/conformance, tests/e2e): runs the real
 favorite-athlete binary on 127.0.0.1, talks raw HTTP/1.1 to it (send bytes, read each response by
 its framing), judges an exchange against a case (request bytes -> required answer: the conformance
-checklist's cases and the README's contract, contract()), picks free ports, waits, and runs the
-slow-client attack both the integration and the e2e tests use.
+checklist's cases and the README's contract, contract()), picks free ports and waits. Many
+clients at once (a steady load, the slow-client attack): fa_load.py, beside it.
 
 Standard library only. The binary comes from $FA_BIN (ctest sets it); ctest puts this directory on
 PYTHONPATH (by hand: PYTHONPATH=tests/lib).
@@ -46,11 +46,14 @@ def accepts(port):
 
 class Server:
     """One server process on an ephemeral port; its stdout JSON lines are collected. With stdout
-    (a file or fd) its log goes there instead, unread: env must give PORT (and METRICS_PORT) then."""
+    (a file or fd) its log goes there instead, unread: the ports (PORT, METRICS_PORT) are chosen
+    here then."""
 
     def __init__(self, env=None, stdout=None):
         full_env = {"PATH": os.environ.get("PATH", ""), "PORT": "0", "BIND_ADDRESS": "127.0.0.1",
                     "DRAIN_SECONDS": "0"}
+        if stdout is not None:
+            full_env["PORT"], full_env["METRICS_PORT"] = map(str, free_ports(2))
         full_env.update(env or {})
         self.proc = subprocess.Popen([BIN], env=full_env, stdout=subprocess.PIPE if stdout is None else stdout,
                                      stderr=subprocess.PIPE, text=True)
@@ -61,7 +64,7 @@ class Server:
         for pump in self._pumps:
             pump.start()
         if stdout is not None:
-            self.port, self.metrics_port = int(full_env["PORT"]), int(full_env.get("METRICS_PORT", 0)) or None
+            self.port, self.metrics_port = int(full_env["PORT"]), int(full_env["METRICS_PORT"])
             wait_until(lambda: self.proc.poll() is not None or accepts(self.port), 5, f"the server on port {self.port}")
             assert self.proc.poll() is None, f"the server exited with {self.proc.returncode}: {self.stderr}"
         else:
@@ -120,14 +123,6 @@ class Server:
 
     def __exit__(self, *exc):
         self.stop()
-
-
-def run_binary(args=(), env=None, timeout=5):
-    """The binary run to its end (flags, refused settings): its CompletedProcess, output as text."""
-    result = subprocess.run([BIN, *args], env={"PATH": "/usr/bin:/bin", **(env or {})}, capture_output=True,
-                            text=True, timeout=timeout)
-    assert not SANITIZER_REPORT.search(result.stderr), "sanitizer report from the binary:\n" + result.stderr
-    return result
 
 
 def raise_fd_limit(need):
@@ -244,48 +239,6 @@ def get(port, path="/", host="test", timeout=5):
     status, headers, body, reader = exchange(port, data, timeout=timeout)
     reader.sock.close()
     return status, headers, body
-
-
-def under_slow_clients(port, probe, pause, host="test"):
-    """Runs probe() every pause s for 8 s while 2000 idle keep-alive clients (one request answered
-    each, then silence) and 200 slowloris clients (a header byte per second, reconnecting whenever
-    cut off) hold connections to port: how long each probe took (s)."""
-    idle = []
-    for _ in range(2000):
-        idle.append(Reader(connect(port, timeout=10)))
-        status = idle[-1].ask(req(host=host))[0]
-        assert status == 200, status
-    stop = threading.Event()
-
-    def slowloris():
-        while not stop.is_set():
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-                    sock.sendall(f"GET / HTTP/1.1\r\nHost: {host}\r\n".encode())
-                    while not stop.wait(1):
-                        sock.sendall(b"X")
-            except OSError:
-                pass
-
-    attackers = [threading.Thread(target=slowloris, daemon=True) for _ in range(200)]
-    for t in attackers:
-        t.start()
-    waits = []
-    try:
-        time.sleep(1)
-        deadline = time.monotonic() + 8
-        while time.monotonic() < deadline:
-            started = time.monotonic()
-            probe()
-            waits.append(time.monotonic() - started)
-            time.sleep(pause)
-    finally:
-        stop.set()
-        for reader in idle:
-            reader.sock.close()
-        for t in attackers:
-            t.join(timeout=5)
-    return waits
 
 
 # A case: a request and the answer required of it (tests/conformance/checklist.py holds the RFC's).
