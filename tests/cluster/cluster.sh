@@ -13,6 +13,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 readonly SYSCTLS=(vm/overcommit_memory vm/panic_on_oom kernel/panic kernel/panic_on_oops
   kernel/keys/root_maxkeys kernel/keys/root_maxbytes)
 readonly PAUSE_IMAGE=docker.io/library/fa-pause:1
+# The cluster's one key and certificate (pki).
+CRT="" KEY=""
 
 # ---------------------------------------------------------------------------------------------
 # The node: a `sleep` (STATE/pids/node) holding a network namespace and a mount namespace, in the
@@ -63,37 +65,23 @@ network_up() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Certificates (openssl, one CA, valid 2 days): the API server's, and one client identity in the
-# group system:masters (STATE/kubeconfig) for kubectl, every component and the API server's calls to
-# the kubelet. These tests exercise the project's objects, not Kubernetes' own authorization. The
-# kubelet serves with a certificate it makes itself (the API server does not verify it).
-cert() { # cert NAME SUBJECT [SUBJECT_ALT_NAMES]
-  local p="${STATE}/pki"
-  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "$2" \
-    -keyout "${p}/$1.key" -out "${p}/$1.csr" 2>/dev/null
-  {
-    echo "basicConstraints=CA:FALSE"
-    echo "keyUsage=critical,digitalSignature,keyEncipherment"
-    echo "extendedKeyUsage=serverAuth,clientAuth"
-    [[ -z ${3:-} ]] || echo "subjectAltName=$3"
-  } >"${p}/$1.ext"
-  openssl x509 -req -in "${p}/$1.csr" -CA "${p}/ca.crt" -CAkey "${p}/ca.key" -CAcreateserial \
-    -days 2 -sha256 -extfile "${p}/$1.ext" -out "${p}/$1.crt" 2>/dev/null
-}
+# One key and one self-signed certificate (openssl, valid 2 days), its own CA, for everything: the
+# API server serves with it; it is the client identity, in the group system:masters, of kubectl
+# (STATE/kubeconfig), every component and the API server's calls to the kubelet; it signs the
+# service account tokens. These tests exercise the project's objects, not Kubernetes' own
+# authorization. The kubelet serves with a certificate it makes itself (the API server does not
+# verify it).
 pki() {
-  local p="${STATE}/pki"
-  mkdir -p "${p}"
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -sha256 \
-    -subj "/CN=fa-cluster-ca" -keyout "${p}/ca.key" -out "${p}/ca.crt" 2>/dev/null
-  openssl genrsa -out "${p}/sa.key" 2048 2>/dev/null
-  openssl rsa -in "${p}/sa.key" -pubout -out "${p}/sa.pub" 2>/dev/null
+  mkdir -p "${STATE}/pki"
+  # SEC1 ("EC PRIVATE KEY"): 1.20 reads no EC key in PKCS#8 as the service account key.
+  openssl ecparam -name prime256v1 -genkey -noout -out "${KEY}"
   # The first address of the Service range is the `kubernetes` Service's ClusterIP.
-  cert apiserver /CN=kube-apiserver \
-    "IP:${NODE_IP},IP:${SVC_CIDR%.0/24}.1,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc"
-  cert admin /O=system:masters/CN=fa-admin
+  openssl req -x509 -key "${KEY}" -days 2 -sha256 -subj /O=system:masters/CN=fa-admin -out "${CRT}" \
+    -addext extendedKeyUsage=serverAuth,clientAuth \
+    -addext "subjectAltName=IP:${NODE_IP},IP:${SVC_CIDR%.0/24}.1,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc" 2>/dev/null
   export KUBECONFIG="${STATE}/kubeconfig"
-  kubectl config set-cluster "${CONTEXT}" --server="https://${NODE_IP}:6443" --certificate-authority="${p}/ca.crt" >/dev/null
-  kubectl config set-credentials admin --client-certificate="${p}/admin.crt" --client-key="${p}/admin.key" >/dev/null
+  kubectl config set-cluster "${CONTEXT}" --server="https://${NODE_IP}:6443" --certificate-authority="${CRT}" >/dev/null
+  kubectl config set-credentials admin --client-certificate="${CRT}" --client-key="${KEY}" >/dev/null
   kubectl config set-context "${CONTEXT}" --cluster="${CONTEXT}" --user=admin >/dev/null
   kubectl config use-context "${CONTEXT}" >/dev/null
 }
@@ -106,23 +94,18 @@ control_plane_up() {
     --listen-peer-urls "http://${NODE_IP}:2380" --initial-advertise-peer-urls "http://${NODE_IP}:2380" \
     --initial-cluster "fa=http://${NODE_IP}:2380"
   wait_up etcd 60 curl -fsS "http://${NODE_IP}:2379/health"
-  local p="${STATE}/pki"
   start kube-apiserver "${bin}/kube-apiserver" --advertise-address="${NODE_IP}" --bind-address="${NODE_IP}" \
-    --secure-port=6443 --insecure-port=0 --etcd-servers="http://${NODE_IP}:2379" \
-    --service-cluster-ip-range="${SVC_CIDR}" --client-ca-file="${p}/ca.crt" \
-    --tls-cert-file="${p}/apiserver.crt" --tls-private-key-file="${p}/apiserver.key" \
-    --kubelet-client-certificate="${p}/admin.crt" --kubelet-client-key="${p}/admin.key" \
-    --kubelet-preferred-address-types=InternalIP \
+    --secure-port=6443 --etcd-servers="http://${NODE_IP}:2379" \
+    --service-cluster-ip-range="${SVC_CIDR}" --client-ca-file="${CRT}" \
+    --tls-cert-file="${CRT}" --tls-private-key-file="${KEY}" \
+    --kubelet-client-certificate="${CRT}" --kubelet-client-key="${KEY}" \
+    --kubelet-preferred-address-types=InternalIP --authorization-mode=RBAC \
     --service-account-issuer=https://kubernetes.default.svc.cluster.local \
-    --service-account-key-file="${p}/sa.pub" --service-account-signing-key-file="${p}/sa.key" \
-    --api-audiences=https://kubernetes.default.svc.cluster.local \
-    --authorization-mode=RBAC \
-    --cert-dir="${STATE}/apiserver" --profiling=false
+    --service-account-key-file="${KEY}" --service-account-signing-key-file="${KEY}"
   wait_up kube-apiserver 120 kc get --raw /readyz
   start kube-controller-manager "${bin}/kube-controller-manager" \
     --kubeconfig="${KUBECONFIG}" --leader-elect=false --port=0 --secure-port=0 \
-    --service-account-private-key-file="${p}/sa.key" --root-ca-file="${p}/ca.crt" \
-    --use-service-account-credentials=true
+    --service-account-private-key-file="${KEY}" --root-ca-file="${CRT}"
   start kube-scheduler "${bin}/kube-scheduler" --kubeconfig="${KUBECONFIG}" \
     --leader-elect=false --port=0 --secure-port=0
 }
@@ -134,8 +117,6 @@ containerd_up() {
 version = 2
 root = "${c}/root"
 state = "${c}/state"
-disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs",
-  "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper"]
 [grpc]
   address = "${STATE}/containerd.sock"
 [plugins."io.containerd.internal.v1.opt"]
@@ -145,15 +126,6 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
   sandbox_image = "${PAUSE_IMAGE}"
   # Root here lacks CAP_SYS_RESOURCE: runc cannot lower oom_score_adj below this process's.
   restrict_oom_score_adj = true
-  stream_server_address = "${NODE_IP}"
-  stream_server_port = "10010"
-  [plugins."io.containerd.grpc.v1.cri".containerd]
-    snapshotter = "overlayfs"
-    default_runtime_name = "runc"
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
-      runtime_type = "io.containerd.runc.v2"
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
-        SystemdCgroup = false
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
     conf_dir = "${STATE}/cni/net.d"
@@ -171,12 +143,15 @@ EOF
   wait_up containerd 60 ctr --address "${STATE}/containerd.sock" version
 }
 
-# The sandbox image: tests/cluster/pause.c, static, alone in a FROM scratch image.
+# The sandbox image (no registry.k8s.io/pause here): a process that holds the pod's namespaces
+# until containerd SIGKILLs it, static busybox's `sleep infinity`, alone in a FROM scratch image.
 pause_image() {
-  local d="${STATE}/pause"
+  local d="${STATE}/pause" busybox
+  busybox="$(readlink -f "$(command -v busybox)")"
+  file -L "${busybox}" | grep -q 'statically linked' || skip "${busybox} is not statically linked (Debian: busybox-static)"
   mkdir -p "${d}/ctx"
-  gcc -static -Os -s -Wall -Wextra -Werror -o "${d}/ctx/pause" "${HERE}/pause.c"
-  printf 'FROM scratch\nCOPY pause /pause\nENTRYPOINT ["/pause"]\n' >"${d}/ctx/Containerfile"
+  install -m 0755 "${busybox}" "${d}/ctx/busybox"
+  printf 'FROM scratch\nCOPY busybox /busybox\nENTRYPOINT ["/busybox", "sleep", "infinity"]\n' >"${d}/ctx/Containerfile"
   (
     podman_sandbox "${STATE}/podman" # the storage image.sh --podman uses
     podman build --pull=never --format docker --layers=false -t "${PAUSE_IMAGE}" "${d}/ctx" >/dev/null
@@ -192,13 +167,10 @@ node_up() {
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 address: ${NODE_IP}
-port: 10250
 readOnlyPort: 0
-healthzPort: 0
 authentication:
   anonymous: {enabled: false}
-  webhook: {enabled: true}
-  x509: {clientCAFile: "${STATE}/pki/ca.crt"}
+  x509: {clientCAFile: "${CRT}"}
 authorization: {mode: Webhook}
 cgroupDriver: cgroupfs
 failSwapOn: false
@@ -207,9 +179,6 @@ imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
 evictionHard: {memory.available: "100Mi", nodefs.available: "1%", imagefs.available: "1%", nodefs.inodesFree: "1%"}
 clusterDomain: cluster.local
-resolvConf: /etc/resolv.conf
-rotateCertificates: false
-serializeImagePulls: false
 EOF
   start kubelet "${bin}/kubelet" --config="${STATE}/kubelet.yaml" --kubeconfig="${KUBECONFIG}" \
     --container-runtime=remote --container-runtime-endpoint="unix://${STATE}/containerd.sock" \
@@ -220,12 +189,8 @@ EOF
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
 mode: iptables
-bindAddress: ${NODE_IP}
-healthzBindAddress: ${NODE_IP}:10256
-metricsBindAddress: ${NODE_IP}:10249
 clusterCIDR: ${POD_CIDR}
 hostnameOverride: ${NODE_NAME}
-nodePortAddresses: ["${NODE_IP}/32"]
 clientConnection: {kubeconfig: "${KUBECONFIG}"}
 # Leave the machine's conntrack settings alone.
 conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
@@ -244,7 +209,7 @@ up() {
   local bin
   bin="$("${HERE}/build_k8s.sh")" || fail "building Kubernetes 1.20 failed"
   need_cmd etcd containerd containerd-shim-runc-v2 runc ctr kubectl openssl ip iptables \
-    podman gcc curl setsid unshare nsenter
+    podman busybox file curl setsid unshare nsenter
   [[ -x /usr/lib/cni/bridge && -x /usr/lib/cni/host-local ]] || skip "no CNI plugins in /usr/lib/cni (containernetworking-plugins)"
   if [[ -e ${STATE} ]]; then
     log "${STATE} exists: removing the leftovers of a previous run first"
@@ -264,7 +229,7 @@ up() {
 
 # in_node STATE BIN: the rest of `up`, run in the node's network namespace and cgroup.
 in_node() {
-  STATE="$1"
+  STATE="$1" CRT="$1/pki/fa.crt" KEY="$1/pki/fa.key"
   echo "${BASHPID}" >"${NODE_CGROUP}/cgroup.procs"
   network_up
   pki

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # disruption.sh STATE restart|new-tag|delete|liveness|drain: one disruption under steady load
-# through the Service's ClusterIP (load_loop below: a new connection per request, no retries, so
-# every failure a client would see is counted). README.md says what each one requires and measures
-# (cluster.rollout_restart, cluster.rollout_new_tag, cluster.pod_delete, cluster.liveness,
-# cluster.drain).
+# through the Service's ClusterIP (load_start below: a new connection per request, no retries, so
+# every failure a client would see is counted), its endpoints watched. README.md says what each
+# one requires and measures (cluster.rollout_restart, cluster.rollout_new_tag, cluster.pod_delete,
+# cluster.liveness, cluster.drain).
 set -euo pipefail
 # shellcheck source=tests/cluster/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -13,79 +13,61 @@ settled() { [[ $(ready_pods):$(kn get pods -l "${SELECTOR}" --no-headers | wc -l
 # old pods gone).
 settle() { wait_until 90 "3 pods Ready and no other pod" settled; }
 
-# Epoch milliseconds, to set beside the log lines and the load loop's records.
+# Epoch milliseconds (of now, of a log line's time), to set beside the endpoints watch's records.
 now_ms() { date +%s%3N; }
-# stop_job PID: ends a background subshell, then its children (curl, kubectl): the subshell
-# first, so that the request its kill interrupts is never recorded as a failure.
-stop_job() {
-  [[ -n $1 ]] || return 0
-  local -a children
-  mapfile -t children < <(pgrep -P "$1")
-  kill "$1" 2>/dev/null || true
-  ((${#children[@]} == 0)) || kill "${children[@]}" 2>/dev/null || true
-  wait "$1" 2>/dev/null || true
-}
+to_ms() { date -u -d "$1" +%s%3N; }
 
-# load_loop URL: steady load for the disruption tests: GETs URL back to back, a new connection each
-# (what a client without keep-alive or retries sees), 2 s timeout, about 30 per second; one line
-# per request: epoch-ms curl-exit http-status ok|bad. Runs until killed.
-load_loop() {
-  local out rc code ok t
-  while :; do
-    t="$(now_ms)" rc=0 ok=bad
-    out="$(curl -s --max-time 2 -w '\n%{http_code}' "$1")" || rc=$?
-    code="${out##*$'\n'}"
-    if [[ ${out%$'\n'*} == "${EXPECTED_ROOT_BODY}" ]]; then ok=ok; fi
-    printf '%s %s %s %s\n' "${t}" "${rc}" "${code:-000}" "${ok}"
-    sleep 0.02
-  done
-}
-# load_start URL: load_loop in the background, recording into LOAD_LOG until load_stop.
-LOAD_PID="" LOAD_LOG="" WATCH_PID=""
+# load_start: what watches a disruption, until load_stop:
+# - LOAD_LOG: GET / through the Service's ClusterIP, by one curl about 30 times a second, each on
+#   a new connection (Connection: close: what a client without keep-alive sees), 2 s timeout, no
+#   retry; a line per request, "BODY CURL_EXIT HTTP_STATUS" (line-buffered, so a request the stop
+#   interrupts is not recorded). The URL's fragment only numbers the requests: it is not sent.
+# - WATCH_LOG: the Service's endpoints, a line per change, "EPOCH_MS IP,IP,..." (or <none>).
+LOAD_PID="" WATCH_PID="" LOAD_LOG="" WATCH_LOG=""
 load_start() {
-  LOAD_LOG="$(mktemp "${TMPDIR:-/tmp}/fa-load.XXXXXX")"
-  load_loop "$1" >"${LOAD_LOG}" 2>/dev/null &
+  LOAD_LOG="${STATE}/load.log" WATCH_LOG="${STATE}/endpoints.watch"
+  stdbuf -oL curl -s --rate 30/s --max-time 2 -H 'Connection: close' -w ' %{exitcode} %{http_code}\n' \
+    "http://$(service_ip)/#[1-1000000]" >"${LOAD_LOG}" 2>/dev/null &
   LOAD_PID=$!
-  trap 'stop_job "${WATCH_PID}"; stop_job "${LOAD_PID}"' EXIT # never left running by a failed test
-  sleep 1
-}
-# load_stop NAME: stops the loop, returns the request count in LOAD_TOTAL and the failures in
-# LOAD_FAILED (the failed lines are logged with their timestamps).
-LOAD_FAILED=0 LOAD_TOTAL=0
-load_stop() {
-  stop_job "${LOAD_PID}"
-  LOAD_TOTAL=$(wc -l <"${LOAD_LOG}")
-  LOAD_FAILED=$(awk '$2 != 0 || $3 != 200 || $4 != "ok"' "${LOAD_LOG}" | wc -l)
-  if ((LOAD_FAILED > 0)); then
-    log "failed requests of '$1' (epoch ms, curl exit, HTTP status, body):"
-    awk '$2 != 0 || $3 != 200 || $4 != "ok"' "${LOAD_LOG}" | head -n 20 >&2
-  fi
-  ((LOAD_TOTAL > 0)) || fail "the load loop of '$1' sent no request"
-  rm -f "${LOAD_LOG}"
-}
-
-WATCH_LOG=""
-# The Service's endpoints, one timestamped line per change: epoch-ms ip,ip,... (or <none>)
-watch_endpoints() {
-  WATCH_LOG="${STATE}/endpoints.watch"
   # No --request-timeout (kc's 30 s would end the watch).
   (kubectl --context "${CONTEXT}" -n "${NS}" get endpoints "${APP}" -w --no-headers -o custom-columns=IPS:.subsets[*].addresses[*].ip |
     while IFS= read -r line; do printf '%s %s\n' "$(now_ms)" "${line}"; done) >"${WATCH_LOG}" &
   WATCH_PID=$!
+  trap load_kill EXIT # never left running by a failed test
   sleep 1
+}
+# load_kill: ends curl, the watch's subshell and its children (kubectl, the reader).
+load_kill() {
+  local -a watch
+  mapfile -t watch < <(pgrep -P "${WATCH_PID}")
+  kill "${LOAD_PID}" "${WATCH_PID}" "${watch[@]}" 2>/dev/null || true
+  wait "${LOAD_PID}" "${WATCH_PID}" 2>/dev/null || true
+  trap - EXIT
+}
+# load_stop NAME: load_kill, then the requests in LOAD_TOTAL and the failed ones in LOAD_FAILED:
+# every line but the contract's exact answer with curl exit 0 and status 200 (logged).
+LOAD_FAILED=0 LOAD_TOTAL=0
+load_stop() {
+  load_kill
+  local ok="${EXPECTED_ROOT_BODY} 0 200"
+  LOAD_TOTAL="$(grep -cE ' [0-9]+ [0-9]{3}$' "${LOAD_LOG}" || true)"
+  LOAD_FAILED=$((LOAD_TOTAL - $(grep -cxF "${ok}" "${LOAD_LOG}" || true)))
+  if ((LOAD_FAILED > 0)); then
+    log "failed requests of '$1' (body, curl exit, HTTP status):"
+    grep -vxF "${ok}" "${LOAD_LOG}" | head -n 20 >&2
+  fi
+  ((LOAD_TOTAL > 0)) || fail "the load of '$1' sent no request"
 }
 # Fewest addresses in the endpoints over the watch.
 min_endpoints() { awk '{n = ($2 == "<none>") ? 0 : split($2, a, ","); if (min == "" || n < min) min = n} END {print min}' "${WATCH_LOG}"; }
 # left_endpoints IP T0: when (epoch ms) IP was first out of the endpoints at or after T0.
 left_endpoints() { awk -v ip=",$1," -v t0="$2" '$1 >= t0 && index("," $2 ",", ip) == 0 {print $1; exit}' "${WATCH_LOG}"; }
 
-to_ms() { date -u -d "$1" +%s%3N; }
-
 rollout() { # rollout NAME CMD...: CMD starts a rollout; measure it under load, 0 failures required
   local name="$1"
   shift
   settle
-  load_start "http://$(service_ip)/"
+  load_start
   local t0 t1
   t0="$(now_ms)"
   "$@" >&2
@@ -98,27 +80,28 @@ rollout() { # rollout NAME CMD...: CMD starts a rollout; measure it under load, 
   verify_rollout 60
 }
 
+# pod_log MSG FIELD: FIELD of the deleted pod's first log line of MSG (a JSON line).
+pod_log() { grep -m1 "\"msg\":\"$1\"" "${STATE}/deleted-pod.log" | sed -E "s/.*\"$2\":\"?([^\",}]+).*/\1/" || true; }
+
 delete_pod() {
   local pod ip
   settle
   pod="$(ready_pod_names | head -n1)"
   ip="$(kn get pod "${pod}" -o jsonpath='{.status.podIP}')"
-  load_start "http://$(service_ip)/"
-  watch_endpoints
+  load_start
   kubectl --context "${CONTEXT}" -n "${NS}" logs -f "${pod}" >"${STATE}/deleted-pod.log" 2>&1 &
   local logs_pid=$! t0
   sleep 1
   t0="$(now_ms)"
   kn delete pod "${pod}" --wait=false >&2
   wait_until 120 "3 pods Ready after deleting ${pod}" three_ready
-  wait_until 60 "the deleted pod's log stream to end" gone "${logs_pid}"
+  wait_until 60 "the deleted pod's log stream to end" test ! -d "/proc/${logs_pid}"
   sleep 2
-  stop_job "${WATCH_PID}"
   load_stop "pod delete"
   local left draining stopped
   left="$(left_endpoints "${ip}" "${t0}")"
-  draining="$(grep -m1 '"msg":"draining"' "${STATE}/deleted-pod.log" | sed -E 's/.*"time":"([^"]+)".*/\1/')"
-  stopped="$(grep -m1 '"msg":"stopped"' "${STATE}/deleted-pod.log" | sed -E 's/.*"time":"([^"]+)".*/\1/')"
+  draining="$(pod_log draining time)"
+  stopped="$(pod_log stopped time)"
   [[ -n ${left} ]] || fail "the endpoints watch never dropped ${ip} (${pod})"
   [[ -n ${draining} && -n ${stopped} ]] || {
     cat "${STATE}/deleted-pod.log" >&2
@@ -126,7 +109,7 @@ delete_pod() {
   }
   local drain_ms stop_accept
   drain_ms="$(to_ms "${draining}")"
-  stop_accept=$((drain_ms + $(grep -m1 '"msg":"draining"' "${STATE}/deleted-pod.log" | sed -E 's/.*"drain_seconds":([0-9]+).*/\1/') * 1000))
+  stop_accept=$((drain_ms + $(pod_log draining drain_seconds) * 1000))
   figure "pod delete: ${LOAD_FAILED} of ${LOAD_TOTAL} GETs failed; ${pod} (${ip}) deleted at +0 ms, left the endpoints at +$((left - t0)) ms, got SIGTERM (log 'draining') at +$((drain_ms - t0)) ms, stopped accepting at +$((stop_accept - t0)) ms (draining + DRAIN_SECONDS), exited (log 'stopped') at +$(($(to_ms "${stopped}") - t0)) ms"
   ((left < stop_accept)) || fail "readiness: ${pod} left the endpoints at +$((left - t0)) ms, after it stopped accepting (+$((stop_accept - t0)) ms)"
   figure "readiness: ${pod} left the endpoints $((stop_accept - left)) ms before it stopped accepting"
@@ -136,8 +119,7 @@ drain_node() {
   settle
   local -a before
   mapfile -t before < <(ready_pod_names)
-  load_start "http://$(service_ip)/"
-  watch_endpoints
+  load_start
   local t0 rc=0 out
   t0="$(now_ms)"
   out="$(kc drain "${NODE_NAME}" --ignore-daemonsets --delete-emptydir-data --timeout=40s 2>&1)" || rc=$?
@@ -154,7 +136,6 @@ drain_node() {
   local t1
   t1="$(now_ms)"
   sleep 2
-  stop_job "${WATCH_PID}"
   load_stop "drain"
   figure "drain+uncordon: ${LOAD_FAILED} of ${LOAD_TOTAL} GETs failed; fewest pods in the endpoints: $(min_endpoints); 3 Ready $(((t1 - t0) / 1000)) s after uncordon"
   (($(min_endpoints) >= 2)) || fail "drain: the endpoints fell to $(min_endpoints) pods (PDB maxUnavailable 1 of 3)"
@@ -168,8 +149,7 @@ freeze_pod() {
   restarts="$(kn get pod "${pod}" -o jsonpath='{.status.containerStatuses[0].restartCount}')"
   pid="$(container_pid "${pod}")"
   [[ ${pid} =~ ^[1-9][0-9]*$ ]] || fail "no running task for ${pod}"
-  load_start "http://$(service_ip)/"
-  watch_endpoints
+  load_start
   local t0 out left restarted
   t0="$(now_ms)"
   kill -STOP "${pid}"
@@ -178,7 +158,6 @@ freeze_pod() {
   wait_until 180 "${pod} restarted after SIGSTOP" was_restarted
   restarted=$((($(now_ms) - t0) / 1000))
   wait_until 120 "3 pods Ready after the restart" three_ready
-  stop_job "${WATCH_PID}"
   load_stop "liveness"
   left="$(left_endpoints "${ip}" "${t0}")"
   out="$(kn get events --field-selector "involvedObject.name=${pod}" -o jsonpath='{range .items[*]}{.reason}: {.message}{"\n"}{end}' | grep -m1 'Liveness probe failed' || true)"

@@ -77,7 +77,6 @@ ready_pod_names() {
 }
 ready_pods() { ready_pod_names | wc -l; }
 three_ready() { (($(ready_pods) == 3)); }
-gone() { ! kill -0 "$1" 2>/dev/null; }
 # container_pid POD: the node PID of the pod's favorite-athlete container.
 container_pid() {
   local id
