@@ -215,7 +215,8 @@ install_preset_tools() {
 }
 
 # build_preset PRESET [ARG...]: configures and builds a preset; ARGs go to cmake --build (the
-# benchmark builds `--target favorite-athlete` alone).
+# benchmark builds `--target favorite-athlete` alone). From the checkout's root, whatever the
+# caller's directory: CMake reads CMakePresets.json from the current one.
 build_preset() {
   local preset="$1"
   local -a args
@@ -223,12 +224,12 @@ build_preset() {
   mapfile -t args < <(deps_cmake_args "${preset}")
   log "configuring and building preset ${preset}"
   local errors # configure's stderr (its stdout goes to /dev/null)
-  if ! errors="$(cmake --preset "${preset}" "${args[@]}" 2>&1 >/dev/null)"; then
+  if ! errors="$(cd "${ROOT}" && cmake --preset "${preset}" "${args[@]}" 2>&1 >/dev/null)"; then
     # The project's own one-line diagnoses (e.g. offline: use FA_DEPS_SOURCE=debian) say it all.
     grep -q 'favorite-athlete: ' <<<"${errors}" && die "$(grep -o 'favorite-athlete: .*' <<<"${errors}" | head -n1)"
     printf '%s\n' "${errors}" >&2
     die "cmake --preset ${preset} failed (see above)"
   fi
   [[ -z ${errors} ]] || printf '%s\n' "${errors}" >&2
-  cmake --build --preset "${preset}" "${@:2}"
+  (cd "${ROOT}" && cmake --build --preset "${preset}" "${@:2}")
 }

@@ -15,7 +15,7 @@ main() {
   log "running ctest --preset ${preset} $*"
   local output
   output="$(mktemp)"
-  ctest --preset "${preset}" "$@" | tee "${output}"
+  (cd "${ROOT}" && ctest --preset "${preset}" "$@") | tee "${output}"
   # A test skipped (exit 77) or disabled at configure time (node missing: DISABLED) did not run.
   local not_run='\*\*\*(Skipped|Not Run)'
   if [[ ${FA_TESTS_NO_SKIP:-0} == 1 ]] && grep -Eq "${not_run}" "${output}"; then
