@@ -111,7 +111,7 @@ def measure_contestant(spec, cfg):
     for shape in SHAPES:
         srv = Server(spec, cpu, cfg["logdir"])
         starts.append(srv.ready_ms)  # each shape's fresh server timed from exec to its first 200
-        if shape is SHAPES[0]:  # idle RSS: 1 s after the first 200
+        if shape is SHAPES[0] and not spec.get("load_only"):  # idle RSS: 1 s after the first 200
             time.sleep(1)
             idle_kb = sum(rss for _, rss, _ in group(srv.proc.pid).values())
         counted = 1  # responses the clients counted: Server's readiness GET, warm-up, runs, clients
