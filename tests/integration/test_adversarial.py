@@ -99,5 +99,6 @@ class Soak(unittest.TestCase):
             self.assertLess(max(rss) - min(rss), 2 * 1024)  # flat once warm
             self.assertLessEqual(fds_after, samples[0][1] + 2)
 
+
 if __name__ == "__main__":
     main()
