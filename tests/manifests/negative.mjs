@@ -5,7 +5,10 @@
 //    options to check with instead of the render's: a render checked as what it is not]
 // The renders are manifest_checks.mjs's (RENDERS), the sample Gateway (example_gateway) and
 // docker-compose.yml (compose, one document). Every rule has a row: each fail() of policy.mjs and
-// route_policy.mjs and each error of schema.mjs, disabled alone, fails at least one row.
+// route_policy.mjs and each error of schema.mjs, disabled alone, fails at least one row; each row of
+// policy.mjs's EXACT table gets its row at the end of this file.
+import { EXACT, keysOf, objectsOf } from "./policy.mjs";
+
 const find = (objs, kind) => objs.find((o) => o.kind === kind);
 const dep = (objs) => find(objs, "Deployment");
 const podSpec = (objs) => dep(objs).spec.template.spec;
@@ -53,60 +56,22 @@ export const POLICY_BREAKS = {
   // The default route's render (minikube, ingress-nginx).
   minikube: [
     ["2 replicas", (o) => (dep(o).spec.replicas = 2), "replicas is 2"],
-    ["Recreate", (o) => (dep(o).spec.strategy = { type: "Recreate" }), "strategy.type must be RollingUpdate"],
-    ["maxSurge 2", (o) => (dep(o).spec.strategy.rollingUpdate.maxSurge = 2), "maxSurge must be 1"],
-    ["no progress deadline", (o) => delete dep(o).spec.progressDeadlineSeconds, "progressDeadlineSeconds must be set"],
     ["selector without instance", (o) => delete dep(o).spec.selector.matchLabels["app.kubernetes.io/instance"], "selector must include app.kubernetes.io/instance"],
-    ["maxUnavailable 1", (o) => (dep(o).spec.strategy.rollingUpdate.maxUnavailable = 1), "maxUnavailable must be 0"],
-    ["no minReadySeconds", (o) => delete dep(o).spec.minReadySeconds, "minReadySeconds"],
     ["selector mismatch", (o) => (dep(o).spec.selector.matchLabels["app.kubernetes.io/name"] = "other"), "selector does not match"],
     ["image :latest", (o) => (ctr(o).image = "favorite-athlete:latest"), "latest tag"],
     ["image without tag", (o) => (ctr(o).image = "favorite-athlete"), "has no tag"],
-    ["imagePullPolicy Always", (o) => (ctr(o).imagePullPolicy = "Always"), "imagePullPolicy"],
-    ["liveness on /", (o) => (ctr(o).livenessProbe.httpGet.path = "/"), "livenessProbe path must be /healthz"],
-    ["readiness on /healthz", (o) => (ctr(o).readinessProbe.httpGet.path = "/healthz"), "readinessProbe path must be /readyz"],
-    ["readiness on port number", (o) => (ctr(o).readinessProbe.httpGet.port = 8080), "named port"],
-    ["no startup probe", (o) => delete ctr(o).startupProbe, "startupProbe must be an httpGet probe"],
     ["http on 9090", (o) => { ctr(o).ports[0].containerPort = 9090; setEnv(o, "PORT", "9090"); }, "port http must be 8080"],
     ["PORT env differs", (o) => setEnv(o, "PORT", "9090"), "env PORT differs"],
-    ["not scraped", (o) => (dep(o).spec.template.metadata.annotations["prometheus.io/scrape"] = "false"), "prometheus.io/scrape"],
     ["port renamed", (o) => (ctr(o).ports[0].name = "web"), "needs a port named http"],
     ["no metrics port", (o) => (ctr(o).ports = ctr(o).ports.filter((p) => p.name !== "metrics")), "needs a port named metrics"],
     ["metrics port is the http port", (o) => (ctr(o).ports.find((p) => p.name === "metrics").containerPort = 8080), "must differ from port http"],
     ["METRICS_PORT env differs", (o) => setEnv(o, "METRICS_PORT", "9090"), "env METRICS_PORT differs"],
     ["scraped on the public port", (o) => (dep(o).spec.template.metadata.annotations["prometheus.io/port"] = "8080"), "prometheus.io/port is 8080"],
-    ["scrape path", (o) => (dep(o).spec.template.metadata.annotations["prometheus.io/path"] = "/"), "prometheus.io/path"],
-    ["metrics on the Service", (o) => find(o, "Service").spec.ports.push({ name: "metrics", port: 9797, targetPort: "metrics" }), "Service: port metrics exposes metrics"],
-    ["metrics by number on the Service", (o) => find(o, "Service").spec.ports.push({ name: "m", port: 9797, targetPort: 9797 }), "only the container port http"],
     ["NetworkPolicy on the metrics port", (o) => (find(o, "NetworkPolicy").spec.ingress[0].ports[0].port = "metrics"), "not the container port"],
     ["short grace period", (o) => (podSpec(o).terminationGracePeriodSeconds = 15), "terminationGracePeriodSeconds"],
     ["slow readiness", (o) => (ctr(o).readinessProbe.periodSeconds = 10), "marked unready after"],
-    ["runAsNonRoot false", (o) => (podSpec(o).securityContext.runAsNonRoot = false), "Pod: securityContext.runAsNonRoot must be true"],
-    ["root UID", (o) => (ctr(o).securityContext.runAsUser = 0), "runAsUser must be 65532"],
-    ["container runAsNonRoot false", (o) => (ctr(o).securityContext.runAsNonRoot = false), "container: runAsNonRoot must be true"],
-    ["container seccomp Unconfined", (o) => (ctr(o).securityContext.seccompProfile = { type: "Unconfined" }), "container: seccompProfile"],
-    ["writable root fs", (o) => (ctr(o).securityContext.readOnlyRootFilesystem = false), "readOnlyRootFilesystem"],
-    ["privilege escalation", (o) => delete ctr(o).securityContext.allowPrivilegeEscalation, "allowPrivilegeEscalation"],
-    ["capabilities kept", (o) => (ctr(o).securityContext.capabilities.drop = ["NET_RAW"]), "drop ALL"],
-    ["capability added", (o) => (ctr(o).securityContext.capabilities.add = ["NET_ADMIN"]), "capabilities.add"],
-    ["pod root UID", (o) => (podSpec(o).securityContext.runAsUser = 0), "Pod: securityContext.runAsUser must be 65532"],
-    ["privileged", (o) => (ctr(o).securityContext.privileged = true), "privileged must not be true"],
-    ["host network", (o) => (podSpec(o).hostNetwork = true), "hostNetwork must not be set"],
     ["a second container", (o) => podSpec(o).containers.push({ ...ctr(o), name: "sidecar" }), "expected 1 container, found 2"],
-    ["Pod Security not enforced", (o) => (find(o, "Namespace").metadata.labels["pod-security.kubernetes.io/enforce"] = "baseline"), "enforce must be restricted"],
-    ["seccomp Unconfined", (o) => (podSpec(o).securityContext.seccompProfile.type = "Unconfined"), "RuntimeDefault"],
-    ["token mounted", (o) => delete podSpec(o).automountServiceAccountToken, "automountServiceAccountToken"],
     ["spread over other pods", (o) => (podSpec(o).topologySpreadConstraints[0].labelSelector.matchLabels["app.kubernetes.io/name"] = "x"), "topology spread labelSelector"],
-    ["no topology spread", (o) => delete podSpec(o).topologySpreadConstraints, "topologySpreadConstraint"],
-    ["no memory limit", (o) => delete ctr(o).resources.limits.memory, "limits.memory"],
-    ["no cpu request", (o) => delete ctr(o).resources.requests.cpu, "requests.cpu"],
-    ["no memory request", (o) => delete ctr(o).resources.requests.memory, "requests.memory"],
-    ["cpu limit below request", (o) => (ctr(o).resources.limits.cpu = "10m"), "cpu limit below"],
-    ["limit below request", (o) => (ctr(o).resources.limits.memory = "8Mi"), "memory limit below"],
-    ["Service NodePort", (o) => (find(o, "Service").spec.type = "NodePort"), "ClusterIP"],
-    ["Service port renamed", (o) => (find(o, "Service").spec.ports[0].name = "web"), "Service: needs a port named http"],
-    ["Service on 8080", (o) => (find(o, "Service").spec.ports[0].port = 8080), "port http must be 80"],
-    ["Service targetPort number", (o) => (find(o, "Service").spec.ports[0].targetPort = 8080), "targetPort must be the container port name"],
     ["Service selector mismatch", (o) => (find(o, "Service").spec.selector["app.kubernetes.io/instance"] = "x"), "Service: selector"],
     ["Ingress class", (o) => (find(o, "Ingress").spec.ingressClassName = "traefik"), "ingressClassName"],
     ["two Ingress rules", (o) => find(o, "Ingress").spec.rules.push(structuredClone(find(o, "Ingress").spec.rules[0])), "Ingress: expected 1 rule, found 2"],
@@ -114,11 +79,8 @@ export const POLICY_BREAKS = {
     ["Ingress pathType", (o) => (find(o, "Ingress").spec.rules[0].http.paths[0].pathType = "Exact"), "Prefix"],
     ["Ingress backend port", (o) => (find(o, "Ingress").spec.rules[0].http.paths[0].backend.service.port = { name: "web" }), "not a port of the Service"],
     ["Ingress backend service", (o) => (find(o, "Ingress").spec.rules[0].http.paths[0].backend.service.name = "other"), "backend service"],
-    ["PDB keeps only 1", (o) => (find(o, "PodDisruptionBudget").spec.maxUnavailable = 2), "keeps 1 of 3"],
-    ["PDB blocks drains", (o) => (find(o, "PodDisruptionBudget").spec = { minAvailable: 3, selector: find(o, "PodDisruptionBudget").spec.selector }), "no node can ever be drained"],
     ["PDB selector", (o) => (find(o, "PodDisruptionBudget").spec.selector.matchLabels["app.kubernetes.io/name"] = "x"), "PodDisruptionBudget: selector"],
     ["PDB over every pod of the namespace", (o) => (find(o, "PodDisruptionBudget").spec.selector = {}), "PodDisruptionBudget: selector"],
-    ["PDB by percent", (o) => (find(o, "PodDisruptionBudget").spec.maxUnavailable = "33%"), "integer minAvailable or maxUnavailable"],
     ["NetworkPolicy open", (o) => (find(o, "NetworkPolicy").spec.ingress[0].from = [{ namespaceSelector: {} }]), "is not only the ingress-nginx namespace"],
     ["NetworkPolicy admits Traefik's namespace", (o) => (find(o, "NetworkPolicy").spec.ingress[0].from[0].namespaceSelector.matchLabels["kubernetes.io/metadata.name"] = "kube-system"), "is not only the ingress-nginx namespace"],
     ["NetworkPolicy admits a second namespace", (o) => find(o, "NetworkPolicy").spec.ingress[0].from.push({ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } } }), "is not only the ingress-nginx namespace"],
@@ -150,7 +112,7 @@ export const POLICY_BREAKS = {
   ],
   // components/tls on the Ingress.
   tls: [
-    ["tls without a Secret", (o) => delete find(o, "Ingress").spec.tls[0].secretName, "needs a secretName"],
+    ["tls from another Secret", (o) => (find(o, "Ingress").spec.tls[0].secretName = "other"), "secretName must be favorite-athlete-tls"],
     ["tls for another host", (o) => (find(o, "Ingress").spec.tls[0].hosts = ["athlete.local"]), "do not include the rule host"],
   ],
   // components/metrics-scrape: the scraper's namespace reaches the metrics port, and nothing else.
@@ -165,10 +127,6 @@ export const POLICY_BREAKS = {
   // components/autoscale: the HPA owns the replica count, from 3 up, by the cpu request.
   autoscale: [
     ["replicas beside the HPA", (o) => (dep(o).spec.replicas = 3), "must not set spec.replicas"],
-    ["HPA below 3 replicas", (o) => (hpa(o).spec.minReplicas = 2), "minReplicas must be >= 3"],
-    ["HPA max below min", (o) => (hpa(o).spec.maxReplicas = 2), "maxReplicas below minReplicas"],
-    ["HPA scaling another Deployment", (o) => (hpa(o).spec.scaleTargetRef.name = "other"), "scaleTargetRef is not the Deployment"],
-    ["HPA on memory", (o) => (hpa(o).spec.metrics[0].resource.name = "memory"), "needs a cpu Resource metric"],
   ],
   // The Gateway route's own renders: the NetworkPolicy follows the Gateway, the routes have their shape.
   gateway: [
@@ -190,7 +148,6 @@ export const POLICY_BREAKS = {
     ["backend another Service", (o) => (route(o).spec.rules[0].backendRefs[0].name = "other"), "is not the Service"],
     ["host not nip.io", (o) => (route(o).spec.hostnames = ["athlete.local"]), "hostnames must be"],
     ["tls route on every listener", (o) => delete route(o).spec.parentRefs[0].sectionName, "must attach to the listener https"],
-    ["redirect to http", (o) => (route(o, "favorite-athlete-redirect").spec.rules[0].filters[0].requestRedirect.scheme = "http"), "RequestRedirect to https"],
     ["redirect on the https listener", (o) => (route(o, "favorite-athlete-redirect").spec.parentRefs[0].sectionName = "https"), "listener http of the same Gateway"],
     ["redirect reaching the pods", (o) => (route(o, "favorite-athlete-redirect").spec.rules[0].backendRefs = [{ name: "favorite-athlete", port: 80 }]), "must not reach the Service"],
     ["no redirect route", (o) => o.splice(o.indexOf(route(o, "favorite-athlete-redirect")), 1), "expected 2 HTTPRoute(s)"],
@@ -207,3 +164,13 @@ export const POLICY_BREAKS = {
     ["an empty athlete", (o) => (replicaEnv(o).FAVORITE_ATHLETE = ""), 'FAVORITE_ATHLETE="" is not of the form'],
   ],
 };
+
+// Each row of EXACT, its value changed, in a render that has its object: the check must name the path
+// and the value found.
+const changed = (v) => (v === undefined ? "set" : typeof v === "boolean" ? !v : typeof v === "number" ? v + 1 : typeof v === "string" ? `${v}-changed` : Array.isArray(v) ? [] : {});
+for (const [object, path, value] of EXACT) {
+  const render = { HorizontalPodAutoscaler: "autoscale", HTTPRoute: "gateway_combined" }[object.split("/")[0]] ?? "minikube";
+  const keys = keysOf(path);
+  const change = (o) => (keys.slice(0, -1).reduce((x, k) => (x[k] ??= {}), objectsOf(o, object)[0])[keys.at(-1)] = changed(value));
+  POLICY_BREAKS[render].push([`${object} ${path} changed`, change, `: ${path} is ${JSON.stringify(changed(value))}, must be`]);
+}

@@ -15,6 +15,8 @@ const ROUTES = {
 };
 const GATEWAY_GROUP = "gateway.networking.k8s.io";
 const HOST = /^favorite-athlete\.(\d{1,3}\.){3}\d{1,3}\.nip\.io$/;
+// The Secret build-and-deploy.sh --tls creates (and cert-manager would), in the Ingress or the grant.
+const TLS_SECRET = "favorite-athlete-tls";
 
 function checkIngress(ing, svc, opts, fail) {
   const want = ROUTES[opts.route].ingressClass;
@@ -37,7 +39,7 @@ function checkIngress(ing, svc, opts, fail) {
   if (opts.tls) {
     if (tls.length !== 1) fail(`tls: Ingress needs exactly 1 tls entry, found ${tls.length}`);
     else {
-      if (!tls[0].secretName) fail("tls: Ingress tls entry needs a secretName");
+      if (tls[0].secretName !== TLS_SECRET) fail(`tls: Ingress tls secretName must be ${TLS_SECRET}, is ${tls[0].secretName}`);
       if (!(tls[0].hosts ?? []).includes(host)) fail(`tls: Ingress tls hosts ${JSON.stringify(tls[0].hosts)} do not include the rule host ${host}`);
     }
   } else if (tls.length) fail("Ingress: unexpected tls (only the tls overlay has it)");
@@ -88,13 +90,11 @@ function checkGateway(objects, svc, opts, fail) {
     if (r.parent.name !== main.parent.name || r.parent.namespace !== main.parent.namespace || r.parent.sectionName !== "http")
       fail("tls: the redirect route must attach to the listener http of the same Gateway");
     if (r.hosts[0] !== main.hosts[0]) fail("tls: the redirect route must have the route's host");
-    const f = (r.rule.filters ?? []).find((x) => x.type === "RequestRedirect");
-    if (!f || f.requestRedirect?.scheme !== "https") fail("tls: the redirect route needs a RequestRedirect to https");
     if ((r.rule.backendRefs ?? []).length) fail("tls: the redirect route must not reach the Service");
   }
   const grant = grants.find((g) =>
-    (g.spec?.to ?? []).some((t) => t.kind === "Secret" && (t.group ?? "") === "" && t.name === "favorite-athlete-tls"));
-  if (grants.length !== 1 || !grant) fail(`tls: expected 1 ReferenceGrant for the Secret favorite-athlete-tls, found ${grants.length}`);
+    (g.spec?.to ?? []).some((t) => t.kind === "Secret" && (t.group ?? "") === "" && t.name === TLS_SECRET));
+  if (grants.length !== 1 || !grant) fail(`tls: expected 1 ReferenceGrant for the Secret ${TLS_SECRET}, found ${grants.length}`);
   else if (!(grant.spec.from ?? []).every((f) => f.kind === "Gateway" && f.group === GATEWAY_GROUP && f.namespace === main.parent.namespace))
     fail(`tls: the ReferenceGrant must admit only Gateways of ${main.parent.namespace}, admits ${JSON.stringify(grant.spec.from)}`);
   return main.parent.namespace;
