@@ -67,7 +67,15 @@ export const EXACT = [
   ["HorizontalPodAutoscaler", "spec.maxReplicas", 10],
   ["HorizontalPodAutoscaler", "spec.metrics", [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } } }]],
   ["HorizontalPodAutoscaler", "spec.behavior", { scaleDown: { stabilizationWindowSeconds: 300, policies: [{ type: "Pods", value: 1, periodSeconds: 60 }] } }],
-  // components/gateway-tls: plain HTTP gets a 301 to https.
+  // The route: / and everything under it, to the Service's port http; the Gateway's own parts
+  // (its name, namespace and listener) and the host are the script's, checked in route_policy.mjs.
+  ["Ingress", "spec.rules.0.http.paths", [{ path: "/", pathType: "Prefix", backend: { service: { name: "favorite-athlete", port: { name: "http" } } } }]],
+  ["HTTPRoute", "spec.parentRefs.0.group", "gateway.networking.k8s.io"],
+  ["HTTPRoute", "spec.parentRefs.0.kind", "Gateway"],
+  ["HTTPRoute", "spec.rules.0.matches", [{ path: { type: "PathPrefix", value: "/" } }]],
+  ["HTTPRoute/favorite-athlete", "spec.rules.0.backendRefs", [{ name: "favorite-athlete", port: 80 }]],
+  // components/gateway-tls: plain HTTP gets a 301 to https, and never reaches the pods.
+  ["HTTPRoute/favorite-athlete-redirect", "spec.rules.0.backendRefs", undefined],
   ["HTTPRoute/favorite-athlete-redirect", "spec.rules.0.filters", [{ type: "RequestRedirect", requestRedirect: { scheme: "https", statusCode: 301 } }]],
 ];
 // A path's keys: a.b["c.d/e"].0 -> [a, b, c.d/e, 0].
@@ -260,7 +268,7 @@ export function checkPolicy(objects, opts = {}) {
   if (svc && !selects({ matchLabels: svc.spec?.selector }, podLabels)) fail("Service: selector does not match the pod labels");
 
   // --- the public route (route_policy.mjs): its objects, and the namespace it comes from ---
-  const controllerNamespace = checkRoute(objects, svc, opts, fail);
+  const controllerNamespace = checkRoute(objects, opts, fail);
 
   // --- PodDisruptionBudget ----------------------------------------------------
   const pdb = one("PodDisruptionBudget");
