@@ -25,11 +25,14 @@ const REPLICAS = 3;
 // objects a render must have is checkPolicy's). path: dot-separated, ["k"] for a key with dots;
 // undefined: absent. negative.mjs breaks each row.
 const POD = "spec.template.spec";
+// Every selector of the pods (immutable in a Deployment): the pod template must carry these labels.
+const SELECTOR = { "app.kubernetes.io/name": "favorite-athlete", "app.kubernetes.io/instance": "favorite-athlete" };
 const CTR = `${POD}.containers.0`;
 export const EXACT = [
   ["Namespace", 'metadata.labels["pod-security.kubernetes.io/enforce"]', "restricted"],
   // Capacity never drops in a rollout; a pod stays ready 5 s before the next one is replaced.
   ["Deployment", "spec.strategy", { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } }],
+  ["Deployment", "spec.selector", { matchLabels: SELECTOR }],
   ["Deployment", "spec.minReadySeconds", 5],
   ["Deployment", "spec.progressDeadlineSeconds", 120],
   ["Deployment", 'spec.template.metadata.annotations["prometheus.io/scrape"]', "true"],
@@ -43,6 +46,7 @@ export const EXACT = [
   ["Deployment", `${POD}.topologySpreadConstraints.0.topologyKey`, "kubernetes.io/hostname"],
   ["Deployment", `${POD}.topologySpreadConstraints.0.whenUnsatisfiable`, "ScheduleAnyway"],
   ["Deployment", `${POD}.topologySpreadConstraints.0.matchLabelKeys`, ["pod-template-hash"]],
+  ["Deployment", `${POD}.topologySpreadConstraints.0.labelSelector`, { matchLabels: SELECTOR }],
   ["Deployment", `${CTR}.imagePullPolicy`, "IfNotPresent"],
   // Startup: up to 30 s; liveness: a restart after 3 misses 10 s apart; both on /healthz by name.
   ["Deployment", `${CTR}.startupProbe`, { httpGet: { path: "/healthz", port: "http" }, periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 30 }],
@@ -53,14 +57,21 @@ export const EXACT = [
   ["Deployment", `${CTR}.securityContext`, { allowPrivilegeEscalation: false, privileged: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } }],
   // Only http, by the container port's name: the metrics port is never the Service's.
   ["Service", "spec.type", "ClusterIP"],
+  ["Service", "spec.selector", SELECTOR],
   ["Service", "spec.ports", [{ name: "http", protocol: "TCP", port: 80, targetPort: "http" }]],
   // One pod at a time however many replicas; a pod that is not Ready may always be evicted.
+  ["PodDisruptionBudget", "spec.selector", { matchLabels: SELECTOR }],
   ["PodDisruptionBudget", "spec.maxUnavailable", 1],
   ["PodDisruptionBudget", "spec.minAvailable", undefined],
   ["PodDisruptionBudget", "spec.unhealthyPodEvictionPolicy", "AlwaysAllow"],
-  // No egress at all: the service calls nothing.
+  // The base NetworkPolicy admits the route's controller on http (checkPolicy: its namespace depends on
+  // the route) and allows no egress at all: the service calls nothing. components/metrics-scrape's
+  // admits the scraper's namespace on the metrics port only.
+  ["NetworkPolicy", "spec.podSelector", { matchLabels: SELECTOR }],
   ["NetworkPolicy/favorite-athlete", "spec.policyTypes", ["Ingress", "Egress"]],
   ["NetworkPolicy/favorite-athlete", "spec.egress", undefined],
+  ["NetworkPolicy/favorite-athlete-metrics-scrape", "spec.policyTypes", ["Ingress"]],
+  ["NetworkPolicy/favorite-athlete-metrics-scrape", "spec.ingress", [{ from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } } }], ports: [{ protocol: "TCP", port: "metrics" }] }]],
   // 3 to 10 replicas at 70% of the CPU request; scale-down after 5 minutes, one pod per minute.
   ["HorizontalPodAutoscaler", "spec.scaleTargetRef", { apiVersion: "apps/v1", kind: "Deployment", name: "favorite-athlete" }],
   ["HorizontalPodAutoscaler", "spec.minReplicas", REPLICAS],
@@ -85,21 +96,6 @@ export const objectsOf = (objects, object) => {
   const [kind, name] = object.split("/");
   return objects.filter((o) => o?.kind === kind && (!name || o.metadata?.name === name));
 };
-
-// A LabelSelector selects the pod labels: a non-empty matchLabels that they all have (matchExpressions
-// are unused here, so refused).
-function selects(selector, labels) {
-  const wanted = Object.entries(selector?.matchLabels ?? {});
-  return !selector?.matchExpressions?.length && wanted.length > 0 && wanted.every(([k, v]) => labels[k] === v);
-}
-
-// The namespace a NetworkPolicy peer admits when it is exactly one namespace, chosen by name.
-function onlyNamespace(peer) {
-  const labels = peer?.namespaceSelector?.matchLabels;
-  if (peer?.podSelector || peer?.ipBlock || peer?.namespaceSelector?.matchExpressions) return undefined;
-  if (!labels || Object.keys(labels).length !== 1) return undefined;
-  return labels["kubernetes.io/metadata.name"];
-}
 
 // A setting's value in the container, as a number (NaN for `off`): its variable, else its default.
 function envValue(container, name) {
@@ -187,6 +183,8 @@ export function checkPolicy(objects, opts = {}) {
 
   const ns = one("Namespace");
   if (ns && ns.metadata?.name !== NAMESPACE) fail(`Namespace is ${ns.metadata?.name}, expected ${NAMESPACE}`);
+  one("Service"); // its values, and the PodDisruptionBudget's: EXACT
+  one("PodDisruptionBudget");
 
   // --- Deployment -----------------------------------------------------------
   const dep = one("Deployment");
@@ -206,12 +204,8 @@ export function checkPolicy(objects, opts = {}) {
     if (spec.replicas !== REPLICAS) fail(`Deployment: replicas is ${spec.replicas}, expected ${REPLICAS}`);
   }
 
-  for (const k of ["app.kubernetes.io/name", "app.kubernetes.io/instance"])
-    if (!spec.selector?.matchLabels?.[k]) fail(`Deployment: selector must include ${k}`);
-  if (!selects(spec.selector, podLabels)) fail("Deployment: selector does not match the pod template labels");
-
-  const spread = pod.topologySpreadConstraints?.[0];
-  if (spread && !selects(spread.labelSelector, podLabels)) fail("Pod: topology spread labelSelector does not match the pod labels");
+  if (!Object.entries(SELECTOR).every(([k, value]) => podLabels[k] === value))
+    fail("Deployment: the pod template labels do not include the selector's (every selector is EXACT's)");
 
   const containers = pod.containers ?? [];
   if (containers.length !== 1) fail(`Pod: expected 1 container, found ${containers.length}`);
@@ -263,43 +257,17 @@ export function checkPolicy(objects, opts = {}) {
   if (notReadyAfter > drain)
     fail(`readinessProbe: a draining pod is marked unready after up to ${notReadyAfter}s, longer than DRAIN_SECONDS (${drain})`);
 
-  // --- Service (its ports: EXACT) ----------------------------------------------
-  const svc = one("Service");
-  if (svc && !selects({ matchLabels: svc.spec?.selector }, podLabels)) fail("Service: selector does not match the pod labels");
-
   // --- the public route (route_policy.mjs): its objects, and the namespace it comes from ---
   const controllerNamespace = checkRoute(objects, opts, fail);
 
-  // --- PodDisruptionBudget ----------------------------------------------------
-  const pdb = one("PodDisruptionBudget");
-  if (pdb && !selects(pdb.spec?.selector, podLabels)) fail("PodDisruptionBudget: selector does not match the pod labels");
-
-  // --- NetworkPolicy: the base one admits the route's controller on http; components/metrics-scrape's
-  // admits the scraper's namespace on the metrics port. Each names its sources and its ports.
+  // --- NetworkPolicy: the base one (named as the Deployment) admits only the route's controller, on http.
   const nps = byKind("NetworkPolicy");
   const np = nps.find((o) => o.metadata?.name === dep.metadata?.name);
   if (nps.length !== (opts.metricsScrape ? 2 : 1) || !np)
     fail(`expected exactly ${opts.metricsScrape ? 2 : 1} NetworkPolicy (the base one named ${dep.metadata?.name}), found ${nps.length}`);
-  // An empty matchLabels chooses every namespace.
-  const byLabel = (peer) => Object.keys(peer.namespaceSelector?.matchLabels ?? {}).length > 0 && !peer.ipBlock;
-  const controller = (peer) => !!controllerNamespace && onlyNamespace(peer) === controllerNamespace;
-  for (const p of nps) {
-    const [what, sourceOk, sources, ports, portsWhat] = p === np
-      ? ["NetworkPolicy", controller, `only the ${controllerNamespace} namespace (the route's controller)`, [PORT_NAME, PORT_NUMBER], `the container port (${PORT_NAME}/${PORT_NUMBER})`]
-      : ["metrics-scrape NetworkPolicy", byLabel, "a namespace chosen by label", [METRICS_PORT_NAME], `the ${METRICS_PORT_NAME} port`];
-    if (!selects(p.spec?.podSelector, podLabels)) fail(`${what}: podSelector does not match the pod labels`);
-    if (!(p.spec?.policyTypes ?? []).includes("Ingress")) fail(`${what}: policyTypes must include Ingress`);
-    if (!p.spec?.ingress?.length) fail(`${what}: needs an ingress rule`);
-    for (const r of p.spec?.ingress ?? []) {
-      if (!r.from?.length) fail(`${what}: an ingress rule without \`from\` admits every source`);
-      for (const peer of r.from ?? []) if (!sourceOk(peer)) fail(`${what}: source ${JSON.stringify(peer)} is not ${sources}`);
-      if (!r.ports?.length) fail(`${what}: an ingress rule without \`ports\` admits every port`);
-      // endPort would widen a port to a range (8080-9797 takes in the metrics port).
-      for (const port of r.ports ?? [])
-        if (!ports.includes(port.port) || port.endPort !== undefined)
-          fail(`${what}: port ${port.port}${port.endPort ? `-${port.endPort}` : ""} is not ${portsWhat}`);
-    }
-  }
+  const admitted = [{ from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": controllerNamespace } } }], ports: [{ protocol: "TCP", port: PORT_NAME }] }];
+  if (np && !isDeepStrictEqual(np.spec?.ingress, admitted))
+    fail(`NetworkPolicy: ingress is ${JSON.stringify(np.spec?.ingress)}, must admit only the ${controllerNamespace} namespace (the route's controller) on ${PORT_NAME}: ${JSON.stringify(admitted)}`);
 
   return v;
 }
