@@ -8,8 +8,9 @@
 //                  traefik, gateway) with --tls --autoscale's components
 // schema           the renders and the sample Gateway type-check against their schemas (schema.mjs:
 //                  unknown fields rejected)
-// policy           each render follows the deployment policy (policy.mjs) for what it contains, and
-//                  docker-compose.yml gives the service only its settings (README.md's table)
+// policy           each render follows the deployment policy (policy.mjs) for what it contains, the
+//                  sample Gateway its rows of EXACT, and docker-compose.yml gives the service only
+//                  its settings (README.md's table)
 // schema_negative, policy_negative
 //                  the renders broken each way of negative.mjs's tables must fail the check, each
 //                  with its row's text
@@ -27,7 +28,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { POLICY_BREAKS, SCHEMA_BREAKS } from "./negative.mjs";
-import { checkCompose, checkPolicy } from "./policy.mjs";
+import { checkCompose, checkExact, checkPolicy } from "./policy.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..", "..");
@@ -113,7 +114,8 @@ function renderAll(out) {
 // The checks: cases [{ render, objects, opts }] -> each case's messages.
 const CHECKERS = {
   schema: async (cases) => (await import("./schema.mjs")).checkSchema(cases),
-  policy: (cases) => cases.map((c) => (c.render === "compose" ? checkCompose(c.objects[0]) : checkPolicy(c.objects, c.opts))),
+  policy: (cases) => cases.map(({ render, objects, opts }) =>
+    render === "compose" ? checkCompose(objects[0]) : render === "example_gateway" ? checkExact(objects) : checkPolicy(objects, opts)),
 };
 
 // The cases of a table of breaks (negative.mjs): each render unbroken, then broken by each of its rows.
@@ -170,7 +172,7 @@ async function main([check, ...args]) {
     const unbroken = (names) => Object.fromEntries(names.map((name) => [name, []]));
     const tables = {
       schema: unbroken(Object.keys(texts)),
-      policy: unbroken([...Object.keys(RENDERS), "compose"]),
+      policy: unbroken([...Object.keys(RENDERS), "compose", "example_gateway"]),
       schema_negative: SCHEMA_BREAKS,
       policy_negative: POLICY_BREAKS,
     };

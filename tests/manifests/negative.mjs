@@ -140,9 +140,9 @@ export const POLICY_BREAKS = {
 // and the value found.
 const changed = (v) => (v === undefined ? "set" : typeof v === "boolean" ? !v : typeof v === "number" ? v + 1 : typeof v === "string" ? `${v}-changed` : Array.isArray(v) ? [] : {});
 for (const [object, path, value] of EXACT) {
-  const renders = { HorizontalPodAutoscaler: "autoscale", HTTPRoute: "gateway_combined", "NetworkPolicy/favorite-athlete-metrics-scrape": "metrics_scrape" };
+  const renders = { HorizontalPodAutoscaler: "autoscale", HTTPRoute: "gateway_combined", Gateway: "example_gateway", "NetworkPolicy/favorite-athlete-metrics-scrape": "metrics_scrape" };
   const render = renders[object] ?? renders[object.split("/")[0]] ?? "minikube";
   const keys = keysOf(path);
   const change = (o) => (keys.slice(0, -1).reduce((x, k) => (x[k] ??= {}), objectsOf(o, object)[0])[keys.at(-1)] = changed(value));
-  POLICY_BREAKS[render].push([`${object} ${path} changed`, change, `: ${path} is ${JSON.stringify(changed(value))}, must be`]);
+  (POLICY_BREAKS[render] ??= []).push([`${object} ${path} changed`, change, `: ${path} is ${JSON.stringify(changed(value))}, must be`]);
 }
