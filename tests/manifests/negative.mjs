@@ -138,11 +138,20 @@ export const POLICY_BREAKS = {
 
 // Each row of EXACT, its value changed, in a render that has its object: the check must name the path
 // and the value found.
-const changed = (v) => (v === undefined ? "set" : typeof v === "boolean" ? !v : typeof v === "number" ? v + 1 : typeof v === "string" ? `${v}-changed` : Array.isArray(v) ? [] : {});
+function changed(value) {
+  if (value === undefined) return "set";
+  if (typeof value === "boolean") return !value;
+  if (typeof value === "number") return value + 1;
+  if (typeof value === "string") return `${value}-changed`;
+  return Array.isArray(value) ? [] : {};
+}
+const RENDER_OF = { HorizontalPodAutoscaler: "autoscale", HTTPRoute: "gateway_combined", Gateway: "example_gateway", "NetworkPolicy/favorite-athlete-metrics-scrape": "metrics_scrape" };
 for (const [object, path, value] of EXACT) {
-  const renders = { HorizontalPodAutoscaler: "autoscale", HTTPRoute: "gateway_combined", Gateway: "example_gateway", "NetworkPolicy/favorite-athlete-metrics-scrape": "metrics_scrape" };
-  const render = renders[object] ?? renders[object.split("/")[0]] ?? "minikube";
+  const render = RENDER_OF[object] ?? RENDER_OF[object.split("/")[0]] ?? "minikube";
   const keys = keysOf(path);
-  const change = (o) => (keys.slice(0, -1).reduce((x, k) => (x[k] ??= {}), objectsOf(o, object)[0])[keys.at(-1)] = changed(value));
+  const change = (o) => {
+    const parent = keys.slice(0, -1).reduce((x, k) => (x[k] ??= {}), objectsOf(o, object)[0]);
+    parent[keys.at(-1)] = changed(value);
+  };
   (POLICY_BREAKS[render] ??= []).push([`${object} ${path} changed`, change, `: ${path} is ${JSON.stringify(changed(value))}, must be`]);
 }

@@ -25,9 +25,9 @@ const REPLICAS = 3;
 // objects a render must have is checkPolicy's). path: dot-separated, ["k"] for a key with dots;
 // undefined: absent. negative.mjs breaks each row.
 const POD = "spec.template.spec";
+const CTR = `${POD}.containers.0`;
 // Every selector of the pods (immutable in a Deployment): the pod template must carry these labels.
 const SELECTOR = { "app.kubernetes.io/name": "favorite-athlete", "app.kubernetes.io/instance": "favorite-athlete" };
-const CTR = `${POD}.containers.0`;
 export const EXACT = [
   ["Namespace", 'metadata.labels["pod-security.kubernetes.io/enforce"]', "restricted"],
   // Capacity never drops in a rollout; a pod stays ready 5 s before the next one is replaced.
