@@ -14,7 +14,6 @@ import { checkRoute } from "./route_policy.mjs";
 
 const NAMESPACE = "favorite-athlete";
 const PORT_NAME = "http";
-const PORT_NUMBER = 8080;
 // GET /metrics is served only here (METRICS_PORT), for Prometheus: never by the Service.
 const METRICS_PORT_NAME = "metrics";
 const UID = 65532;
@@ -38,6 +37,8 @@ export const EXACT = [
   ["Deployment", 'spec.template.metadata.annotations["prometheus.io/scrape"]', "true"],
   ["Deployment", 'spec.template.metadata.annotations["prometheus.io/path"]', "/metrics"],
   ["Deployment", `${POD}.automountServiceAccountToken`, false],
+  // 30 s > DRAIN_SECONDS (5) + SHUTDOWN_TIMEOUT_SECONDS (10), with a wide margin (checkPolicy: the sum).
+  ["Deployment", `${POD}.terminationGracePeriodSeconds`, 30],
   ["Deployment", `${POD}.enableServiceLinks`, false],
   ...["hostNetwork", "hostPID", "hostIPC"].map((k) => ["Deployment", `${POD}.${k}`, undefined]),
   // The user and the seccomp profile are the pod's, never the container's.
@@ -48,6 +49,8 @@ export const EXACT = [
   ["Deployment", `${POD}.topologySpreadConstraints.0.matchLabelKeys`, ["pod-template-hash"]],
   ["Deployment", `${POD}.topologySpreadConstraints.0.labelSelector`, { matchLabels: SELECTOR }],
   ["Deployment", `${CTR}.imagePullPolicy`, "IfNotPresent"],
+  // The service's port and GET /metrics' own (METRICS_PORT), by name (checkPolicy: the settings agree).
+  ["Deployment", `${CTR}.ports`, [{ name: "http", containerPort: 8080, protocol: "TCP" }, { name: "metrics", containerPort: 9797, protocol: "TCP" }]],
   // Startup: up to 30 s; liveness: a restart after 3 misses 10 s apart; both on /healthz by name.
   ["Deployment", `${CTR}.startupProbe`, { httpGet: { path: "/healthz", port: "http" }, periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 30 }],
   ["Deployment", `${CTR}.livenessProbe`, { httpGet: { path: "/healthz", port: "http" }, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 }],
@@ -92,6 +95,7 @@ export const EXACT = [
   // https one serving the Secret its ReferenceGrant allows.
   ["Gateway", "spec.listeners.0.name", "http"],
   ["Gateway", "spec.listeners.1.name", "https"],
+  ["Gateway", "spec.listeners.1.protocol", "HTTPS"],
   ["Gateway", "spec.listeners.1.tls.certificateRefs", [{ kind: "Secret", group: "", name: "favorite-athlete-tls", namespace: NAMESPACE }]],
 ];
 // A path's keys: a.b["c.d/e"].0 -> [a, b, c.d/e, 0].
@@ -227,29 +231,19 @@ export function checkPolicy(objects, opts = {}) {
     if (tag === "latest") fail(`container ${ctr.name}: image ${image} uses the latest tag`);
   }
 
-  const port = (c.ports ?? []).find((p) => p.name === PORT_NAME);
-  if (!port) fail(`container: needs a port named ${PORT_NAME}`);
-  else if (port.containerPort !== PORT_NUMBER) fail(`container: port ${PORT_NAME} must be ${PORT_NUMBER}`);
-  if (envValue(c, "PORT") !== (port?.containerPort ?? PORT_NUMBER))
-    fail("container: env PORT differs from the http containerPort");
+  // The ports (EXACT) are the ones the settings open, and Prometheus is told the metrics one.
+  const portOf = (name) => (c.ports ?? []).find((p) => p.name === name)?.containerPort;
+  if (envValue(c, "PORT") !== portOf(PORT_NAME)) fail("container: env PORT differs from the http containerPort");
+  if (envValue(c, "METRICS_PORT") !== portOf(METRICS_PORT_NAME))
+    fail(`container: env METRICS_PORT differs from the ${METRICS_PORT_NAME} containerPort`);
+  const scrapePort = tmpl.metadata?.annotations?.["prometheus.io/port"];
+  if (scrapePort !== String(portOf(METRICS_PORT_NAME)))
+    fail(`Pod: annotation prometheus.io/port is ${scrapePort}, must be the ${METRICS_PORT_NAME} port ${portOf(METRICS_PORT_NAME)}`);
 
   // Every variable the container gets is a setting of the service, in its form.
   for (const e of c.env ?? []) {
     const problem = settingProblem(e.name, e.value);
     if (problem) fail(`container: env ${problem}`);
-  }
-
-  // Metrics: their own port, named, set by METRICS_PORT, and where Prometheus is told to look.
-  const metricsPort = (c.ports ?? []).find((p) => p.name === METRICS_PORT_NAME);
-  if (!metricsPort) fail(`container: needs a port named ${METRICS_PORT_NAME} (METRICS_PORT)`);
-  else {
-    if (metricsPort.containerPort === (port?.containerPort ?? PORT_NUMBER))
-      fail(`container: port ${METRICS_PORT_NAME} must differ from port ${PORT_NAME}`);
-    if (envValue(c, "METRICS_PORT") !== metricsPort.containerPort)
-      fail(`container: env METRICS_PORT differs from the ${METRICS_PORT_NAME} containerPort`);
-    const ann = tmpl.metadata?.annotations?.["prometheus.io/port"];
-    if (ann !== String(metricsPort.containerPort))
-      fail(`Pod: annotation prometheus.io/port is ${ann}, must be the ${METRICS_PORT_NAME} port ${metricsPort.containerPort}`);
   }
 
   // Graceful shutdown: grace period longer than drain + shutdown, and readiness
