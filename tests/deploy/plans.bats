@@ -13,6 +13,12 @@ load deploy_helpers
   [[ ! -s $FA_STUB_LOG ]]
 }
 
+@test "a plan shows each command shell-quoted, a quote in an argument too (scripts/log.sh quoted)" {
+  # shellcheck disable=SC2016 # expanded by the inner bash
+  run bash -c '. "$1" && quoted a "b c" "it'\''s" "" "<t>/x"' _ "$REPO_ROOT/scripts/log.sh"
+  assert_output "a 'b c' it\\'s '' <t>/x"
+}
+
 @test "image: FA_IMAGE_TAG=latest is refused" {
   FA_IMAGE_TAG=latest deploy
   assert_failure

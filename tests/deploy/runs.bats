@@ -210,6 +210,7 @@ FAILS
   assert_success
   local host=favorite-athlete.192.168.49.2.nip.io
   openssl x509 -noout -subject -in "$REPO/build/deploy/minikube/tls/$host.crt" | grep -q "$host"
+  refute_output --partial "+++++" # openssl's progress is not shown (run -q)
   # Second run reuses the certificate (no new Secret content, nothing to roll).
   local before
   before=$(cat "$REPO/build/deploy/minikube/tls/$host.crt")
@@ -322,6 +323,7 @@ ADDRESS
     assert_failure 1
     assert_output --partial "the Gateway gateway/public did not accept httproute/favorite-athlete within 1s: $want"
     assert_output --partial "allowedRoutes admit namespace favorite-athlete"
+    assert_called '^sleep 0.1$' # between the polls
     refute_called '^curl .*nip\.io'
   done <<'STATUS'
 Accepted=False (NotAllowedByListeners: no listener allows namespace favorite-athlete); ResolvedRefs=True (ResolvedRefs: ok); |Accepted=False (NotAllowedByListeners
