@@ -120,11 +120,12 @@ tls_autoscale default --tls --autoscale
 minikube_options default 'FA_MINIKUBE_START_ARGS=--driver=docker --cpus=2' --tunnel --skip-tests
 podman default FA_CONTAINER_ENGINE=podman
 traefik default --ingress traefik
-gateway default --gateway gateway/public
-gateway_tls gateway --gateway gateway/public --tls
+gateway default --gateway web/public
+gateway_tls gateway --gateway web/public --tls
+gateway_controller gateway --gateway web/public --controller-namespace envoy-gateway-system
 context default --context=other --image-load=kind
 context_k3d context --context k3d-demo
-context_gateway gateway --context other --image-load kind --gateway nginx-gateway/shared --controller-namespace envoy-gateway-system
+context_class context --context other --image-load kind --ingress haproxy --controller-namespace haproxy
 context_filter context --context other --image-load kind --render-filter 'cat -u'
 context_url context --context docker-desktop --host fa.10.1.2.3.nip.io --url http://10.96.0.10:8080/
 context_archive context --context=other '--image-load=archive:cat -n'
