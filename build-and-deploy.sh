@@ -153,9 +153,8 @@ parse_options() {
       exit 0
       ;;
     *)
-      value_option "$opt" x || usage_error "unknown argument: $opt (see --help)"
+      value_option "$opt" "${1:-}" || usage_error "unknown argument: $opt (see --help)"
       [[ -n ${1:-} ]] || usage_error "$opt needs a non-empty value"
-      value_option "$opt" "$1"
       shift
       ;;
     esac
@@ -172,6 +171,8 @@ check_options() {
   done
   [[ $FA_POLL_INTERVAL_SECONDS =~ ^[0-9]+(\.[0-9]+)?$ ]] ||
     usage_error "FA_POLL_INTERVAL_SECONDS: expected a number of seconds, got '$FA_POLL_INTERVAL_SECONDS'"
+  [[ $ENGINE == "" || $ENGINE == docker || $ENGINE == podman ]] ||
+    usage_error "FA_CONTAINER_ENGINE must be docker or podman, not '$ENGINE'"
   [[ $PROFILE =~ ^[A-Za-z0-9][A-Za-z0-9._-]*$ ]] || usage_error "invalid minikube profile name: $PROFILE"
   [[ -z $HOST_OPTION || $HOST_OPTION =~ ^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$ ]] ||
     usage_error "--host: '$HOST_OPTION' is not a DNS name"
@@ -238,12 +239,8 @@ need_engine() {
   case $ENGINE in
   docker) need docker "https://docs.docker.com/engine/install/" ;;
   podman) need podman "https://podman.io/docs/installation" ;;
-  "")
-    err "missing docker or podman. Install one: https://docs.docker.com/engine/install/ or https://podman.io/docs/installation"
-    MISSING=1
-    ;;
   *)
-    err "FA_CONTAINER_ENGINE must be docker or podman, not '$ENGINE'"
+    err "missing docker or podman. Install one: https://docs.docker.com/engine/install/ or https://podman.io/docs/installation"
     MISSING=1
     ;;
   esac

@@ -56,8 +56,8 @@ minikube_address() {
     [[ $TUNNEL == 0 ]] || NODE_IP=127.0.0.1
     return 0
   fi
-  NODE_IP=$(mk ip) || die "'minikube -p $PROFILE ip' failed"
-  [[ $NODE_IP =~ ^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "'minikube ip' gave '$NODE_IP', not an IPv4 address"
+  NODE_IP=$(mk ip) || true # its error is on stderr; the check below stops
+  [[ $NODE_IP =~ ^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "'minikube -p $PROFILE ip' gave '$NODE_IP', not an IPv4 address"
   log "minikube node IP: $NODE_IP"
   # Any HTTP answer (even nginx's 404) proves the node's port 80 is reachable.
   if [[ $TUNNEL == 0 ]] && curl -s -o /dev/null --max-time 5 "http://$NODE_IP/"; then return 0; fi
@@ -89,11 +89,8 @@ make_certificate() { # self-signed, reused while valid for another day; for Secr
 # With --render-filter: render once, filter once; the apply attempts send that output.
 render_filtered() {
   run kubectl --context "$KCONTEXT" kustomize "$OVERLAY_DIR" >"$WORK/rendered.yaml" || die "kubectl kustomize $OVERLAY_DIR failed"
-  local rc=0
   # shellcheck disable=SC2086 # CMD is a command line split on spaces, as documented
-  run $RENDER_FILTER <"$WORK/rendered.yaml" >"$WORK/filtered.yaml" || rc=$?
-  ((rc == 0)) || die "--render-filter '$RENDER_FILTER' failed (exit $rc)"
-  [[ $DRY_RUN == 1 || -s $WORK/filtered.yaml ]] || die "--render-filter '$RENDER_FILTER' printed nothing"
+  run $RENDER_FILTER <"$WORK/rendered.yaml" >"$WORK/filtered.yaml" || die "--render-filter '$RENDER_FILTER' failed (exit $?)"
   log "rendered $OVERLAY_DIR and filtered it through '$RENDER_FILTER' (stdin to stdout)"
 }
 
@@ -175,8 +172,9 @@ render_plan() {
 }
 
 # get_json FILE CURL_ARG... URL: one GET asking for the JSON, its body in FILE (curl's errors in
-# FILE.err); true when it is the answer (HTTP 200, "myFavoriteAthlete"). Sets CODE and RC (curl's
-# exit status). A dry run prints the curl command and returns false.
+# FILE.err); true when it is the answer (a body with "myFavoriteAthlete"). Sets CODE (the HTTP
+# status) and RC (curl's exit status), which the messages show. A dry run prints the curl command
+# and returns false.
 get_json() {
   local body=$1
   shift
@@ -187,7 +185,7 @@ get_json() {
     return 1
   fi
   CODE=$("${curl[@]}" 2>"$body.err") || RC=$?
-  ((RC == 0)) && [[ $CODE == 200 ]] && grep -q '"myFavoriteAthlete"' "$body"
+  ((RC == 0)) && grep -q '"myFavoriteAthlete"' "$body"
 }
 
 # Step 6: the answer, polled until it is the JSON.

@@ -93,7 +93,16 @@ script_path() {
   for a in "$@"; do [[ $a != --tls ]] || path="$path:$T/openssl"; done
   printf '%s' "$path"
 }
-deploy() { run env PATH="$(script_path "$@")" "$REPO/build-and-deploy.sh" "$@"; }
+# deploy [VAR=value...] ARG...: runs the script with those settings (PATH= among them replaces its
+# PATH) and arguments.
+deploy() {
+  local -a env=()
+  while [[ ${1:-} == [A-Z]*=* ]]; do
+    env+=("$1")
+    shift
+  done
+  run env PATH="$(script_path "$@")" "${env[@]}" "$REPO/build-and-deploy.sh" "$@"
+}
 # What kubectl apply says while ingress-nginx's admission webhook starts (FA_STUB_FAIL_MESSAGE).
 # shellcheck disable=SC2034 # used by the .bats files
 WEBHOOK_DOWN='Error from server (InternalError): Internal error occurred: failed calling webhook "validate.nginx.ingress.kubernetes.io": connect: connection refused'

@@ -13,6 +13,12 @@ load deploy_helpers
   [[ ! -s $FA_STUB_LOG ]]
 }
 
+@test "a plan shows each command shell-quoted, a quote in an argument too (scripts/log.sh quoted)" {
+  # shellcheck disable=SC2016 # expanded by the inner bash
+  run bash -c '. "$1" && quoted a "b c" "it'\''s" "" "<t>/x"' _ "$REPO_ROOT/scripts/log.sh"
+  assert_output "a 'b c' it\\'s '' <t>/x"
+}
+
 @test "image: FA_IMAGE_TAG=latest is refused" {
   FA_IMAGE_TAG=latest deploy
   assert_failure
@@ -78,15 +84,9 @@ render_delta() {
   local golden=$BATS_TEST_DIRNAME/golden name base args file got
   local -A plan
   while read -r name base args; do
-    local -a env=() argv=()
     eval "set -- $args" # each line's words, as the shell splits them: VAR=value settings, then arguments
-    while [[ ${1:-} == [A-Z]*=* ]]; do
-      env+=("$1")
-      shift
-    done
-    argv=("$@")
     mkdir -p "$T/tmp"
-    run env PATH="$(script_path "${argv[@]}")" TMPDIR="$T/tmp" "${env[@]}" "$REPO/build-and-deploy.sh" --dry-run "${argv[@]}"
+    deploy TMPDIR="$T/tmp" "$@" --dry-run
     assert_success
     # Every message has its time (normalized away below); commands and manifests are indented.
     ! grep -vE '^( |[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z \[)' <<<"$output" || fail "a message of the plan $args without its time (above)"
@@ -120,16 +120,17 @@ tls_autoscale default --tls --autoscale
 minikube_options default 'FA_MINIKUBE_START_ARGS=--driver=docker --cpus=2' --tunnel --skip-tests
 podman default FA_CONTAINER_ENGINE=podman
 traefik default --ingress traefik
-gateway default --gateway gateway/public
-gateway_tls gateway --gateway gateway/public --tls
+gateway default --gateway web/public
+gateway_tls gateway --gateway web/public --tls
+gateway_controller gateway --gateway web/public --controller-namespace envoy-gateway-system
 context default --context=other --image-load=kind
 context_k3d context --context k3d-demo
-context_gateway gateway --context other --image-load kind --gateway nginx-gateway/shared --controller-namespace envoy-gateway-system
+context_class context --context other --image-load kind --ingress haproxy --controller-namespace haproxy
 context_filter context --context other --image-load kind --render-filter 'cat -u'
 context_url context --context docker-desktop --host fa.10.1.2.3.nip.io --url http://10.96.0.10:8080/
 context_archive context --context=other '--image-load=archive:cat -n'
 delete - delete
-delete_context delete delete --context lab
+delete_context delete delete --context arn:aws:eks:eu-west-1:1:cluster/lab
 MODES
 }
 
@@ -159,10 +160,14 @@ MODES
 --context mycluster --image-load minikube|--image-load minikube needs the minikube path
 --context kind-x --tunnel|--tunnel is for minikube
 --image-load kind|needs --context NAME
+--profile a/b|invalid minikube profile name: a/b
+--context -x|--context: '-x' is not a context name
+--context other --image-load none --controller-namespace Bad_NS|--controller-namespace: 'Bad_NS' is not a namespace name
+FA_APPLY_ATTEMPTS=0|FA_APPLY_ATTEMPTS: expected a positive integer, got '0'
+FA_HTTP_TIMEOUT_SECONDS=2m|FA_HTTP_TIMEOUT_SECONDS: expected a positive integer, got '2m'
+FA_POLL_INTERVAL_SECONDS=soon|FA_POLL_INTERVAL_SECONDS: expected a number of seconds, got 'soon'
+FA_CONTAINER_ENGINE=lxc|FA_CONTAINER_ENGINE must be docker or podman, not 'lxc'
 BAD
-  FA_APPLY_ATTEMPTS=0 deploy
-  assert_failure 2
-  assert_output --partial "FA_APPLY_ATTEMPTS: expected a positive integer, got '0'"
   [[ ! -s $FA_STUB_LOG ]]
 }
 
@@ -180,7 +185,7 @@ BAD
     rm -rf "$T/some" && cp -P -R "$STUBS" "$T/some"
     for tool in $drop; do rm "$T/some/$tool"; done
     # shellcheck disable=SC2086 # each line's arguments, split
-    run env PATH="$T/some:$T/posix" "$REPO/build-and-deploy.sh" $args
+    deploy PATH="$T/some:$T/posix" $args
     assert_failure 1
     assert_output --partial "$want"
     assert_equal "$(grep -c 'error: missing' <<<"$output")" 1 # that tool alone
@@ -191,4 +196,8 @@ docker podman||missing docker or podman. Install one:
 minikube kind|--context kind-demo|missing kind. Install: https://kind.sigs.k8s.io/
 |--tls|missing openssl. Install:
 MISSING
+  # A dry run shows the plan all the same.
+  deploy PATH="$T/some:$T/posix" --tls --dry-run
+  assert_success
+  assert_output --partial "dry run: continuing although tools are missing"
 }

@@ -14,6 +14,7 @@ load deploy_helpers
   assert_called 'wait --for=condition=complete job.batch/ingress-nginx-admission-patch'
   assert_line "URL:    http://favorite-athlete.192.168.49.2.nip.io/"
   assert_line 'Answer: {"myFavoriteAthlete":"Usain Bolt"}'
+  assert_line "Image:  favorite-athlete:$(short_sha)"
   refute_called '^sleep' # no blind sleep: every condition was met at once
 }
 
@@ -61,14 +62,22 @@ load deploy_helpers
 }
 
 # On an Ingress: cluster.broken_manifest (tests/cluster/deploy.sh broken), on a real cluster.
-@test "curl: gives up at FA_HTTP_TIMEOUT_SECONDS with an explanation and diagnostics" {
-  SECONDS=0
-  FA_STUB_FAIL='^curl .*nip\.io' FA_HTTP_TIMEOUT_SECONDS=1 deploy --skip-tests --gateway gateway/public
-  assert_failure
-  ((SECONDS < 20)) || fail "took ${SECONDS}s"
-  assert_output --partial "no JSON answer from http://favorite-athlete.192.168.49.100.nip.io/ within 1s"
-  assert_output --partial "the pods are ready but the HTTPRoute did not answer"
-  assert_output --partial "diagnostics"
+@test "curl: not the JSON by FA_HTTP_TIMEOUT_SECONDS: gives up, says what to check, diagnostics" {
+  local args want
+  while IFS='|' read -r args want; do
+    SECONDS=0
+    # shellcheck disable=SC2086 # each line's arguments, split
+    FA_STUB_CURL_BODY='<html>default backend - 404</html>' FA_HTTP_TIMEOUT_SECONDS=1 deploy --skip-tests $args
+    assert_failure 1
+    ((SECONDS < 20)) || fail "took ${SECONDS}s"
+    assert_output --partial "within 1s (last: curl exit 0, HTTP 200: <html>default backend - 404</html>)"
+    assert_output --partial "$want"
+    assert_output --partial "diagnostics"
+  done <<'LATE'
+--gateway gateway/public|the pods are ready but the HTTPRoute did not answer
+--tunnel|127.0.0.1 needs 'minikube -p minikube tunnel --bind-address=127.0.0.1' running in another terminal
+--context other --image-load none --url http://10.96.0.10:8080/|http://10.96.0.10:8080/ did not answer the JSON; is --url right?
+LATE
 }
 
 @test "apply: retried while the admission webhook starts, then succeeds" {
@@ -106,6 +115,8 @@ rollout status deployment/ingress-nginx-controller|deployment/ingress-nginx-cont
 wait --for=condition=Ready pod|the ingress controller pod was not Ready within 7s
 wait --for=condition=complete|did not complete within 7s
 minikube .*image ls|is not in minikube's image list
+minikube -p minikube ip$|'minikube -p minikube ip' gave '', not an IPv4 address
+^docker info|'docker info' failed: is the docker daemon/machine running
 FAILS
 }
 
@@ -114,6 +125,10 @@ FAILS
   assert_success
   refute_called 'wait --for=condition=complete'
   assert_called 'rollout status deployment/ingress-nginx-controller'
+  # A job deleted by its TTL during the wait completed.
+  FA_STUB_FAIL='wait --for=condition=complete|get job\.batch/' deploy --skip-tests
+  assert_success
+  assert_output --partial "job.batch/ingress-nginx-admission-create finished and was cleaned up"
 }
 
 @test "failed rollout: diagnostics (pods, events, describe and logs of the failing pod), exit 1" {
@@ -124,8 +139,11 @@ FAILS
   assert_called 'get deployment,replicaset,pods,service,ingress,endpointslices'
   assert_called 'get events'
   assert_called 'describe pod favorite-athlete-7c9d8-abcde'
-  assert_called 'logs favorite-athlete-7c9d8-abcde'
-  refute_called 'logs favorite-athlete-7c9d8-fghij' # the ready pod
+  assert_called 'logs favorite-athlete-7c9d8-abcde --all-containers$'
+  # Its last crash's logs too; nothing of the ready pod; the route's controller.
+  assert_called 'logs favorite-athlete-7c9d8-abcde --all-containers --tail=50 --previous'
+  refute_called 'logs favorite-athlete-7c9d8-fghij'
+  assert_called '^kubectl --context minikube --request-timeout=15s -n ingress-nginx get jobs,pods'
   assert_output --partial "stub log of favorite-athlete-7c9d8-abcde"
   refute_called 'nip.io'
 }
@@ -192,12 +210,14 @@ FAILS
   assert_success
   local host=favorite-athlete.192.168.49.2.nip.io
   openssl x509 -noout -subject -in "$REPO/build/deploy/minikube/tls/$host.crt" | grep -q "$host"
+  refute_output --partial "+++++" # openssl's progress is not shown (run -q)
   # Second run reuses the certificate (no new Secret content, nothing to roll).
   local before
   before=$(cat "$REPO/build/deploy/minikube/tls/$host.crt")
   deploy --skip-tests --tls
   assert_success
   assert_output --partial "reusing the self-signed certificate"
+  assert_line "Try:    curl --cacert $REPO/build/deploy/minikube/tls/$host.crt https://$host/"
   assert_equal "$(cat "$REPO/build/deploy/minikube/tls/$host.crt")" "$before"
 }
 
@@ -227,6 +247,10 @@ FAILS
   assert_output --partial "nip.io may be blocked"
   assert_called '^curl .*--resolve favorite-athlete\.192\.168\.49\.2\.nip\.io:80:192\.168\.49\.2'
   assert_output --partial "Try:    curl --resolve favorite-athlete.192.168.49.2.nip.io:80:192.168.49.2"
+  # With --context, the address a --host <name>.<ip>.nip.io stands for.
+  FA_STUB_CURL_NO_DNS=1 deploy --skip-tests --context other --image-load none --host fa.10.1.2.3.nip.io
+  assert_success
+  assert_called '^curl .*--resolve fa\.10\.1\.2\.3\.nip\.io:80:10\.1\.2\.3 '
 }
 
 @test "the applied manifests pass the manifest policy (tests/manifests)" {
@@ -246,7 +270,7 @@ FAILS
   deploy --ingress traefik --skip-tests
   assert_success
   assert_called '^minikube version --short$'
-  FA_STUB_MINIKUBE_VERSION=v1.38.1 deploy --ingress traefik --skip-tests
+  FA_STUB_ANSWER='version --short' FA_STUB_ANSWER_TEXT=v1.38.1 deploy --ingress traefik --skip-tests
   assert_failure 1
   assert_output --partial "--ingress traefik needs minikube >= 1.39"
   assert_output --partial "this is minikube 1.38.1"
@@ -272,27 +296,40 @@ FAILS
   refute_called '^minikube -p minikube ip'
 }
 
-@test "--gateway: no such Gateway stops before the apply, naming it" {
+@test "--gateway: no such Gateway, or no address to verify through, stops before the apply, naming it" {
   FA_STUB_FAIL='get gateway' deploy --gateway gateway/public --skip-tests
   assert_failure 1
   assert_output --partial "no Gateway gateway/public on context minikube"
   assert_output --partial "kubectl get gateways -A"
   refute_output --partial "address" # it stopped at the missing Gateway, not later
+  local answer want
+  while IFS='|' read -r answer want; do
+    FA_STUB_ANSWER='get gateway' FA_STUB_ANSWER_TEXT=$answer deploy --gateway gateway/public --skip-tests
+    assert_failure 1
+    assert_output --partial "$want"
+  done <<'ADDRESS'
+nginx gw.example.com|the Gateway gateway/public's address is the name gw.example.com, not an IPv4 address: give --host
+nginx |the Gateway gateway/public has no address yet
+ADDRESS
   refute_called 'apply'
 }
 
 @test "--gateway: a route the Gateway does not accept fails at the deadline, naming the Gateway and its reason" {
-  export FA_ADDON_TIMEOUT_SECONDS=1
-  FA_STUB_ROUTE_STATUS="Accepted=False (NotAllowedByListeners: no listener allows namespace favorite-athlete); ResolvedRefs=True (ResolvedRefs: ok); " \
-    deploy --gateway gateway/public --skip-tests
-  assert_failure 1
-  assert_output --partial "the Gateway gateway/public did not accept httproute/favorite-athlete within 1s: Accepted=False (NotAllowedByListeners"
-  assert_output --partial "allowedRoutes admit namespace favorite-athlete"
-  refute_called '^curl .*nip\.io'
-  : >"$FA_STUB_LOG"
-  FA_STUB_ROUTE_STATUS="" deploy --gateway gateway/public --skip-tests
-  assert_failure 1
-  assert_output --partial "no status from the Gateway's controller"
+  export FA_ADDON_TIMEOUT_SECONDS=1 FA_STUB_ANSWER='get httproute'
+  local status want
+  while IFS='|' read -r status want; do
+    : >"$FA_STUB_LOG"
+    FA_STUB_ANSWER_TEXT=$status deploy --gateway gateway/public --skip-tests
+    assert_failure 1
+    assert_output --partial "the Gateway gateway/public did not accept httproute/favorite-athlete within 1s: $want"
+    assert_output --partial "allowedRoutes admit namespace favorite-athlete"
+    assert_called '^sleep 0.1$' # between the polls
+    refute_called '^curl .*nip\.io'
+  done <<'STATUS'
+Accepted=False (NotAllowedByListeners: no listener allows namespace favorite-athlete); ResolvedRefs=True (ResolvedRefs: ok); |Accepted=False (NotAllowedByListeners
+Accepted=True (Accepted: Accepted); ResolvedRefs=False (BackendNotFound: no Service favorite-athlete); |Accepted=True (Accepted: Accepted); ResolvedRefs=False (BackendNotFound
+|no status from the Gateway's controller
+STATUS
 }
 
 @test "--tls: plain HTTP must not answer the JSON on any route" {
@@ -311,14 +348,17 @@ FAILS
 
 # Its plan: golden/dry_run_context.diff (there with --image-load kind given; a kind-* context
 # implies it, as here).
-@test "--context kind-*: deploys without minikube, loaded with kind, the context checked, every kubectl call on it" {
+@test "--context kind-*: deploys without minikube, loaded with kind, every kubectl call on it; an API server not answering stops it" {
   rm "$STUBS/minikube"
-  deploy --context kind-demo
+  deploy --context kind-demo --autoscale
   assert_success
-  assert_called '^kubectl --context kind-demo config get-contexts kind-demo$'
   assert_called "^kind load docker-image favorite-athlete:$(short_sha) --name demo\$"
   assert_equal "$(count_calls '^kubectl --context kind-demo ')" "$(count_calls '^kubectl ')"
   assert_line "URL:    http://favorite-athlete.127.0.0.1.nip.io/"
+  assert_output --partial "--autoscale with --context: the HPA needs a metrics-server in that cluster"
+  FA_STUB_FAIL='get --raw /readyz' deploy --context kind-demo
+  assert_failure 1
+  assert_output --partial "the cluster of context kind-demo does not answer"
 }
 
 # kubectl kustomize | CMD | kubectl apply -f -, CMD split on spaces and the archive of

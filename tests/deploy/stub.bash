@@ -2,10 +2,12 @@
 # stub.bash: every tool build-and-deploy.sh calls (docker, podman, minikube, kubectl, curl, kind,
 # k3d, sleep), in one file: deploy_helpers.bash links each name to it, and it answers as the tool
 # it is called as (stub_<tool> below). Every call is recorded in $FA_STUB_LOG; state lives in
-# $FA_STUB_STATE. One mechanism makes any call fail, as a test needs:
+# $FA_STUB_STATE. One mechanism makes any call fail, as a test needs, another answer otherwise:
 #   FA_STUB_FAIL          an extended regex; a call whose line ("kubectl --context ... apply -k
 #                         DIR") matches it exits 1, printing FA_STUB_FAIL_MESSAGE on stderr
 #   FA_STUB_FAIL_FIRST    only the first N matching calls fail (default: every one)
+#   FA_STUB_ANSWER        an extended regex; a call matching it prints FA_STUB_ANSWER_TEXT and
+#                         exits 0, instead of its usual answer below
 # The other FA_STUB_* variables set what a tool answers (named where they are read). The stub uses
 # only tools of the script's own minimal PATH (cat, grep, sort: deploy_helpers.bash POSIX_TOOLS).
 set -euo pipefail
@@ -54,7 +56,7 @@ stub_minikube() {
     done
     printf '\n    "yakd": {"Profile": "minikube", "Status": "disabled"}\n}\n'
     ;;
-  *" version --short "*) echo "${FA_STUB_MINIKUBE_VERSION:-v1.39.0}" ;;
+  *" version --short "*) echo v1.39.0 ;;
   *" ip "*) echo 192.168.49.2 ;;
   *" image load "*) full_name "$last" >>"$images" ;;
   *" image ls "*) sort -u "$images" ;;
@@ -78,10 +80,8 @@ stub_kubectl() {
   local last=${!#}
   case " $* " in
   *" get gateway "*) echo "nginx 192.168.49.100" ;; # CLASS ADDRESS
-  *" get httproute "*)
-    # The route's conditions from its parent Gateway (FA_STUB_ROUTE_STATUS), as the script's jsonpath prints them.
-    printf '%s' "${FA_STUB_ROUTE_STATUS-Accepted=True (Accepted: Accepted); ResolvedRefs=True (ResolvedRefs: ResolvedRefs); }"
-    ;;
+  # The route's conditions from its Gateway, as the script's jsonpath prints them.
+  *" get httproute "*) echo "Accepted=True (Accepted: Accepted); ResolvedRefs=True (ResolvedRefs: ResolvedRefs); " ;;
   *" kustomize "*) "$FA_REAL_KUBECTL" kustomize "$last" ;;
   *" apply -f - "*) cat >"$FA_STUB_STATE/applied.yaml" ;;
   *" apply -k "*) "$FA_REAL_KUBECTL" kustomize "$last" >"$FA_STUB_STATE/applied.yaml" ;;
@@ -98,10 +98,11 @@ stub_kubectl() {
 # curl: a bare-IP URL is the script's "is the node reachable" probe. For the nip.io URL:
 # FA_STUB_CURL_NO_DNS=1 fails name resolution (exit 6) unless --resolve is given; plain HTTP to a
 # deployment with TLS (an Ingress tls entry or a route on the https listener) is redirected
-# unless FA_STUB_HTTP_PLAIN=1 (the controller serves the JSON over plain HTTP too); else the JSON.
+# unless FA_STUB_HTTP_PLAIN=1 (the controller serves the JSON over plain HTTP too); else HTTP 200
+# with the JSON, or with FA_STUB_CURL_BODY when set (another answer).
 # The URL is the last argument; -w "%{http_code}" asks for the status code on stdout.
 stub_curl() {
-  local url=${!#} out code=200
+  local url=${!#} out code=200 json='{"myFavoriteAthlete":"Usain Bolt"}'
   out=$(arg_after -o "$@")
   out=${out:-/dev/stdout}
   if [[ $url =~ ^https?://[0-9.]+/ ]]; then
@@ -115,7 +116,7 @@ stub_curl() {
     : >"$out"
     code=308
   else
-    printf '{"myFavoriteAthlete":"Usain Bolt"}' >"$out"
+    printf '%s' "${FA_STUB_CURL_BODY:-$json}" >"$out"
   fi
   [[ " $* " != *" -w "* ]] || printf '%s' "$code"
 }
@@ -134,7 +135,11 @@ main() {
       exit 1
     fi
   fi
-  if declare -F "stub_$tool" >/dev/null; then "stub_$tool" "$@"; fi
+  if [[ -n ${FA_STUB_ANSWER:-} && $call =~ $FA_STUB_ANSWER ]]; then
+    printf '%s\n' "${FA_STUB_ANSWER_TEXT:-}"
+  elif declare -F "stub_$tool" >/dev/null; then
+    "stub_$tool" "$@"
+  fi
 }
 
 main "$@"
