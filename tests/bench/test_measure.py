@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """The measuring half's checks without wrk: bench/servers.py's clients count the responses on each
-connection; bench/measure.py's failures() fails a row with a connection never served (against a
-small server here that can leave one connection unanswered), a non-2xx, a socket error, no request
-or a broken access log; servers.Server refuses a contestant whose GET / is not the service's body."""
+connection, and a connection closed unanswered, a timeout and a non-200 (against a small server here
+that misbehaves on the connections it is told to); bench/measure.py's failures() fails a row with a
+connection never served, a non-2xx, a socket error, no request or a broken access log;
+servers.Server refuses a contestant whose GET / is not the service's body."""
 import itertools
 import os
 import socketserver
@@ -15,26 +16,28 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import measure  # noqa: E402
 import servers  # noqa: E402
 
-REPLY = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n%s\r\n{}"
+REPLY = b"HTTP/1.1 %s\r\nContent-Length: 2\r\n%s\r\n{}"
 
 
-def serve(starve=None, close_every=0):
-    """A keep-alive server on a free port; the connection accepted `starve`-th is read but never
-    answered; with close_every, every close_every-th reply on a connection closes it."""
-    accepted = itertools.count()
+def serve(odd=(), close_every=0):
+    """A keep-alive server on a free port answering 200; odd maps the n-th connection accepted to what
+    it gets instead: "starve" (read, never answered), "drop" (closed unanswered) or "503". With
+    close_every, every close_every-th reply on a connection closes it."""
+    accepted, odd = itertools.count(), dict(odd)
 
     class Handler(socketserver.BaseRequestHandler):
         def handle(self):
-            starved = next(accepted) == starve
+            what = odd.get(next(accepted))
             for n in itertools.count(1):
                 try:
-                    if not self.request.recv(4096):
+                    if not self.request.recv(4096) or what == "drop":
                         return
                 except ConnectionResetError:  # the client's connections at its end
                     return
-                if not starved:
+                if what != "starve":
                     close = close_every and n % close_every == 0
-                    self.request.sendall(REPLY % (b"Connection: close\r\n" if close else b""))
+                    self.request.sendall(REPLY % (b"503 Busy" if what == "503" else b"200 OK",
+                                                  b"Connection: close\r\n" if close else b""))
                     if close:
                         return
 
@@ -57,10 +60,10 @@ def failures(per_connection, **ka50):
 
 
 class PerConnection(unittest.TestCase):
-    def count(self, **server):
+    def count(self, timeout=2.0, **server):
         srv = serve(**server)
         try:
-            return servers.clients(srv.server_address[1], 20, 1.0)
+            return servers.clients(srv.server_address[1], 20, 1.0, timeout=timeout)
         finally:
             srv.shutdown()
             srv.server_close()
@@ -76,8 +79,14 @@ class PerConnection(unittest.TestCase):
         self.assertEqual(failures(pc), [])
 
     def test_a_connection_never_served_fails_the_row(self):
-        pc = self.count(starve=7)
+        pc = self.count(odd={7: "starve"})
         self.assertEqual((pc["connections_with_no_response"], pc["per_connection_min"]), (1, 0))
+        self.assertEqual(failures(pc), ["fa / ka1000 per connection"])
+
+    def test_a_connection_closed_unanswered_a_timeout_and_a_non_200_are_counted(self):
+        pc = self.count(timeout=0.5, odd={3: "drop", 5: "starve", 7: "503"})
+        self.assertEqual((pc["errors"], pc["timeouts"], pc["connections_with_no_response"]), (1, 1, 0))
+        self.assertGreater(pc["non_200"], 0)
         self.assertEqual(failures(pc), ["fa / ka1000 per connection"])
 
 
@@ -87,7 +96,6 @@ class Failures(unittest.TestCase):
         self.assertEqual(failures(served), [])
         for ka50 in ({"non_2xx": 1}, {"socket_errors": 1}, {"requests": 0}):
             self.assertEqual(failures(served, **ka50), ["fa / ka50"], ka50)
-        self.assertEqual(failures(dict(served, non_200=1)), ["fa / ka1000 per connection"])
         broken = {"ends_with_whole_line": False, "last_lines_json": 5, "last_lines_checked": 5, "request_lines": 9,
                   "responses_counted_by_clients": 9, "graceful_stop": True}
         self.assertEqual(failures(served, log=broken), ["fa / ka50 access log"])
@@ -104,19 +112,22 @@ class Start(unittest.TestCase):
 
 
 class AccessLog(unittest.TestCase):
-    def account(self, text, responses=3):
+    def account(self, text, responses=3, graceful=True):
         with tempfile.NamedTemporaryFile() as f:
             f.write(text)
             f.flush()
-            return dict(measure.check_log(f.name), responses_counted_by_clients=responses, graceful_stop=True)
+            return dict(measure.check_log(f.name), responses_counted_by_clients=responses, graceful_stop=graceful)
 
     def test_whole_lines_for_every_response_pass(self):
         lg = self.account(b'{"msg":"request"}\n' * 3 + b'{"msg":"stopped"}\n')
         self.assertEqual((lg["lines"], lg["request_lines"], lg["last_lines_json"]), (4, 3, 4))
         self.assertTrue(measure.log_ok(lg))
 
-    def test_a_line_cut_short_or_missing_fails(self):
-        self.assertFalse(measure.log_ok(self.account(b'{"msg":"request"}\n' * 3 + b'{"msg":"requ')))
+    def test_a_line_cut_short_or_missing_or_a_stop_not_graceful_fails(self):
+        self.assertFalse(measure.log_ok(self.account(b'{"msg":"request"}\n' * 3, graceful=False)))
+        cut = self.account(b'{"msg":"request"}\n' * 4 + b'{"msg":"request","st')
+        self.assertEqual((cut["lines"], cut["request_lines"]), (4, 4))  # the line cut short not counted
+        self.assertFalse(measure.log_ok(cut))
         self.assertFalse(measure.log_ok(self.account(b'{"msg":"request"}\n' * 2)))
         self.assertFalse(measure.log_ok(self.account(b'{"msg":"request"}\n' * 3 + b'not json\n')))
 
