@@ -50,12 +50,16 @@ def serve(odd=(), close_every=0):
     return server
 
 
+SOUND_LOG = {"ends_with_whole_line": True, "last_lines_json": 5, "last_lines_checked": 5, "request_lines": 9,
+             "responses_counted_by_clients": 9, "graceful_stop": True, "access_log": True}
+
+
 def failures(per_connection, **ka50):
     """measure.failures on one favorite-athlete row: 1000 connections counted per connection, and wrk's
-    figures at 50 (sound unless ka50 overrides them)."""
-    sound = {"non_2xx": 0, "requests": 1, "socket_errors": 0}
-    row = {"key": "fa", "label": "fa", "shapes": {"ka1000": dict(sound, per_connection=per_connection),
-                                                  "ka50": dict(sound, **ka50)}}
+    figures and the log at 50 (sound unless ka50 overrides them; None: no such figure)."""
+    sound = {"non_2xx": 0, "requests": 1, "socket_errors": 0, "log": SOUND_LOG}
+    ka50 = {k: v for k, v in dict(sound, **ka50).items() if v is not None}
+    row = {"key": "fa", "label": "fa", "shapes": {"ka1000": dict(sound, per_connection=per_connection), "ka50": ka50}}
     return measure.failures({"contestants": [row]})
 
 
@@ -96,9 +100,8 @@ class Failures(unittest.TestCase):
         self.assertEqual(failures(served), [])
         for ka50 in ({"non_2xx": 1}, {"socket_errors": 1}, {"requests": 0}):
             self.assertEqual(failures(served, **ka50), ["fa / ka50"], ka50)
-        broken = {"ends_with_whole_line": False, "last_lines_json": 5, "last_lines_checked": 5, "request_lines": 9,
-                  "responses_counted_by_clients": 9, "graceful_stop": True}
-        self.assertEqual(failures(served, log=broken), ["fa / ka50 access log"])
+        for log in (dict(SOUND_LOG, ends_with_whole_line=False), None):  # a broken log, or none
+            self.assertEqual(failures(served, log=log), ["fa / ka50 access log"], log)
 
 
 class Start(unittest.TestCase):
@@ -112,11 +115,12 @@ class Start(unittest.TestCase):
 
 
 class AccessLog(unittest.TestCase):
-    def account(self, text, responses=3, graceful=True):
+    def account(self, text, responses=3, graceful=True, access_log=True):
         with tempfile.NamedTemporaryFile() as f:
             f.write(text)
             f.flush()
-            return dict(measure.check_log(f.name), responses_counted_by_clients=responses, graceful_stop=graceful)
+            return dict(measure.check_log(f.name), responses_counted_by_clients=responses, graceful_stop=graceful,
+                        access_log=access_log)
 
     def test_whole_lines_for_every_response_pass(self):
         lg = self.account(b'{"msg":"request"}\n' * 3 + b'{"msg":"stopped"}\n')
@@ -130,6 +134,11 @@ class AccessLog(unittest.TestCase):
         self.assertFalse(measure.log_ok(cut))
         self.assertFalse(measure.log_ok(self.account(b'{"msg":"request"}\n' * 2)))
         self.assertFalse(measure.log_ok(self.account(b'{"msg":"request"}\n' * 3 + b'not json\n')))
+
+    def test_with_access_log_off_a_request_line_fails(self):
+        """The row labelled ACCESS_LOG=off must show it: its stdout holds no request line."""
+        self.assertTrue(measure.log_ok(self.account(b'{"msg":"listening"}\n', access_log=False)))
+        self.assertFalse(measure.log_ok(self.account(b'{"msg":"request"}\n' * 3, access_log=False)))
 
 
 if __name__ == "__main__":
