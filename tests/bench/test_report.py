@@ -101,6 +101,19 @@ class Report(unittest.TestCase):
                 regenerated.append(os.path.basename(os.path.dirname(path)))
         self.assertGreaterEqual(len(regenerated), 2, regenerated)  # 2026-12-07 and 2026-12-07-own-code at least
 
+    def test_the_readme_quotes_the_runs_it_names(self):
+        """bench/README.md on the recorded runs (up to "What limits it"): every ratio and k-figure after a
+        link to a run's results.md is in that results.md (which Report regenerates from its results.json)."""
+        readme = pathlib.Path(BENCH, "README.md").read_text()
+        parts = re.split(r"\]\((results/[^)]+/results\.md)\)", readme[:readme.index("What limits it.")])
+        quoted = 0
+        for run, text in zip(parts[1::2], parts[2::2]):
+            md = pathlib.Path(BENCH, run).read_text()
+            for figure in re.findall(r"\b\d+\.\d+[xk]\b", text):
+                self.assertIn(figure, md, run)
+                quoted += 1
+        self.assertGreater(quoted, 30)
+
     def test_an_offline_run_says_so(self):
         """A run that could not get the pinned cpp-httplib says so in its first line."""
         res = json.loads(pathlib.Path(BENCH, "results", "2026-12-07-own-code", "results.json").read_text())
