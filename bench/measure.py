@@ -176,10 +176,13 @@ def machine():
     return {"cpu": model, "cores": os.cpu_count(), "kernel": platform.release(), "debian": debian}
 
 
-def pinned_httplib():
+def httplib_meta(specs):
+    """The cpp-httplib the favorite-athlete rows were built with, the pinned one (CMakeLists.txt), and
+    whether the run got the pin: offline, the service builds from Debian's source."""
     with open(os.path.join(HERE, "..", "CMakeLists.txt")) as f:
         m = re.search(r"cpp-httplib/v([0-9.]+)/httplib\.h", f.read())
-    return m.group(1) if m else "?"
+    built, pinned = sorted({s["httplib"] for s in specs if s["key"].startswith("fa")}), m.group(1) if m else "?"
+    return {"httplib": ", ".join(built), "httplib_pinned": pinned, "pin_reachable": built == [pinned]}
 
 
 def alternating(specs, rounds, cfg):
@@ -233,10 +236,8 @@ def run(specs, work, quick):
     meta = {"date": time.strftime("%Y-%m-%d %H:%M %Z"), "machine": machine(), "pinning": pinning,
             "load_before": "%.2f %.2f %.2f" % os.getloadavg(), "runs": runs, "seconds": seconds, "warmup": warmup,
             "quick": quick, "log_dir": logdir, "log_fs": fs,
-            "shapes": {key: label for key, label, _, _ in SHAPES}, "per_connection_by": "bench/servers.py"}
-    built, pinned = sorted({s["httplib"] for s in specs if s["key"].startswith("fa")}), pinned_httplib()
-    # Whether the run got the pinned cpp-httplib: offline, the service builds from Debian's source.
-    meta.update(httplib=", ".join(built), httplib_pinned=pinned, pin_reachable=built == [pinned])
+            "shapes": {key: label for key, label, _, _ in SHAPES}, "per_connection_by": "bench/servers.py",
+            **httplib_meta(specs)}
     results = {"meta": meta, "contestants": [measure_contestant(spec, cfg) for spec in specs]}
     if not quick:
         results["alternating"] = alternating(specs, ROUNDS, cfg)
@@ -264,5 +265,6 @@ def failures(results):
         pc = fa["shapes"]["ka1000"].get("per_connection", {})
         if pc.get("connections_with_no_response", 1) or pc.get("non_200", 1):
             bad.append(f"{fa['label']} / ka1000 per connection")
-        bad += [f"{fa['label']} / {k} access log" for k, s in fa["shapes"].items() if "log" not in s or not log_ok(s["log"])]
+        bad += [f"{fa['label']} / {k} access log" for k, s in fa["shapes"].items()
+                if "log" not in s or not log_ok(s["log"])]
     return bad

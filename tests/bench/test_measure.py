@@ -2,8 +2,9 @@
 """The measuring half's checks without wrk: bench/servers.py's clients count the responses on each
 connection, and a connection closed unanswered, a timeout and a non-200 (against a small server here
 that misbehaves on the connections it is told to); bench/measure.py's failures() fails a row with a
-connection never served, a non-2xx, a socket error, no request or a broken access log;
-servers.Server refuses a contestant whose GET / is not the service's body."""
+connection never served, a non-2xx, a socket error, no request or a broken access log (request
+lines where it is off included); servers.Server refuses a contestant whose GET / is not the
+service's body; the run says whether the service was built with the pinned cpp-httplib."""
 import itertools
 import os
 import socketserver
@@ -112,6 +113,16 @@ class Start(unittest.TestCase):
         with tempfile.TemporaryDirectory() as d:
             with self.assertRaisesRegex(RuntimeError, "did not return the service's body"):
                 servers.Server(spec, None, d).kill()  # kill: had it started
+
+
+class Meta(unittest.TestCase):
+    def test_only_the_pinned_cpp_httplib_is_the_pin(self):
+        """results.md's first line says whether the service was built with the pin (bench/report.py)."""
+        pinned = measure.httplib_meta([])["httplib_pinned"]
+        self.assertRegex(pinned, r"^\d+\.\d+\.\d+$")
+        for built, reachable in (([pinned], True), (["0.41.0"], False), ([pinned, "0.41.0"], False)):
+            specs = [{"key": f"fa{i}", "httplib": v} for i, v in enumerate(built)] + [{"key": "beast"}]
+            self.assertEqual(measure.httplib_meta(specs)["pin_reachable"], reachable, built)
 
 
 class AccessLog(unittest.TestCase):
