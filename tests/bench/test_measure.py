@@ -4,8 +4,11 @@ connection, and a connection closed unanswered, a timeout and a non-200 (against
 that misbehaves on the connections it is told to); bench/measure.py's failures() fails a row with a
 connection never served, a non-2xx, a socket error, no request or a broken access log (request
 lines where it is off included); servers.Server refuses a contestant whose GET / is not the
-service's body; the run says whether the service was built with the pinned cpp-httplib."""
+service's body; a full run has a row for every contestant bench/targets.json names; the run says
+whether the service was built with the pinned cpp-httplib."""
+import argparse
 import itertools
+import json
 import os
 import socketserver
 import sys
@@ -113,6 +116,20 @@ class Start(unittest.TestCase):
         with tempfile.TemporaryDirectory() as d:
             with self.assertRaisesRegex(RuntimeError, "did not return the service's body"):
                 servers.Server(spec, None, d).kill()  # kill: had it started
+
+
+class Rows(unittest.TestCase):
+    def test_every_contestant_a_target_names_is_a_row_of_a_full_run(self):
+        """Each key bench/targets.json names (every key of an alias) is a row of a full run: a row
+        dropped would leave its targets "not measured". nginx and Flask are rows where their tools are."""
+        args = argparse.Namespace(binary=os.environ["FA_BIN"], static_binary=os.environ["FA_BIN"],
+                                  musl_binary=os.environ["FA_BIN"], go_server="go", quick=False, peers=False)
+        with tempfile.TemporaryDirectory() as d:
+            rows = {s["key"] for s in servers.contestants(args, d)} | {p[0] for p in servers.PEERS} | {"nginx", "flask"}
+        with open(os.path.join(os.path.dirname(measure.__file__), "targets.json")) as f:
+            table = json.load(f)
+        names = {n for t in table["targets"] for n in (t.get("a"), t.get("b"), *t.get("each", ())) if n}
+        self.assertLessEqual({k for n in names - {"fa*"} for k in table["aliases"].get(n, [n])}, rows)
 
 
 class Meta(unittest.TestCase):
