@@ -119,17 +119,28 @@ class Start(unittest.TestCase):
 
 
 class Rows(unittest.TestCase):
+    def keys(self, quick):
+        """The contestants of a run, the test binary as every favorite-athlete build (none started)."""
+        fa = None if quick else os.environ["FA_BIN"]  # --quick builds no static binary
+        args = argparse.Namespace(binary=os.environ["FA_BIN"], static_binary=fa, musl_binary=fa, go_server="go",
+                                  quick=quick, peers=False)
+        with tempfile.TemporaryDirectory() as d:
+            return [s["key"] for s in servers.contestants(args, d)]
+
     def test_every_contestant_a_target_names_is_a_row_of_a_full_run(self):
         """Each key bench/targets.json names (every key of an alias) is a row of a full run: a row
         dropped would leave its targets "not measured". nginx and Flask are rows where their tools are."""
-        args = argparse.Namespace(binary=os.environ["FA_BIN"], static_binary=os.environ["FA_BIN"],
-                                  musl_binary=os.environ["FA_BIN"], go_server="go", quick=False, peers=False)
-        with tempfile.TemporaryDirectory() as d:
-            rows = {s["key"] for s in servers.contestants(args, d)} | {p[0] for p in servers.PEERS} | {"nginx", "flask"}
+        rows = {*self.keys(quick=False), *(p[0] for p in servers.PEERS), "nginx", "flask"}
         with open(os.path.join(os.path.dirname(measure.__file__), "targets.json")) as f:
             table = json.load(f)
         names = {n for t in table["targets"] for n in (t.get("a"), t.get("b"), *t.get("each", ())) if n}
         self.assertLessEqual({k for n in names - {"fa*"} for k in table["aliases"].get(n, [n])}, rows)
+
+    def test_a_quick_run_has_the_default_and_log_off_rows_and_one_other(self):
+        """bench.quick's checks of the access log (on, off, and the caller's ACCESS_LOG=off kept out)
+        need both rows."""
+        keys = self.keys(quick=True)
+        self.assertEqual((keys[:2], len(keys)), (["fa", "fa_nolog"], 3))
 
 
 class Meta(unittest.TestCase):
