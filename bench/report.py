@@ -228,7 +228,8 @@ def markdown(results, targets):
                  f"({m['log_fs']}), as a container runtime writes a pod's log to a file. The server is stopped with "
                  f"SIGTERM (its event loops write the lines they hold), then the file is counted, its last lines "
                  f"parsed as JSON, and deleted. Request lines must be at least the responses the clients counted "
-                 f"(readiness GET, warm-up, wrk runs, {by}).")
+                 f"(readiness GET, warm-up, wrk runs, {by})" +
+                 ("; with ACCESS_LOG=off, none." if any(not lg.get("access_log", True) for *_, lg in logged) else "."))
         L.append("")
         L.append("| contestant | load shape | log MB | lines | bytes per line | request lines / responses counted "
                  "| ends in whole JSON lines | graceful stop |")

@@ -1,9 +1,14 @@
 #!/usr/bin/env python3
 """The measuring half's checks without wrk: bench/servers.py's clients count the responses on each
-connection; bench/measure.py's failures() fails a row with a connection never served (against a
-small server here that can leave one connection unanswered), a non-2xx, a socket error, no request
-or a broken access log; servers.Server refuses a contestant whose GET / is not the service's body."""
+connection, and a connection closed unanswered, a timeout and a non-200 (against a small server here
+that misbehaves on the connections it is told to); bench/measure.py's failures() fails a row with a
+connection never served, a non-2xx, a socket error, no request or a broken access log (request
+lines where it is off included); servers.Server refuses a contestant whose GET / is not the
+service's body; a full run has a row for every contestant bench/targets.json names; the run says
+whether the service was built with the pinned cpp-httplib."""
+import argparse
 import itertools
+import json
 import os
 import socketserver
 import sys
@@ -15,26 +20,28 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import measure  # noqa: E402
 import servers  # noqa: E402
 
-REPLY = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n%s\r\n{}"
+REPLY = b"HTTP/1.1 %s\r\nContent-Length: 2\r\n%s\r\n{}"
 
 
-def serve(starve=None, close_every=0):
-    """A keep-alive server on a free port; the connection accepted `starve`-th is read but never
-    answered; with close_every, every close_every-th reply on a connection closes it."""
-    accepted = itertools.count()
+def serve(odd=(), close_every=0):
+    """A keep-alive server on a free port answering 200; odd maps the n-th connection accepted to what
+    it gets instead: "starve" (read, never answered), "drop" (closed unanswered) or "503". With
+    close_every, every close_every-th reply on a connection closes it."""
+    accepted, odd = itertools.count(), dict(odd)
 
     class Handler(socketserver.BaseRequestHandler):
         def handle(self):
-            starved = next(accepted) == starve
+            what = odd.get(next(accepted))
             for n in itertools.count(1):
                 try:
-                    if not self.request.recv(4096):
+                    if not self.request.recv(4096) or what == "drop":
                         return
                 except ConnectionResetError:  # the client's connections at its end
                     return
-                if not starved:
+                if what != "starve":
                     close = close_every and n % close_every == 0
-                    self.request.sendall(REPLY % (b"Connection: close\r\n" if close else b""))
+                    self.request.sendall(REPLY % (b"503 Busy" if what == "503" else b"200 OK",
+                                                  b"Connection: close\r\n" if close else b""))
                     if close:
                         return
 
@@ -47,20 +54,24 @@ def serve(starve=None, close_every=0):
     return server
 
 
+SOUND_LOG = {"ends_with_whole_line": True, "last_lines_json": 5, "last_lines_checked": 5, "request_lines": 9,
+             "responses_counted_by_clients": 9, "graceful_stop": True, "access_log": True}
+
+
 def failures(per_connection, **ka50):
     """measure.failures on one favorite-athlete row: 1000 connections counted per connection, and wrk's
-    figures at 50 (sound unless ka50 overrides them)."""
-    sound = {"non_2xx": 0, "requests": 1, "socket_errors": 0}
-    row = {"key": "fa", "label": "fa", "shapes": {"ka1000": dict(sound, per_connection=per_connection),
-                                                  "ka50": dict(sound, **ka50)}}
+    figures and the log at 50 (sound unless ka50 overrides them; None: no such figure)."""
+    sound = {"non_2xx": 0, "requests": 1, "socket_errors": 0, "log": SOUND_LOG}
+    ka50 = {k: v for k, v in dict(sound, **ka50).items() if v is not None}
+    row = {"key": "fa", "label": "fa", "shapes": {"ka1000": dict(sound, per_connection=per_connection), "ka50": ka50}}
     return measure.failures({"contestants": [row]})
 
 
 class PerConnection(unittest.TestCase):
-    def count(self, **server):
+    def count(self, timeout=2.0, **server):
         srv = serve(**server)
         try:
-            return servers.clients(srv.server_address[1], 20, 1.0)
+            return servers.clients(srv.server_address[1], 20, 1.0, timeout=timeout)
         finally:
             srv.shutdown()
             srv.server_close()
@@ -76,8 +87,14 @@ class PerConnection(unittest.TestCase):
         self.assertEqual(failures(pc), [])
 
     def test_a_connection_never_served_fails_the_row(self):
-        pc = self.count(starve=7)
+        pc = self.count(odd={7: "starve"})
         self.assertEqual((pc["connections_with_no_response"], pc["per_connection_min"]), (1, 0))
+        self.assertEqual(failures(pc), ["fa / ka1000 per connection"])
+
+    def test_a_connection_closed_unanswered_a_timeout_and_a_non_200_are_counted(self):
+        pc = self.count(timeout=0.5, odd={3: "drop", 5: "starve", 7: "503"})
+        self.assertEqual((pc["errors"], pc["timeouts"], pc["connections_with_no_response"]), (1, 1, 0))
+        self.assertGreater(pc["non_200"], 0)
         self.assertEqual(failures(pc), ["fa / ka1000 per connection"])
 
 
@@ -87,10 +104,8 @@ class Failures(unittest.TestCase):
         self.assertEqual(failures(served), [])
         for ka50 in ({"non_2xx": 1}, {"socket_errors": 1}, {"requests": 0}):
             self.assertEqual(failures(served, **ka50), ["fa / ka50"], ka50)
-        self.assertEqual(failures(dict(served, non_200=1)), ["fa / ka1000 per connection"])
-        broken = {"ends_with_whole_line": False, "last_lines_json": 5, "last_lines_checked": 5, "request_lines": 9,
-                  "responses_counted_by_clients": 9, "graceful_stop": True}
-        self.assertEqual(failures(served, log=broken), ["fa / ka50 access log"])
+        for log in (dict(SOUND_LOG, ends_with_whole_line=False), None):  # a broken log, or none
+            self.assertEqual(failures(served, log=log), ["fa / ka50 access log"], log)
 
 
 class Start(unittest.TestCase):
@@ -103,22 +118,66 @@ class Start(unittest.TestCase):
                 servers.Server(spec, None, d).kill()  # kill: had it started
 
 
+class Rows(unittest.TestCase):
+    def keys(self, quick):
+        """The contestants of a run, the test binary as every favorite-athlete build (none started)."""
+        fa = None if quick else os.environ["FA_BIN"]  # --quick builds no static binary
+        args = argparse.Namespace(binary=os.environ["FA_BIN"], static_binary=fa, musl_binary=fa, go_server="go",
+                                  quick=quick, peers=False)
+        with tempfile.TemporaryDirectory() as d:
+            return [s["key"] for s in servers.contestants(args, d)]
+
+    def test_every_contestant_a_target_names_is_a_row_of_a_full_run(self):
+        """Each key bench/targets.json names (every key of an alias) is a row of a full run: a row
+        dropped would leave its targets "not measured". nginx and Flask are rows where their tools are."""
+        rows = {*self.keys(quick=False), *(p[0] for p in servers.PEERS), "nginx", "flask"}
+        with open(os.path.join(os.path.dirname(measure.__file__), "targets.json")) as f:
+            table = json.load(f)
+        names = {n for t in table["targets"] for n in (t.get("a"), t.get("b"), *t.get("each", ())) if n}
+        self.assertLessEqual({k for n in names - {"fa*"} for k in table["aliases"].get(n, [n])}, rows)
+
+    def test_a_quick_run_has_the_default_and_log_off_rows_and_one_other(self):
+        """bench.quick's checks of the access log (on, off, and the caller's ACCESS_LOG=off kept out)
+        need both rows."""
+        keys = self.keys(quick=True)
+        self.assertEqual((keys[:2], len(keys)), (["fa", "fa_nolog"], 3))
+
+
+class Meta(unittest.TestCase):
+    def test_only_the_pinned_cpp_httplib_is_the_pin(self):
+        """results.md's first line says whether the service was built with the pin (bench/report.py)."""
+        pinned = measure.httplib_meta([])["httplib_pinned"]
+        self.assertRegex(pinned, r"^\d+\.\d+\.\d+$")
+        for built, reachable in (([pinned], True), (["0.41.0"], False), ([pinned, "0.41.0"], False)):
+            specs = [{"key": f"fa{i}", "httplib": v} for i, v in enumerate(built)] + [{"key": "beast"}]
+            self.assertEqual(measure.httplib_meta(specs)["pin_reachable"], reachable, built)
+
+
 class AccessLog(unittest.TestCase):
-    def account(self, text, responses=3):
+    def account(self, text, responses=3, graceful=True, access_log=True):
         with tempfile.NamedTemporaryFile() as f:
             f.write(text)
             f.flush()
-            return dict(measure.check_log(f.name), responses_counted_by_clients=responses, graceful_stop=True)
+            return dict(measure.check_log(f.name), responses_counted_by_clients=responses, graceful_stop=graceful,
+                        access_log=access_log)
 
     def test_whole_lines_for_every_response_pass(self):
         lg = self.account(b'{"msg":"request"}\n' * 3 + b'{"msg":"stopped"}\n')
         self.assertEqual((lg["lines"], lg["request_lines"], lg["last_lines_json"]), (4, 3, 4))
         self.assertTrue(measure.log_ok(lg))
 
-    def test_a_line_cut_short_or_missing_fails(self):
-        self.assertFalse(measure.log_ok(self.account(b'{"msg":"request"}\n' * 3 + b'{"msg":"requ')))
+    def test_a_line_cut_short_or_missing_or_a_stop_not_graceful_fails(self):
+        self.assertFalse(measure.log_ok(self.account(b'{"msg":"request"}\n' * 3, graceful=False)))
+        cut = self.account(b'{"msg":"request"}\n' * 4 + b'{"msg":"request","st')
+        self.assertEqual((cut["lines"], cut["request_lines"]), (4, 4))  # the line cut short not counted
+        self.assertFalse(measure.log_ok(cut))
         self.assertFalse(measure.log_ok(self.account(b'{"msg":"request"}\n' * 2)))
         self.assertFalse(measure.log_ok(self.account(b'{"msg":"request"}\n' * 3 + b'not json\n')))
+
+    def test_with_access_log_off_a_request_line_fails(self):
+        """The row labelled ACCESS_LOG=off must show it: its stdout holds no request line."""
+        self.assertTrue(measure.log_ok(self.account(b'{"msg":"listening"}\n', access_log=False)))
+        self.assertFalse(measure.log_ok(self.account(b'{"msg":"request"}\n' * 3, access_log=False)))
 
 
 if __name__ == "__main__":
