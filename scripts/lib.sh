@@ -62,9 +62,7 @@ without_service_starts() {
 
 # The systemd service units installed packages ship, one per line.
 installed_units() {
-  dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' 2>/dev/null | awk '$1 == "ii" { print $2 }' |
-    xargs -r dpkg-query -L 2>/dev/null | sed -n 's#^/lib/systemd/system/\([^/]*\.service\)$#\1#p' |
-    sort -u
+  dpkg-query -S '/lib/systemd/system/*.service' 2>/dev/null | sed -n 's#^.*: /lib/systemd/system/\([^/]*\)$#\1#p' | sort -u
 }
 
 # disable_new_units BEFORE: units that appeared since BEFORE (a list from installed_units) are not
