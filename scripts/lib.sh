@@ -62,9 +62,7 @@ without_service_starts() {
 
 # The systemd service units installed packages ship, one per line.
 installed_units() {
-  dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' 2>/dev/null | awk '$1 == "ii" { print $2 }' |
-    xargs -r dpkg-query -L 2>/dev/null | sed -n 's#^/lib/systemd/system/\([^/]*\.service\)$#\1#p' |
-    sort -u
+  dpkg-query -S '/lib/systemd/system/*.service' 2>/dev/null | sed -n 's#^.*: /lib/systemd/system/\([^/]*\)$#\1#p' | sort -u
 }
 
 # disable_new_units BEFORE: units that appeared since BEFORE (a list from installed_units) are not
@@ -208,19 +206,14 @@ npm_ci() {
   npm ci --prefix "$1" --no-audit --no-fund --loglevel=error >/dev/null
 }
 
-# The tools a preset needs beyond the Debian packages: musl's is zig, pinned in toolchains/zig.
-install_preset_tools() {
-  [[ $1 == musl ]] || return 0
-  npm ls --prefix "${ROOT}/toolchains/zig" >/dev/null 2>&1 || npm_ci "${ROOT}/toolchains/zig"
-}
-
 # build_preset PRESET [ARG...]: configures and builds a preset; ARGs go to cmake --build (the
 # benchmark builds `--target favorite-athlete` alone). From the checkout's root, whatever the
 # caller's directory: CMake reads CMakePresets.json from the current one.
 build_preset() {
   local preset="$1"
   local -a args
-  install_preset_tools "${preset}"
+  # musl's compiler is zig, pinned in toolchains/zig.
+  [[ ${preset} != musl ]] || npm ls --prefix "${ROOT}/toolchains/zig" >/dev/null 2>&1 || npm_ci "${ROOT}/toolchains/zig"
   mapfile -t args < <(deps_cmake_args "${preset}")
   log "configuring and building preset ${preset}"
   local errors # configure's stderr (its stdout goes to /dev/null)

@@ -7,7 +7,8 @@
 #   - apt_install runc fails with a message naming runc and what apt would remove there
 #     (containerd.io and docker-ce: apt's own plan, which --no-remove refuses);
 #   - install_debian_packages counts runc as present when containerd.io provides it;
-#   - without_service_starts puts a denying policy-rc.d in place for the command only.
+#   - without_service_starts puts a denying policy-rc.d in place for the command only, and
+#     disables the service units the command's packages enabled for the next boot.
 # Exit 77 (skipped) without apt-get (not Debian).
 set -Eeuo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -98,3 +99,18 @@ printf '#!/bin/sh\nexit 0\n' >"$FA_POLICY_RC_D"
 bash -c 'source "$1/scripts/lib.sh"; without_service_starts false' _ "$root" && fail "a failing command was reported as success"
 [[ $(cat "$FA_POLICY_RC_D") == $'#!/bin/sh\nexit 0' ]] || fail "the previous policy-rc.d was not restored"
 ok "without_service_starts: starts denied during the command only, previous policy restored"
+
+# without_service_starts: a unit that appeared during the command (nginx's, enabled by its package)
+# is disabled for the next boot, one that was there before is not. dpkg's file lists and
+# deb-systemd-helper are stand-ins.
+mkdir -p "$work/units-bin"
+printf 'cron: /lib/systemd/system/cron.service\n' >"$work/units"
+printf '#!/bin/sh\ncat "%s"\n' "$work/units" >"$work/units-bin/dpkg-query"
+# shellcheck disable=SC2016 # the stub's own arguments
+printf '#!/bin/sh\n[ "$1" != disable ] || echo "$2" >>"%s"\n' "$work/disabled" >"$work/units-bin/deb-systemd-helper"
+chmod +x "$work/units-bin/"*
+PATH="$work/units-bin:$PATH" bash -c 'source "$1/scripts/lib.sh"
+  without_service_starts sh -c "echo \"nginx-common: /lib/systemd/system/nginx.service\" >>\"\$0\"" "$2"' _ "$root" "$work/units" ||
+  fail "without_service_starts failed"
+[[ $(cat "$work/disabled" 2>/dev/null) == nginx.service ]] || fail "disabled '$(cat "$work/disabled" 2>/dev/null)', want nginx.service alone"
+ok "without_service_starts: the unit the command's package enabled is disabled, the others are left"

@@ -22,8 +22,9 @@ endforeach()
 # 240 s. The timeout only catches a hang: it asserts no speed.
 set_tests_properties(deploy.bats PROPERTIES TIMEOUT 900)
 # What --no-remove buys: scripts/lib.sh's apt_install fails, naming what apt would remove, where
-# plain apt would remove Docker; and it starts no service. An apt simulation against a crafted dpkg
-# status (tests/deploy/apt_install_keeps_packages.sh); reads the system only.
+# plain apt would remove Docker; and it starts no service, nor leaves one enabled for the next boot.
+# An apt simulation against a crafted dpkg status (tests/deploy/apt_install_keeps_packages.sh);
+# reads the system only.
 add_test(NAME deploy.apt_install_keeps_packages COMMAND bash ${FA_DEPLOY_TEST_DIR}/apt_install_keeps_packages.sh)
 set_tests_properties(deploy.apt_install_keeps_packages PROPERTIES LABELS deploy SKIP_RETURN_CODE 77 TIMEOUT 120)
 # Offline configure: one line naming FA_DEPS_SOURCE=debian when cpp-httplib cannot be downloaded.

@@ -6,8 +6,8 @@
 #   (no option)  clang-format's own check mode (--dry-run --Werror): every line it would change,
 #                then the command that fixes them; exit 1
 #   --fix        formats them in place instead (what scripts/format.sh runs)
-#   --self-test  a formatted copy of a source passes, the copy with its indentation broken is
-#                reported, and passes once fixed
+#   --self-test  on a throwaway repository, a formatted copy of a source passes, a copy with its
+#                indentation broken is reported, and passes once fixed
 #
 # The formatter is pinned to major version 14 (Debian 12's; other versions format some lines
 # differently): $FA_CLANG_FORMAT, else clang-format-14, else clang-format on PATH. None, or another
@@ -59,27 +59,33 @@ check() {
   return 1
 }
 
+# The script itself, as format.clang_format and scripts/format.sh run it, on a throwaway repository:
+# a tracked file formatted, a new untracked one with its indentation broken, a tracked one deleted
+# from the work tree, and an ignored one under build/.
 self_test() {
   local root="$1" tmp out
   tmp=$(mktemp -d)
   # shellcheck disable=SC2064 # expand tmp now: it is local
   trap "rm -rf '${tmp}'" EXIT
-  list_files "${root}" | grep -qx 'tests/fuzz/fuzz_request.cpp' || die "self-test: the file list lacks tests/"
-  ! list_files "${root}" | grep -q '^build/' || die "self-test: the file list has files under build/"
+  git -C "${tmp}" init -q
   cp "${root}/.clang-format" "${tmp}/"
   cp "${root}/server.cpp" "${tmp}/good.cpp"
   run_clang_format "${tmp}" -i good.cpp
-  sed 's/^  \([^ ]\)/   \1/' "${tmp}/good.cpp" >"${tmp}/bad.cpp"
-  ! cmp -s "${tmp}/good.cpp" "${tmp}/bad.cpp" || die "self-test: server.cpp has no indented line to break"
-  check "${tmp}" good.cpp || die "self-test: a formatted file fails the check"
-  out=$(check "${tmp}" good.cpp bad.cpp 2>&1) && die "self-test: a file with 3-space indents passes the check"
+  touch "${tmp}/gone.cpp"
+  git -C "${tmp}" add good.cpp gone.cpp
+  rm "${tmp}/gone.cpp"
+  bash "$0" "${tmp}" || die "self-test: a formatted file fails the check"
+  sed 's/^  \([^ ]\)/   \1/' "${tmp}/good.cpp" >"${tmp}/bad.hpp"
+  ! cmp -s "${tmp}/good.cpp" "${tmp}/bad.hpp" || die "self-test: server.cpp has no indented line to break"
+  mkdir "${tmp}/build" && cp "${tmp}/bad.hpp" "${tmp}/build/" && echo build/ >"${tmp}/.gitignore"
+  out=$(bash "$0" "${tmp}" 2>&1) && die "self-test: a file with 3-space indents passes the check"
   head -n4 <<<"${out}" | sed 's/^/    | /'
-  grep -qE '^bad\.cpp:[0-9]+:[0-9]+: error: ' <<<"${out}" || die "self-test: bad.cpp's lines are not reported"
-  ! grep -q 'good\.cpp' <<<"${out}" || die "self-test: a formatted file is reported"
+  grep -qE '^bad\.hpp:[0-9]+:[0-9]+: error: ' <<<"${out}" || die "self-test: bad.hpp's lines are not reported"
+  ! grep -qE 'good\.cpp|build/' <<<"${out}" || die "self-test: a formatted or an ignored file is reported"
   grep -q 'Fix: scripts/format.sh' <<<"${out}" || die "self-test: the fix command is not shown"
-  run_clang_format "${tmp}" -i bad.cpp
-  cmp -s "${tmp}/good.cpp" "${tmp}/bad.cpp" || die "self-test: --fix did not restore bad.cpp"
-  log "self-test OK: the broken copy is reported with the fix command, and passes once fixed"
+  bash "$0" --fix "${tmp}" >/dev/null 2>&1 || die "self-test: --fix failed"
+  cmp -s "${tmp}/good.cpp" "${tmp}/bad.hpp" || die "self-test: --fix did not restore bad.hpp"
+  log "self-test OK: the broken file is reported with the fix command, and passes once fixed"
 }
 
 main() {

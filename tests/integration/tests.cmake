@@ -19,3 +19,15 @@ foreach(suite IN ITEMS contract connections malformed lifecycle metrics access_l
 endforeach()
 # adversarial: hostile input and clients with RSS/fd figures, and a short soak (FA_SOAK_SECONDS).
 fa_python_test(integration.adversarial ${CMAKE_CURRENT_LIST_DIR}/test_adversarial.py "integration;adversarial" 180)
+# The sanitizer runs (asan, tsan presets) can fail: a deliberate bug of each instrumented kind
+# (tests/integration/sanitizer_canary.cpp) must be reported, or the binaries were not instrumented.
+if(FAVORITE_ATHLETE_SANITIZE)
+  add_executable(sanitizer_canary ${CMAKE_CURRENT_LIST_DIR}/sanitizer_canary.cpp)
+  target_link_libraries(sanitizer_canary PRIVATE project_options Threads::Threads)
+  string(REPLACE "," ";" _fa_sanitizers "${FAVORITE_ATHLETE_SANITIZE}")
+  foreach(_fa_sanitizer IN LISTS _fa_sanitizers)
+    add_test(NAME integration.sanitizer_${_fa_sanitizer} COMMAND sanitizer_canary ${_fa_sanitizer})
+    set_tests_properties(integration.sanitizer_${_fa_sanitizer} PROPERTIES LABELS integration
+      PASS_REGULAR_EXPRESSION "AddressSanitizer: heap-buffer-overflow|runtime error: signed integer overflow|ThreadSanitizer: data race")
+  endforeach()
+endif()
