@@ -1,5 +1,6 @@
 """Process behaviour: configuration errors, flags, and graceful shutdown on SIGTERM (that Ctrl-C's
 SIGINT stops it as gracefully, under load: e2e.shutdown)."""
+import os
 import signal
 import socket
 import subprocess
@@ -62,6 +63,17 @@ class Configuration(unittest.TestCase):
             self.assertRegex(line, ADDRESS_IN_USE)
             self.assertEqual(get(first.port)[0], 200)
 
+    def test_threads_auto_is_one_event_loop_per_cpu_it_may_run_on(self):
+        for env, loops in (({}, len(os.sched_getaffinity(0))), ({"THREADS": "3"}, 3)):
+            with Server(env=env) as server:
+                self.assertEqual(server.listening["event_loops"], loops, env)
+
+    def test_only_the_bind_address_is_listened_on(self):
+        with Server(env={"METRICS_PORT": "0"}) as server:  # BIND_ADDRESS=127.0.0.1
+            for port in (server.port, server.metrics_port):
+                with self.assertRaises(ConnectionRefusedError):
+                    socket.create_connection(("127.0.0.2", port), timeout=1)
+
     def test_help_and_version(self):
         result = run(["--help"])
         self.assertEqual(result.returncode, 0)
@@ -78,6 +90,12 @@ class Configuration(unittest.TestCase):
             self.assertEqual(failed.returncode, 1)
             self.assertIn("status 404", failed.stderr)
         self.assertEqual(run(["--check", f"http://127.0.0.1:{free_port()}/healthz"]).returncode, 1)
+        with socket.socket() as silent:  # connections wait in its backlog, never answered
+            silent.bind(("127.0.0.1", 0))
+            silent.listen()
+            started = time.monotonic()
+            self.assertEqual(run(["--check", f"http://127.0.0.1:{silent.getsockname()[1]}/healthz"]).returncode, 1)
+            self.assertLess(time.monotonic() - started, 3)
 
 
 class Shutdown(unittest.TestCase):
