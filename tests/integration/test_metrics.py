@@ -1,5 +1,6 @@
 """GET /metrics on the metrics port (METRICS_PORT): the Prometheus text exposition reflects what
-the public port did (that the public port never serves it is a row of fa_test.contract())."""
+the public port did (that the public port never serves it is a row of fa_test.contract(); that it
+is scraped while draining and closes first: test_lifecycle.py's Shutdown)."""
 import re
 import time
 import unittest
@@ -87,16 +88,6 @@ class Metrics(unittest.TestCase):
             self.assertIn("favorite_athlete_http_requests_in_flight", scrape(server.metrics_port))
             self.assertLess(time.monotonic() - started, 1.0)
             idle.close()
-
-    def test_scraped_while_draining_then_closed_before_the_public_port(self):
-        with Server(env=dict(METRICS, DRAIN_SECONDS="1")) as server:
-            get(server.port)
-            server.signal()
-            server.next_log(msg="draining")
-            # Still scraped while draining.
-            self.assertIn("favorite_athlete_http_requests_in_flight", scrape(server.metrics_port))
-            self.assertEqual(server.wait(), 0)
-            self.assertEqual(server.remaining_logs()[-1]["msg"], "stopped")
 
     def test_off_by_default(self):
         with Server() as server:
