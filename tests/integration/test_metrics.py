@@ -96,7 +96,7 @@ class Metrics(unittest.TestCase):
     def test_idle_connections_and_partial_heads_hold_no_thread(self):
         # cpp-httplib's own server held a worker per keep-alive connection until its timeout, so
         # with every worker held by an idle client the next one waited that long.
-        env = dict(METRICS, THREADS="1", KEEPALIVE_TIMEOUT_SECONDS="30", READ_TIMEOUT_SECONDS="2")
+        env = dict(METRICS, THREADS="1", KEEPALIVE_TIMEOUT_SECONDS="30")
         with Server(env=env) as server:
             idle = Reader(connect(server.port))
             self.assertEqual(idle.ask(req())[0], 200)
@@ -117,12 +117,6 @@ class Metrics(unittest.TestCase):
             self.assertEqual(idle.ask(req())[0], 200)  # idle, not closed: served again
             slow.sendall(b"\r\n")  # the head completes: answered
             self.assertEqual(Reader(slow).response()[0], 200)
-
-            stalled = connect(server.port)
-            stalled.sendall(b"GET / HTTP/1.1\r\n")
-            started = time.monotonic()
-            self.assertTrue(Reader(stalled).closed(timeout=5))  # at READ_TIMEOUT_SECONDS
-            self.assertGreater(time.monotonic() - started, 1.5)
 
 
 if __name__ == "__main__":
