@@ -1,5 +1,6 @@
 """Process behaviour: configuration errors, flags, and graceful shutdown on SIGTERM (that Ctrl-C's
 SIGINT stops it as gracefully, under load: e2e.shutdown)."""
+import os
 import signal
 import socket
 import subprocess
@@ -8,6 +9,7 @@ import time
 import unittest
 
 from fa_test import BIN, connect, free_port, get, GREETING, main, Reader, req, SANITIZER_REPORT, Server
+from test_metrics import scrape
 
 # strerror(EADDRINUSE): glibc says "Address already in use", musl "Address in use".
 ADDRESS_IN_USE = r"Address (already )?in use"
@@ -62,6 +64,17 @@ class Configuration(unittest.TestCase):
             self.assertRegex(line, ADDRESS_IN_USE)
             self.assertEqual(get(first.port)[0], 200)
 
+    def test_threads_auto_is_one_event_loop_per_cpu_it_may_run_on(self):
+        for env, loops in (({}, len(os.sched_getaffinity(0))), ({"THREADS": "3"}, 3)):
+            with Server(env=env) as server:
+                self.assertEqual(server.listening["event_loops"], loops, env)
+
+    def test_only_the_bind_address_is_listened_on(self):
+        with Server(env={"METRICS_PORT": "0"}) as server:  # BIND_ADDRESS=127.0.0.1
+            for port in (server.port, server.metrics_port):
+                with self.assertRaises(ConnectionRefusedError):
+                    socket.create_connection(("127.0.0.2", port), timeout=1)
+
     def test_help_and_version(self):
         result = run(["--help"])
         self.assertEqual(result.returncode, 0)
@@ -78,11 +91,18 @@ class Configuration(unittest.TestCase):
             self.assertEqual(failed.returncode, 1)
             self.assertIn("status 404", failed.stderr)
         self.assertEqual(run(["--check", f"http://127.0.0.1:{free_port()}/healthz"]).returncode, 1)
+        with socket.socket() as silent:  # connections wait in its backlog, never answered
+            silent.bind(("127.0.0.1", 0))
+            silent.listen()
+            started = time.monotonic()
+            self.assertEqual(run(["--check", f"http://127.0.0.1:{silent.getsockname()[1]}/healthz"]).returncode, 1)
+            self.assertLess(time.monotonic() - started, 3)
 
 
 class Shutdown(unittest.TestCase):
     def test_sigterm_drains_then_finishes_in_flight_and_exits_0(self):
-        server = Server(env={"DRAIN_SECONDS": "2", "SHUTDOWN_TIMEOUT_SECONDS": "5", "READ_TIMEOUT_SECONDS": "10"})
+        server = Server(env={"DRAIN_SECONDS": "2", "SHUTDOWN_TIMEOUT_SECONDS": "5", "READ_TIMEOUT_SECONDS": "10",
+                             "METRICS_PORT": "0"})
         with server:
             port = server.port
             keep_alive = Reader(connect(port))  # kept alive from before SIGTERM
@@ -94,6 +114,7 @@ class Shutdown(unittest.TestCase):
             server.signal(signal.SIGTERM)
             self.assertEqual(server.next_log(msg="draining")["drain_seconds"], 2)
             self.assertEqual(get(port, "/readyz")[0], 503)
+            self.assertIn("favorite_athlete_http_requests_in_flight", scrape(server.metrics_port))  # still scraped
             status, headers, body = get(port, "/")
             self.assertEqual((status, body), (200, GREETING))
             # During the drain a connection gets one answer, saying close (clients move to other
@@ -111,9 +132,11 @@ class Shutdown(unittest.TestCase):
             self.assertEqual((status, headers.get("connection")), (200, "close"))
             self.assertTrue(pipelined.closed(), "a request pipelined behind a close answer was answered")
 
-            time.sleep(2.5)  # past the drain: no longer accepting
-            with self.assertRaises(ConnectionRefusedError):
-                socket.create_connection(("127.0.0.1", port), timeout=1)
+            # Past the drain, a request still in flight: neither port accepts (the metrics port closes first).
+            time.sleep(2.5)
+            for closed in (port, server.metrics_port):
+                with self.assertRaises(ConnectionRefusedError):
+                    socket.create_connection(("127.0.0.1", closed), timeout=1)
             in_flight.sendall(b"\r\n")
             status, _, body = Reader(in_flight).response()
             self.assertEqual((status, body), (200, GREETING))

@@ -14,9 +14,9 @@ REFUSED = (*range(400, 500), None)  # a Case's status: any 4xx, or a close witho
 
 
 def last_answer(name, raw, status=REFUSED, **fields):
-    """A fa_test.Case whose answer says Connection: close and is the last on its connection:
+    """A fa_test.Case whose answer says Connection: close (and no Keep-Alive) and is the last on its connection:
     nothing sent after the request (a body, a request pipelined behind it, the probe) is answered."""
-    return Case(name, "", "", raw, status, True, headers={"connection": r"^close$"}, **fields)
+    return Case(name, "", "", raw, status, True, headers={"connection": r"^close$", "keep-alive": None}, **fields)
 
 
 CASES = [

@@ -68,10 +68,10 @@ class Server:
             wait_until(lambda: self.proc.poll() is not None or accepts(self.port), 5, f"the server on port {self.port}")
             assert self.proc.poll() is None, f"the server exited with {self.proc.returncode}: {self.stderr}"
         else:
-            first = self.next_log(timeout=5)
-            assert first["msg"] == "listening", first
-            self.port = first["port"]
-            self.metrics_port = first.get("metrics_port")  # "off" unless METRICS_PORT is set
+            self.listening = self.next_log(timeout=5)  # the start line: ports, event loops, limits
+            assert self.listening["msg"] == "listening", self.listening
+            self.port = self.listening["port"]
+            self.metrics_port = self.listening.get("metrics_port")  # "off" unless METRICS_PORT is set
 
     @staticmethod
     def _pump(stream, sink):
