@@ -5,18 +5,24 @@ that misbehaves on the connections it is told to); bench/measure.py's failures()
 connection never served, a non-2xx, a socket error, no request or a broken access log (request
 lines where it is off included); servers.Server refuses a contestant whose GET / is not the
 service's body; a full run has a row for every contestant bench/targets.json names; the run says
-whether the service was built with the pinned cpp-httplib."""
+whether the service was built with the pinned cpp-httplib; bench/instructions.py's figure is per
+request (valgrind)."""
 import argparse
 import itertools
 import json
 import os
+import shutil
 import socketserver
 import sys
 import tempfile
 import threading
 import unittest
+from unittest import mock
+
+import fa_test  # tests/lib, on PYTHONPATH under ctest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
+import instructions  # noqa: E402
 import measure  # noqa: E402
 import servers  # noqa: E402
 
@@ -143,6 +149,26 @@ class Rows(unittest.TestCase):
         self.assertEqual((keys[:2], len(keys)), (["fa", "fa_nolog"], 3))
 
 
+class Instructions(unittest.TestCase):
+    def test_the_figure_is_per_request_whatever_the_count(self):
+        """The idle run (the start, about 100 requests' worth) is subtracted and every thread counted:
+        400 and 1600 requests give the same instructions per request (here 23.7k and 23.6k), where
+        the start left in would put 400's about 20% above 1600's."""
+        if not shutil.which("valgrind"):
+            self.skipTest("valgrind is not installed (Debian valgrind)")
+        args = argparse.Namespace(binary=os.environ["FA_BIN"], static_binary=None, musl_binary=None, go_server=None,
+                                  quick=True, peers=False)
+        with tempfile.TemporaryDirectory() as d:
+            spec = next(s for s in servers.contestants(args, d) if s["key"] == "fa")
+            got = {}
+            for n in (400, 1600):
+                with mock.patch.object(instructions, "REQUESTS", n):
+                    got[n] = instructions.measure(spec, os.path.join(d, str(n)), None)
+        self.assertNotIn("error", got[400], got)
+        self.assertAlmostEqual(got[400]["per_request"] / got[1600]["per_request"], 1, delta=0.03, msg=got)
+        self.assertTrue(0 < got[1600]["httplib_share"] < 1, got)  # the ci binary has symbols
+
+
 class Meta(unittest.TestCase):
     def test_only_the_pinned_cpp_httplib_is_the_pin(self):
         """results.md's first line says whether the service was built with the pin (bench/report.py)."""
@@ -181,4 +207,4 @@ class AccessLog(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    fa_test.main()
