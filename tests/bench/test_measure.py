@@ -124,14 +124,18 @@ class Start(unittest.TestCase):
                 servers.Server(spec, None, d).kill()  # kill: had it started
 
 
+def contestants(quick, workdir):
+    """The specs of a run, the test binary as every favorite-athlete build (none started)."""
+    fa = None if quick else os.environ["FA_BIN"]  # --quick builds no static binary
+    args = argparse.Namespace(binary=os.environ["FA_BIN"], static_binary=fa, musl_binary=fa, go_server="go",
+                              quick=quick, peers=False)
+    return servers.contestants(args, workdir)
+
+
 class Rows(unittest.TestCase):
     def keys(self, quick):
-        """The contestants of a run, the test binary as every favorite-athlete build (none started)."""
-        fa = None if quick else os.environ["FA_BIN"]  # --quick builds no static binary
-        args = argparse.Namespace(binary=os.environ["FA_BIN"], static_binary=fa, musl_binary=fa, go_server="go",
-                                  quick=quick, peers=False)
         with tempfile.TemporaryDirectory() as d:
-            return [s["key"] for s in servers.contestants(args, d)]
+            return [s["key"] for s in contestants(quick, d)]
 
     def test_every_contestant_a_target_names_is_a_row_of_a_full_run(self):
         """Each key bench/targets.json names (every key of an alias) is a row of a full run: a row
@@ -153,13 +157,11 @@ class Instructions(unittest.TestCase):
     def test_the_figure_is_per_request_whatever_the_count(self):
         """The idle run (the start, about 100 requests' worth) is subtracted and every thread counted:
         400 and 1600 requests give the same instructions per request (here 23.7k and 23.6k), where
-        the start left in would put 400's about 20% above 1600's."""
+        the start left in puts 400's 18% above 1600's."""
         if not shutil.which("valgrind"):
             self.skipTest("valgrind is not installed (Debian valgrind)")
-        args = argparse.Namespace(binary=os.environ["FA_BIN"], static_binary=None, musl_binary=None, go_server=None,
-                                  quick=True, peers=False)
         with tempfile.TemporaryDirectory() as d:
-            spec = next(s for s in servers.contestants(args, d) if s["key"] == "fa")
+            spec = next(s for s in contestants(True, d) if s["key"] == "fa")
             got = {}
             for n in (400, 1600):
                 with mock.patch.object(instructions, "REQUESTS", n):
