@@ -224,5 +224,5 @@ build_preset() {
     die "cmake --preset ${preset} failed (see above)"
   fi
   [[ -z ${errors} ]] || printf '%s\n' "${errors}" >&2
-  (cd "${ROOT}" && cmake --build --preset "${preset}" "${@:2}")
+  cmake --build "${ROOT}/build/${preset}" "${@:2}" # the preset's binaryDir
 }
