@@ -6,11 +6,9 @@
 # performance targets are reported, not asserted.
 # Skips (77) without wrk or go (Debian wrk, golang-go); FA_TESTS_NO_SKIP=1 makes that a failure.
 # Run: ctest -L bench
-add_test(NAME bench.quick
-  COMMAND "${CMAKE_CURRENT_SOURCE_DIR}/bench/benchmark.py" --quick --no-install
-          --binary "$<TARGET_FILE:favorite-athlete>" --out "${CMAKE_CURRENT_BINARY_DIR}/bench-quick")
-set_tests_properties(bench.quick PROPERTIES
-  LABELS bench SKIP_RETURN_CODE 77 TIMEOUT 240 PROCESSORS 2 RUN_SERIAL TRUE
+fa_test(bench.quick bench 240 "${CMAKE_CURRENT_SOURCE_DIR}/bench/benchmark.py" --quick --no-install
+  --binary "$<TARGET_FILE:favorite-athlete>" --out "${CMAKE_CURRENT_BINARY_DIR}/bench-quick")
+set_tests_properties(bench.quick PROPERTIES PROCESSORS 2 RUN_SERIAL TRUE
   ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1;ACCESS_LOG=off")
 # The reporting half and the measuring half's checks alone, no server under load, no wrk: what
 # each proves is its file's docstring.

@@ -7,8 +7,6 @@ fa_python_test(conformance.checklist ${CMAKE_CURRENT_LIST_DIR}/test_checklist.py
 if(NOT Python3_Interpreter_FOUND)
   return()  # no Python: the checklist already shows as skipped
 endif()
-add_test(NAME conformance.differential
-  COMMAND Python3::Interpreter -B "${CMAKE_CURRENT_LIST_DIR}/../../bench/benchmark.py" --differential --no-install
-          --binary "$<TARGET_FILE:favorite-athlete>")
-set_tests_properties(conformance.differential PROPERTIES
-  LABELS conformance SKIP_RETURN_CODE 77 TIMEOUT 300 ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1")
+fa_test(conformance.differential conformance 300 Python3::Interpreter -B "${PROJECT_SOURCE_DIR}/bench/benchmark.py"
+  --differential --no-install --binary "$<TARGET_FILE:favorite-athlete>")
+set_tests_properties(conformance.differential PROPERTIES ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1")

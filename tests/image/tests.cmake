@@ -24,32 +24,26 @@ else()
       list(APPEND _fa_forward "-D${_fa_var}=${${_fa_var}}")
     endif()
   endforeach()
-  add_test(NAME image.static_build COMMAND "${_fa_img_dir}/image_checks.sh" static_build
+  fa_test(image.static_build image 900 "${_fa_img_dir}/image_checks.sh" static_build
     "${CMAKE_CURRENT_SOURCE_DIR}" "${_fa_static_dir}" ${_fa_forward})
-  set_tests_properties(image.static_build PROPERTIES
-    LABELS image FIXTURES_SETUP fa_image_static_binary SKIP_RETURN_CODE 77 TIMEOUT 900 PROCESSORS 2)
+  set_tests_properties(image.static_build PROPERTIES FIXTURES_SETUP fa_image_static_binary PROCESSORS 2)
   set(_fa_static_fixture fa_image_static_binary)
 endif()
 
 # image_checks.sh CHECK ...: one shell script, one named check per test (tests/image/README.md).
-foreach(_fa_check static_binary smoke_podman)
-  add_test(NAME image.${_fa_check} COMMAND "${_fa_img_dir}/image_checks.sh" ${_fa_check} "${_fa_static_bin}")
-endforeach()
-add_test(NAME image.podman_scratch
-  COMMAND "${_fa_img_dir}/image_checks.sh" podman_scratch "${_fa_static_bin}" "${_fa_dockerfile}")
+fa_test(image.static_binary image 120 "${_fa_img_dir}/image_checks.sh" static_binary "${_fa_static_bin}")
+fa_test(image.smoke_podman image 180 "${_fa_img_dir}/image_checks.sh" smoke_podman "${_fa_static_bin}")
+fa_test(image.podman_scratch image 300
+  "${_fa_img_dir}/image_checks.sh" podman_scratch "${_fa_static_bin}" "${_fa_dockerfile}")
 set_tests_properties(image.static_binary image.podman_scratch image.smoke_podman
-  PROPERTIES LABELS image SKIP_RETURN_CODE 77 FIXTURES_REQUIRED "${_fa_static_fixture}")
-set_tests_properties(image.static_binary PROPERTIES TIMEOUT 120)
-set_tests_properties(image.smoke_podman PROPERTIES TIMEOUT 180)
-set_tests_properties(image.podman_scratch PROPERTIES TIMEOUT 300)
+  PROPERTIES FIXTURES_REQUIRED "${_fa_static_fixture}")
 set_tests_properties(image.podman_scratch image.smoke_podman PROPERTIES RESOURCE_LOCK podman)
 
 # dockerfile_checks.js lint|policy; not run (disabled) without node, as the manifests tests.
 find_program(FA_NODE node)
 foreach(_fa_check lint policy)
-  add_test(NAME image.dockerfile_${_fa_check}
-    COMMAND "${FA_NODE}" "${_fa_img_dir}/dockerfile_checks.js" ${_fa_check} "${_fa_dockerfile}" "${_fa_dockerignore}")
-  set_tests_properties(image.dockerfile_${_fa_check} PROPERTIES LABELS image SKIP_RETURN_CODE 77 TIMEOUT 60)
+  fa_test(image.dockerfile_${_fa_check} image 60
+    "${FA_NODE}" "${_fa_img_dir}/dockerfile_checks.js" ${_fa_check} "${_fa_dockerfile}" "${_fa_dockerignore}")
   if(NOT FA_NODE)
     set_tests_properties(image.dockerfile_${_fa_check} PROPERTIES DISABLED TRUE)
   endif()

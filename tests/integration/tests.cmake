@@ -6,11 +6,11 @@ find_package(Python3 3.9 COMPONENTS Interpreter)
 # Without Python (e.g. the image's build stage, which runs only -L unit) it shows as skipped.
 function(fa_python_test name script labels timeout)
   if(Python3_Interpreter_FOUND)
-    add_test(NAME ${name} COMMAND Python3::Interpreter -B ${script} -v)
+    fa_test(${name} "${labels}" ${timeout} Python3::Interpreter -B ${script} -v)
   else()
-    add_test(NAME ${name} COMMAND sh -c "echo 'python3 (>= 3.9) is needed'; exit 77")
+    fa_test(${name} "${labels}" ${timeout} sh -c "echo 'python3 (>= 3.9) is needed'; exit 77")
   endif()
-  set_tests_properties(${name} PROPERTIES LABELS "${labels}" TIMEOUT ${timeout} SKIP_RETURN_CODE 77 ${ARGN}
+  set_tests_properties(${name} PROPERTIES ${ARGN}
     ENVIRONMENT "FA_BIN=$<TARGET_FILE:favorite-athlete>;PYTHONPATH=${PROJECT_SOURCE_DIR}/tests/lib;PYTHONDONTWRITEBYTECODE=1")
 endfunction()
 
@@ -26,8 +26,8 @@ if(FAVORITE_ATHLETE_SANITIZE)
   target_link_libraries(sanitizer_canary PRIVATE project_options Threads::Threads)
   string(REPLACE "," ";" _fa_sanitizers "${FAVORITE_ATHLETE_SANITIZE}")
   foreach(_fa_sanitizer IN LISTS _fa_sanitizers)
-    add_test(NAME integration.sanitizer_${_fa_sanitizer} COMMAND sanitizer_canary ${_fa_sanitizer})
-    set_tests_properties(integration.sanitizer_${_fa_sanitizer} PROPERTIES LABELS integration
+    fa_test(integration.sanitizer_${_fa_sanitizer} integration 300 sanitizer_canary ${_fa_sanitizer})
+    set_tests_properties(integration.sanitizer_${_fa_sanitizer} PROPERTIES
       PASS_REGULAR_EXPRESSION "AddressSanitizer: heap-buffer-overflow|runtime error: signed integer overflow|ThreadSanitizer: data race")
   endforeach()
 endif()
