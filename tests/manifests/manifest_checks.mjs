@@ -45,9 +45,9 @@ function needKubectl() {
   }
 }
 function needPackages() {
-  const { devDependencies } = JSON.parse(readFileSync(join(here, "package.json"), "utf8"));
+  const { devDependencies } = JSON.parse(readFileSync(join(here, "..", "package.json"), "utf8"));
   for (const p of Object.keys(devDependencies))
-    if (!existsSync(join(here, "node_modules", p))) skip("pinned npm packages missing: run 'npm ci' in tests/manifests");
+    if (!existsSync(join(here, "..", "node_modules", p))) skip("pinned npm packages missing: run 'npm ci --prefix tests'");
 }
 
 // Returns the objects of the YAML text's non-empty documents. Throws on YAML errors (duplicate keys

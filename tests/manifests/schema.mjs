@@ -15,9 +15,9 @@ import { fileURLToPath } from "node:url";
 import ts from "typescript";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const typesRoot = join(here, "node_modules", "kubernetes-types");
+const typesRoot = join(here, "..", "node_modules", "kubernetes-types");
 const GATEWAY_PKG = "@kubernetes-models/gateway-api";
-const gatewayRoot = join(here, "node_modules", GATEWAY_PKG);
+const gatewayRoot = join(here, "..", "node_modules", GATEWAY_PKG);
 const GATEWAY_GROUP = "gateway.networking.k8s.io";
 
 // The interface an object is typed with: { pkg, module, type }, with `missing` set when the package
