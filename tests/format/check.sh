@@ -50,15 +50,6 @@ run_clang_format() {
   (cd "${root}" && "${CLANG_FORMAT}" --style=file "${option}" --Werror -- "$@")
 }
 
-# check ROOT FILE...: clang-format's check mode prints FILE:LINE:COL: error: for each line it would change.
-check() {
-  local root="$1"
-  shift
-  run_clang_format "${root}" --dry-run "$@" && return 0
-  err "not formatted (above: each line clang-format would change). Fix: scripts/format.sh"
-  return 1
-}
-
 # The script itself, as format.clang_format and scripts/format.sh run it, on a throwaway repository:
 # a tracked file formatted, a new untracked one with its indentation broken, a tracked one deleted
 # from the work tree, and an ignored one under build/.
@@ -112,10 +103,14 @@ main() {
   mapfile -t files < <(list_files "${root}")
   ((${#files[@]} > 0)) || die "no C or C++ files found in ${root}"
   log "${CLANG_FORMAT}, ${root}/.clang-format, ${#files[@]} files"
-  case ${mode} in
-  fix) run_clang_format "${root}" -i "${files[@]}" && log "formatted in place; git diff shows what changed" ;;
-  check) check "${root}" "${files[@]}" && log "all ${#files[@]} files are formatted" ;;
-  esac
+  if [[ ${mode} == fix ]]; then
+    run_clang_format "${root}" -i "${files[@]}"
+    log "formatted in place; git diff shows what changed"
+  else # clang-format's check mode prints FILE:LINE:COL: error: for each line it would change
+    run_clang_format "${root}" --dry-run "${files[@]}" ||
+      die "not formatted (above: each line clang-format would change). Fix: scripts/format.sh"
+    log "all ${#files[@]} files are formatted"
+  fi
 }
 
 main "$@"
