@@ -10,12 +10,12 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 main() {
   local seconds="${1:-60}"
   install_debian_packages "${ROOT}/scripts/debian_packages.txt" "${ROOT}/scripts/debian_packages_test.txt"
-  build_preset fuzz >/dev/null
+  build_preset asan --target fuzz_request >/dev/null
   work="$(mktemp -d)" # global: the EXIT trap runs after main returns
   trap 'rm -rf "${work}"' EXIT
   mkdir -p "${ROOT}/build/fuzz/artifacts"
   log "fuzzing for ${seconds} s"
-  "${ROOT}/build/fuzz/fuzz_request" "${work}" "${ROOT}/tests/fuzz/corpus" \
+  "${ROOT}/build/asan/fuzz_request" "${work}" "${ROOT}/tests/fuzz/corpus" \
     -dict="${ROOT}/tests/fuzz/http.dict" -max_total_time="${seconds}" -max_len=8192 -timeout=5 -rss_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="${ROOT}/build/fuzz/artifacts/" 2>&1 | grep -vE '^#[0-9]+\s+(NEW|REDUCE|pulse)' || true
   if compgen -G "${ROOT}/build/fuzz/artifacts/*" >/dev/null; then

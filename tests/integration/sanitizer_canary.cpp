@@ -1,4 +1,4 @@
-// A deliberate bug of each kind the sanitizer presets (asan, tsan, fuzz) instrument for. ctest
+// A deliberate bug of each kind the sanitizer presets (asan, tsan) instrument for. ctest
 // expects each one reported (tests.cmake), so a sanitizer run whose binaries were not
 // instrumented fails instead of passing with nothing to report.
 #include <climits>
