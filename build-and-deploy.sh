@@ -50,7 +50,6 @@ Cluster mode (an existing cluster instead of minikube; no minikube command is ru
                        CMD is split on spaces). Required with --context, except for contexts named
                        kind-* (kind), k3d-* (k3d) and docker-desktop (none).
       --host HOST      the Ingress host (default: $APP.<minikube-ip>.nip.io; with --context $APP.127.0.0.1.nip.io)
-      --url URL        poll URL for the answer instead of the Ingress URL (e.g. a port-forward)
       --render-filter CMD  pipe the rendered manifests through CMD (split on spaces; stdin to stdout)
                        and apply its output with 'kubectl apply -f -' (e.g. a shim for older clusters)
 
@@ -68,7 +67,7 @@ Examples:
   ./build-and-deploy.sh --ingress traefik
   ./build-and-deploy.sh --gateway gateway/public --tls
   ./build-and-deploy.sh --context kind-demo
-  ./build-and-deploy.sh --context prod-like --image-load 'archive:./load.sh' --url http://10.0.0.5/
+  ./build-and-deploy.sh --context prod-like --image-load 'archive:./load.sh' --host fa.10.0.0.5.nip.io
   ./build-and-deploy.sh --dry-run
   ./build-and-deploy.sh delete
 No cluster at all: 'docker compose up' (three replicas behind nginx) or 'scripts/serve.sh' (one).
@@ -98,7 +97,6 @@ PROFILE_GIVEN=0
 CONTEXT=""
 IMAGE_LOAD=""
 HOST_OPTION=""
-URL_OPTION=""
 RENDER_FILTER=""
 SKIP_TESTS=0
 TLS=0
@@ -123,7 +121,6 @@ value_option() {
   --context) CONTEXT=$2 ;;
   --image-load) IMAGE_LOAD=$2 ;;
   --host) HOST_OPTION=$2 ;;
-  --url) URL_OPTION=$2 ;;
   --ingress) INGRESS_OPTION=$2 ;;
   --gateway) GATEWAY_OPTION=$2 ;;
   --controller-namespace) CONTROLLER_NS_OPTION=$2 ;;
@@ -176,8 +173,6 @@ check_options() {
   [[ $PROFILE =~ ^[A-Za-z0-9][A-Za-z0-9._-]*$ ]] || usage_error "invalid minikube profile name: $PROFILE"
   [[ -z $HOST_OPTION || $HOST_OPTION =~ ^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$ ]] ||
     usage_error "--host: '$HOST_OPTION' is not a DNS name"
-  [[ -z $URL_OPTION || $URL_OPTION =~ ^https?://[^[:space:]]+$ ]] ||
-    usage_error "--url: '$URL_OPTION' is not an http:// or https:// URL"
 }
 
 # Where to deploy: minikube (KCONTEXT is the profile) or --context, with the image loader that fits.
@@ -185,7 +180,7 @@ choose_target() {
   if [[ -n $CONTEXT ]]; then
     [[ $CONTEXT != -* ]] || usage_error "--context: '$CONTEXT' is not a context name"
     ((PROFILE_GIVEN == 0)) || usage_error "--profile is for minikube; --context NAME deploys to an existing context instead: give one of them"
-    ((TUNNEL == 0)) || usage_error "--tunnel is for minikube; with --context use --host or --url"
+    ((TUNNEL == 0)) || usage_error "--tunnel is for minikube; with --context use --host"
     if [[ -z $IMAGE_LOAD ]]; then
       case $CONTEXT in
       kind-*) IMAGE_LOAD=kind ;;
@@ -326,7 +321,7 @@ main() {
   echo "Image:  $IMAGE"
   if [[ -n $RESOLVE_HINT ]]; then
     echo "Try:    curl $RESOLVE_HINT $URL   (nip.io does not resolve on this network)"
-  elif [[ $TLS == 1 && $URL == https://* ]]; then
+  elif [[ $TLS == 1 ]]; then
     echo "Try:    curl --cacert $OVERLAY_DIR/tls/$HOST.crt $URL"
   else
     echo "Try:    curl $URL"

@@ -195,16 +195,16 @@ check_answer() {
     scheme=https
     port=443
   }
-  URL=${URL_OPTION:-$scheme://$HOST/}
+  URL=$scheme://$HOST/
   step "6/6 verify" "waiting up to ${FA_HTTP_TIMEOUT_SECONDS}s for $URL to answer the JSON {\"myFavoriteAthlete\":...} (curl every ${FA_POLL_INTERVAL_SECONDS}s)"
   local body="$WORK/body" deadline=$((SECONDS + FA_HTTP_TIMEOUT_SECONDS))
   local -a args=("$URL")
-  [[ $TLS == 0 || $URL != https://* ]] || args=(--cacert "$OVERLAY_DIR/tls/$HOST.crt" "$URL")
+  [[ $TLS == 0 ]] || args=(--cacert "$OVERLAY_DIR/tls/$HOST.crt" "$URL")
   RESOLVE_HINT=""
   # The poll repeats one curl (not logged each time); a dry run shows it once.
   until get_json "$body" "${args[@]}"; do
     [[ $DRY_RUN == 0 ]] || break
-    if ((RC == 6)) && [[ -z $RESOLVE_HINT && -z $URL_OPTION && -n $NODE_IP ]]; then
+    if ((RC == 6)) && [[ -z $RESOLVE_HINT && -n $NODE_IP ]]; then
       # nip.io names are not resolving here (offline DNS, or a resolver with DNS
       # rebinding protection that drops answers pointing to private IPs).
       warn "cannot resolve $HOST via DNS; nip.io may be blocked by this network's resolver. Using curl --resolve $HOST:$port:$NODE_IP instead."
@@ -217,13 +217,12 @@ check_answer() {
       if [[ -z $CONTEXT && $NODE_IP == 127.0.0.1 ]]; then
         die "127.0.0.1 needs '$(tunnel_command)' running in another terminal"
       fi
-      [[ -z $URL_OPTION ]] || die "the pods are ready but $URL did not answer the JSON; is --url right?"
       die "the pods are ready but the $ROUTE_TITLE did not answer; check 'kubectl -n $NAMESPACE describe $ROUTE_KIND $APP' and the logs of its controller (namespace $CONTROLLER_NS)"
     fi
     sleep "$FA_POLL_INTERVAL_SECONDS"
   done
   [[ $DRY_RUN == 1 ]] || ANSWER=$(cat "$body")
-  [[ $TLS == 0 || -n $URL_OPTION ]] || check_no_plain_http
+  [[ $TLS == 0 ]] || check_no_plain_http
 }
 
 # delete: everything the script applied (it all lives in the namespace: the Namespace is part of the

@@ -153,9 +153,7 @@ route_gateway() {
     NODE_IP=""
     [[ -n $HOST_OPTION ]] || die "the Gateway $gw's address is the name $addr, not an IPv4 address: give --host (a name that resolves to it)"
   else
-    [[ -n $URL_OPTION ]] ||
-      die "the Gateway $gw has no address yet (a LoadBalancer Service pending? on minikube keep 'minikube -p $PROFILE tunnel' running), or give --url"
-    NODE_IP=""
+    die "the Gateway $gw has no address yet (a LoadBalancer Service pending? on minikube keep 'minikube -p $PROFILE tunnel' running)"
   fi
 }
 

@@ -127,7 +127,7 @@ context default --context=other --image-load=kind
 context_k3d context --context k3d-demo
 context_class context --context other --image-load kind --ingress haproxy --controller-namespace haproxy
 context_filter context --context other --image-load kind --render-filter 'cat -u'
-context_url context --context docker-desktop --host fa.10.1.2.3.nip.io --url http://10.96.0.10:8080/
+context_host context --context docker-desktop --host fa.10.1.2.3.nip.io
 context_archive context --context=other '--image-load=archive:cat -n'
 delete - delete
 delete_context delete delete --context arn:aws:eks:eu-west-1:1:cluster/lab
@@ -147,7 +147,6 @@ MODES
 --profile|--profile needs a non-empty value
 --host=|--host needs a non-empty value
 --host bad_host!|--host: 'bad_host!' is not a DNS name
---url ftp://x/|--url: 'ftp://x/' is not an http:// or https:// URL
 --ingress haproxy|minikube's addons are nginx (ingress) and traefik, not 'haproxy'
 --gateway public|--gateway: 'public' is not NAMESPACE/NAME
 --gateway gateway/public --ingress traefik|--ingress and --gateway each pick the route

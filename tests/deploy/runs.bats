@@ -76,7 +76,7 @@ load deploy_helpers
   done <<'LATE'
 --gateway gateway/public|the pods are ready but the HTTPRoute did not answer
 --tunnel|127.0.0.1 needs 'minikube -p minikube tunnel --bind-address=127.0.0.1' running in another terminal
---context other --image-load none --url http://10.96.0.10:8080/|http://10.96.0.10:8080/ did not answer the JSON; is --url right?
+--context other --image-load none|the pods are ready but the Ingress did not answer
 LATE
 }
 
