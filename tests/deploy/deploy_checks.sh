@@ -53,11 +53,6 @@ shfmt)
   command -v shfmt >/dev/null 2>&1 || skip "shfmt not found (Debian: apt-get install --no-remove shfmt)"
   mapfile -t scripts < <(shell_scripts)
   cd "$root"
-  # The settings apply: a script indented with a tab (shfmt's default) must be reported.
-  if printf 'if true; then\n\techo x\nfi\n' | shfmt --filename "$root/scripts/x.sh" -d >/dev/null 2>&1; then
-    echo "shfmt does not apply .editorconfig's settings (indent_size = 2) to scripts/*.sh" >&2
-    exit 1
-  fi
   echo "shfmt $(shfmt --version) on ${#scripts[@]} scripts (settings: .editorconfig)"
   shfmt -d "${scripts[@]}" || {
     echo "not formatted as shfmt formats it (above: shfmt -d); run: shfmt -w FILE" >&2
@@ -83,10 +78,6 @@ actionlint)
 bash32)
   bash "$here/bash32_lint.sh" "$root/build-and-deploy.sh" "$root/scripts/log.sh" "$root"/scripts/deploy_*.sh
   echo "bash32: build-and-deploy.sh and the scripts it sources use nothing newer than bash 3.2 (as far as the lint knows)"
-  bash "$here/bash32_lint.sh" "$here/fixtures/bash32_ok.txt" || {
-    echo "bash32_lint.sh flags bash 3.2 code in fixtures/bash32_ok.txt" >&2
-    exit 1
-  }
   want=$(grep -c . "$here/fixtures/bash4_constructs.txt")
   got=$(bash "$here/bash32_lint.sh" "$here/fixtures/bash4_constructs.txt" | cut -d: -f2 | sort -u | grep -c .) || true
   ((got == want)) || {
@@ -94,7 +85,7 @@ bash32)
     bash "$here/bash32_lint.sh" "$here/fixtures/bash4_constructs.txt" >&2 || true
     exit 1
   }
-  echo "bash32: the lint catches all $want bash 4+ examples and passes the bash 3.2 ones"
+  echo "bash32: the lint catches all $want bash 4+ examples"
   ;;
 apt_installs_no_remove)
   # Every install command for apt that a script runs or a message or document tells a user to run.
