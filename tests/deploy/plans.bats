@@ -117,18 +117,15 @@ render_delta() {
   done <<'MODES'
 default - 
 tls_autoscale default --tls --autoscale
-minikube_options default 'FA_MINIKUBE_START_ARGS=--driver=docker --cpus=2' --tunnel --skip-tests
-podman default FA_CONTAINER_ENGINE=podman
+minikube_options default 'FA_MINIKUBE_START_ARGS=--driver=docker --cpus=2' FA_CONTAINER_ENGINE=podman --tunnel --skip-tests
 traefik default --ingress traefik
 gateway default --gateway web/public
-gateway_tls gateway --gateway web/public --tls
-gateway_controller gateway --gateway web/public --controller-namespace envoy-gateway-system
+gateway_tls gateway --gateway web/public --tls --controller-namespace envoy-gateway-system
 context default --context=other --image-load=kind
 context_k3d context --context k3d-demo
-context_class context --context other --image-load kind --ingress haproxy --controller-namespace haproxy
 context_filter context --context other --image-load kind --render-filter 'cat -u'
 context_host context --context docker-desktop --host fa.10.1.2.3.nip.io
-context_archive context --context=other '--image-load=archive:cat -n'
+context_archive context --context=other '--image-load=archive:cat -n' --ingress haproxy --controller-namespace haproxy
 delete - delete
 delete_context delete delete --context arn:aws:eks:eu-west-1:1:cluster/lab
 MODES
