@@ -61,15 +61,6 @@ Environment (defaults in brackets):
   KUBECONFIG is respected: the script only adds --context <profile or NAME> to kubectl.
   The tag is the git commit (+ -dirty-<hash> for changes); without git, src-<checksum of the sources>.
 
-Examples:
-  ./build-and-deploy.sh
-  ./build-and-deploy.sh --profile demo --tls --autoscale
-  ./build-and-deploy.sh --ingress traefik
-  ./build-and-deploy.sh --gateway gateway/public --tls
-  ./build-and-deploy.sh --context kind-demo
-  ./build-and-deploy.sh --context prod-like --image-load 'archive:./load.sh' --host fa.10.0.0.5.nip.io
-  ./build-and-deploy.sh --dry-run
-  ./build-and-deploy.sh delete
 No cluster at all: 'docker compose up' (three replicas behind nginx) or 'scripts/serve.sh' (one).
 EOF
 }
@@ -260,10 +251,7 @@ preflight() {
     esac
     [[ -z $RENDER_FILTER ]] || need "$(program "$RENDER_FILTER")" "the command given to --render-filter"
   fi
-  if ((MISSING)); then
-    [[ $DRY_RUN == 1 ]] || die "install the missing tools above and run again"
-    warn "dry run: continuing although tools are missing"
-  fi
+  ((MISSING == 0)) || die "install the missing tools above and run again"
   log "kubeconfig: ${KUBECONFIG:-\$HOME/.kube/config} (kubectl is always called with --context $KCONTEXT)"
   [[ $DRY_RUN == 0 ]] || return 0
   if [[ -n $CONTEXT ]]; then

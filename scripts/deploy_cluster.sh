@@ -158,10 +158,6 @@ render_plan() {
   write_overlay "$dir" "$HOST"
   log "would write $OVERLAY_DIR/kustomization.yaml:"
   sed 's/^/    | /' "$dir/kustomization.yaml" >&2
-  command -v kubectl >/dev/null 2>&1 || {
-    warn "no kubectl: the rendered manifests are not shown"
-    return 0
-  }
   if [[ $TLS == 1 ]]; then
     echo "placeholder" >"$dir/tls/$HOST.crt"
     echo "placeholder" >"$dir/tls/$HOST.key"
@@ -260,7 +256,6 @@ delete_all() {
 # pods and the route's controller.
 diagnostics() {
   [[ $CLUSTER_STEPS_STARTED == 1 && $DRY_RUN == 0 ]] || return 0
-  command -v kubectl >/dev/null 2>&1 || return 0
   set +e
   local pods p
   echo "=================== diagnostics (context $KCONTEXT) ==================="
