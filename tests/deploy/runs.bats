@@ -6,18 +6,6 @@
 
 load deploy_helpers
 
-@test "deploys: the wait for each admission job, the URL and the JSON" {
-  # The steps in order, each message with its time: the plan's (golden/dry_run_default.txt).
-  deploy
-  assert_success
-  assert_called 'wait --for=condition=complete job.batch/ingress-nginx-admission-create'
-  assert_called 'wait --for=condition=complete job.batch/ingress-nginx-admission-patch'
-  assert_line "URL:    http://favorite-athlete.192.168.49.2.nip.io/"
-  assert_line 'Answer: {"myFavoriteAthlete":"Usain Bolt"}'
-  assert_line "Image:  favorite-athlete:$(short_sha)"
-  refute_called '^sleep' # no blind sleep: every condition was met at once
-}
-
 @test "image: uncommitted changes give <sha>-dirty-<hash>, stable for the same changes" {
   echo "change" >>"$REPO/Dockerfile.alpine"
   deploy --skip-tests
@@ -80,27 +68,20 @@ load deploy_helpers
 LATE
 }
 
-@test "apply: retried while the admission webhook starts, then succeeds" {
-  FA_STUB_FAIL="apply -k" FA_STUB_FAIL_FIRST=2 FA_STUB_FAIL_MESSAGE=$WEBHOOK_DOWN deploy --skip-tests
-  assert_success
-  assert_equal "$(count_calls 'apply -k')" 3
-  assert_equal "$(count_calls '^sleep')" 2
-  assert_output --partial "admission webhook is not answering yet"
-}
-
-@test "apply: gives up after FA_APPLY_ATTEMPTS when the webhook never answers" {
-  FA_STUB_FAIL="apply -k" FA_STUB_FAIL_MESSAGE=$WEBHOOK_DOWN FA_APPLY_ATTEMPTS=3 deploy --skip-tests
-  assert_failure
-  assert_equal "$(count_calls 'apply -k')" 3
-  assert_output --partial "still refused the Ingress after 3 attempts"
-  refute_called 'rollout status deployment/favorite-athlete'
-}
-
-@test "apply: other errors are not retried" {
-  FA_STUB_FAIL="apply -k" FA_STUB_FAIL_MESSAGE='error: resource mapping not found' deploy --skip-tests
-  assert_failure
-  assert_equal "$(count_calls 'apply -k')" 1
-  assert_output --partial "not a webhook start-up error"
+@test "apply: retried only while the admission webhook starts, up to FA_APPLY_ATTEMPTS (3), with a pause before each retry" {
+  local first message rc applies want
+  while IFS='|' read -r first message rc applies want; do
+    rm -f "$FA_STUB_STATE/failed" && : >"$FA_STUB_LOG"
+    FA_STUB_FAIL="apply -k" FA_STUB_FAIL_FIRST=$first FA_STUB_FAIL_MESSAGE=$message deploy --skip-tests
+    assert_equal "$status" "$rc"
+    assert_equal "$(count_calls 'apply -k')" "$applies"
+    assert_equal "$(count_calls '^sleep')" $((applies - 1))
+    assert_output --partial "$want"
+  done <<APPLY
+2|$WEBHOOK_DOWN|0|3|admission webhook is not answering yet
+|$WEBHOOK_DOWN|1|3|still refused the Ingress after 3 attempts
+|error: resource mapping not found|1|1|not a webhook start-up error
+APPLY
 }
 
 @test "a wait or check before the apply fails: explained, nothing applied" {
@@ -148,9 +129,16 @@ FAILS
   refute_called 'nip.io'
 }
 
-@test "idempotent: a second run starts nothing new and applies the same thing; a new commit rolls out its tag" {
+# The steps in order, each message with its time: the plan's (golden/dry_run_default.txt).
+@test "deploys: the wait for each admission job, the answer; a second run starts nothing new and applies the same; a new commit rolls out its tag" {
   deploy
   assert_success
+  assert_called 'wait --for=condition=complete job.batch/ingress-nginx-admission-create'
+  assert_called 'wait --for=condition=complete job.batch/ingress-nginx-admission-patch'
+  assert_line "URL:    http://favorite-athlete.192.168.49.2.nip.io/"
+  assert_line 'Answer: {"myFavoriteAthlete":"Usain Bolt"}'
+  assert_line "Image:  favorite-athlete:$(short_sha)"
+  refute_called '^sleep' # no blind sleep: every condition was met at once
   cp "$FA_STUB_STATE/applied.yaml" "$T/first.yaml"
   : >"$FA_STUB_LOG"
   deploy
@@ -211,6 +199,7 @@ FAILS
   local host=favorite-athlete.192.168.49.2.nip.io
   openssl x509 -noout -subject -in "$REPO/build/deploy/minikube/tls/$host.crt" | grep -q "$host"
   refute_output --partial "+++++" # openssl's progress is not shown (run -q)
+  assert_output --partial "plain HTTP does not serve it: http://$host/ answered HTTP 308"
   # Second run reuses the certificate (no new Secret content, nothing to roll).
   local before
   before=$(cat "$REPO/build/deploy/minikube/tls/$host.crt")
@@ -333,9 +322,6 @@ STATUS
 }
 
 @test "--tls: plain HTTP must not answer the JSON on any route" {
-  deploy --tls --skip-tests
-  assert_success
-  assert_output --partial "plain HTTP does not serve it: http://favorite-athlete.192.168.49.2.nip.io/ answered HTTP 308"
   deploy --gateway gateway/public --tls --skip-tests
   assert_success
   assert_output --partial "plain HTTP does not serve it"
