@@ -2,8 +2,7 @@
 # scripts/deploy_cluster.sh: what build-and-deploy.sh does in the cluster, sourced by it (bash 3.2
 # clean, like the script: tests/deploy/bash32_lint.sh checks it): step 3 (minikube started with the
 # route's addon, or an existing context that answers), step 5 (apply, rollout), step 6 (the answer),
-# delete, and the diagnostics printed on failure. Uses the script's variables (PROFILE, CONTEXT,
-# KCONTEXT, OVERLAY_DIR, WORK, TLS, the timeouts, DRY_RUN, ...) and helpers (k, mk, run, log, die).
+# delete, and the diagnostics printed on failure.
 
 # The tunnel command users must run: on Linux with a rootful driver (docker, podman), minikube
 # tunnel only forwards 127.0.0.1:80/443 when bound to 127.0.0.1 explicitly (minikube's
