@@ -44,7 +44,7 @@ Options:
   -h, --help           this help
 Cluster mode (an existing cluster instead of minikube; no minikube command is run):
       --context NAME   the kubectl context to deploy to (every kubectl call gets --context NAME)
-      --image-load M   how the image gets into the cluster: minikube (the default without --context),
+      --image-load M   how the image gets into the cluster (minikube's own load without --context):
                        kind (kind load docker-image), k3d (k3d image import), none (the cluster uses
                        the engine's images), archive:CMD (save a docker-archive, run 'CMD ARCHIVE IMAGE';
                        CMD is split on spaces). Required with --context, except for contexts named
@@ -180,21 +180,19 @@ choose_target() {
       *) [[ $COMMAND == delete ]] || usage_error "--context $CONTEXT needs --image-load METHOD (kind, k3d, none or archive:CMD): how does the image get into that cluster?" ;;
       esac
     fi
-    [[ $IMAGE_LOAD != minikube ]] || usage_error "--image-load minikube needs the minikube path (no --context)"
+    case $IMAGE_LOAD in
+    kind | k3d | none | archive:?* | "") ;; # "": delete --context, nothing is loaded
+    *) usage_error "--image-load: unknown method '$IMAGE_LOAD' (kind, k3d, none or archive:CMD)" ;;
+    esac
     KCONTEXT=$CONTEXT
     # The generated overlay's directory, named for the context (any characters) without surprises.
     OVERLAY_DIR="$ROOT/build/deploy/context-$(printf '%s' "$CONTEXT" | tr -c 'A-Za-z0-9._-' '_')"
   else
-    IMAGE_LOAD=${IMAGE_LOAD:-minikube}
-    [[ $IMAGE_LOAD == minikube ]] || usage_error "--image-load $IMAGE_LOAD needs --context NAME (the minikube path loads with minikube)"
+    [[ -z $IMAGE_LOAD ]] || usage_error "--image-load $IMAGE_LOAD needs --context NAME (the minikube path loads with minikube)"
+    IMAGE_LOAD=minikube
     KCONTEXT=$PROFILE
     OVERLAY_DIR="$ROOT/build/deploy/$PROFILE" # generated overlay; build/ is git-ignored
   fi
-  case $IMAGE_LOAD in
-  minikube | kind | k3d | none | archive:?*) ;;
-  "") ;; # delete --context: nothing is loaded
-  *) usage_error "--image-load: unknown method '$IMAGE_LOAD' (minikube, kind, k3d, none or archive:CMD)" ;;
-  esac
 }
 
 on_exit() {

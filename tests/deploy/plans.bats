@@ -151,9 +151,8 @@ MODES
 --context other --image-load none --ingress haproxy|--ingress haproxy: give its controller's namespace with --controller-namespace NS
 --context other --image-load none --ingress Bad_Class|--ingress: 'Bad_Class' is not an IngressClass name
 --context mycluster|--context mycluster needs --image-load METHOD
---context mycluster --image-load bogus|unknown method 'bogus'
 --context mycluster --profile demo --image-load none|--profile is for minikube
---context mycluster --image-load minikube|--image-load minikube needs the minikube path
+--context mycluster --image-load minikube|unknown method 'minikube'
 --context kind-x --tunnel|--tunnel is for minikube
 --image-load kind|needs --context NAME
 --profile a/b|invalid minikube profile name: a/b
