@@ -6,22 +6,22 @@
 
 load deploy_helpers
 
+# built_tag ARG...: a deploy with those arguments (its log alone in FA_STUB_LOG); prints the image it built.
+built_tag() {
+  : >"$FA_STUB_LOG"
+  deploy "$@"
+  assert_success
+  sed -n 's/^docker build .* -t \([^ ]*\) .*/\1/p' "$FA_STUB_LOG"
+}
+
 @test "image: uncommitted changes give <sha>-dirty-<hash>, stable for the same changes" {
   echo "change" >>"$REPO/Dockerfile.alpine"
-  deploy --skip-tests
-  assert_success
-  local tag1 tag2 tag3
-  tag1=$(grep -oE 'favorite-athlete:[0-9a-f]{12}-dirty-[0-9a-f]{8}' "$FA_STUB_LOG" | head -n1)
-  [[ $tag1 == favorite-athlete:$(short_sha)-dirty-* ]] || fail "tag: $tag1"
-  : >"$FA_STUB_LOG"
-  deploy --skip-tests
-  tag2=$(grep -oE 'favorite-athlete:[0-9a-f]{12}-dirty-[0-9a-f]{8}' "$FA_STUB_LOG" | head -n1)
-  assert_equal "$tag2" "$tag1"
+  local tag
+  tag=$(built_tag --skip-tests)
+  [[ $tag == favorite-athlete:$(short_sha)-dirty-* ]] || fail "tag: $tag"
+  assert_equal "$(built_tag --skip-tests)" "$tag"
   echo "new file" >"$REPO/untracked.txt"
-  : >"$FA_STUB_LOG"
-  deploy --skip-tests
-  tag3=$(grep -oE 'favorite-athlete:[0-9a-f]{12}-dirty-[0-9a-f]{8}' "$FA_STUB_LOG" | head -n1)
-  [[ $tag3 != "$tag1" ]] || fail "an untracked file did not change the tag"
+  [[ $(built_tag --skip-tests) != "$tag" ]] || fail "an untracked file did not change the tag"
 }
 
 @test "a failing in-image test fails the build: nothing is loaded, applied or started" {
@@ -371,16 +371,12 @@ STATUS
 @test "host requirements only: deploys end to end without git, tagged src-<checksum>" {
   NO_GIT=1 deploy
   assert_success
-  local tag
-  tag=$(grep -oE 'favorite-athlete:src-[0-9]+' "$FA_STUB_LOG" | head -n1)
-  [[ -n $tag ]] || fail "no src-<checksum> tag: $(cat "$FA_STUB_LOG")"
   assert_line 'Answer: {"myFavoriteAthlete":"Usain Bolt"}'
   # The same sources give the same tag; a changed file a new one.
-  : >"$FA_STUB_LOG"
-  NO_GIT=1 deploy --skip-tests
-  assert_called "^docker build .* -t $tag "
+  local tag
+  tag=$(NO_GIT=1 built_tag --skip-tests)
+  [[ $tag =~ ^favorite-athlete:src-[0-9]+$ ]] || fail "no src-<checksum> tag: $tag"
+  assert_equal "$(NO_GIT=1 built_tag --skip-tests)" "$tag"
   echo "# changed" >>"$REPO/Dockerfile.alpine"
-  : >"$FA_STUB_LOG"
-  NO_GIT=1 deploy --skip-tests
-  refute_called "$tag"
+  [[ $(NO_GIT=1 built_tag --skip-tests) != "$tag" ]] || fail "a changed file did not change the tag"
 }
