@@ -57,7 +57,7 @@ Environment (defaults in brackets):
   MINIKUBE_PROFILE [minikube]       FA_CONTAINER_ENGINE [docker, else podman]   FA_IMAGE_TAG [from git]
   FA_MINIKUBE_START_ARGS []         extra arguments for 'minikube start', e.g. "--driver=docker --cni=calico"
   FA_ADDON_TIMEOUT_SECONDS [300]    FA_ROLLOUT_TIMEOUT_SECONDS [180]   FA_HTTP_TIMEOUT_SECONDS [120]
-  FA_DELETE_TIMEOUT_SECONDS [120]   FA_APPLY_ATTEMPTS [5]              FA_POLL_INTERVAL_SECONDS [2]
+  FA_DELETE_TIMEOUT_SECONDS [120]   FA_POLL_INTERVAL_SECONDS [2]
   KUBECONFIG is respected: the script only adds --context <profile or NAME> to kubectl.
   The tag is the git commit (+ -dirty-<hash> for changes); without git, src-<checksum of the sources>.
 
@@ -100,7 +100,6 @@ FA_ADDON_TIMEOUT_SECONDS=${FA_ADDON_TIMEOUT_SECONDS:-300}
 FA_ROLLOUT_TIMEOUT_SECONDS=${FA_ROLLOUT_TIMEOUT_SECONDS:-180}
 FA_HTTP_TIMEOUT_SECONDS=${FA_HTTP_TIMEOUT_SECONDS:-120}
 FA_DELETE_TIMEOUT_SECONDS=${FA_DELETE_TIMEOUT_SECONDS:-120}
-FA_APPLY_ATTEMPTS=${FA_APPLY_ATTEMPTS:-5}
 FA_POLL_INTERVAL_SECONDS=${FA_POLL_INTERVAL_SECONDS:-2}
 CLUSTER_STEPS_STARTED=0
 WORK=""
@@ -151,7 +150,7 @@ parse_options() {
 
 check_options() {
   local name value
-  for name in FA_ADDON_TIMEOUT_SECONDS FA_ROLLOUT_TIMEOUT_SECONDS FA_HTTP_TIMEOUT_SECONDS FA_DELETE_TIMEOUT_SECONDS FA_APPLY_ATTEMPTS; do
+  for name in FA_ADDON_TIMEOUT_SECONDS FA_ROLLOUT_TIMEOUT_SECONDS FA_HTTP_TIMEOUT_SECONDS FA_DELETE_TIMEOUT_SECONDS; do
     value=${!name}
     if ! [[ $value =~ ^[0-9]+$ ]] || ((value == 0)); then
       usage_error "$name: expected a positive integer, got '${value}'"

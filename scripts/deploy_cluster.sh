@@ -115,10 +115,10 @@ apply_manifests() {
   [[ $TLS == 0 ]] || make_certificate "$OVERLAY_DIR" "$HOST"
   [[ -z $RENDER_FILTER ]] || render_filtered
 
-  log "applying: up to $FA_APPLY_ATTEMPTS attempts (retried only while ingress-nginx's admission webhook starts)"
-  local attempt=1 out
+  local attempt=1 attempts=5 out
+  log "applying: up to $attempts attempts (retried only while ingress-nginx's admission webhook starts)"
   while :; do
-    log "apply attempt $attempt/$FA_APPLY_ATTEMPTS"
+    log "apply attempt $attempt/$attempts"
     if out=$(apply_once 2>&1); then
       printf '%s\n' "$out"
       break
@@ -126,8 +126,8 @@ apply_manifests() {
     printf '%s\n' "$out" >&2
     case $out in
     *"failed calling webhook"* | *"validate.nginx.ingress.kubernetes.io"*)
-      ((attempt < FA_APPLY_ATTEMPTS)) ||
-        die "the ingress-nginx admission webhook still refused the Ingress after $FA_APPLY_ATTEMPTS attempts; check 'kubectl -n $CONTROLLER_NS get pods' (never delete its ValidatingWebhookConfiguration)"
+      ((attempt < attempts)) ||
+        die "the ingress-nginx admission webhook still refused the Ingress after $attempts attempts; check 'kubectl -n $CONTROLLER_NS get pods' (never delete its ValidatingWebhookConfiguration)"
       log "the admission webhook is not answering yet; retrying in ${FA_POLL_INTERVAL_SECONDS}s"
       sleep "$FA_POLL_INTERVAL_SECONDS"
       attempt=$((attempt + 1))

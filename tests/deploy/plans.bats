@@ -144,7 +144,7 @@ MODES
 --profile a/b|invalid minikube profile name: a/b
 --context -x|--context: '-x' is not a context name
 --context other --image-load none --controller-namespace Bad_NS|--controller-namespace: 'Bad_NS' is not a namespace name
-FA_APPLY_ATTEMPTS=0|FA_APPLY_ATTEMPTS: expected a positive integer, got '0'
+FA_ROLLOUT_TIMEOUT_SECONDS=0|FA_ROLLOUT_TIMEOUT_SECONDS: expected a positive integer, got '0'
 FA_HTTP_TIMEOUT_SECONDS=2m|FA_HTTP_TIMEOUT_SECONDS: expected a positive integer, got '2m'
 FA_POLL_INTERVAL_SECONDS=soon|FA_POLL_INTERVAL_SECONDS: expected a number of seconds, got 'soon'
 FA_CONTAINER_ENGINE=lxc|FA_CONTAINER_ENGINE must be docker or podman, not 'lxc'

@@ -68,7 +68,7 @@ built_tag() {
 LATE
 }
 
-@test "apply: retried only while the admission webhook starts, up to FA_APPLY_ATTEMPTS (3), with a pause before each retry" {
+@test "apply: retried only while the admission webhook starts, up to 5 attempts, with a pause before each retry" {
   local first message rc applies want
   while IFS='|' read -r first message rc applies want; do
     rm -f "$FA_STUB_STATE/failed" && : >"$FA_STUB_LOG"
@@ -79,7 +79,7 @@ LATE
     assert_output --partial "$want"
   done <<APPLY
 2|$WEBHOOK_DOWN|0|3|admission webhook is not answering yet
-|$WEBHOOK_DOWN|1|3|still refused the Ingress after 3 attempts
+|$WEBHOOK_DOWN|1|5|still refused the Ingress after 5 attempts
 |error: resource mapping not found|1|1|not a webhook start-up error
 APPLY
 }
