@@ -18,7 +18,7 @@ foreach(check shellcheck shfmt bats actionlint bash32 apt_installs_no_remove bum
     SKIP_RETURN_CODE 77
     TIMEOUT 240)
 endforeach()
-# ~35 bats tests of 2-3 s each on an idle machine; a loaded 2-core machine took 8 s each and hit
+# ~30 bats tests of 2-3 s each on an idle machine; a loaded 2-core machine took 8 s each and hit
 # 240 s. The timeout only catches a hang: it asserts no speed.
 set_tests_properties(deploy.bats PROPERTIES TIMEOUT 900)
 # What --no-remove buys: scripts/lib.sh's apt_install fails, naming what apt would remove, where
