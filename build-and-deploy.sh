@@ -44,13 +44,12 @@ Options:
   -h, --help           this help
 Cluster mode (an existing cluster instead of minikube; no minikube command is run):
       --context NAME   the kubectl context to deploy to (every kubectl call gets --context NAME)
-      --image-load M   how the image gets into the cluster: minikube (the default without --context),
+      --image-load M   how the image gets into the cluster (minikube's own load without --context):
                        kind (kind load docker-image), k3d (k3d image import), none (the cluster uses
                        the engine's images), archive:CMD (save a docker-archive, run 'CMD ARCHIVE IMAGE';
                        CMD is split on spaces). Required with --context, except for contexts named
                        kind-* (kind), k3d-* (k3d) and docker-desktop (none).
       --host HOST      the Ingress host (default: $APP.<minikube-ip>.nip.io; with --context $APP.127.0.0.1.nip.io)
-      --url URL        poll URL for the answer instead of the Ingress URL (e.g. a port-forward)
       --render-filter CMD  pipe the rendered manifests through CMD (split on spaces; stdin to stdout)
                        and apply its output with 'kubectl apply -f -' (e.g. a shim for older clusters)
 
@@ -58,19 +57,10 @@ Environment (defaults in brackets):
   MINIKUBE_PROFILE [minikube]       FA_CONTAINER_ENGINE [docker, else podman]   FA_IMAGE_TAG [from git]
   FA_MINIKUBE_START_ARGS []         extra arguments for 'minikube start', e.g. "--driver=docker --cni=calico"
   FA_ADDON_TIMEOUT_SECONDS [300]    FA_ROLLOUT_TIMEOUT_SECONDS [180]   FA_HTTP_TIMEOUT_SECONDS [120]
-  FA_DELETE_TIMEOUT_SECONDS [120]   FA_APPLY_ATTEMPTS [5]              FA_POLL_INTERVAL_SECONDS [2]
+  FA_DELETE_TIMEOUT_SECONDS [120]   FA_POLL_INTERVAL_SECONDS [2]
   KUBECONFIG is respected: the script only adds --context <profile or NAME> to kubectl.
   The tag is the git commit (+ -dirty-<hash> for changes); without git, src-<checksum of the sources>.
 
-Examples:
-  ./build-and-deploy.sh
-  ./build-and-deploy.sh --profile demo --tls --autoscale
-  ./build-and-deploy.sh --ingress traefik
-  ./build-and-deploy.sh --gateway gateway/public --tls
-  ./build-and-deploy.sh --context kind-demo
-  ./build-and-deploy.sh --context prod-like --image-load 'archive:./load.sh' --url http://10.0.0.5/
-  ./build-and-deploy.sh --dry-run
-  ./build-and-deploy.sh delete
 No cluster at all: 'docker compose up' (three replicas behind nginx) or 'scripts/serve.sh' (one).
 EOF
 }
@@ -98,7 +88,6 @@ PROFILE_GIVEN=0
 CONTEXT=""
 IMAGE_LOAD=""
 HOST_OPTION=""
-URL_OPTION=""
 RENDER_FILTER=""
 SKIP_TESTS=0
 TLS=0
@@ -111,7 +100,6 @@ FA_ADDON_TIMEOUT_SECONDS=${FA_ADDON_TIMEOUT_SECONDS:-300}
 FA_ROLLOUT_TIMEOUT_SECONDS=${FA_ROLLOUT_TIMEOUT_SECONDS:-180}
 FA_HTTP_TIMEOUT_SECONDS=${FA_HTTP_TIMEOUT_SECONDS:-120}
 FA_DELETE_TIMEOUT_SECONDS=${FA_DELETE_TIMEOUT_SECONDS:-120}
-FA_APPLY_ATTEMPTS=${FA_APPLY_ATTEMPTS:-5}
 FA_POLL_INTERVAL_SECONDS=${FA_POLL_INTERVAL_SECONDS:-2}
 CLUSTER_STEPS_STARTED=0
 WORK=""
@@ -123,7 +111,6 @@ value_option() {
   --context) CONTEXT=$2 ;;
   --image-load) IMAGE_LOAD=$2 ;;
   --host) HOST_OPTION=$2 ;;
-  --url) URL_OPTION=$2 ;;
   --ingress) INGRESS_OPTION=$2 ;;
   --gateway) GATEWAY_OPTION=$2 ;;
   --controller-namespace) CONTROLLER_NS_OPTION=$2 ;;
@@ -163,7 +150,7 @@ parse_options() {
 
 check_options() {
   local name value
-  for name in FA_ADDON_TIMEOUT_SECONDS FA_ROLLOUT_TIMEOUT_SECONDS FA_HTTP_TIMEOUT_SECONDS FA_DELETE_TIMEOUT_SECONDS FA_APPLY_ATTEMPTS; do
+  for name in FA_ADDON_TIMEOUT_SECONDS FA_ROLLOUT_TIMEOUT_SECONDS FA_HTTP_TIMEOUT_SECONDS FA_DELETE_TIMEOUT_SECONDS; do
     value=${!name}
     if ! [[ $value =~ ^[0-9]+$ ]] || ((value == 0)); then
       usage_error "$name: expected a positive integer, got '${value}'"
@@ -176,8 +163,6 @@ check_options() {
   [[ $PROFILE =~ ^[A-Za-z0-9][A-Za-z0-9._-]*$ ]] || usage_error "invalid minikube profile name: $PROFILE"
   [[ -z $HOST_OPTION || $HOST_OPTION =~ ^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$ ]] ||
     usage_error "--host: '$HOST_OPTION' is not a DNS name"
-  [[ -z $URL_OPTION || $URL_OPTION =~ ^https?://[^[:space:]]+$ ]] ||
-    usage_error "--url: '$URL_OPTION' is not an http:// or https:// URL"
 }
 
 # Where to deploy: minikube (KCONTEXT is the profile) or --context, with the image loader that fits.
@@ -185,7 +170,7 @@ choose_target() {
   if [[ -n $CONTEXT ]]; then
     [[ $CONTEXT != -* ]] || usage_error "--context: '$CONTEXT' is not a context name"
     ((PROFILE_GIVEN == 0)) || usage_error "--profile is for minikube; --context NAME deploys to an existing context instead: give one of them"
-    ((TUNNEL == 0)) || usage_error "--tunnel is for minikube; with --context use --host or --url"
+    ((TUNNEL == 0)) || usage_error "--tunnel is for minikube; with --context use --host"
     if [[ -z $IMAGE_LOAD ]]; then
       case $CONTEXT in
       kind-*) IMAGE_LOAD=kind ;;
@@ -194,21 +179,19 @@ choose_target() {
       *) [[ $COMMAND == delete ]] || usage_error "--context $CONTEXT needs --image-load METHOD (kind, k3d, none or archive:CMD): how does the image get into that cluster?" ;;
       esac
     fi
-    [[ $IMAGE_LOAD != minikube ]] || usage_error "--image-load minikube needs the minikube path (no --context)"
+    case $IMAGE_LOAD in
+    kind | k3d | none | archive:?* | "") ;; # "": delete --context, nothing is loaded
+    *) usage_error "--image-load: unknown method '$IMAGE_LOAD' (kind, k3d, none or archive:CMD)" ;;
+    esac
     KCONTEXT=$CONTEXT
     # The generated overlay's directory, named for the context (any characters) without surprises.
     OVERLAY_DIR="$ROOT/build/deploy/context-$(printf '%s' "$CONTEXT" | tr -c 'A-Za-z0-9._-' '_')"
   else
-    IMAGE_LOAD=${IMAGE_LOAD:-minikube}
-    [[ $IMAGE_LOAD == minikube ]] || usage_error "--image-load $IMAGE_LOAD needs --context NAME (the minikube path loads with minikube)"
+    [[ -z $IMAGE_LOAD ]] || usage_error "--image-load $IMAGE_LOAD needs --context NAME (the minikube path loads with minikube)"
+    IMAGE_LOAD=minikube
     KCONTEXT=$PROFILE
     OVERLAY_DIR="$ROOT/build/deploy/$PROFILE" # generated overlay; build/ is git-ignored
   fi
-  case $IMAGE_LOAD in
-  minikube | kind | k3d | none | archive:?*) ;;
-  "") ;; # delete --context: nothing is loaded
-  *) usage_error "--image-load: unknown method '$IMAGE_LOAD' (minikube, kind, k3d, none or archive:CMD)" ;;
-  esac
 }
 
 on_exit() {
@@ -265,10 +248,7 @@ preflight() {
     esac
     [[ -z $RENDER_FILTER ]] || need "$(program "$RENDER_FILTER")" "the command given to --render-filter"
   fi
-  if ((MISSING)); then
-    [[ $DRY_RUN == 1 ]] || die "install the missing tools above and run again"
-    warn "dry run: continuing although tools are missing"
-  fi
+  ((MISSING == 0)) || die "install the missing tools above and run again"
   log "kubeconfig: ${KUBECONFIG:-\$HOME/.kube/config} (kubectl is always called with --context $KCONTEXT)"
   [[ $DRY_RUN == 0 ]] || return 0
   if [[ -n $CONTEXT ]]; then
@@ -326,7 +306,7 @@ main() {
   echo "Image:  $IMAGE"
   if [[ -n $RESOLVE_HINT ]]; then
     echo "Try:    curl $RESOLVE_HINT $URL   (nip.io does not resolve on this network)"
-  elif [[ $TLS == 1 && $URL == https://* ]]; then
+  elif [[ $TLS == 1 ]]; then
     echo "Try:    curl --cacert $OVERLAY_DIR/tls/$HOST.crt $URL"
   else
     echo "Try:    curl $URL"

@@ -2,8 +2,7 @@
 # scripts/deploy_cluster.sh: what build-and-deploy.sh does in the cluster, sourced by it (bash 3.2
 # clean, like the script: tests/deploy/bash32_lint.sh checks it): step 3 (minikube started with the
 # route's addon, or an existing context that answers), step 5 (apply, rollout), step 6 (the answer),
-# delete, and the diagnostics printed on failure. Uses the script's variables (PROFILE, CONTEXT,
-# KCONTEXT, OVERLAY_DIR, WORK, TLS, the timeouts, DRY_RUN, ...) and helpers (k, mk, run, log, die).
+# delete, and the diagnostics printed on failure.
 
 # The tunnel command users must run: on Linux with a rootful driver (docker, podman), minikube
 # tunnel only forwards 127.0.0.1:80/443 when bound to 127.0.0.1 explicitly (minikube's
@@ -116,10 +115,10 @@ apply_manifests() {
   [[ $TLS == 0 ]] || make_certificate "$OVERLAY_DIR" "$HOST"
   [[ -z $RENDER_FILTER ]] || render_filtered
 
-  log "applying: up to $FA_APPLY_ATTEMPTS attempts (retried only while ingress-nginx's admission webhook starts)"
-  local attempt=1 out
+  local attempt=1 attempts=5 out
+  log "applying: up to $attempts attempts (retried only while ingress-nginx's admission webhook starts)"
   while :; do
-    log "apply attempt $attempt/$FA_APPLY_ATTEMPTS"
+    log "apply attempt $attempt/$attempts"
     if out=$(apply_once 2>&1); then
       printf '%s\n' "$out"
       break
@@ -127,8 +126,8 @@ apply_manifests() {
     printf '%s\n' "$out" >&2
     case $out in
     *"failed calling webhook"* | *"validate.nginx.ingress.kubernetes.io"*)
-      ((attempt < FA_APPLY_ATTEMPTS)) ||
-        die "the ingress-nginx admission webhook still refused the Ingress after $FA_APPLY_ATTEMPTS attempts; check 'kubectl -n $CONTROLLER_NS get pods' (never delete its ValidatingWebhookConfiguration)"
+      ((attempt < attempts)) ||
+        die "the ingress-nginx admission webhook still refused the Ingress after $attempts attempts; check 'kubectl -n $CONTROLLER_NS get pods' (never delete its ValidatingWebhookConfiguration)"
       log "the admission webhook is not answering yet; retrying in ${FA_POLL_INTERVAL_SECONDS}s"
       sleep "$FA_POLL_INTERVAL_SECONDS"
       attempt=$((attempt + 1))
@@ -158,10 +157,6 @@ render_plan() {
   write_overlay "$dir" "$HOST"
   log "would write $OVERLAY_DIR/kustomization.yaml:"
   sed 's/^/    | /' "$dir/kustomization.yaml" >&2
-  command -v kubectl >/dev/null 2>&1 || {
-    warn "no kubectl: the rendered manifests are not shown"
-    return 0
-  }
   if [[ $TLS == 1 ]]; then
     echo "placeholder" >"$dir/tls/$HOST.crt"
     echo "placeholder" >"$dir/tls/$HOST.key"
@@ -195,16 +190,16 @@ check_answer() {
     scheme=https
     port=443
   }
-  URL=${URL_OPTION:-$scheme://$HOST/}
+  URL=$scheme://$HOST/
   step "6/6 verify" "waiting up to ${FA_HTTP_TIMEOUT_SECONDS}s for $URL to answer the JSON {\"myFavoriteAthlete\":...} (curl every ${FA_POLL_INTERVAL_SECONDS}s)"
   local body="$WORK/body" deadline=$((SECONDS + FA_HTTP_TIMEOUT_SECONDS))
   local -a args=("$URL")
-  [[ $TLS == 0 || $URL != https://* ]] || args=(--cacert "$OVERLAY_DIR/tls/$HOST.crt" "$URL")
+  [[ $TLS == 0 ]] || args=(--cacert "$OVERLAY_DIR/tls/$HOST.crt" "$URL")
   RESOLVE_HINT=""
   # The poll repeats one curl (not logged each time); a dry run shows it once.
   until get_json "$body" "${args[@]}"; do
     [[ $DRY_RUN == 0 ]] || break
-    if ((RC == 6)) && [[ -z $RESOLVE_HINT && -z $URL_OPTION && -n $NODE_IP ]]; then
+    if ((RC == 6)) && [[ -z $RESOLVE_HINT && -n $NODE_IP ]]; then
       # nip.io names are not resolving here (offline DNS, or a resolver with DNS
       # rebinding protection that drops answers pointing to private IPs).
       warn "cannot resolve $HOST via DNS; nip.io may be blocked by this network's resolver. Using curl --resolve $HOST:$port:$NODE_IP instead."
@@ -217,13 +212,12 @@ check_answer() {
       if [[ -z $CONTEXT && $NODE_IP == 127.0.0.1 ]]; then
         die "127.0.0.1 needs '$(tunnel_command)' running in another terminal"
       fi
-      [[ -z $URL_OPTION ]] || die "the pods are ready but $URL did not answer the JSON; is --url right?"
       die "the pods are ready but the $ROUTE_TITLE did not answer; check 'kubectl -n $NAMESPACE describe $ROUTE_KIND $APP' and the logs of its controller (namespace $CONTROLLER_NS)"
     fi
     sleep "$FA_POLL_INTERVAL_SECONDS"
   done
   [[ $DRY_RUN == 1 ]] || ANSWER=$(cat "$body")
-  [[ $TLS == 0 || -n $URL_OPTION ]] || check_no_plain_http
+  [[ $TLS == 0 ]] || check_no_plain_http
 }
 
 # delete: everything the script applied (it all lives in the namespace: the Namespace is part of the
@@ -261,7 +255,6 @@ delete_all() {
 # pods and the route's controller.
 diagnostics() {
   [[ $CLUSTER_STEPS_STARTED == 1 && $DRY_RUN == 0 ]] || return 0
-  command -v kubectl >/dev/null 2>&1 || return 0
   set +e
   local pods p
   echo "=================== diagnostics (context $KCONTEXT) ==================="

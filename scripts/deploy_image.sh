@@ -1,8 +1,7 @@
 # shellcheck shell=bash disable=SC2034,SC2153 # sets and reads build-and-deploy.sh's variables
 # scripts/deploy_image.sh: the image of build-and-deploy.sh, sourced by it (bash 3.2 clean, like the
 # script: tests/deploy/bash32_lint.sh checks it): its tag, its build (step 2) and its way into the
-# cluster (step 4). Uses the script's variables (ROOT, APP, ENGINE, SKIP_TESTS, IMAGE_LOAD, CONTEXT,
-# PROFILE, WORK, DRY_RUN) and helpers (mk, run, log, die); sets TAG, IMAGE, REVISION, VERSION.
+# cluster (step 4); sets TAG, IMAGE, REVISION, VERSION.
 
 # The tag: the git commit, plus -dirty-<hash of the changes> for uncommitted work, so every distinct
 # build gets a distinct tag and a rerun of the same tree gets the same one (nothing to roll out).

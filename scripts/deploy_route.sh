@@ -1,16 +1,7 @@
 # shellcheck shell=bash disable=SC2034,SC2153 # sets and reads build-and-deploy.sh's variables
 # scripts/deploy_route.sh: the public route of build-and-deploy.sh, sourced by it (bash 3.2 clean, like
-# the script: tests/deploy/bash32_lint.sh checks it). One of:
-#   nginx    Ingress class nginx, overlays/minikube; on minikube the `ingress` addon (ingress-nginx,
-#            retired), waited for by its admission jobs and controller
-#   traefik  Ingress class traefik, overlays/traefik; on minikube >= 1.39 the `traefik` addon (the
-#            Traefik Helm chart in kube-system)
-#   gateway  an HTTPRoute on an existing Gateway (--gateway NAMESPACE/NAME), overlays/gateway; the
-#            script waits until the Gateway accepts the route and verifies through its address
-# With --context any Ingress class (--ingress CLASS) and the controller's namespace
-# (--controller-namespace NS) may be given; k3d-* contexts default to traefik in kube-system.
-# Uses the script's variables (CONTEXT, PROFILE, KCONTEXT, TLS, AUTOSCALE, DRY_RUN, APP, NAMESPACE,
-# TLS_SECRET, TAG, the FA_* settings) and its helpers (k, mk, run, log, warn, die, usage_error).
+# the script: tests/deploy/bash32_lint.sh checks it): nginx, traefik or gateway, as manifests/README.md,
+# "Which route?", describes them; the addon of each on minikube, and the generated kustomization.
 
 ROUTE_DOC='manifests/README.md, "Which route?"'
 INGRESS_OPTION="" # --ingress, --gateway, --controller-namespace (build-and-deploy.sh sets them)
@@ -153,9 +144,7 @@ route_gateway() {
     NODE_IP=""
     [[ -n $HOST_OPTION ]] || die "the Gateway $gw's address is the name $addr, not an IPv4 address: give --host (a name that resolves to it)"
   else
-    [[ -n $URL_OPTION ]] ||
-      die "the Gateway $gw has no address yet (a LoadBalancer Service pending? on minikube keep 'minikube -p $PROFILE tunnel' running), or give --url"
-    NODE_IP=""
+    die "the Gateway $gw has no address yet (a LoadBalancer Service pending? on minikube keep 'minikube -p $PROFILE tunnel' running)"
   fi
 }
 

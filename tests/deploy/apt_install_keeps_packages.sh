@@ -25,9 +25,6 @@ trap 'rm -rf "$work"' EXIT
 cat >"$work/status" <<'EOF'
 Package: containerd.io
 Status: install ok installed
-Priority: optional
-Section: devel
-Maintainer: Containerd team <help@containerd.io>
 Architecture: amd64
 Version: 1.7.27-1
 Provides: containerd, runc
@@ -37,9 +34,6 @@ Description: stand-in for Docker CE's containerd.io (test fixture)
 
 Package: docker-ce
 Status: install ok installed
-Priority: optional
-Section: admin
-Maintainer: Docker <support@docker.com>
 Architecture: amd64
 Version: 5:28.3.3-1~debian.12~bookworm
 Depends: containerd.io (>= 1.7.27)

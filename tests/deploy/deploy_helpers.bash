@@ -3,9 +3,9 @@
 # against stub docker/podman, minikube, kubectl, curl, kind/k3d and sleep (one file,
 # tests/deploy/stub.bash) that record their calls in $FA_STUB_LOG, in a throwaway git checkout with
 # a PATH that holds only the stubs, basic POSIX tools and git (openssl only with --tls; no git with
-# NO_GIT=1: the tag), so no real container engine, cluster or network is ever touched, and nothing
-# else the script might call (apt, sudo, cmake, a compiler, python, node) is there: every test
-# also proves the host requirements.
+# NO_GIT=1: the tag), so no real container engine, cluster or network is ever touched: every test
+# also proves the host requirements. Developer tooling (apt, sudo, cmake, a compiler, python,
+# node) is there as stubs too, so that a call even where present fails the test (teardown).
 
 bats_require_minimum_version 1.5.0
 load '/usr/lib/bats/bats-support/load'
@@ -23,12 +23,13 @@ setup() {
   : >"$FA_STUB_LOG"
 
   # A minimal checkout: the script and the files it sources, the manifests, a Dockerfile; nothing
-  # else (no scripts/test.sh: the script never runs the developers' suite, plans.bats checks).
+  # else but scripts/test.sh as a stub (the script never runs the developers' suite: teardown).
   REPO=$T/repo
   mkdir -p "$REPO/scripts"
   cp "$REPO_ROOT/build-and-deploy.sh" "$REPO/"
   cp "$REPO_ROOT/scripts/log.sh" "$REPO_ROOT"/scripts/deploy_*.sh "$REPO/scripts/"
   cp -R "$REPO_ROOT/manifests" "$REPO/"
+  ln -s "$BATS_TEST_DIRNAME/stub.bash" "$REPO/scripts/test.sh"
   echo 'FROM scratch' >"$REPO/Dockerfile.alpine"
   printf 'build/\n' >"$REPO/.gitignore"
   git -C "$REPO" init -q
@@ -44,13 +45,13 @@ setup() {
   STUBS=$T/stubs
   local tool
   mkdir "$STUBS"
-  for tool in docker podman minikube kubectl curl kind k3d sleep; do
+  for tool in docker podman minikube kubectl curl kind k3d sleep $DEVELOPER_TOOLS; do
     ln -s "$BATS_TEST_DIRNAME/stub.bash" "$STUBS/$tool"
   done
 
   unset MINIKUBE_PROFILE FA_CONTAINER_ENGINE TEST_COMMAND FA_IMAGE_TAG FA_MINIKUBE_START_ARGS KUBECONFIG
   export FA_POLL_INTERVAL_SECONDS=0.1 FA_HTTP_TIMEOUT_SECONDS=2 FA_ADDON_TIMEOUT_SECONDS=7 FA_ROLLOUT_TIMEOUT_SECONDS=9 \
-    FA_DELETE_TIMEOUT_SECONDS=11 FA_APPLY_ATTEMPTS=3
+    FA_DELETE_TIMEOUT_SECONDS=11
   touch "$FA_STUB_STATE/minikube-running" # default: the cluster is up
 }
 
@@ -65,6 +66,10 @@ teardown() {
     echo "FORBIDDEN: pushed to a registry / logged in" >&2
     return 1
   fi
+  if cut -d' ' -f1 "$FA_STUB_LOG" | grep -xF "$(tr ' ' '\n' <<<"$DEVELOPER_TOOLS")"; then
+    echo "FORBIDDEN: called developer tooling (the host needs docker or podman, minikube, kubectl, curl)" >&2
+    return 1
+  fi
   # The user's current context is never used (kubectl kustomize renders locally).
   if grep -E '^kubectl ' "$FA_STUB_LOG" | grep -vE '^kubectl (--context [^ ]+|kustomize) '; then
     echo "FORBIDDEN: kubectl without --context" >&2
@@ -72,8 +77,9 @@ teardown() {
   fi
 }
 
-# The POSIX tools build-and-deploy.sh may need (plus bash itself, >= 3.2).
+# The POSIX tools build-and-deploy.sh may need (plus bash itself, >= 3.2); the tools it must never call.
 POSIX_TOOLS="bash cat date dirname mkdir rm mktemp ln sed grep head tail awk tr cut sort find cksum"
+DEVELOPER_TOOLS="test.sh sudo apt-get apt cmake ctest make gcc g++ clang python python3 node npm"
 link_tools() { # link_tools DIR TOOL...: DIR holds links to exactly these tools
   local dir=$1 tool
   shift

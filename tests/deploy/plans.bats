@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # build-and-deploy.sh's plans (--dry-run, against golden files), its help, and every refusal
-# before anything runs: bad input (exit 2), an unknown context or a missing tool (exit 1).
+# before anything runs: bad input (exit 2), a missing tool (exit 1).
 # The checkout, the stubs and the helpers: deploy_helpers.bash.
 
 load deploy_helpers
@@ -17,27 +17,6 @@ load deploy_helpers
   # shellcheck disable=SC2016 # expanded by the inner bash
   run bash -c '. "$1" && quoted a "b c" "it'\''s" "" "<t>/x"' _ "$REPO_ROOT/scripts/log.sh"
   assert_output "a 'b c' it\\'s '' <t>/x"
-}
-
-@test "image: FA_IMAGE_TAG=latest is refused" {
-  FA_IMAGE_TAG=latest deploy
-  assert_failure
-  assert_output --partial "invalid image tag 'latest'"
-  refute_called '^docker build'
-}
-
-@test "the script calls no developer tooling: no test.sh, apt, sudo, cmake, compiler, python, node" {
-  # The PATH tests above prove it runs without them; this catches a call hidden behind an option.
-  # A tool in command position: line start, after ; & | ( $( or then/do/else/run/exec/need.
-  # shellcheck disable=SC2016 # a regex, and a fixture of code
-  local re='(^|[;&|(]|\$\(|(then|do|else|run|exec|need|command -v))[[:space:]]*"?(\$ROOT/|\$\{ROOT\}/)?(scripts/test\.sh|apt-get|apt|sudo|cmake|ctest|g\+\+|gcc|clang|make|python3?|node|npm)"?([[:space:];)|&]|$)'
-  run grep -nE "$re" "$REPO_ROOT/build-and-deploy.sh" "$REPO_ROOT/scripts/log.sh" "$REPO_ROOT"/scripts/deploy_*.sh
-  assert_failure 1 # grep found nothing
-  # The check itself finds such calls.
-  # shellcheck disable=SC2016
-  printf 'x=1\nrun sudo cmake --build .\n(cd "$ROOT" && scripts/test.sh)\n' >"$T/bad.sh"
-  run grep -cE "$re" "$T/bad.sh"
-  assert_output 2
 }
 
 # The plans: the --dry-run output of each mode against its golden file, its rendered manifests as
@@ -117,18 +96,15 @@ render_delta() {
   done <<'MODES'
 default - 
 tls_autoscale default --tls --autoscale
-minikube_options default 'FA_MINIKUBE_START_ARGS=--driver=docker --cpus=2' --tunnel --skip-tests
-podman default FA_CONTAINER_ENGINE=podman
+minikube_options default 'FA_MINIKUBE_START_ARGS=--driver=docker --cpus=2' FA_CONTAINER_ENGINE=podman --tunnel --skip-tests
 traefik default --ingress traefik
 gateway default --gateway web/public
-gateway_tls gateway --gateway web/public --tls
-gateway_controller gateway --gateway web/public --controller-namespace envoy-gateway-system
+gateway_tls gateway --gateway web/public --tls --controller-namespace envoy-gateway-system
 context default --context=other --image-load=kind
 context_k3d context --context k3d-demo
-context_class context --context other --image-load kind --ingress haproxy --controller-namespace haproxy
 context_filter context --context other --image-load kind --render-filter 'cat -u'
-context_url context --context docker-desktop --host fa.10.1.2.3.nip.io --url http://10.96.0.10:8080/
-context_archive context --context=other '--image-load=archive:cat -n'
+context_host context --context docker-desktop --host fa.10.1.2.3.nip.io
+context_archive context --context=other '--image-load=archive:cat -n' --ingress haproxy --controller-namespace haproxy
 delete - delete
 delete_context delete delete --context arn:aws:eks:eu-west-1:1:cluster/lab
 MODES
@@ -147,7 +123,6 @@ MODES
 --profile|--profile needs a non-empty value
 --host=|--host needs a non-empty value
 --host bad_host!|--host: 'bad_host!' is not a DNS name
---url ftp://x/|--url: 'ftp://x/' is not an http:// or https:// URL
 --ingress haproxy|minikube's addons are nginx (ingress) and traefik, not 'haproxy'
 --gateway public|--gateway: 'public' is not NAMESPACE/NAME
 --gateway gateway/public --ingress traefik|--ingress and --gateway each pick the route
@@ -155,27 +130,19 @@ MODES
 --context other --image-load none --ingress haproxy|--ingress haproxy: give its controller's namespace with --controller-namespace NS
 --context other --image-load none --ingress Bad_Class|--ingress: 'Bad_Class' is not an IngressClass name
 --context mycluster|--context mycluster needs --image-load METHOD
---context mycluster --image-load bogus|unknown method 'bogus'
 --context mycluster --profile demo --image-load none|--profile is for minikube
---context mycluster --image-load minikube|--image-load minikube needs the minikube path
+--context mycluster --image-load minikube|unknown method 'minikube'
 --context kind-x --tunnel|--tunnel is for minikube
 --image-load kind|needs --context NAME
 --profile a/b|invalid minikube profile name: a/b
 --context -x|--context: '-x' is not a context name
 --context other --image-load none --controller-namespace Bad_NS|--controller-namespace: 'Bad_NS' is not a namespace name
-FA_APPLY_ATTEMPTS=0|FA_APPLY_ATTEMPTS: expected a positive integer, got '0'
+FA_ROLLOUT_TIMEOUT_SECONDS=0|FA_ROLLOUT_TIMEOUT_SECONDS: expected a positive integer, got '0'
 FA_HTTP_TIMEOUT_SECONDS=2m|FA_HTTP_TIMEOUT_SECONDS: expected a positive integer, got '2m'
 FA_POLL_INTERVAL_SECONDS=soon|FA_POLL_INTERVAL_SECONDS: expected a number of seconds, got 'soon'
 FA_CONTAINER_ENGINE=lxc|FA_CONTAINER_ENGINE must be docker or podman, not 'lxc'
 BAD
   [[ ! -s $FA_STUB_LOG ]]
-}
-
-@test "--context: an unknown context stops before the build" {
-  FA_STUB_FAIL='config get-contexts kind-nope$' deploy --context kind-nope
-  assert_failure 1
-  assert_output --partial "kubectl does not know the context 'kind-nope'"
-  refute_called '^docker build'
 }
 
 # The tools the preflight checks in each mode: the "found" lines of the golden plans.
@@ -196,8 +163,4 @@ docker podman||missing docker or podman. Install one:
 minikube kind|--context kind-demo|missing kind. Install: https://kind.sigs.k8s.io/
 |--tls|missing openssl. Install:
 MISSING
-  # A dry run shows the plan all the same.
-  deploy PATH="$T/some:$T/posix" --tls --dry-run
-  assert_success
-  assert_output --partial "dry run: continuing although tools are missing"
 }

@@ -6,34 +6,22 @@
 
 load deploy_helpers
 
-@test "deploys: the wait for each admission job, the URL and the JSON" {
-  # The steps in order, each message with its time: the plan's (golden/dry_run_default.txt).
-  deploy
+# built_tag ARG...: a deploy with those arguments (its log alone in FA_STUB_LOG); prints the image it built.
+built_tag() {
+  : >"$FA_STUB_LOG"
+  deploy "$@"
   assert_success
-  assert_called 'wait --for=condition=complete job.batch/ingress-nginx-admission-create'
-  assert_called 'wait --for=condition=complete job.batch/ingress-nginx-admission-patch'
-  assert_line "URL:    http://favorite-athlete.192.168.49.2.nip.io/"
-  assert_line 'Answer: {"myFavoriteAthlete":"Usain Bolt"}'
-  assert_line "Image:  favorite-athlete:$(short_sha)"
-  refute_called '^sleep' # no blind sleep: every condition was met at once
+  sed -n 's/^docker build .* -t \([^ ]*\) .*/\1/p' "$FA_STUB_LOG"
 }
 
 @test "image: uncommitted changes give <sha>-dirty-<hash>, stable for the same changes" {
   echo "change" >>"$REPO/Dockerfile.alpine"
-  deploy --skip-tests
-  assert_success
-  local tag1 tag2 tag3
-  tag1=$(grep -oE 'favorite-athlete:[0-9a-f]{12}-dirty-[0-9a-f]{8}' "$FA_STUB_LOG" | head -n1)
-  [[ $tag1 == favorite-athlete:$(short_sha)-dirty-* ]] || fail "tag: $tag1"
-  : >"$FA_STUB_LOG"
-  deploy --skip-tests
-  tag2=$(grep -oE 'favorite-athlete:[0-9a-f]{12}-dirty-[0-9a-f]{8}' "$FA_STUB_LOG" | head -n1)
-  assert_equal "$tag2" "$tag1"
+  local tag
+  tag=$(built_tag --skip-tests)
+  [[ $tag == favorite-athlete:$(short_sha)-dirty-* ]] || fail "tag: $tag"
+  assert_equal "$(built_tag --skip-tests)" "$tag"
   echo "new file" >"$REPO/untracked.txt"
-  : >"$FA_STUB_LOG"
-  deploy --skip-tests
-  tag3=$(grep -oE 'favorite-athlete:[0-9a-f]{12}-dirty-[0-9a-f]{8}' "$FA_STUB_LOG" | head -n1)
-  [[ $tag3 != "$tag1" ]] || fail "an untracked file did not change the tag"
+  [[ $(built_tag --skip-tests) != "$tag" ]] || fail "an untracked file did not change the tag"
 }
 
 @test "a failing in-image test fails the build: nothing is loaded, applied or started" {
@@ -52,12 +40,6 @@ load deploy_helpers
   assert_success
   assert_equal "$(count_calls '^sleep')" 2
   assert_called '^sleep 0.1$'
-  # Every sleep directly follows a failed curl of the service URL.
-  local prev="" line
-  while IFS= read -r line; do
-    if [[ $line == sleep* ]]; then [[ $prev == "curl "*nip.io* ]] || fail "sleep after '$prev'"; fi
-    prev=$line
-  done <"$FA_STUB_LOG"
   assert_line 'Answer: {"myFavoriteAthlete":"Usain Bolt"}'
 }
 
@@ -76,47 +58,47 @@ load deploy_helpers
   done <<'LATE'
 --gateway gateway/public|the pods are ready but the HTTPRoute did not answer
 --tunnel|127.0.0.1 needs 'minikube -p minikube tunnel --bind-address=127.0.0.1' running in another terminal
---context other --image-load none --url http://10.96.0.10:8080/|http://10.96.0.10:8080/ did not answer the JSON; is --url right?
+--context other --image-load none|the pods are ready but the Ingress did not answer
 LATE
 }
 
-@test "apply: retried while the admission webhook starts, then succeeds" {
-  FA_STUB_FAIL="apply -k" FA_STUB_FAIL_FIRST=2 FA_STUB_FAIL_MESSAGE=$WEBHOOK_DOWN deploy --skip-tests
-  assert_success
-  assert_equal "$(count_calls 'apply -k')" 3
-  assert_equal "$(count_calls '^sleep')" 2
-  assert_output --partial "admission webhook is not answering yet"
+@test "apply: retried only while the admission webhook starts, up to 5 attempts, with a pause before each retry" {
+  local first message rc applies want
+  while IFS='|' read -r first message rc applies want; do
+    rm -f "$FA_STUB_STATE/failed" && : >"$FA_STUB_LOG"
+    FA_STUB_FAIL="apply -k" FA_STUB_FAIL_FIRST=$first FA_STUB_FAIL_MESSAGE=$message deploy --skip-tests
+    assert_equal "$status" "$rc"
+    assert_equal "$(count_calls 'apply -k')" "$applies"
+    assert_equal "$(count_calls '^sleep')" $((applies - 1))
+    assert_output --partial "$want"
+  done <<APPLY
+2|$WEBHOOK_DOWN|0|3|admission webhook is not answering yet
+|$WEBHOOK_DOWN|1|5|still refused the Ingress after 5 attempts
+|error: resource mapping not found|1|1|not a webhook start-up error
+APPLY
 }
 
-@test "apply: gives up after FA_APPLY_ATTEMPTS when the webhook never answers" {
-  FA_STUB_FAIL="apply -k" FA_STUB_FAIL_MESSAGE=$WEBHOOK_DOWN FA_APPLY_ATTEMPTS=3 deploy --skip-tests
-  assert_failure
-  assert_equal "$(count_calls 'apply -k')" 3
-  assert_output --partial "still refused the Ingress after 3 attempts"
-  refute_called 'rollout status deployment/favorite-athlete'
-}
-
-@test "apply: other errors are not retried" {
-  FA_STUB_FAIL="apply -k" FA_STUB_FAIL_MESSAGE='error: resource mapping not found' deploy --skip-tests
-  assert_failure
-  assert_equal "$(count_calls 'apply -k')" 1
-  assert_output --partial "not a webhook start-up error"
-}
-
-@test "a wait or check before the apply fails: explained, nothing applied" {
-  local call want
-  while IFS='|' read -r call want; do
-    FA_STUB_FAIL=$call deploy --skip-tests
+# Each row: the call that fails (FA_STUB_FAIL), the arguments, the message, a call that must not
+# have happened (the step it stops before).
+@test "a check or a wait fails: explained, stops before the next step" {
+  local call args want never
+  while IFS='|' read -r call args want never; do
+    : >"$FA_STUB_LOG"
+    # shellcheck disable=SC2086 # each line's arguments, split
+    FA_STUB_FAIL=$call deploy $args --skip-tests
     assert_failure 1
     assert_output --partial "$want"
-    refute_called 'apply -k'
+    refute_called "$never"
   done <<'FAILS'
-rollout status deployment/ingress-nginx-controller|deployment/ingress-nginx-controller did not finish rolling out within 7s
-wait --for=condition=Ready pod|the ingress controller pod was not Ready within 7s
-wait --for=condition=complete|did not complete within 7s
-minikube .*image ls|is not in minikube's image list
-minikube -p minikube ip$|'minikube -p minikube ip' gave '', not an IPv4 address
-^docker info|'docker info' failed: is the docker daemon/machine running
+|FA_IMAGE_TAG=latest|invalid image tag 'latest'|^docker build
+config get-contexts kind-nope$|--context kind-nope|kubectl does not know the context 'kind-nope'|^docker build
+^docker info||'docker info' failed: is the docker daemon/machine running|^docker build
+get --raw /readyz|--context kind-demo|the cluster of context kind-demo does not answer|^kind load
+rollout status deployment/ingress-nginx-controller||deployment/ingress-nginx-controller did not finish rolling out within 7s|apply -k
+wait --for=condition=Ready pod||the ingress controller pod was not Ready within 7s|apply -k
+wait --for=condition=complete||did not complete within 7s|apply -k
+minikube .*image ls||is not in minikube's image list|apply -k
+minikube -p minikube ip$||'minikube -p minikube ip' gave '', not an IPv4 address|apply -k
 FAILS
 }
 
@@ -148,9 +130,16 @@ FAILS
   refute_called 'nip.io'
 }
 
-@test "idempotent: a second run starts nothing new and applies the same thing; a new commit rolls out its tag" {
+# The steps in order, each message with its time: the plan's (golden/dry_run_default.txt).
+@test "deploys: the wait for each admission job, the answer; a second run starts nothing new and applies the same; a new commit rolls out its tag" {
   deploy
   assert_success
+  assert_called 'wait --for=condition=complete job.batch/ingress-nginx-admission-create'
+  assert_called 'wait --for=condition=complete job.batch/ingress-nginx-admission-patch'
+  assert_line "URL:    http://favorite-athlete.192.168.49.2.nip.io/"
+  assert_line 'Answer: {"myFavoriteAthlete":"Usain Bolt"}'
+  assert_line "Image:  favorite-athlete:$(short_sha)"
+  refute_called '^sleep' # no blind sleep: every condition was met at once
   cp "$FA_STUB_STATE/applied.yaml" "$T/first.yaml"
   : >"$FA_STUB_LOG"
   deploy
@@ -183,7 +172,7 @@ FAILS
 }
 
 # The bounded namespace deletion: golden/dry_run_delete.txt.
-@test "delete: removes the loaded images and the generated overlay; builds nothing" {
+@test "delete: removes the loaded images and the generated overlay, builds nothing; with minikube not running, nothing to do" {
   deploy --skip-tests
   assert_success
   : >"$FA_STUB_LOG"
@@ -193,11 +182,9 @@ FAILS
   refute_called '^docker'
   refute_called 'apply'
   [[ ! -e $REPO/build/deploy/minikube ]] || fail "generated overlay left behind"
-}
-
-@test "delete when minikube is not running: nothing to do, success" {
   rm "$FA_STUB_STATE/minikube-running"
-  NO_GIT=1 deploy delete # delete needs no git
+  : >"$FA_STUB_LOG"
+  NO_GIT=1 deploy delete
   assert_success
   assert_output --partial "nothing deployed to remove"
   refute_called '^kubectl'
@@ -211,6 +198,7 @@ FAILS
   local host=favorite-athlete.192.168.49.2.nip.io
   openssl x509 -noout -subject -in "$REPO/build/deploy/minikube/tls/$host.crt" | grep -q "$host"
   refute_output --partial "+++++" # openssl's progress is not shown (run -q)
+  assert_output --partial "plain HTTP does not serve it: http://$host/ answered HTTP 308"
   # Second run reuses the certificate (no new Secret content, nothing to roll).
   local before
   before=$(cat "$REPO/build/deploy/minikube/tls/$host.crt")
@@ -333,9 +321,6 @@ STATUS
 }
 
 @test "--tls: plain HTTP must not answer the JSON on any route" {
-  deploy --tls --skip-tests
-  assert_success
-  assert_output --partial "plain HTTP does not serve it: http://favorite-athlete.192.168.49.2.nip.io/ answered HTTP 308"
   deploy --gateway gateway/public --tls --skip-tests
   assert_success
   assert_output --partial "plain HTTP does not serve it"
@@ -348,7 +333,7 @@ STATUS
 
 # Its plan: golden/dry_run_context.diff (there with --image-load kind given; a kind-* context
 # implies it, as here).
-@test "--context kind-*: deploys without minikube, loaded with kind, every kubectl call on it; an API server not answering stops it" {
+@test "--context kind-*: deploys without minikube, loaded with kind, every kubectl call on it" {
   rm "$STUBS/minikube"
   deploy --context kind-demo --autoscale
   assert_success
@@ -356,9 +341,6 @@ STATUS
   assert_equal "$(count_calls '^kubectl --context kind-demo ')" "$(count_calls '^kubectl ')"
   assert_line "URL:    http://favorite-athlete.127.0.0.1.nip.io/"
   assert_output --partial "--autoscale with --context: the HPA needs a metrics-server in that cluster"
-  FA_STUB_FAIL='get --raw /readyz' deploy --context kind-demo
-  assert_failure 1
-  assert_output --partial "the cluster of context kind-demo does not answer"
 }
 
 # kubectl kustomize | CMD | kubectl apply -f -, CMD split on spaces and the archive of
@@ -385,16 +367,12 @@ STATUS
 @test "host requirements only: deploys end to end without git, tagged src-<checksum>" {
   NO_GIT=1 deploy
   assert_success
-  local tag
-  tag=$(grep -oE 'favorite-athlete:src-[0-9]+' "$FA_STUB_LOG" | head -n1)
-  [[ -n $tag ]] || fail "no src-<checksum> tag: $(cat "$FA_STUB_LOG")"
   assert_line 'Answer: {"myFavoriteAthlete":"Usain Bolt"}'
   # The same sources give the same tag; a changed file a new one.
-  : >"$FA_STUB_LOG"
-  NO_GIT=1 deploy --skip-tests
-  assert_called "^docker build .* -t $tag "
+  local tag
+  tag=$(NO_GIT=1 built_tag --skip-tests)
+  [[ $tag =~ ^favorite-athlete:src-[0-9]+$ ]] || fail "no src-<checksum> tag: $tag"
+  assert_equal "$(NO_GIT=1 built_tag --skip-tests)" "$tag"
   echo "# changed" >>"$REPO/Dockerfile.alpine"
-  : >"$FA_STUB_LOG"
-  NO_GIT=1 deploy --skip-tests
-  refute_called "$tag"
+  [[ $(NO_GIT=1 built_tag --skip-tests) != "$tag" ]] || fail "a changed file did not change the tag"
 }

@@ -87,9 +87,6 @@ stub_kubectl() {
   *" apply -k "*) "$FA_REAL_KUBECTL" kustomize "$last" >"$FA_STUB_STATE/applied.yaml" ;;
   *" get jobs "*) printf '%s\n' job.batch/ingress-nginx-admission-create job.batch/ingress-nginx-admission-patch ;;
   *" get pods "*jsonpath*) printf '%s\n' "favorite-athlete-7c9d8-abcde false" "favorite-athlete-7c9d8-fghij true" ;;
-  *" get pods"*) echo "favorite-athlete-7c9d8-abcde   0/1   CrashLoopBackOff   3   1m" ;;
-  *" get events "*) echo "1m  Warning  BackOff  pod/favorite-athlete-7c9d8-abcde  Back-off restarting failed container" ;;
-  *" describe pod "*) echo "Events: (stub describe of $last)" ;;
   *" logs "*) echo "stub log of $(arg_after logs "$@"): listen failed" ;;
   *) ;;
   esac

@@ -7,7 +7,7 @@ foreach(check shellcheck shfmt bats actionlint bash32 apt_installs_no_remove bum
   fa_test(deploy.${check} deploy 240 bash ${CMAKE_CURRENT_LIST_DIR}/deploy_checks.sh ${check})
   set_tests_properties(deploy.${check} PROPERTIES WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
 endforeach()
-# ~35 bats tests of 2-3 s each on an idle machine; a loaded 2-core machine took 8 s each and hit
+# ~30 bats tests of 2-3 s each on an idle machine; a loaded 2-core machine took 8 s each and hit
 # 240 s. The timeout only catches a hang: it asserts no speed.
 set_tests_properties(deploy.bats PROPERTIES TIMEOUT 900)
 # What --no-remove buys: scripts/lib.sh's apt_install fails, naming what apt would remove, where
