@@ -1,5 +1,6 @@
 """Process behaviour: configuration errors, flags, and graceful shutdown on SIGTERM (that Ctrl-C's
 SIGINT stops it as gracefully, under load: e2e.shutdown)."""
+import json
 import os
 import signal
 import socket
@@ -63,6 +64,11 @@ class Configuration(unittest.TestCase):
             line = self.assert_refused({"PORT": "0", "METRICS_PORT": str(taken)}, f"METRICS_PORT={taken}", code=1)
             self.assertRegex(line, ADDRESS_IN_USE)
             self.assertEqual(get(first.port)[0], 200)
+
+    def test_athlete_from_env_is_valid_json(self):
+        name = 'Zoë "Lightning" \\ 蘇炳添 </script>'
+        with Server(env={"FAVORITE_ATHLETE": name}) as server:
+            self.assertEqual(json.loads(get(server.port)[2]), {"myFavoriteAthlete": name})
 
     def test_threads_auto_is_one_event_loop_per_cpu_it_may_run_on(self):
         for env, loops in (({}, len(os.sched_getaffinity(0))), ({"THREADS": "3"}, 3)):

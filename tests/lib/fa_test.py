@@ -350,7 +350,7 @@ OTHER_METHODS = ("POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT"
 def contract(host="test", methods=OTHER_METHODS):
     """The README's HTTP contract as cases (a method and a target each; the body and headers named
     are required exactly), every answer but a 405 on a connection kept alive (so a HEAD's body
-    would show as a broken follow-up): the integration tests send them to the binary, the e2e
+    would show as a broken follow-up): conformance.checklist sends them to the binary, the e2e
     tests to nginx with the host it routes. methods: those answered 405 on any path ("*",
     asterisk-form, is a valid target for OPTIONS only)."""
     def exact(text):  # \A...\Z: $ would let a trailing newline pass
