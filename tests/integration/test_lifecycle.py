@@ -105,7 +105,7 @@ class Shutdown(unittest.TestCase):
             in_flight = connect(port)
             in_flight.sendall(b"GET / HTTP/1.1\r\nHost: test\r\n")  # head not finished yet
 
-            server.signal(signal.SIGTERM)
+            server.proc.send_signal(signal.SIGTERM)
             self.assertEqual(server.next_log(msg="draining")["drain_seconds"], 2)
             self.assertEqual(get(port, "/readyz")[0], 503)
             self.assertIn("favorite_athlete_http_requests_in_flight", scrape(server.metrics_port))  # still scraped
@@ -135,7 +135,7 @@ class Shutdown(unittest.TestCase):
             status, _, body = Reader(in_flight).response()
             self.assertEqual((status, body), (200, GREETING))
 
-            self.assertEqual(server.wait(timeout=5), 0)
+            self.assertEqual(server.proc.wait(timeout=5), 0)
             self.assertEqual(server.remaining_logs()[-1]["msg"], "stopped")
 
     def test_sigterm_under_load_every_answer_read_is_logged_and_every_logged_answer_was_read(self):
@@ -170,10 +170,10 @@ class Shutdown(unittest.TestCase):
             for t in threads:
                 t.start()
             time.sleep(0.5)
-            server.signal(signal.SIGTERM)
+            server.proc.send_signal(signal.SIGTERM)
             for t in threads:
                 t.join(timeout=20)
-            self.assertEqual(server.wait(timeout=10), 0)
+            self.assertEqual(server.proc.wait(timeout=10), 0)
             logged = [r for r in server.remaining_logs() if r.get("msg") == "request"]
             self.assertEqual(after_close, [])
             self.assertGreater(sum(answers), 100)
@@ -181,11 +181,11 @@ class Shutdown(unittest.TestCase):
 
     def test_second_signal_exits_at_once(self):
         with Server(env={"DRAIN_SECONDS": "30"}) as server:
-            server.signal(signal.SIGTERM)
+            server.proc.send_signal(signal.SIGTERM)
             server.next_log(msg="draining")
             started = time.monotonic()
-            server.signal(signal.SIGTERM)
-            self.assertEqual(server.wait(timeout=5), 128 + signal.SIGTERM)
+            server.proc.send_signal(signal.SIGTERM)
+            self.assertEqual(server.proc.wait(timeout=5), 128 + signal.SIGTERM)
             self.assertLess(time.monotonic() - started, 1)
 
     def test_shutdown_timeout_bounds_a_stuck_request(self):
@@ -194,8 +194,8 @@ class Shutdown(unittest.TestCase):
             stuck.sendall(b"GET / HTTP/1.1\r\n")
             time.sleep(0.2)
             started = time.monotonic()
-            server.signal(signal.SIGTERM)
-            self.assertEqual(server.wait(timeout=5), 1)
+            server.proc.send_signal(signal.SIGTERM)
+            self.assertEqual(server.proc.wait(timeout=5), 1)
             self.assertLess(time.monotonic() - started, 2.5)
             server.remaining_logs()  # waits for the output pipes to be read to the end
             self.assertIn("shutdown timed out", "".join(server.stderr))

@@ -13,7 +13,6 @@ import os
 import queue
 import re
 import resource
-import signal
 import socket
 import subprocess
 import threading
@@ -96,12 +95,6 @@ class Server:
         while not self.lines.empty():
             records.append(json.loads(self.lines.get_nowait()))
         return records
-
-    def signal(self, sig=signal.SIGTERM):
-        self.proc.send_signal(sig)
-
-    def wait(self, timeout=15):
-        return self.proc.wait(timeout=timeout)
 
     def stop(self):
         while _sockets:
