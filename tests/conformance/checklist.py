@@ -132,8 +132,9 @@ CASES = [
          headers={"date": DATE}),
     Case("date-on-400", "9110 §6.6.1", "Date on a 400 from the parser too", req(host=None), 400, True,
          headers={"date": DATE}),
+    # cpp-httplib adds Accept-Ranges to HEAD answers only; GET's have none.
     Case("head", "9110 §9.3.2", "HEAD: the GET's headers, no body", req("HEAD / HTTP/1.1"), 200, False, head=True,
-         headers={"content-length": r"^34$", "content-type": r"^application/json$"}),
+         headers={"content-length": r"^34$", "content-type": r"^application/json$", "accept-ranges": None}),
     Case("post-405-allow", "9110 §15.5.6", "a 405 MUST carry Allow", req("POST / HTTP/1.1"), 405, False,
          headers={"allow": r"^GET, HEAD$"}),
     Case("unknown-method", "9110 §9.1, §15.6.2", "an unknown method SHOULD be a 501 (choice: 405, the contract)",

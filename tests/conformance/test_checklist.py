@@ -1,5 +1,6 @@
 """The conformance checklist (checklist.py) against the real binary: one subtest per requirement,
-each met within 1.5 s (a server that answers only at its read timeout, 2 s here, fails)."""
+each met within 1.5 s (a server that answers only at its read timeout, 2 s here, fails); and every
+row of the README's HTTP contract (fa_test.contract(), which e2e.contract sends through nginx)."""
 import os
 import socketserver
 import threading
@@ -7,13 +8,15 @@ import unittest
 
 import fa_test
 from checklist import CASES, corpus_files
-from fa_test import judge, outcome
+from fa_test import contract, judge, outcome
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 class Checklist(fa_test.ServerTestCase):
-    ENV = {"READ_TIMEOUT_SECONDS": "2"}  # a case the server waits on ends within fa_test.outcome's deadline
+    # READ_TIMEOUT_SECONDS: a case the server waits on ends within fa_test.outcome's deadline;
+    # METRICS_PORT: /metrics is served on a port of its own, never on the public one.
+    ENV = {"READ_TIMEOUT_SECONDS": "2", "METRICS_PORT": "0"}
 
     def test_every_requirement(self):
         failed = []
@@ -26,6 +29,11 @@ class Checklist(fa_test.ServerTestCase):
                 self.assertEqual(problems, [], f"{case.id} ({case.ref}: {case.rule})")
         print(f"\n{len(CASES) - len(failed)}/{len(CASES)} requirements met"
               + (f"; failed: {', '.join(failed)}" if failed else ""), flush=True)
+
+    def test_every_row_of_the_contract(self):
+        for case in contract():
+            with self.subTest(case.id):
+                self.assertEqual(judge(case, outcome(self.port, case)), [])
 
     def test_the_fuzz_corpus_holds_every_case(self):
         # The seeds libFuzzer starts from (and ctest's fuzz.corpus replays) are the checklist's

@@ -114,7 +114,7 @@ class Stack:
     def restart(self, n, sig):
         """sig to replica n's process; once it has exited (recorded in exits), starts it again on
         its port, as the kubelet restarts a pod's container. Returns the exit code."""
-        self.replicas[n].signal(sig)
+        self.replicas[n].proc.send_signal(sig)
         code = self._reap(n)
         self._start_replica(n)
         return code
@@ -125,7 +125,7 @@ class Stack:
     def _reap(self, n):
         """Waits for replica n's process to exit and records how: its exit code."""
         server = self.replicas[n]
-        code = server.wait(timeout=self.stop_within)
+        code = server.proc.wait(timeout=self.stop_within)
         self.exits[n].append((time.time(), server.proc.pid, code))
         server.stop()  # its output read to the end, and no sanitizer report in it
         return code
@@ -170,7 +170,7 @@ class Stack:
         exits are recorded), then SIGQUIT to nginx (it finishes what it has in flight). Returns
         nginx's exit code."""
         for server in self.replicas.values():
-            server.signal(sig)
+            server.proc.send_signal(sig)
         for n in (1, 2, 3):
             self._reap(n)
         self.nginx.send_signal(signal.SIGQUIT)

@@ -1,5 +1,5 @@
 """Through nginx, routed like the Ingress: every row of the service's contract (fa_test.contract(),
-also run against the binary by integration.contract) and unknown hosts. That nginx spreads requests
+also run against the binary by conformance.checklist) and unknown hosts. That nginx spreads requests
 over the three replicas: e2e.rolling_restart (each new process gets traffic)."""
 import unittest
 

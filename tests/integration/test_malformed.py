@@ -1,8 +1,8 @@
 """Malformed and oversized requests beyond the RFC's rules (those are conformance.checklist's
 cases: NUL or a bare LF in a field, obs-fold, Content-Length and Transfer-Encoding framing, a
-5000-byte target): a 4xx saying close (or a close without an answer), quickly, and the server
-keeps serving. last_answer(), CASES and refused_quickly() are also what integration.adversarial
-sends (with two 100 MB bodies, measuring memory) and how test_connections checks that an answer
+5000-byte target), and 100 MB bodies: a 4xx saying close (or a close without an answer), quickly,
+and the server keeps serving. last_answer(), CASES and refused_quickly() are also what
+integration.adversarial sends (measuring memory) and how test_connections checks that an answer
 is the last on its connection."""
 import time
 
@@ -11,6 +11,7 @@ from fa_test import Case, connect, exchange, get, judge, main, outcome, req, Ser
 MiB = 1024 * 1024
 BODY_100_MB = [b"x" * 65536] * (100 * MiB // 65536)  # a Case's raw after its head: one 64 KiB chunk, 1600 times
 REFUSED = (*range(400, 500), None)  # a Case's status: any 4xx, or a close without an answer
+ONLY_GET = rb"\AOnly GET method valid\Z"  # the 405's body
 
 
 def last_answer(name, raw, status=REFUSED, **fields):
@@ -33,6 +34,11 @@ CASES = [
     last_answer("8000-byte header line", req("GET / HTTP/1.1", "X-Big: " + "b" * 8000)),
     last_answer("1 MB header line", req("GET / HTTP/1.1", "X-Huge: " + "h" * MiB)),
     last_answer("10 000 headers", req("GET / HTTP/1.1", *(f"X-{i}: v" for i in range(10000)))),
+    # Streamed while the answer is read: refused without being read.
+    last_answer("100 MB POST, Content-Length", [req("POST / HTTP/1.1", f"Content-Length: {100 * MiB}"), *BODY_100_MB],
+                405, body=ONLY_GET),
+    last_answer("100 MB POST, chunked",
+                [req("POST / HTTP/1.1", "Transfer-Encoding: chunked") + b"6400000\r\n", *BODY_100_MB]),
 ]
 
 

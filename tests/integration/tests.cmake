@@ -14,7 +14,7 @@ function(fa_python_test name script labels timeout)
     ENVIRONMENT "FA_BIN=$<TARGET_FILE:favorite-athlete>;PYTHONPATH=${PROJECT_SOURCE_DIR}/tests/lib;PYTHONDONTWRITEBYTECODE=1")
 endfunction()
 
-foreach(suite IN ITEMS contract connections malformed lifecycle metrics access_log)
+foreach(suite IN ITEMS connections malformed lifecycle metrics access_log)
   fa_python_test(integration.${suite} ${CMAKE_CURRENT_LIST_DIR}/test_${suite}.py integration 180)
 endforeach()
 # adversarial: hostile input and clients with RSS/fd figures, and a short soak (FA_SOAK_SECONDS).

@@ -13,7 +13,6 @@ import os
 import queue
 import re
 import resource
-import signal
 import socket
 import subprocess
 import threading
@@ -96,12 +95,6 @@ class Server:
         while not self.lines.empty():
             records.append(json.loads(self.lines.get_nowait()))
         return records
-
-    def signal(self, sig=signal.SIGTERM):
-        self.proc.send_signal(sig)
-
-    def wait(self, timeout=15):
-        return self.proc.wait(timeout=timeout)
 
     def stop(self):
         while _sockets:
@@ -350,7 +343,7 @@ OTHER_METHODS = ("POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT"
 def contract(host="test", methods=OTHER_METHODS):
     """The README's HTTP contract as cases (a method and a target each; the body and headers named
     are required exactly), every answer but a 405 on a connection kept alive (so a HEAD's body
-    would show as a broken follow-up): the integration tests send them to the binary, the e2e
+    would show as a broken follow-up): conformance.checklist sends them to the binary, the e2e
     tests to nginx with the host it routes. methods: those answered 405 on any path ("*",
     asterisk-form, is a valid target for OPTIONS only)."""
     def exact(text):  # \A...\Z: $ would let a trailing newline pass
