@@ -5,10 +5,9 @@ tests/conformance/differential.py. Python standard library only.
 
 A spec: key, label, argv and env ("@PORT@" filled in; a contestant's environment is PATH and
 env alone, so nothing the caller's shell exports reaches it), "setup" (called with the port before a
-start), "stdout_file" (stdout is a file of its own, as a container runtime keeps a pod's log: every
-favorite-athlete row), "load_only" (no start time, idle RSS, size), "size_note" (what the size
-means) and "size_bytes" (where argv[0]'s size is not it), "callgrind" (instructions per request
-measured), and for favorite-athlete rows "httplib" and "libc".
+start), "stdout_file" (Server), "size_note" (what the size means; a row without one has no start
+time, idle RSS or size) and "size_bytes" (where argv[0]'s size is not it), "callgrind"
+(instructions per request measured), "httplib" and "libc".
 """
 import math
 import os
@@ -42,6 +41,23 @@ PEERS = [
      None, True),
     ("httplib_nodelay", "cpp-httplib as its README shows it + TCP_NODELAY", "httplib_readme.cpp",
      CXX + ["-I@HTTPLIB@", "-DCPPHTTPLIB_TCP_NODELAY=true"], [], None, True),
+]
+
+# favorite-athlete as users get it: every setting at its default (Server passes no other) but the
+# address, the port and the drain (DRAIN_SECONDS only delays a stop). The access log is on by
+# default: its stdout is a file, as a container runtime keeps a pod's log. So is every row's: with
+# ACCESS_LOG=off, the file shows that no request was logged. The headline: the image's binary
+# (static musl); the glibc builds beside it. key, label, binary (an option of bench/benchmark.py),
+# libc, settings, size note (None: measured under load only). THREADS=2 is not run under callgrind.
+BASE_ENV = {"PORT": "@PORT@", "BIND_ADDRESS": "127.0.0.1", "DRAIN_SECONDS": "0"}
+SERVICE = [
+    ("fa_musl", "static musl (the image's libc), default", "musl_binary", "musl", {},
+     "static musl + libc++ (zig 0.11), stripped: the image's libc"),
+    ("fa_musl_nolog", "static musl, ACCESS_LOG=off", "musl_binary", "musl", {"ACCESS_LOG": "off"}, None),
+    ("fa_static", "static glibc, default", "static_binary", "glibc", {}, "static glibc + libstdc++, stripped"),
+    ("fa", "default: access log on", "binary", "glibc", {}, "Release binary, dynamically linked"),
+    ("fa_nolog", "ACCESS_LOG=off", "binary", "glibc", {"ACCESS_LOG": "off"}, None),
+    ("fa_t2", "THREADS=2 (two event loops on one CPU), access log on", "binary", "glibc", {"THREADS": "2"}, None),
 ]
 
 FLASK_PACKAGES = ["python3.11-minimal", "libpython3.11-minimal", "libpython3.11-stdlib", "python3-flask",
@@ -229,38 +245,17 @@ def build_of(binary, libc):
     return {"httplib": m.group(1) if m else "?", "libc": libc + alloc}
 
 
-def service(key, what, binary, libc, **spec):
-    """A favorite-athlete row; its label names what it runs, and with which cpp-httplib and libc."""
-    build = build_of(binary, libc)
-    return dict(spec, key=key, argv=[binary], **build,
-                label=f"favorite-athlete, {what} [cpp-httplib {build['httplib']}, {build['libc']}]")
-
-
 def contestants(args, workdir):
     """The specs of a run: args has binary, static_binary, musl_binary, go_server (paths or None),
     quick and peers (bools)."""
-    base_env = {"PORT": "@PORT@", "BIND_ADDRESS": "127.0.0.1", "DRAIN_SECONDS": "0"}
-    # favorite-athlete as users get it: every setting at its default (Server passes no other) but the
-    # address, the port and the drain (DRAIN_SECONDS only delays a stop). The access log is on by
-    # default: its stdout is a file, as a container runtime keeps a pod's log. So is every row's: with
-    # ACCESS_LOG=off, the file shows that no request was logged.
-    default = {"env": base_env, "stdout_file": True, "callgrind": True}
-    nolog = dict(default, env=dict(base_env, ACCESS_LOG="off"), load_only=True)
-    fa = []
-    # The headline: the image's binary (static musl), default settings; the glibc builds beside it.
-    if args.musl_binary:
-        fa.append(service("fa_musl", "static musl (the image's libc), default", args.musl_binary, "musl",
-                          size_note="static musl + libc++ (zig 0.11), stripped: the image's libc", **default))
-        fa.append(service("fa_musl_nolog", "static musl, ACCESS_LOG=off", args.musl_binary, "musl", **nolog))
-    if args.static_binary:
-        fa.append(service("fa_static", "static glibc, default", args.static_binary, "glibc",
-                          size_note="static glibc + libstdc++, stripped", **default))
-    fa.append(service("fa", "default: access log on", args.binary, "glibc",
-                      size_note="Release binary, dynamically linked", **default))
-    fa.append(service("fa_nolog", "ACCESS_LOG=off", args.binary, "glibc", **nolog))
-    if not args.quick:
-        fa.append(service("fa_t2", "THREADS=2 (two event loops on one CPU), access log on", args.binary, "glibc",
-                          **dict(default, env=dict(base_env, THREADS="2"), load_only=True, callgrind=False)))
+    specs = []
+    for key, what, binary, libc, settings, size_note in SERVICE:
+        path = getattr(args, binary)
+        if path and not (args.quick and "THREADS" in settings):  # a quick run: default and log off
+            build = build_of(path, libc)
+            specs.append({"key": key, "argv": [path], "env": dict(BASE_ENV, **settings), "stdout_file": True,
+                          "size_note": size_note, "callgrind": "THREADS" not in settings, **build,
+                          "label": f"favorite-athlete, {what} [cpp-httplib {build['httplib']}, {build['libc']}]"})
     others = []
     nginx = shutil.which("nginx", path=os.environ["PATH"] + ":/usr/sbin")  # not on a user's PATH
     if nginx:
@@ -276,7 +271,7 @@ def contestants(args, workdir):
                        "argv": [nginx, "-p", prefix, "-c", os.path.join(prefix, "nginx.conf")],
                        "size_note": "nginx binary, shared libraries not counted"})
     if args.go_server:
-        others.append({"key": "go", "label": "Go net/http", "argv": [args.go_server], "env": base_env,
+        others.append({"key": "go", "label": "Go net/http", "argv": [args.go_server], "env": BASE_ENV,
                        "size_note": "static, stripped (-s -w)"})
     gunicorn = shutil.which("gunicorn")
     if gunicorn:
@@ -289,8 +284,8 @@ def contestants(args, workdir):
     if args.quick:
         others = others[:1]
     elif args.peers:
-        others += peers(workdir, httplib_dir_of(os.path.dirname(args.binary)), base_env)
-    return fa + others
+        others += peers(workdir, httplib_dir_of(os.path.dirname(args.binary)))
+    return specs + others
 
 
 def httplib_dir_of(build):
@@ -306,7 +301,7 @@ def httplib_dir_of(build):
     return found if os.path.isfile(os.path.join(found, "httplib.h")) else None
 
 
-def peers(workdir, httplib_dir, base_env):
+def peers(workdir, httplib_dir):
     """Compiles the PEERS into the work directory, one after another; the specs of those that built."""
     out = os.path.join(workdir, "peers")
     os.makedirs(out, exist_ok=True)
@@ -327,7 +322,7 @@ def peers(workdir, httplib_dir, base_env):
             log(f"warning: peer {key} did not build (Debian packages: {packages}):\n{built.stderr[-2000:]}")
             continue
         note = f"cpp-httplib {version}, glibc" if uses_httplib else f"Debian {package}, glibc"
-        spec = {"key": key, "label": f"{label} [{note}]", "argv": [os.path.join(out, key)], "env": base_env,
+        spec = {"key": key, "label": f"{label} [{note}]", "argv": [os.path.join(out, key)], "env": BASE_ENV,
                 "libc": "glibc", "size_note": "dynamically linked, shared libraries not counted", "callgrind": True}
         specs.append(dict(spec, httplib=version) if uses_httplib else spec)
     return specs
