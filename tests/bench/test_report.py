@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """bench/report.py from a results.json to results.md: the targets come from bench/targets.json, each
-names the bound it applies, and each can fail: an error or a connection never served (synthetic
-figures), and the ratio and value targets both ways in the recorded runs, whose results.md regenerates
-byte for byte from their results.json. No server run (bench.quick runs the measuring half)."""
+names the bound it applies, and each can fail: an error, a connection never served or a broken
+access log (synthetic figures) fails the report, and the ratio and value targets both ways in the
+recorded runs, whose results.md regenerates byte for byte from their results.json. No server run
+(bench.quick runs the measuring half)."""
 import glob
 import json
 import os
@@ -24,13 +25,16 @@ with open(os.path.join(BENCH, "targets.json")) as f:
 SHAPES = {"ka50": "50 keep-alive", "ka1000": "1000 keep-alive", "close50": "50 Connection: close"}
 
 
-def results(ka50=(), per_connection=()):
-    """A run of one favorite-athlete row ("fa") with no error and every one of 1000 connections served,
-    but for what ka50 (wrk's figures at 50) and per_connection (the 1000 counted one by one) override."""
+def results(ka50=(), per_connection=(), log=()):
+    """A run of one favorite-athlete row ("fa") with no error, every one of 1000 connections served and
+    a sound stdout file, but for what ka50 (wrk's figures at 50), per_connection (the 1000 counted one
+    by one) and log (the stdout file at 50, measure.check_log's figures) override."""
     pc = dict({"connections": 1000, "connections_with_no_response": 0, "errors": 0, "timeouts": 0, "non_200": 0},
               **dict(per_connection))
-    shapes = {"ka50": dict({"socket_errors": 0, "non_2xx": 0}, **dict(ka50)),
-              "ka1000": {"socket_errors": 0, "non_2xx": 0, "per_connection": pc}}
+    lg = dict({"ends_with_whole_line": True, "last_lines_json": 5, "last_lines_checked": 5, "request_lines": 9,
+               "responses_counted_by_clients": 9, "graceful_stop": True}, **dict(log))
+    shapes = {"ka50": dict({"socket_errors": 0, "non_2xx": 0, "requests": 9, "log": lg}, **dict(ka50)),
+              "ka1000": {"socket_errors": 0, "non_2xx": 0, "requests": 9, "per_connection": pc}}
     return {"meta": {"shapes": SHAPES}, "contestants": [{"key": "fa", "label": "fa", "shapes": shapes}]}
 
 
@@ -47,7 +51,7 @@ class Targets(unittest.TestCase):
         bound changes unseen."""
         for t in TABLE["targets"]:
             m = re.search(r"([<>]=) ([\d.]+)(%?)", t["target"])
-            if not m:  # "zero errors", "every one of 1000 connections served"
+            if not m:  # "zero errors", "every one of 1000 connections served", "the access log sound"
                 stated = {"max": 0}
             elif m[3]:  # "costs <= 5%": at least 0.95x
                 stated = {"min": round(1 - float(m[2]) / 100, 4)}
@@ -55,15 +59,30 @@ class Targets(unittest.TestCase):
                 stated = {"min" if m[1] == ">=" else "max": float(m[2])}
             self.assertEqual({k: t[k] for k in ("min", "max") if k in t}, stated, t["target"])
 
-    def test_an_error_or_a_connection_never_served_misses(self):
-        """Each kind of error fails "zero errors", a connection never served "every one of 1000"."""
-        self.assertEqual(outcome(results(), ["zero errors"]) + outcome(results(), ["every one of 1000"]), ["PASS"] * 2)
-        broken = [{"ka50": {"socket_errors": 1}}, {"ka50": {"non_2xx": 1}},
+    def test_each_break_misses_its_smoke_target(self):
+        """The smoke targets, which fail bench.quick: each kind of error misses "zero errors", a
+        connection never served "every one of 1000", a stdout file not sound "the access log sound"
+        (test_measure.py: what is not)."""
+        def missed(res):
+            return [t["target"] for t in report.evaluate(res, TABLE) if t["smoke"] and t["result"] != "PASS"]
+        self.assertEqual(missed(results()), [])
+        errors = [{"ka50": {"socket_errors": 1}}, {"ka50": {"non_2xx": 1}}, {"ka50": {"requests": 0}},
                   *({"per_connection": {k: 1}} for k in ("errors", "timeouts", "non_200"))]
-        for b in broken:
-            self.assertEqual(outcome(results(**b), ["zero errors"]), ["MISS"], b)
-        unserved = results(per_connection={"connections_with_no_response": 1})
-        self.assertEqual(outcome(unserved, ["every one of 1000"]), ["MISS"])
+        for broken, words in [*((b, "zero errors") for b in errors),
+                              ({"per_connection": {"connections_with_no_response": 1}}, "every one of 1000"),
+                              ({"log": {"graceful_stop": False}}, "access log sound")]:
+            self.assertEqual([words in t for t in missed(results(**broken))], [True], broken)
+
+    def test_a_smoke_target_missed_fails_the_report(self):
+        """report.py exits 1, naming it, so bench/benchmark.py (bench.quick) fails."""
+        res = json.loads(pathlib.Path(BENCH, "results", "2026-12-07-own-code", "results.json").read_text())
+        res["contestants"][0]["shapes"]["ka50"]["non_2xx"] = 1
+        with tempfile.TemporaryDirectory() as d:
+            pathlib.Path(d, "results.json").write_text(json.dumps(res))
+            run = subprocess.run([sys.executable, os.path.join(BENCH, "report.py"), os.path.join(d, "results.json")],
+                                 capture_output=True, text=True, env=dict(os.environ, PATH="/nonexistent"))
+        self.assertEqual((run.returncode, run.stderr.splitlines()[-1]), (1, "FAIL: " + next(
+            t["target"] for t in TABLE["targets"] if t.get("field") == "errors")), run.stderr)
 
     def test_the_bounds_in_the_table_decide_and_include_their_value(self):
         table = json.loads(json.dumps(TABLE))
