@@ -36,7 +36,7 @@ def httplib_share(path):
                        capture_output=True, text=True, timeout=120)
     rows, total = [], 0
     for line in r.stdout.splitlines():
-        m = re.match(r"^\s*([\d,]+) \(\s*[\d.]+%\)\s+(.*)$", line) or re.match(r"^\s*([\d,]+)\s+(\S.*)$", line)
+        m = re.match(r"^\s*([\d,]+) \(\s*[\d.]+%\)\s+(.*)$", line)  # valgrind 3.19: "Ir (share) where"
         if not m:
             continue
         ir, where = int(m.group(1).replace(",", "")), m.group(2)

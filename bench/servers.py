@@ -30,17 +30,16 @@ CXX = ["g++", "-std=c++17", "-O2", "-pthread"]
 # The C++ servers a user would pick instead (bench/peers/, one small source each, built from
 # Debian's packages; the cpp-httplib ones against the same httplib.h the service got), each
 # answering GET / with the service's body and Content-Type on one thread, keep-alive:
-# key, label, source, compile command (before -o), libraries, Debian package, uses cpp-httplib.
+# key, label, source, compile command (before -o), libraries, Debian package (None: cpp-httplib's header).
 PEERS = [
     ("h2o", "h2o's library (libh2o-evloop), C handler", "h2o.c", ["gcc", "-O2", "-DH2O_USE_LIBUV=0"],
-     ["-lh2o-evloop"], "libh2o-evloop-dev", False),
+     ["-lh2o-evloop"], "libh2o-evloop-dev"),
     ("restinio", "RESTinio (Boost.Asio, one thread)", "restinio.cpp", CXX + ["-DRESTINIO_USE_BOOST_ASIO"],
-     ["-lhttp_parser", "-lfmt"], "librestinio-dev", False),
-    ("beast", "Boost.Beast, async (one io_context)", "beast_async.cpp", CXX, [], "libboost1.81-dev", False),
-    ("httplib_readme", "cpp-httplib as its README shows it", "httplib_readme.cpp", CXX + ["-I@HTTPLIB@"], [],
-     None, True),
+     ["-lhttp_parser", "-lfmt"], "librestinio-dev"),
+    ("beast", "Boost.Beast, async (one io_context)", "beast_async.cpp", CXX, [], "libboost1.81-dev"),
+    ("httplib_readme", "cpp-httplib as its README shows it", "httplib_readme.cpp", CXX + ["-I@HTTPLIB@"], [], None),
     ("httplib_nodelay", "cpp-httplib as its README shows it + TCP_NODELAY", "httplib_readme.cpp",
-     CXX + ["-I@HTTPLIB@", "-DCPPHTTPLIB_TCP_NODELAY=true"], [], None, True),
+     CXX + ["-I@HTTPLIB@", "-DCPPHTTPLIB_TCP_NODELAY=true"], [], None),
 ]
 
 # favorite-athlete as users get it: every setting at its default (Server passes no other) but the
@@ -284,12 +283,13 @@ def contestants(args, workdir):
     if args.quick:
         others = others[:1]
     elif args.peers:
-        others += peers(workdir, httplib_dir_of(os.path.dirname(args.binary)))
+        httplib = build_of(args.binary, "glibc")["httplib"]
+        others += peers(workdir, httplib_dir_of(os.path.dirname(args.binary)), httplib)
     return specs + others
 
 
 def httplib_dir_of(build):
-    """The directory of the httplib.h a build directory's service was compiled with (None if unknown)."""
+    """The directory of the httplib.h a build directory's service was compiled with."""
     found = os.path.join(build, "_deps", "httplib-download")
     try:
         with open(os.path.join(build, "CMakeCache.txt")) as f:
@@ -298,31 +298,25 @@ def httplib_dir_of(build):
                     found = line.split("=", 1)[1].strip() or found
     except OSError:
         pass
-    return found if os.path.isfile(os.path.join(found, "httplib.h")) else None
+    return found
 
 
-def peers(workdir, httplib_dir):
-    """Compiles the PEERS into the work directory, one after another; the specs of those that built."""
+def peers(workdir, httplib_dir, httplib):
+    """Compiles the PEERS into the work directory, one after another; the specs of those that built.
+    The cpp-httplib ones against the header the service was built with (httplib_dir, version httplib)."""
     out = os.path.join(workdir, "peers")
     os.makedirs(out, exist_ok=True)
-    version = "?"
-    if httplib_dir:
-        with open(os.path.join(httplib_dir, "httplib.h")) as f:
-            version = re.search(r'#define CPPHTTPLIB_VERSION "([^"]+)"', f.read()).group(1)
     specs = []
-    for key, label, source, cmd, libs, package, uses_httplib in PEERS:
-        if uses_httplib and not httplib_dir:
-            log(f"warning: peer {key} not built: the service's httplib.h not found")
-            continue
-        argv = [a.replace("@HTTPLIB@", httplib_dir or "") for a in cmd]
+    for key, label, source, cmd, libs, package in PEERS:
+        argv = [a.replace("@HTTPLIB@", httplib_dir) for a in cmd]
         argv += [os.path.join(HERE, "peers", source), "-o", os.path.join(out, key), *libs]
         built = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        if built.returncode:
+        if built.returncode:  # httplib.h not found included: the compiler says so
             packages = " ".join(sorted({p[5] for p in PEERS if p[5]}))
             log(f"warning: peer {key} did not build (Debian packages: {packages}):\n{built.stderr[-2000:]}")
             continue
-        note = f"cpp-httplib {version}, glibc" if uses_httplib else f"Debian {package}, glibc"
+        note = f"Debian {package}, glibc" if package else f"cpp-httplib {httplib}, glibc"
         spec = {"key": key, "label": f"{label} [{note}]", "argv": [os.path.join(out, key)], "env": BASE_ENV,
                 "libc": "glibc", "size_note": "dynamically linked, shared libraries not counted", "callgrind": True}
-        specs.append(dict(spec, httplib=version) if uses_httplib else spec)
+        specs.append(spec if package else dict(spec, httplib=httplib))
     return specs
