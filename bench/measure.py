@@ -159,12 +159,10 @@ def httplib_meta(specs):
 
 
 def alternating(specs, rounds, cfg):
-    """The contestants the targets compare, measured in turn, round after round. A shared machine's
-    speed drifts by up to a third within minutes (bench/README.md), so the targets compare them in
-    pairs measured seconds apart: per round and load shape (50 and 1000 keep-alive), each runs once
-    (a fresh server, a 1 s warm-up, one wrk run), in the reverse order every other round so that a
-    steady drift favours neither. {key: {shape: {"rps": [per round], "p99": [ms, per round],
-    "rps_median", "p99_ms"}}}; the report takes, per round, one's figure over the other's."""
+    """The contestants the targets compare, in turn, round after round (bench/README.md: a shared
+    machine drifts, so the report compares runs seconds apart); every other round in reverse order, so
+    that a steady drift favours neither. {key: {shape: {"rps": [per round], "p99": [ms, per round],
+    "rps_median", "p99_ms"}}}."""
     with open(os.path.join(HERE, "targets.json")) as f:
         table = json.load(f)
     # Those the alternating targets compare: a and b, or every key of an alias (bench/targets.json).

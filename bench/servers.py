@@ -43,11 +43,10 @@ PEERS = [
 ]
 
 # favorite-athlete as users get it: every setting at its default (Server passes no other) but the
-# address, the port and the drain (DRAIN_SECONDS only delays a stop). The access log is on by
-# default: its stdout is a file, as a container runtime keeps a pod's log. So is every row's: with
-# ACCESS_LOG=off, the file shows that no request was logged. The headline: the image's binary
-# (static musl); the glibc builds beside it. key, label, binary (an option of bench/benchmark.py),
-# libc, settings, size note (None: measured under load only). THREADS=2 is not run under callgrind.
+# address, the port and the drain (DRAIN_SECONDS only delays a stop); its stdout a file, as a
+# container runtime keeps a pod's log (with ACCESS_LOG=off, it shows that nothing was logged).
+# key, label, binary (an option of bench/benchmark.py), libc, settings, size note (None: measured
+# under load only). The headline first: the image's binary. THREADS=2 is not run under callgrind.
 BASE_ENV = {"PORT": "@PORT@", "BIND_ADDRESS": "127.0.0.1", "DRAIN_SECONDS": "0"}
 SERVICE = [
     ("fa_musl", "static musl (the image's libc), default", "musl_binary", "musl", {},
@@ -145,11 +144,9 @@ class Server:
 
 def clients(port, connections, seconds, quota=math.inf, timeout=2.0):
     """`connections` connections to 127.0.0.1:port, each sending GET / one at a time (a new
-    connection where the server closes one) for `seconds`, or until each has `quota` responses.
-    Returns the responses counted per connection, which wrk cannot count (its Lua hooks do not see
-    which connection a response came on), and the errors and timeouts (no response in `timeout`
-    s). One thread and selectors, no thread per connection: it loads a server about as fast as the
-    Go client it replaced (bench/conns, in the git history) did."""
+    connection where the server closes one) for `seconds`, or until each has `quota` responses: the
+    responses counted per connection (which wrk cannot count: bench/README.md), errors and timeouts
+    (no response in `timeout` s). One thread and selectors, no thread per connection."""
     sel = selectors.DefaultSelector()
     counts, socks, bufs, since = [0] * connections, [None] * connections, [b""] * connections, [0.0] * connections
     tally = dict.fromkeys(("tcp_connections_opened", "replies_with_connection_close", "non_200", "errors",
