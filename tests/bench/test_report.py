@@ -67,12 +67,11 @@ class Targets(unittest.TestCase):
             self.assertEqual(run.returncode, 1, path)
             self.assertRegex(run.stderr.splitlines()[-1], f"^FAIL: [^;]*{words}[^;]*$", path)  # that target alone
 
-    def test_the_bounds_in_the_table_decide_and_include_their_value(self):
+    def test_a_bound_includes_its_value(self):
+        """A figure equal to its min or max meets it (that each bound decides: the recorded runs' MISSes)."""
         table, res = json.loads(json.dumps(TABLE)), json.loads(LATEST.read_text())  # no error in that run
-        errors = next(t for t in table["targets"] if t.get("field") == "errors")
-        for bounds, result in (({"min": 0, "max": 0}, "PASS"), ({"max": -1}, "MISS"), ({"min": 1, "max": 1}, "MISS")):
-            errors.update(bounds)
-            self.assertEqual(outcome(res, ["zero errors"], table), [result], bounds)
+        next(t for t in table["targets"] if t.get("field") == "errors").update(min=0, max=0)
+        self.assertEqual(outcome(res, ["zero errors"], table), ["PASS"])
 
     def test_a_contestant_not_run_is_not_measured(self):
         res = json.loads(LATEST.read_text())
