@@ -94,12 +94,14 @@ def evaluate(results, table):
     out = []
 
     def add(name, t, ok, measured, ratio=None):
+        result = "not measured" if ok is None else "PASS" if ok else "MISS"
         out.append({"target": name, "measured": measured, "ratio": ratio, "earlier": t.get("earlier", False),
-                    "smoke": t.get("smoke", False), "result": "not measured" if ok is None else "PASS" if ok else "MISS"})
+                    "smoke": t.get("smoke", False), "result": result})
 
     for t in table["targets"]:
         if "each" in t:  # one line: the figure of each row it names, and whether all are within
-            figures = [(SHORT.get(k, k), value(by[k], t["field"])) for name in t["each"] for k in resolve(name) if k in by]
+            keys = [k for name in t["each"] for k in resolve(name) if k in by]
+            figures = [(SHORT.get(k, k), value(by[k], t["field"])) for k in keys]
             figures = [(k, round(v / t.get("scale", 1), 2)) for k, v in figures if v is not None]
             add(t["target"], t, all(within(v, t) for _, v in figures) if figures else None,
                 "; ".join(f"{k}: {v:g} {t.get('unit', '')}".rstrip() for k, v in figures)
@@ -134,6 +136,41 @@ def httplib_title(m):
             f"image's.**")
 
 
+def side_by_side_row(c):
+    s50, s1k, ins = c["shapes"]["ka50"], c["shapes"]["ka1000"], c.get("instructions", {})
+    share = ins.get("httplib_share")
+    return [c["label"], fmt_rps(s50["rps_median"]), fmt_rps(s1k["rps_median"]),
+            f"{s50['p50_ms']:.2f} / {s50['p99_ms']:.2f}",
+            f"{s50['server_cpu_us_per_request']:.1f} µs ({s50['server_cpu_pct']:.0f}%)",
+            f"{fmt_mb(c.get('idle_rss_kb'))} / {fmt_mb(max(s50['peak_rss_kb'], s1k['peak_rss_kb']))}",
+            f"{c['start_ms']:.1f}" if "start_ms" in c else "–",
+            f"{c['size_bytes'] / 1048576:.1f} ({c['size_note']})" if "size_bytes" in c else "–",
+            f"{ins['per_request'] / 1000:.1f}k" if "per_request" in ins else ins.get("error", "–"),
+            "–" if share is None else f"{100 * share:.0f}%"]
+
+
+def measurement_row(c, label, s):
+    return [c["label"], label, f"{fmt_rps(s['rps_median'])} ({fmt_rps(s['rps_min'])}–{fmt_rps(s['rps_max'])})",
+            f"{s['p50_ms']:.2f}", f"{s['p99_ms']:.2f}", f"{s['socket_errors']} ({s['timeouts']})", s["non_2xx"],
+            fmt_mb(s["peak_rss_kb"]), "–" if s["other_cpu_pct"] is None else f"{s['other_cpu_pct']:.0f}%"]
+
+
+def per_connection_row(c):
+    pc = c["shapes"]["ka1000"]["per_connection"]
+    spread = " / ".join(str(pc[f"per_connection_{k}"]) for k in ("min", "p1", "median", "max"))
+    closes = 100 * pc["replies_with_connection_close"] / max(pc["responses"], 1)
+    return [c["label"], fmt_rps(pc["requests_per_sec"]), spread, pc["connections_with_no_response"],
+            pc["tcp_connections_opened"], f"{closes:.0f}%", f"{pc['errors']} / {pc['timeouts']}"]
+
+
+def log_row(c, label, lg):
+    whole = "yes" if lg["ends_with_whole_line"] else "**no**"
+    return [c["label"], label, f"{lg['bytes'] / 1048576:.1f}", lg["lines"], f"{lg['bytes'] / max(lg['lines'], 1):.0f}",
+            f"{lg['request_lines']} / {lg['responses_counted_by_clients']}",
+            f"{whole}, last {lg['last_lines_json']} of {lg['last_lines_checked']} parsed",
+            "yes" if lg["graceful_stop"] else "**no**"]
+
+
 def markdown(results, targets):
     m, rows = results["meta"], results["contestants"]
     shapes = m["shapes"]
@@ -150,21 +187,9 @@ def markdown(results, targets):
              f"setting unset (default), apart from the setting a row names.")
     L.append("")
     L += targets_markdown(targets, m["quick"])
-
-    def side_by_side(c):
-        s50, s1k, ins = c["shapes"]["ka50"], c["shapes"]["ka1000"], c.get("instructions", {})
-        share = ins.get("httplib_share")
-        return [c["label"], fmt_rps(s50["rps_median"]), fmt_rps(s1k["rps_median"]),
-                f"{s50['p50_ms']:.2f} / {s50['p99_ms']:.2f}",
-                f"{s50['server_cpu_us_per_request']:.1f} µs ({s50['server_cpu_pct']:.0f}%)",
-                f"{fmt_mb(c.get('idle_rss_kb'))} / {fmt_mb(max(s50['peak_rss_kb'], s1k['peak_rss_kb']))}",
-                f"{c['start_ms']:.1f}" if "start_ms" in c else "–",
-                f"{c['size_bytes'] / 1048576:.1f} ({c['size_note']})" if "size_bytes" in c else "–",
-                f"{ins['per_request'] / 1000:.1f}k" if "per_request" in ins else ins.get("error", "–"),
-                "–" if share is None else f"{100 * share:.0f}%"]
     L += table(["contestant", "req/s 50 ka", "req/s 1000 ka", "p50 / p99 ms at 50", "server CPU per request at 50 "
                 "(busy)", "RSS idle / peak MB", "exec to first 200 ms", "size MB (what)", "instructions / request",
-                "inside cpp-httplib"], map(side_by_side, rows))
+                "inside cpp-httplib"], map(side_by_side_row, rows))
     L.append("Server CPU: the user and system time of the server's processes over the measured runs at 50 "
              "keep-alive connections, per request (the kernel's TCP work included), and as a share of the runs' "
              "time: below 100% the server waited for the client, and its req/s is the client's limit, not its own.")
@@ -187,20 +212,14 @@ def markdown(results, targets):
                      f"{cell['p99_ms']:.2f}"] for key, cells in alt.items() for shape, cell in cells.items()), left=3)
     L += table(["contestant", "load shape", "req/s median (min–max)", "p50 ms", "p99 ms", "errors (timeouts)",
                 "non-2xx", "peak RSS MB", "other work on server CPU"],
-               ([c["label"], label, f"{fmt_rps(s['rps_median'])} ({fmt_rps(s['rps_min'])}–{fmt_rps(s['rps_max'])})",
-                 f"{s['p50_ms']:.2f}", f"{s['p99_ms']:.2f}", f"{s['socket_errors']} ({s['timeouts']})", s["non_2xx"],
-                 fmt_mb(s["peak_rss_kb"]), "–" if s["other_cpu_pct"] is None else f"{s['other_cpu_pct']:.0f}%"]
-                for c in rows for key, label in shapes.items() for s in [c["shapes"][key]]), left=2)
+               (measurement_row(c, label, c["shapes"][key]) for c in rows for key, label in shapes.items()), left=2)
     by = m.get("per_connection_by", "bench/conns")  # 2026-12-07 counted with a Go client since replaced
     L.append(f"1000 keep-alive connections, counted per connection by `{by}` (each connection sends "
              "GET / one at a time and reconnects when the server closes):")
     L.append("")
-    L += table(["contestant", "req/s", "responses per connection: min / 1st pct / median / max", "connections never "
-                "served", "TCP connections opened", "replies with Connection: close", "errors / timeouts"],
-               ([c["label"], fmt_rps(pc["requests_per_sec"]), f"{pc['per_connection_min']} / {pc['per_connection_p1']}"
-                 f" / {pc['per_connection_median']} / {pc['per_connection_max']}", pc["connections_with_no_response"],
-                 pc["tcp_connections_opened"], f"{100 * pc['replies_with_connection_close'] / max(pc['responses'], 1):.0f}%",
-                 f"{pc['errors']} / {pc['timeouts']}"] for c in rows for pc in [c["shapes"]["ka1000"]["per_connection"]]))
+    L += table(["contestant", "req/s", "responses per connection: min / 1st pct / median / max",
+                "connections never served", "TCP connections opened", "replies with Connection: close",
+                "errors / timeouts"], map(per_connection_row, rows))
     logged = [(c, label, c["shapes"][key]["log"]) for c in rows for key, label in shapes.items()
               if "log" in c["shapes"][key]]
     L.append(f"Access log written: each server process's stdout is a regular file in {m['log_dir']} "
@@ -211,12 +230,7 @@ def markdown(results, targets):
              ("; with ACCESS_LOG=off, none." if any("ACCESS_LOG=off" in c["label"] for c, *_ in logged) else "."))
     L.append("")
     L += table(["contestant", "load shape", "log MB", "lines", "bytes per line", "request lines / responses counted",
-                "ends in whole JSON lines", "graceful stop"],
-               ([c["label"], label, f"{lg['bytes'] / 1048576:.1f}", lg["lines"], f"{lg['bytes'] / max(lg['lines'], 1):.0f}",
-                 f"{lg['request_lines']} / {lg['responses_counted_by_clients']}",
-                 f"{'yes' if lg['ends_with_whole_line'] else '**no**'}, last {lg['last_lines_json']} of "
-                 f"{lg['last_lines_checked']} parsed", "yes" if lg["graceful_stop"] else "**no**"]
-                for c, label, lg in logged), left=2)
+                "ends in whole JSON lines", "graceful stop"], (log_row(*row) for row in logged), left=2)
     return "\n".join(L)
 
 
@@ -232,12 +246,14 @@ def targets_markdown(ts, quick):
              (" **A --quick run: 1 run of 2 s per shape, no wait for a quiet machine: a smoke test, "
               "not a measurement.**" if quick else ""))
     L.append("")
-    for rows, title in ((issue, []), ([t for t in ts if t["earlier"]], ["Earlier targets (the first benchmark's) "
-                                                                         "that those above do not replace:", ""])):
-        if rows:
-            L += title + table(["target", "measured", "ratio", "result"], ([t["target"], t["measured"], t["ratio"] or "–",
-                                                                        t["result"].replace("MISS", "**MISS**")]
-                                                                       for t in rows), left=2)
+    def targets_table(ts):
+        return table(["target", "measured", "ratio", "result"],
+                     ([t["target"], t["measured"], t["ratio"] or "–", t["result"].replace("MISS", "**MISS**")]
+                      for t in ts), left=2)
+    L += targets_table(issue)
+    earlier = [t for t in ts if t["earlier"]]
+    if earlier:
+        L += ["Earlier targets (the first benchmark's) that those above do not replace:", ""] + targets_table(earlier)
     return L + ["## Measurements", ""]
 
 

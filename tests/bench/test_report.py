@@ -23,6 +23,7 @@ with open(os.path.join(BENCH, "targets.json")) as f:
     TABLE = json.load(f)
 
 
+REPORT = os.path.join(BENCH, "report.py")
 LATEST = pathlib.Path(BENCH, "results", "2026-12-07-own-code", "results.json")
 
 
@@ -62,8 +63,8 @@ class Targets(unittest.TestCase):
             functools.reduce(dict.get, within, res["contestants"][0]["shapes"])[field] = broken
             with tempfile.TemporaryDirectory() as d:
                 pathlib.Path(d, "results.json").write_text(json.dumps(res))
-                run = subprocess.run([sys.executable, os.path.join(BENCH, "report.py"), os.path.join(d, "results.json")],
-                                     capture_output=True, text=True, env=dict(os.environ, PATH="/nonexistent"))
+                run = subprocess.run([sys.executable, REPORT, os.path.join(d, "results.json")], capture_output=True,
+                                     text=True, env=dict(os.environ, PATH="/nonexistent"))
             self.assertEqual(run.returncode, 1, path)
             self.assertRegex(run.stderr.splitlines()[-1], f"^FAIL: [^;]*{words}[^;]*$", path)  # that target alone
 
@@ -86,7 +87,7 @@ def read(run):
 class Report(unittest.TestCase):
     def report(self, results_json, out):
         """results.md and plot.dat from report.py run on a results.json (PATH without gnuplot: no plot.png)."""
-        subprocess.run([sys.executable, os.path.join(BENCH, "report.py"), results_json, "--out", out], check=True,
+        subprocess.run([sys.executable, REPORT, results_json, "--out", out], check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ, PATH="/nonexistent"))
         return read(out)
 
