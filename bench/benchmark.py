@@ -15,7 +15,6 @@ import argparse
 import json
 import os
 import resource
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -68,9 +67,7 @@ def build_service(preset):
 
 
 def build_go(work):
-    """The Go contestant: standard library only, nothing downloaded."""
-    if not shutil.which("go"):
-        sys.exit("go not found (Debian package golang-go)")
+    """The Go contestant: standard library only, nothing downloaded (golang-go: install_packages)."""
     cache = subprocess.run(["go", "env", "GOCACHE"], capture_output=True, text=True).stdout.strip()
     env = dict(os.environ, GOPROXY="off", GOFLAGS="-mod=mod", GOTOOLCHAIN="local",
                GOCACHE=cache if cache.startswith("/") else os.path.join(work, "gocache"))
@@ -131,12 +128,10 @@ def main():
         results = measure.run(specs, work, args.quick)
         with open(os.path.join(out, "results.json"), "w") as f:
             json.dump(results, f, indent=1)
-        # The report reads the file just written: results.json holds every figure it shows.
-        subprocess.run([sys.executable, os.path.join(HERE, "report.py"), os.path.join(out, "results.json")],
-                       check=True)
-        bad = measure.failures(results)
-        if bad:
-            log(f"FAIL: errors, non-2xx, unserved connections or a broken access log in: {', '.join(bad)}")
+        # The report reads the file just written: results.json holds every figure it shows. It fails on
+        # a smoke target missed (bench/targets.json): errors, unserved connections or a broken access log.
+        report = [sys.executable, os.path.join(HERE, "report.py"), os.path.join(out, "results.json")]
+        if subprocess.run(report).returncode:
             return 1
         log(f"done in {results['meta']['elapsed_s']} s: {out}/results.md, results.json, plot.png")
         return 0

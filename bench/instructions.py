@@ -1,14 +1,7 @@
-"""User-space instructions per request under callgrind: the benchmark's figure that does not
-depend on the machine's load, so the one to compare between runs.
-
-For a contestant (a spec of bench/servers.py: argv, env), two runs under `valgrind
---tool=callgrind`: one answers only the readiness GET, the other that and REQUESTS more (CONNS
-keep-alive connections, one request at a time each, reconnecting where the server closes).
-Instructions per request = (Ir of the second - Ir of the first) / REQUESTS, every thread of the
-server counted. Where the binary has symbols, the share of the second run's instructions in code
-from httplib.h (its functions and what is inlined from it; with -g, inlined code is attributed to
-its own file) is read with callgrind_annotate.
-Python standard library only; valgrind from Debian's package.
+"""User-space instructions per request under callgrind (bench/README.md): the figure that does not
+depend on the machine's load. Two runs of a contestant (a spec of bench/servers.py), one answering
+only the readiness GET, the other that and REQUESTS more over CONNS keep-alive connections: the
+difference over REQUESTS, every thread counted. Python standard library only; Debian's valgrind.
 """
 import os
 import re
@@ -43,7 +36,7 @@ def httplib_share(path):
                        capture_output=True, text=True, timeout=120)
     rows, total = [], 0
     for line in r.stdout.splitlines():
-        m = re.match(r"^\s*([\d,]+) \(\s*[\d.]+%\)\s+(.*)$", line) or re.match(r"^\s*([\d,]+)\s+(\S.*)$", line)
+        m = re.match(r"^\s*([\d,]+) \(\s*[\d.]+%\)\s+(.*)$", line)  # valgrind 3.19: "Ir (share) where"
         if not m:
             continue
         ir, where = int(m.group(1).replace(",", "")), m.group(2)

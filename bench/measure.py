@@ -1,15 +1,6 @@
 """The benchmark's measuring half: runs the contestants (bench/servers.py) and returns every figure
-as one dict, which bench/benchmark.py writes to results.json for bench/report.py.
-
-Each contestant is started on 127.0.0.1 pinned to one CPU (the "server core"); wrk and this
-process run pinned to another (the "client core"). Per contestant and load shape: a fresh server
-process (the median of their times from exec to the first 200 is the contestant's start time, the
-first one's RSS 1 s after it its idle RSS), a short warm-up, then `runs` wrk runs (requests/s
-median and min-max, p50/p99, errors, non-2xx); peak RSS = the sum over the server's processes of
-VmHWM, read before it stops. For the 1000-connection shape, servers.clients
-also counts responses per connection. A favorite-athlete server's stdout is a regular file,
-accounted for after each shape (check_log, log_ok). Then alternating rounds (alternating) and
-instructions per request (bench/instructions.py). Python standard library only.
+as one dict, which bench/benchmark.py writes to results.json for bench/report.py. What it measures
+and how: bench/README.md. Python standard library only.
 """
 import collections
 import json
@@ -64,33 +55,21 @@ def check_log(path, tail=5):
     """Accounts for one server process's stdout file: bytes and lines written, the access log
     lines among them, and whether it ends in whole JSON lines (the last `tail` lines parsed)."""
     lines = request_lines = 0
-    last = collections.deque(maxlen=tail + 1)
+    last = collections.deque(maxlen=tail)
     with open(path, "rb") as f:
         for line in f:
             lines += 1
             request_lines += b'"msg":"request"' in line
             last.append(line)
     ends_whole = not last or last[-1].endswith(b"\n")
-    if not ends_whole:  # a line cut short is not counted
-        lines -= 1
-        request_lines -= b'"msg":"request"' in last.pop()
-    checked, parsed = list(last)[-tail:], 0
-    for line in checked:
+    parsed = 0
+    for line in last:
         try:
             parsed += isinstance(json.loads(line), dict)
         except ValueError:
             pass
     return {"bytes": os.path.getsize(path), "lines": lines, "request_lines": request_lines,
-            "ends_with_whole_line": ends_whole, "last_lines_checked": len(checked), "last_lines_json": parsed}
-
-
-def log_ok(lg):
-    """The stdout file ends in whole JSON lines after a graceful stop, and holds a request line for
-    every response a client counted (more lines are fine: responses in flight when a client stopped
-    are logged too), or none where the row's label says ACCESS_LOG=off."""
-    logged = lg["request_lines"] >= lg["responses_counted_by_clients"] if lg["access_log"] else lg["request_lines"] == 0
-    return (lg["ends_with_whole_line"] and lg["last_lines_json"] == lg["last_lines_checked"] > 0
-            and logged and lg["graceful_stop"])
+            "ends_with_whole_line": ends_whole, "last_lines_checked": len(last), "last_lines_json": parsed}
 
 
 def run_wrk(port, shape, seconds):
@@ -113,7 +92,7 @@ def measure_contestant(spec, cfg):
     for shape in SHAPES:
         srv = Server(spec, cpu, cfg["logdir"])
         starts.append(srv.ready_ms)  # each shape's fresh server timed from exec to its first 200
-        if shape is SHAPES[0] and not spec.get("load_only"):  # idle RSS: 1 s after the first 200
+        if shape is SHAPES[0] and spec.get("size_note"):  # idle RSS: 1 s after the first 200
             time.sleep(1)
             idle_kb = sum(rss for _, rss, _ in group(srv.proc.pid).values())
         counted = 1  # responses the clients counted: Server's readiness GET, warm-up, runs, clients
@@ -142,22 +121,16 @@ def measure_contestant(spec, cfg):
                # runs' time: below 100%, the server waited for the client, whose limit its req/s is.
                "server_cpu_us_per_request": 1e6 * server / max(1, sum(r["requests"] for r in rs)),
                "server_cpu_pct": 100 * server / elapsed}
-        extra = ""
         if conns:
             out["per_connection"] = conns
-            extra += (f"; per connection min {conns['per_connection_min']} median {conns['per_connection_median']}"
-                      f", {conns['connections_with_no_response']} starved")
-        if srv.stdout_path:  # a favorite-athlete row, the access log on or off: what its label says, checked
+        if srv.stdout_path:  # a favorite-athlete row, the access log on or off: bench/report.py checks it
             counted += out["requests"] + (conns["responses"] if conns else 0)
-            lg = out["log"] = dict(check_log(srv.stdout_path), responses_counted_by_clients=counted,
-                                   graceful_stop=graceful, access_log="ACCESS_LOG=off" not in spec["label"])
+            out["log"] = dict(check_log(srv.stdout_path), responses_counted_by_clients=counted, graceful_stop=graceful)
             os.remove(srv.stdout_path)  # accounted for; a full run would otherwise keep gigabytes
-            extra += (f"; log {lg['bytes'] / 1048576:.1f} MB, {lg['request_lines']} request lines for {counted} "
-                      f"responses counted, {'whole' if log_ok(lg) else 'BROKEN'} at the end")
         res["shapes"][shape[0]] = out
         log(f"{spec['label']} / {shape[1]}: {out['rps_median']:.0f} req/s, p99 {out['p99_ms']:.2f} ms, "
-            f"errors {out['socket_errors']}, non-2xx {out['non_2xx']}{extra}")
-    if not spec.get("load_only"):
+            f"errors {out['socket_errors']}, non-2xx {out['non_2xx']}")
+    if spec.get("size_note"):  # not a row measured under load only
         res.update(start_ms=statistics.median(starts), start_runs_ms=starts, idle_rss_kb=idle_kb,
                    size_bytes=spec.get("size_bytes") or os.path.getsize(spec["argv"][0]),  # Flask's: its packages
                    size_note=spec.get("size_note"))
@@ -177,21 +150,19 @@ def machine():
 
 
 def httplib_meta(specs):
-    """The cpp-httplib the favorite-athlete rows were built with, the pinned one (CMakeLists.txt), and
-    whether the run got the pin: offline, the service builds from Debian's source."""
+    """The cpp-httplib the favorite-athlete rows were built with, and the pinned one (CMakeLists.txt):
+    offline, the service builds from Debian's source, and bench/report.py says so."""
     with open(os.path.join(HERE, "..", "CMakeLists.txt")) as f:
         m = re.search(r"cpp-httplib/v([0-9.]+)/httplib\.h", f.read())
-    built, pinned = sorted({s["httplib"] for s in specs if s["key"].startswith("fa")}), m.group(1) if m else "?"
-    return {"httplib": ", ".join(built), "httplib_pinned": pinned, "pin_reachable": built == [pinned]}
+    built = sorted({s["httplib"] for s in specs if s["key"].startswith("fa")})
+    return {"httplib": ", ".join(built), "httplib_pinned": m.group(1) if m else "?"}
 
 
 def alternating(specs, rounds, cfg):
-    """The contestants the targets compare, measured in turn, round after round. A shared machine's
-    speed drifts by up to a third within minutes (bench/README.md), so the targets compare them in
-    pairs measured seconds apart: per round and load shape (50 and 1000 keep-alive), each runs once
-    (a fresh server, a 1 s warm-up, one wrk run), in the reverse order every other round so that a
-    steady drift favours neither. {key: {shape: {"rps": [per round], "p99": [ms, per round],
-    "rps_median", "p99_ms"}}}; the report takes, per round, one's figure over the other's."""
+    """The contestants the targets compare, in turn, round after round (bench/README.md: a shared
+    machine drifts, so the report compares runs seconds apart); every other round in reverse order, so
+    that a steady drift favours neither. {key: {shape: {"rps": [per round], "p99": [ms, per round],
+    "rps_median", "p99_ms"}}}."""
     with open(os.path.join(HERE, "targets.json")) as f:
         table = json.load(f)
     # Those the alternating targets compare: a and b, or every key of an alias (bench/targets.json).
@@ -248,23 +219,3 @@ def run(specs, work, quick):
     meta["load_after"] = "%.2f %.2f %.2f" % os.getloadavg()
     meta["elapsed_s"] = round(time.monotonic() - t0, 1)
     return results
-
-
-def failures(results):
-    """The smoke test's assertions (machine-independent): each build of the service answered every
-    request with 2xx, without socket errors at 50 connections, and served every one of 1000
-    connections; its stdout file ends in whole JSON lines and has a request line for every response
-    counted (none where the access log is off). Performance targets are reported
-    (bench/targets.json), not asserted: they depend on the machine."""
-    bad = []
-    for fa in results["contestants"]:
-        if not fa["key"].startswith("fa"):
-            continue
-        bad += [f"{fa['label']} / {k}" for k, s in fa["shapes"].items()
-                if s["non_2xx"] or s["requests"] == 0 or (k != "ka1000" and s["socket_errors"])]
-        pc = fa["shapes"]["ka1000"].get("per_connection", {})
-        if pc.get("connections_with_no_response", 1) or pc.get("non_200", 1):
-            bad.append(f"{fa['label']} / ka1000 per connection")
-        bad += [f"{fa['label']} / {k} access log" for k, s in fa["shapes"].items()
-                if "log" not in s or not log_ok(s["log"])]
-    return bad

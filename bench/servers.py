@@ -5,10 +5,9 @@ tests/conformance/differential.py. Python standard library only.
 
 A spec: key, label, argv and env ("@PORT@" filled in; a contestant's environment is PATH and
 env alone, so nothing the caller's shell exports reaches it), "setup" (called with the port before a
-start), "stdout_file" (stdout is a file of its own, as a container runtime keeps a pod's log: every
-favorite-athlete row), "load_only" (no start time, idle RSS, size), "size_note" (what the size
-means) and "size_bytes" (where argv[0]'s size is not it), "callgrind" (instructions per request
-measured), and for favorite-athlete rows "httplib" and "libc".
+start), "stdout_file" (Server), "size_note" (what the size means; a row without one has no start
+time, idle RSS or size) and "size_bytes" (where argv[0]'s size is not it), "callgrind"
+(instructions per request measured), "httplib" and "libc".
 """
 import math
 import os
@@ -31,17 +30,32 @@ CXX = ["g++", "-std=c++17", "-O2", "-pthread"]
 # The C++ servers a user would pick instead (bench/peers/, one small source each, built from
 # Debian's packages; the cpp-httplib ones against the same httplib.h the service got), each
 # answering GET / with the service's body and Content-Type on one thread, keep-alive:
-# key, label, source, compile command (before -o), libraries, Debian package, uses cpp-httplib.
+# key, label, source, compile command (before -o), libraries, Debian package (None: cpp-httplib's header).
 PEERS = [
     ("h2o", "h2o's library (libh2o-evloop), C handler", "h2o.c", ["gcc", "-O2", "-DH2O_USE_LIBUV=0"],
-     ["-lh2o-evloop"], "libh2o-evloop-dev", False),
+     ["-lh2o-evloop"], "libh2o-evloop-dev"),
     ("restinio", "RESTinio (Boost.Asio, one thread)", "restinio.cpp", CXX + ["-DRESTINIO_USE_BOOST_ASIO"],
-     ["-lhttp_parser", "-lfmt"], "librestinio-dev", False),
-    ("beast", "Boost.Beast, async (one io_context)", "beast_async.cpp", CXX, [], "libboost1.81-dev", False),
-    ("httplib_readme", "cpp-httplib as its README shows it", "httplib_readme.cpp", CXX + ["-I@HTTPLIB@"], [],
-     None, True),
+     ["-lhttp_parser", "-lfmt"], "librestinio-dev"),
+    ("beast", "Boost.Beast, async (one io_context)", "beast_async.cpp", CXX, [], "libboost1.81-dev"),
+    ("httplib_readme", "cpp-httplib as its README shows it", "httplib_readme.cpp", CXX + ["-I@HTTPLIB@"], [], None),
     ("httplib_nodelay", "cpp-httplib as its README shows it + TCP_NODELAY", "httplib_readme.cpp",
-     CXX + ["-I@HTTPLIB@", "-DCPPHTTPLIB_TCP_NODELAY=true"], [], None, True),
+     CXX + ["-I@HTTPLIB@", "-DCPPHTTPLIB_TCP_NODELAY=true"], [], None),
+]
+
+# favorite-athlete as users get it: every setting at its default (Server passes no other) but the
+# address, the port and the drain (DRAIN_SECONDS only delays a stop); its stdout a file, as a
+# container runtime keeps a pod's log (with ACCESS_LOG=off, it shows that nothing was logged).
+# key, label, binary (an option of bench/benchmark.py), libc, settings, size note (None: measured
+# under load only). The headline first: the image's binary. THREADS=2 is not run under callgrind.
+BASE_ENV = {"PORT": "@PORT@", "BIND_ADDRESS": "127.0.0.1", "DRAIN_SECONDS": "0"}
+SERVICE = [
+    ("fa_musl", "static musl (the image's libc), default", "musl_binary", "musl", {},
+     "static musl + libc++ (zig 0.11), stripped: the image's libc"),
+    ("fa_musl_nolog", "static musl, ACCESS_LOG=off", "musl_binary", "musl", {"ACCESS_LOG": "off"}, None),
+    ("fa_static", "static glibc, default", "static_binary", "glibc", {}, "static glibc + libstdc++, stripped"),
+    ("fa", "default: access log on", "binary", "glibc", {}, "Release binary, dynamically linked"),
+    ("fa_nolog", "ACCESS_LOG=off", "binary", "glibc", {"ACCESS_LOG": "off"}, None),
+    ("fa_t2", "THREADS=2 (two event loops on one CPU), access log on", "binary", "glibc", {"THREADS": "2"}, None),
 ]
 
 FLASK_PACKAGES = ["python3.11-minimal", "libpython3.11-minimal", "libpython3.11-stdlib", "python3-flask",
@@ -130,11 +144,9 @@ class Server:
 
 def clients(port, connections, seconds, quota=math.inf, timeout=2.0):
     """`connections` connections to 127.0.0.1:port, each sending GET / one at a time (a new
-    connection where the server closes one) for `seconds`, or until each has `quota` responses.
-    Returns the responses counted per connection, which wrk cannot count (its Lua hooks do not see
-    which connection a response came on), and the errors and timeouts (no response in `timeout`
-    s). One thread and selectors, no thread per connection: it loads a server about as fast as the
-    Go client it replaced (bench/conns, in the git history) did."""
+    connection where the server closes one) for `seconds`, or until each has `quota` responses: the
+    responses counted per connection (which wrk cannot count: bench/README.md), errors and timeouts
+    (no response in `timeout` s). One thread and selectors, no thread per connection."""
     sel = selectors.DefaultSelector()
     counts, socks, bufs, since = [0] * connections, [None] * connections, [b""] * connections, [0.0] * connections
     tally = dict.fromkeys(("tcp_connections_opened", "replies_with_connection_close", "non_200", "errors",
@@ -229,38 +241,17 @@ def build_of(binary, libc):
     return {"httplib": m.group(1) if m else "?", "libc": libc + alloc}
 
 
-def service(key, what, binary, libc, **spec):
-    """A favorite-athlete row; its label names what it runs, and with which cpp-httplib and libc."""
-    build = build_of(binary, libc)
-    return dict(spec, key=key, argv=[binary], **build,
-                label=f"favorite-athlete, {what} [cpp-httplib {build['httplib']}, {build['libc']}]")
-
-
 def contestants(args, workdir):
     """The specs of a run: args has binary, static_binary, musl_binary, go_server (paths or None),
     quick and peers (bools)."""
-    base_env = {"PORT": "@PORT@", "BIND_ADDRESS": "127.0.0.1", "DRAIN_SECONDS": "0"}
-    # favorite-athlete as users get it: every setting at its default (Server passes no other) but the
-    # address, the port and the drain (DRAIN_SECONDS only delays a stop). The access log is on by
-    # default: its stdout is a file, as a container runtime keeps a pod's log. So is every row's: with
-    # ACCESS_LOG=off, the file shows that no request was logged.
-    default = {"env": base_env, "stdout_file": True, "callgrind": True}
-    nolog = dict(default, env=dict(base_env, ACCESS_LOG="off"), load_only=True)
-    fa = []
-    # The headline: the image's binary (static musl), default settings; the glibc builds beside it.
-    if args.musl_binary:
-        fa.append(service("fa_musl", "static musl (the image's libc), default", args.musl_binary, "musl",
-                          size_note="static musl + libc++ (zig 0.11), stripped: the image's libc", **default))
-        fa.append(service("fa_musl_nolog", "static musl, ACCESS_LOG=off", args.musl_binary, "musl", **nolog))
-    if args.static_binary:
-        fa.append(service("fa_static", "static glibc, default", args.static_binary, "glibc",
-                          size_note="static glibc + libstdc++, stripped", **default))
-    fa.append(service("fa", "default: access log on", args.binary, "glibc",
-                      size_note="Release binary, dynamically linked", **default))
-    fa.append(service("fa_nolog", "ACCESS_LOG=off", args.binary, "glibc", **nolog))
-    if not args.quick:
-        fa.append(service("fa_t2", "THREADS=2 (two event loops on one CPU), access log on", args.binary, "glibc",
-                          **dict(default, env=dict(base_env, THREADS="2"), load_only=True, callgrind=False)))
+    specs = []
+    for key, what, binary, libc, settings, size_note in SERVICE:
+        path = getattr(args, binary)
+        if path and not (args.quick and "THREADS" in settings):  # a quick run: default and log off
+            build = build_of(path, libc)
+            specs.append({"key": key, "argv": [path], "env": dict(BASE_ENV, **settings), "stdout_file": True,
+                          "size_note": size_note, "callgrind": "THREADS" not in settings, **build,
+                          "label": f"favorite-athlete, {what} [cpp-httplib {build['httplib']}, {build['libc']}]"})
     others = []
     nginx = shutil.which("nginx", path=os.environ["PATH"] + ":/usr/sbin")  # not on a user's PATH
     if nginx:
@@ -276,7 +267,7 @@ def contestants(args, workdir):
                        "argv": [nginx, "-p", prefix, "-c", os.path.join(prefix, "nginx.conf")],
                        "size_note": "nginx binary, shared libraries not counted"})
     if args.go_server:
-        others.append({"key": "go", "label": "Go net/http", "argv": [args.go_server], "env": base_env,
+        others.append({"key": "go", "label": "Go net/http", "argv": [args.go_server], "env": BASE_ENV,
                        "size_note": "static, stripped (-s -w)"})
     gunicorn = shutil.which("gunicorn")
     if gunicorn:
@@ -289,12 +280,13 @@ def contestants(args, workdir):
     if args.quick:
         others = others[:1]
     elif args.peers:
-        others += peers(workdir, httplib_dir_of(os.path.dirname(args.binary)), base_env)
-    return fa + others
+        httplib = build_of(args.binary, "glibc")["httplib"]
+        others += peers(workdir, httplib_dir_of(os.path.dirname(args.binary)), httplib)
+    return specs + others
 
 
 def httplib_dir_of(build):
-    """The directory of the httplib.h a build directory's service was compiled with (None if unknown)."""
+    """The directory of the httplib.h a build directory's service was compiled with."""
     found = os.path.join(build, "_deps", "httplib-download")
     try:
         with open(os.path.join(build, "CMakeCache.txt")) as f:
@@ -303,31 +295,25 @@ def httplib_dir_of(build):
                     found = line.split("=", 1)[1].strip() or found
     except OSError:
         pass
-    return found if os.path.isfile(os.path.join(found, "httplib.h")) else None
+    return found
 
 
-def peers(workdir, httplib_dir, base_env):
-    """Compiles the PEERS into the work directory, one after another; the specs of those that built."""
+def peers(workdir, httplib_dir, httplib):
+    """Compiles the PEERS into the work directory, one after another; the specs of those that built.
+    The cpp-httplib ones against the header the service was built with (httplib_dir, version httplib)."""
     out = os.path.join(workdir, "peers")
     os.makedirs(out, exist_ok=True)
-    version = "?"
-    if httplib_dir:
-        with open(os.path.join(httplib_dir, "httplib.h")) as f:
-            version = re.search(r'#define CPPHTTPLIB_VERSION "([^"]+)"', f.read()).group(1)
     specs = []
-    for key, label, source, cmd, libs, package, uses_httplib in PEERS:
-        if uses_httplib and not httplib_dir:
-            log(f"warning: peer {key} not built: the service's httplib.h not found")
-            continue
-        argv = [a.replace("@HTTPLIB@", httplib_dir or "") for a in cmd]
+    for key, label, source, cmd, libs, package in PEERS:
+        argv = [a.replace("@HTTPLIB@", httplib_dir) for a in cmd]
         argv += [os.path.join(HERE, "peers", source), "-o", os.path.join(out, key), *libs]
         built = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        if built.returncode:
+        if built.returncode:  # httplib.h not found included: the compiler says so
             packages = " ".join(sorted({p[5] for p in PEERS if p[5]}))
             log(f"warning: peer {key} did not build (Debian packages: {packages}):\n{built.stderr[-2000:]}")
             continue
-        note = f"cpp-httplib {version}, glibc" if uses_httplib else f"Debian {package}, glibc"
-        spec = {"key": key, "label": f"{label} [{note}]", "argv": [os.path.join(out, key)], "env": base_env,
+        note = f"Debian {package}, glibc" if package else f"cpp-httplib {httplib}, glibc"
+        spec = {"key": key, "label": f"{label} [{note}]", "argv": [os.path.join(out, key)], "env": BASE_ENV,
                 "libc": "glibc", "size_note": "dynamically linked, shared libraries not counted", "callgrind": True}
-        specs.append(dict(spec, httplib=version) if uses_httplib else spec)
+        specs.append(spec if package else dict(spec, httplib=httplib))
     return specs

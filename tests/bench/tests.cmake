@@ -1,9 +1,7 @@
-# Bench area: a smoke run of bench/benchmark.py --quick (one 2 s wrk run per load shape,
-# this service and one other contestant, all on 127.0.0.1; results.json, then the report from it).
-# It fails when the service answers anything but 2xx, has socket errors at 50 connections, leaves
-# one of 1000 connections unserved, or its stdout is not what the row says (a request line per
-# response, none with ACCESS_LOG=off: also set here, where it must not reach the default row);
-# performance targets are reported, not asserted.
+# Bench area (bench/README.md): a smoke run of bench/benchmark.py --quick on 127.0.0.1, which fails
+# where the report's smoke targets do (errors, an unserved connection, a broken access log: a
+# request line from the ACCESS_LOG=off row included, which this environment must not reach the
+# default row with); performance targets are reported, not asserted.
 # Skips (77) without wrk or go (Debian wrk, golang-go); FA_TESTS_NO_SKIP=1 makes that a failure.
 # Run: ctest -L bench
 fa_test(bench.quick bench 240 "${CMAKE_CURRENT_SOURCE_DIR}/bench/benchmark.py" --quick --no-install
