@@ -50,8 +50,6 @@ Cluster mode (an existing cluster instead of minikube; no minikube command is ru
                        CMD is split on spaces). Required with --context, except for contexts named
                        kind-* (kind), k3d-* (k3d) and docker-desktop (none).
       --host HOST      the Ingress host (default: $APP.<minikube-ip>.nip.io; with --context $APP.127.0.0.1.nip.io)
-      --render-filter CMD  pipe the rendered manifests through CMD (split on spaces; stdin to stdout)
-                       and apply its output with 'kubectl apply -f -' (e.g. a shim for older clusters)
 
 Environment (defaults in brackets):
   MINIKUBE_PROFILE [minikube]       FA_CONTAINER_ENGINE [docker, else podman]   FA_IMAGE_TAG [from git]
@@ -88,7 +86,6 @@ PROFILE_GIVEN=0
 CONTEXT=""
 IMAGE_LOAD=""
 HOST_OPTION=""
-RENDER_FILTER=""
 SKIP_TESTS=0
 TLS=0
 AUTOSCALE=0
@@ -114,7 +111,6 @@ value_option() {
   --ingress) INGRESS_OPTION=$2 ;;
   --gateway) GATEWAY_OPTION=$2 ;;
   --controller-namespace) CONTROLLER_NS_OPTION=$2 ;;
-  --render-filter) RENDER_FILTER=$2 ;;
   *) return 1 ;;
   esac
 }
@@ -246,7 +242,6 @@ preflight() {
     archive:*) need "$(program "${IMAGE_LOAD#archive:}")" "the command given to --image-load archive:CMD" ;;
     *) ;;
     esac
-    [[ -z $RENDER_FILTER ]] || need "$(program "$RENDER_FILTER")" "the command given to --render-filter"
   fi
   ((MISSING == 0)) || die "install the missing tools above and run again"
   log "kubeconfig: ${KUBECONFIG:-\$HOME/.kube/config} (kubectl is always called with --context $KCONTEXT)"

@@ -85,26 +85,8 @@ make_certificate() { # self-signed, reused while valid for another day; for Secr
     die "openssl could not make a certificate (needs OpenSSL >= 1.1.1 for -addext)"
 }
 
-# With --render-filter: render once, filter once; the apply attempts send that output.
-render_filtered() {
-  run kubectl --context "$KCONTEXT" kustomize "$OVERLAY_DIR" >"$WORK/rendered.yaml" || die "kubectl kustomize $OVERLAY_DIR failed"
-  # shellcheck disable=SC2086 # CMD is a command line split on spaces, as documented
-  run $RENDER_FILTER <"$WORK/rendered.yaml" >"$WORK/filtered.yaml" || die "--render-filter '$RENDER_FILTER' failed (exit $?)"
-  log "rendered $OVERLAY_DIR and filtered it through '$RENDER_FILTER' (stdin to stdout)"
-}
-
-apply_once() {
-  if [[ -n $RENDER_FILTER ]]; then
-    run kubectl --context "$KCONTEXT" apply -f - <"$WORK/filtered.yaml"
-  else
-    run kubectl --context "$KCONTEXT" apply -k "$OVERLAY_DIR"
-  fi
-}
-
 apply_manifests() {
-  local what="apply -k"
-  [[ -z $RENDER_FILTER ]] || what="kustomize | $RENDER_FILTER | kubectl apply -f -"
-  step "5/6 apply" "kubectl $what ($IMAGE, host $HOST), then rollout status"
+  step "5/6 apply" "kubectl apply -k ($IMAGE, host $HOST), then rollout status"
   if [[ $DRY_RUN == 1 ]]; then
     render_plan
   else
@@ -113,13 +95,12 @@ apply_manifests() {
     log "generated $OVERLAY_DIR/kustomization.yaml"
   fi
   [[ $TLS == 0 ]] || make_certificate "$OVERLAY_DIR" "$HOST"
-  [[ -z $RENDER_FILTER ]] || render_filtered
 
   local attempt=1 attempts=5 out
   log "applying: up to $attempts attempts (retried only while ingress-nginx's admission webhook starts)"
   while :; do
     log "apply attempt $attempt/$attempts"
-    if out=$(apply_once 2>&1); then
+    if out=$(run kubectl --context "$KCONTEXT" apply -k "$OVERLAY_DIR" 2>&1); then
       printf '%s\n' "$out"
       break
     fi

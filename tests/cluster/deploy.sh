@@ -2,8 +2,8 @@
 # deploy.sh STATE new|broken|traefik|delete: one run (or more) of build-and-deploy.sh --context
 # against the test cluster (lib.sh deploy_script), as a user runs it; README.md says what each
 # mode shows (cluster.deploy, cluster.broken_manifest, cluster.traefik, cluster.delete). broken
-# puts each break in through --render-filter (the 1.20 shim, then a sed), so the script itself
-# renders, applies and diagnoses it.
+# puts each break in through bin/kubectl (a sed after the 1.20 shim, FA_CLUSTER_BREAK), so the
+# script itself applies and diagnoses it.
 set -euo pipefail
 # shellcheck source=tests/cluster/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -70,19 +70,12 @@ deploy_new() {
 # expect_failure WHAT SED_EXPR MESSAGE CAUSE [VAR=VALUE...]: the script with the render edited by
 # SED_EXPR (and the environment VAR=VALUE) must exit 1, print MESSAGE, and diagnostics naming CAUSE.
 expect_failure() {
-  local what="$1" expr="$2" message="$3" cause="$4" filter="${STATE}/broken-filter" tag
+  local what="$1" expr="$2" message="$3" cause="$4" tag t0=${SECONDS}
   shift 4
   tag="$(deployed_tag)"
-  printf '#!/bin/sh\n%q | sed -E %q\n' "${HERE}/shim_1_20.py" "${expr}" >"${filter}"
-  chmod +x "${filter}"
-  local rendered
-  rendered="$(kubectl kustomize "${SCRIPT_OVERLAY}")" || fail "kubectl kustomize ${SCRIPT_OVERLAY} failed"
-  cmp -s <("${HERE}/shim_1_20.py" <<<"${rendered}") <("${filter}" <<<"${rendered}") &&
-    fail "${what}: the edit '${expr}' changed nothing"
-  local t0=${SECONDS}
   RC=0
   # shellcheck disable=SC2163  # "$@" is VAR=VALUE pairs
-  OUT="$( (export "$@" && deploy_script "${tag}" --render-filter "${filter}") 2>&1)" || RC=$?
+  OUT="$( (export "$@" && FA_CLUSTER_BREAK="${expr}" deploy_script "${tag}") 2>&1)" || RC=$?
   printf '%s\n' "${OUT}" >&2
   ((RC == 1)) || fail "${what}: build-and-deploy.sh exited ${RC}, want 1"
   grep -qF "${message}" <<<"${OUT}" || fail "${what}: the script did not say '${message}'"

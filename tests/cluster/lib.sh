@@ -92,7 +92,7 @@ readonly INGRESS_HOST="${APP}.${NODE_IP}.nip.io"
 
 # deploy_script TAG [ARGS...]: build-and-deploy.sh's cluster mode against this cluster, as a user of a
 # non-minikube context runs it, the image tagged TAG: built and loaded by image.sh (`podman` on PATH
-# and --image-load archive:), the render through the 1.20 shim, verified on the Ingress host. The
+# and --image-load archive:), applied through the 1.20 shim (bin/kubectl first on PATH), verified on the Ingress host. The
 # build stage's tests are skipped (--skip-tests): image.sh replaces that stage (CI runs them in
 # image.smoke_podman and ctest -L unit). The script's settings are set here alone (deploy.sh broken
 # adds timeouts).
@@ -100,9 +100,9 @@ deploy_script() {
   [[ -x ${STATE}/bin/podman ]] || fail "no podman shim in ${STATE}/bin (cluster.image did not run)"
   local tag="$1"
   shift
-  PATH="${STATE}/bin:${PATH}" FA_CONTAINER_ENGINE=podman FA_POLL_INTERVAL_SECONDS=1 FA_IMAGE_TAG="${tag}" \
+  PATH="${HERE}/bin:${STATE}/bin:${PATH}" FA_CONTAINER_ENGINE=podman FA_POLL_INTERVAL_SECONDS=1 FA_IMAGE_TAG="${tag}" \
     "${REPO}/build-and-deploy.sh" --context "${CONTEXT}" --image-load "archive:${HERE}/image.sh ${STATE} --import" \
-    --render-filter "${HERE}/shim_1_20.py" --host "${INGRESS_HOST}" --skip-tests "$@"
+    --host "${INGRESS_HOST}" --skip-tests "$@"
 }
 
 # verify_rollout SECONDS: the Deployment rolled out and 3 pods are Ready.

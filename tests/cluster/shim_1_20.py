@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """shim_1_20.py: the project's rendered manifests (stdin, multi-document YAML) made acceptable to
 Kubernetes 1.20 (stdout), for the cluster tests only:
-  kubectl kustomize manifests/overlays/minikube | tests/cluster/shim_1_20.py | kubectl apply -f -
+  kubectl kustomize DIR | tests/cluster/shim_1_20.py | kubectl apply -f -   (bin/kubectl's apply -k DIR)
 The Namespace's pod-security.kubernetes.io/* labels stay: 1.20 has no Pod Security admission and
 keeps them as plain labels (enforced from 1.23 on).
 

@@ -102,7 +102,6 @@ gateway default --gateway web/public
 gateway_tls gateway --gateway web/public --tls --controller-namespace envoy-gateway-system
 context default --context=other --image-load=kind
 context_k3d context --context k3d-demo
-context_filter context --context other --image-load kind --render-filter 'cat -u'
 context_host context --context docker-desktop --host fa.10.1.2.3.nip.io
 context_archive context --context=other '--image-load=archive:cat -n' --ingress haproxy --controller-namespace haproxy
 delete - delete

@@ -343,25 +343,6 @@ STATUS
   assert_output --partial "--autoscale with --context: the HPA needs a metrics-server in that cluster"
 }
 
-# kubectl kustomize | CMD | kubectl apply -f -, CMD split on spaces and the archive of
-# --image-load archive:CMD: golden/dry_run_context_filter.diff and dry_run_context_archive.diff.
-@test "--render-filter: its output is applied, with the same retries; a failing filter stops before anything is applied" {
-  printf '#!/usr/bin/env bash\necho "# filtered by the shim"\ncat\n' >"$T/filter"
-  chmod +x "$T/filter"
-  FA_STUB_FAIL="apply -f" FA_STUB_FAIL_FIRST=1 FA_STUB_FAIL_MESSAGE=$WEBHOOK_DOWN deploy --skip-tests --context old --image-load none \
-    --render-filter "$T/filter"
-  assert_success
-  assert_equal "$(count_calls '^kubectl --context old apply -f -$')" 2
-  [[ $(head -n1 "$FA_STUB_STATE/applied.yaml") == "# filtered by the shim" ]] || fail "not the filter's output"
-  applied | grep -q '^kind: Deployment' || fail "no Deployment applied"
-  : >"$FA_STUB_LOG"
-  link_tools "$STUBS" false
-  deploy --skip-tests --context old --image-load none --render-filter false
-  assert_failure
-  assert_output --partial "--render-filter 'false' failed"
-  refute_called 'apply'
-}
-
 # Only the host requirements: docker or podman, minikube, kubectl, curl (openssl for --tls), bash
 # and basic POSIX tools; every test runs the script so, plus git for its tag (deploy_helpers.bash).
 @test "host requirements only: deploys end to end without git, tagged src-<checksum>" {

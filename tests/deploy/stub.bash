@@ -74,7 +74,7 @@ full_name() { # as minikube lists an image: docker.io/library/NAME:TAG
 
 # kubectl: `apply -k DIR` renders DIR with the real kubectl ($FA_REAL_KUBECTL kustomize) into
 # $FA_STUB_STATE/applied.yaml, so the tests can check exactly what would have been applied;
-# `apply -f -` stores stdin there; `kustomize DIR` renders to stdout. The rest are canned answers
+# `kustomize DIR` renders to stdout. The rest are canned answers
 # (any context exists: a test makes `config get-contexts` fail with FA_STUB_FAIL).
 stub_kubectl() {
   local last=${!#}
@@ -83,7 +83,6 @@ stub_kubectl() {
   # The route's conditions from its Gateway, as the script's jsonpath prints them.
   *" get httproute "*) echo "Accepted=True (Accepted: Accepted); ResolvedRefs=True (ResolvedRefs: ResolvedRefs); " ;;
   *" kustomize "*) "$FA_REAL_KUBECTL" kustomize "$last" ;;
-  *" apply -f - "*) cat >"$FA_STUB_STATE/applied.yaml" ;;
   *" apply -k "*) "$FA_REAL_KUBECTL" kustomize "$last" >"$FA_STUB_STATE/applied.yaml" ;;
   *" get jobs "*) printf '%s\n' job.batch/ingress-nginx-admission-create job.batch/ingress-nginx-admission-patch ;;
   *" get pods "*jsonpath*) printf '%s\n' "favorite-athlete-7c9d8-abcde false" "favorite-athlete-7c9d8-fghij true" ;;
