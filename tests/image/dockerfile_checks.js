@@ -9,8 +9,8 @@
 // other rules.
 // check() holds the rules that only a reading of the Dockerfile shows. What building and running
 // the runtime stage shows is image.podman_scratch's (image_checks.sh): FROM scratch with one COPY
-// of the binary, its USER 65532:65532, the exec-form ENTRYPOINT, the HEALTHCHECK command passing,
-// the OCI labels carrying the build arguments.
+// of the binary, its USER 65532:65532, the exec-form ENTRYPOINT and HEALTHCHECK (exactly, and
+// passing), EXPOSE 8080, the OCI labels carrying the build arguments.
 'use strict';
 const fs = require('fs');
 
@@ -26,8 +26,6 @@ try {
   process.exit(77);
 }
 
-// The exact HEALTHCHECK command: image.podman_scratch runs it, but a check of another path passes there too.
-const HEALTHCHECK = ['/favorite-athlete', '--check', 'http://127.0.0.1:8080/healthz'];
 // The builder must run exactly what CI runs on this machine (tests/image/image_checks.sh static_build).
 // Configure names the commit (--version) from the build argument REVISION (.dockerignore keeps .git out).
 const BUILD_STEPS = [
@@ -96,17 +94,6 @@ function check(text, dockerignore) {
   if (kws('RUN').length) bad('no-shell', 'RUN in the runtime stage: nothing that runs the image may need a shell');
   const copies = kws('COPY').map((c) => `${c.getFromFlag() ? '' : '(not --from) '}${(c.getArgumentsContent() || '').trim()}`);
   if (copies.join('; ') !== SHIPPED) bad('ships-tested', `runtime stage COPY ${copies.join('; ')}: want only COPY --from=<build stage> ${SHIPPED}, the tested binary`);
-  const hc = kws('HEALTHCHECK').map((h) => (h.getArgumentsContent() || '').trim()).pop();
-  const hcCmd = /^CMD\s+(\[[\s\S]*\])$/i.exec(hc || ''); // its options are not part of the content
-  let hcArgs = null;
-  try {
-    hcArgs = hcCmd && JSON.stringify(JSON.parse(hcCmd[1]));
-  } catch (_) { /* not a JSON array: reported below */ }
-  if (hcArgs !== JSON.stringify(HEALTHCHECK)) {
-    bad('healthcheck', `HEALTHCHECK ${hc || '(none)'}: want CMD ${JSON.stringify(HEALTHCHECK)} (exec form: no shell, no curl in the image)`);
-  }
-  const exposed = kws('EXPOSE').flatMap((e) => e.getArguments().map((a) => a.getValue()));
-  if (!exposed.some((p) => p === '8080' || p === '8080/tcp')) bad('expose', 'runtime stage does not EXPOSE 8080');
 
   // Build context: no VCS, no build trees.
   if (dockerignore === null) bad('dockerignore', 'no .dockerignore next to the Dockerfile');
@@ -137,10 +124,6 @@ const BROKEN = [
   ['tests-in-build', 'the commit not passed on', (s) => s.replace(/ -DFAVORITE_ATHLETE_COMMIT="\$\{REVISION\}"/, '')],
   ['tests-in-build', 'a dynamic binary not refused', line(/^RUN ! readelf[^\n]*\\\n[^\n]*\n/m)],
   ['tests-in-build', 'single stage', line(/^FROM scratch AS runtime\n/m)],
-  ['healthcheck', 'shell-form HEALTHCHECK', (s) => s.replace(/CMD \["\/favorite-athlete",[^\n]*\]/, 'CMD curl -f http://127.0.0.1:8080/healthz')],
-  ['healthcheck', 'HEALTHCHECK of another URL', (s) => s.replace(/"http:\/\/127\.0\.0\.1:8080\/healthz"\]/, '"http://127.0.0.1:8080/"]')],
-  ['healthcheck', 'no HEALTHCHECK', line(/^HEALTHCHECK[^\n]*\\\n[^\n]*\n/m)],
-  ['expose', 'no EXPOSE 8080', (s) => s.replace(/^EXPOSE 8080$/m, 'EXPOSE 9090')],
   ['ships-tested', 'another binary shipped', (s) => s.replace(/\/src\/build\/static\/favorite-athlete /, '/src/build/release/favorite-athlete ')],
   ['no-shell', 'RUN in the runtime stage', (s) => s.replace(/^(USER .*)$/m, 'RUN ["/favorite-athlete", "--version"]\n$1')],
   ...IGNORED.map((p) => ['dockerignore', `.dockerignore without ${p}`, null, (s) => s.split('\n').filter((l) => l !== p).join('\n')]),
