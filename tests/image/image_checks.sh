@@ -40,17 +40,15 @@ static_build() {
   log "ok: static preset configured, built and unit-tested in ${dir}"
 }
 
-# ---- static_binary: what FROM scratch needs of the binary (serving is the smoke checks').
+# ---- static_binary: what the image needs of the binary but cannot show (that it starts FROM
+# scratch, with no loader and no library, is podman_scratch's run; serving is the smoke checks').
 static_binary() {
-  local bin="$1" phdrs dyn sections stack size version max=3000000
+  local bin="$1" phdrs sections stack size version max=3000000
   need_cmd readelf
   phdrs="$(readelf -lW "${bin}")" || fail "readelf -l failed: not an ELF file"
-  [[ ${phdrs} != *INTERP* ]] || fail "has a program interpreter (PT_INTERP): it cannot start FROM scratch"
-  dyn="$(readelf -dW "${bin}" 2>&1)" || true
-  [[ ${dyn} != *"(NEEDED)"* ]] || fail "needs shared libraries: $(grep NEEDED <<<"${dyn}")"
   sections="$(readelf -SW "${bin}")" || fail "readelf -S failed"
   [[ ${sections} != *.symtab* ]] || fail "has a symbol table (.symtab): not stripped"
-  log "ok: static ELF, no PT_INTERP, no NEEDED, stripped"
+  log "ok: stripped"
   # musl sizes thread stacks from PT_GNU_STACK (default 128 KiB); cpp-httplib's std::regex recurses.
   stack="$(awk '$1 == "GNU_STACK" { print $6 }' <<<"${phdrs}")"
   if [[ ${stack} != 0x* ]] || ((stack < 1048576)); then
