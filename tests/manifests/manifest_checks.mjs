@@ -1,13 +1,12 @@
 // ctest driver for the manifests area (label manifests): renders manifests/ with kubectl kustomize
 // and checks the renders.
 //
-//   node manifest_checks.mjs render|schema|schema_negative|policy|policy_negative
+//   node manifest_checks.mjs schema|schema_negative|policy|policy_negative
 //   node manifest_checks.mjs policy_of FILE [--tls] [--autoscale]
 //
-// render           every kustomization under manifests/ renders, and each route (minikube,
-//                  traefik, gateway) with --tls --autoscale's components
-// schema           the renders and the sample Gateway type-check against their schemas (schema.mjs:
-//                  unknown fields rejected)
+// schema           every kustomization under manifests/ renders, as does each route (minikube,
+//                  traefik, gateway) with --tls --autoscale's components, and the renders and the
+//                  sample Gateway type-check against their schemas (schema.mjs: unknown fields rejected)
 // policy           each render follows the deployment policy (policy.mjs) for what it contains, the
 //                  sample Gateway its rows of EXACT, and docker-compose.yml gives the service only
 //                  its settings (README.md's table)
@@ -148,19 +147,15 @@ async function main([check, ...args]) {
     const file = args.find((a) => !a.startsWith("--"));
     return (await verdict(CHECKERS.policy, [{ label: file, objects: await parse(readFileSync(file, "utf8")), opts }])) ? 0 : 1;
   }
-  if (!["render", "schema", "schema_negative", "policy", "policy_negative"].includes(check)) {
+  if (!["schema", "schema_negative", "policy", "policy_negative"].includes(check)) {
     console.error(readFileSync(fileURLToPath(import.meta.url), "utf8").split("\nimport ")[0]);
     return 2;
   }
   needKubectl();
-  if (check !== "render") needPackages();
+  needPackages();
   const out = mkdtempSync(join(tmpdir(), "fa-manifests-"));
   try {
     const texts = renderAll(out);
-    if (check === "render") {
-      for (const [name, text] of Object.entries(texts)) console.log(`rendered ${name}: ${(text.match(/^kind: /gm) ?? []).length} objects`);
-      return 0;
-    }
     texts.example_gateway = readText("manifests", "examples", "gateway.yaml");
     const renders = { compose: [(await parse(readText("docker-compose.yml"), 100))[0]] };
     for (const [name, text] of Object.entries(texts)) renders[name] = await parse(text);

@@ -2,7 +2,7 @@
 # kubectl (kustomize built in), node, and `npm ci --prefix tests`; each test exits 77 (skipped)
 # with a message when kubectl or the packages are missing, and is not run (disabled) when node is.
 find_program(FA_NODE node)
-foreach(check render schema schema_negative policy policy_negative)
+foreach(check schema schema_negative policy policy_negative)
   # The schema checks run TypeScript's type checker once each (up to a minute on a loaded 2-core
   # machine); the timeout only catches a hang, it asserts no speed.
   fa_test(manifests.${check} manifests 300 ${FA_NODE} ${CMAKE_CURRENT_LIST_DIR}/manifest_checks.mjs ${check})
