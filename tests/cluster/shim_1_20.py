@@ -7,9 +7,11 @@ keeps them as plain labels (enforced from 1.23 on).
 
 shim_1_20.py --check OVERLAY... (ctest cluster.shim) is the proof: it renders each overlay
 (kubectl kustomize), shims it and compares both renders structurally. It fails on any difference
-ALLOWED does not list, and on anything 1.20 does not serve left in the output; then it proves
-the comparison can fail (one more change, a dropped readinessProbe, must be reported)."""
+ALLOWED does not list, and where a path ALLOWED lists does not have its 1.20 value (1.20 would not
+serve it); then it proves the comparison can fail (one more change, a dropped readinessProbe,
+must be reported)."""
 import copy
+import difflib
 import shutil
 import subprocess
 import sys
@@ -32,59 +34,42 @@ def shim(doc):
 
 
 # ---- --check -----------------------------------------------------------------------------------
-# (kind, path with list indexes as "*", change): every change the shim may make, written apart
-# from shim() so that --check compares the code with this list.
+# Every change the shim may make, written apart from shim() so that --check compares the code with
+# this list: (kind, dotted path, "*" for every item of a list) -> what 1.20 gets there.
+DROPPED = "(dropped)"
 ALLOWED = {
-    ("PodDisruptionBudget", "apiVersion", "policy/v1 -> policy/v1beta1"),
-    ("PodDisruptionBudget", "spec.unhealthyPodEvictionPolicy", "dropped"),
-    ("HorizontalPodAutoscaler", "apiVersion", "autoscaling/v2 -> autoscaling/v2beta2"),
-    ("Deployment", "spec.template.spec.topologySpreadConstraints.*.matchLabelKeys.*", "dropped"),
+    ("PodDisruptionBudget", "apiVersion"): "policy/v1beta1",
+    ("PodDisruptionBudget", "spec.unhealthyPodEvictionPolicy"): DROPPED,
+    ("HorizontalPodAutoscaler", "apiVersion"): "autoscaling/v2beta2",
+    ("Deployment", "spec.template.spec.topologySpreadConstraints.*.matchLabelKeys"): DROPPED,
 }
-# What Kubernetes 1.20 does not serve (apiVersions, field names): a change the shim misses is no
-# difference at all, so this finds it.
-NOT_IN_1_20 = {"policy/v1", "autoscaling/v2", "unhealthyPodEvictionPolicy", "matchLabelKeys"}
 
 
-def leaves(node, path=""):
-    """Yields (path, value) for every scalar, empty dict and empty list in node, the path dotted
-    ("spec.template.spec.containers.0.name"). Both checks below walk a document this way."""
-    if isinstance(node, (dict, list)) and node:
-        for k, v in node.items() if isinstance(node, dict) else enumerate(node):
-            yield from leaves(v, f"{path}.{k}" if path else str(k))
-    else:
-        yield path, node
+def pop(doc, path):
+    """Removes path from doc; returns what was there, DROPPED where it was absent."""
+    *parents, last = path.split(".")
+    nodes = [doc]
+    for key in parents:
+        nodes = [c for n in nodes for c in (n if key == "*" else [n.get(key)]) if c is not None]
+    return [n.pop(last, DROPPED) for n in nodes]
 
 
 def violations(before, after):
-    """The differences between two renders (lists of documents, in the same order) ALLOWED does not
-    list, and the allowed ones seen."""
+    """What the shim changed in a render (lists of documents, in the same order) but ALLOWED, and an
+    ALLOWED path that did not get its value: 1.20 would not serve what is left."""
     if len(before) != len(after):
-        return [f"{len(before)} documents became {len(after)}"], set()
-    bad, seen = [], set()
-    for b, a in zip(before, after):
+        return [f"{len(before)} documents became {len(after)}"]
+    bad = []
+    for b, a in zip(copy.deepcopy(before), copy.deepcopy(after)):
         kind, name = b.get("kind"), b.get("metadata", {}).get("name")
-        old, new = dict(leaves(b)), dict(leaves(a))
-        for path in sorted(old.keys() | new.keys()):
-            if path not in new:
-                change = "dropped"
-            elif path not in old:
-                change = f"added {new[path]!r}"
-            elif old[path] != new[path]:
-                change = f"{old[path]} -> {new[path]}"
-            else:
-                continue
-            generic = ".".join("*" if part.isdigit() else part for part in path.split("."))
-            if (kind, generic, change) in ALLOWED:
-                seen.add(f"{kind} {generic} {change}")
-            else:
-                bad.append(f"{kind}/{name}: {path}: {change}")
-    return bad, seen
-
-
-def left_in(doc):
-    """Where a shimmed document still has an apiVersion or a field 1.20 does not serve."""
-    return [path for path, value in leaves(doc) if NOT_IN_1_20 & set(path.split("."))
-            or (path.split(".")[-1] == "apiVersion" and value in NOT_IN_1_20)]
+        for (allowed_kind, path), want in ALLOWED.items():
+            if kind == allowed_kind:
+                pop(b, path)
+                bad += [f"{kind}/{name}: {path} is {got!r}, want {want!r}" for got in pop(a, path) if got != want]
+        if a != b:
+            diff = difflib.unified_diff(yaml.safe_dump(b).splitlines(), yaml.safe_dump(a).splitlines(), "rendered", "shimmed", lineterm="")
+            bad.append(f"{kind}/{name}: NOT ALLOWED:\n" + "\n".join(diff))
+    return bad
 
 
 def check(overlays):
@@ -97,20 +82,17 @@ def check(overlays):
         before = [d for d in yaml.safe_load_all(text) if d]
         out = subprocess.run([__file__], input=text, check=True, capture_output=True, text=True).stdout
         after = [d for d in yaml.safe_load_all(out) if d]
-        bad, seen = violations(before, after)
-        missing = [f"{d.get('kind')}: {m}" for d in after for m in left_in(d)]
-        print(f"{overlay}: {len(before)} documents; shim changes: {sorted(seen)}")
+        bad = violations(before, after)
+        print(f"{overlay}: {len(before)} documents, changed {'as ALLOWED' if not bad else 'otherwise:'}")
         for v in bad:
-            print(f"  NOT ALLOWED: {v}")
-        for m in missing:
-            print(f"  LEFT IN (1.20 does not serve it): {m}")
-        failed |= bool(bad or missing)
+            print(f"  {v}")
+        failed |= bool(bad)
         # The comparison must see an extra change: drop the readiness probe on top of the shim.
         tampered = copy.deepcopy(after)
         for d in tampered:
             if d["kind"] == "Deployment":
                 d["spec"]["template"]["spec"]["containers"][0].pop("readinessProbe")
-        if not violations(before, tampered)[0]:
+        if not violations(before, tampered):
             print("  SELF-TEST FAILED: a dropped readinessProbe was not reported")
             failed = True
     print("FAIL" if failed else "ok: the shim changes only the listed 1.20 differences")
