@@ -61,7 +61,6 @@ export const POLICY_BREAKS = {
     ["image without tag", (o) => (ctr(o).image = "favorite-athlete"), "has no tag"],
     ["PORT env differs", (o) => setEnv(o, "PORT", "9090"), "env PORT differs"],
     ["METRICS_PORT env differs", (o) => setEnv(o, "METRICS_PORT", "9090"), "env METRICS_PORT differs"],
-    ["scraped on the public port", (o) => (dep(o).spec.template.metadata.annotations["prometheus.io/port"] = "8080"), "prometheus.io/port is 8080"],
     ["a drain the grace period does not cover", (o) => setEnv(o, "DRAIN_SECONDS", "25"), "terminationGracePeriodSeconds (30) must exceed"],
     ["slow readiness", (o) => (ctr(o).readinessProbe.periodSeconds = 10), "marked unready after"],
     ["a second container", (o) => podSpec(o).containers.push({ ...ctr(o), name: "sidecar" }), "expected 1 container, found 2"],

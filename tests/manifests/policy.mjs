@@ -36,6 +36,8 @@ export const EXACT = [
   ["Deployment", "spec.progressDeadlineSeconds", 120],
   ["Deployment", 'spec.template.metadata.annotations["prometheus.io/scrape"]', "true"],
   ["Deployment", 'spec.template.metadata.annotations["prometheus.io/path"]', "/metrics"],
+  // Prometheus is told the metrics port (METRICS_PORT, the ports row below), never the public one.
+  ["Deployment", 'spec.template.metadata.annotations["prometheus.io/port"]', "9797"],
   ["Deployment", `${POD}.automountServiceAccountToken`, false],
   // 30 s > DRAIN_SECONDS (5) + SHUTDOWN_TIMEOUT_SECONDS (10), with a wide margin (checkPolicy: the sum).
   ["Deployment", `${POD}.terminationGracePeriodSeconds`, 30],
@@ -231,14 +233,11 @@ export function checkPolicy(objects, opts = {}) {
     if (tag === "latest") fail(`container ${ctr.name}: image ${image} uses the latest tag`);
   }
 
-  // The ports (EXACT) are the ones the settings open, and Prometheus is told the metrics one.
+  // The ports (EXACT) are the ones the settings open.
   const portOf = (name) => (c.ports ?? []).find((p) => p.name === name)?.containerPort;
   if (envValue(c, "PORT") !== portOf(PORT_NAME)) fail("container: env PORT differs from the http containerPort");
   if (envValue(c, "METRICS_PORT") !== portOf(METRICS_PORT_NAME))
     fail(`container: env METRICS_PORT differs from the ${METRICS_PORT_NAME} containerPort`);
-  const scrapePort = tmpl.metadata?.annotations?.["prometheus.io/port"];
-  if (scrapePort !== String(portOf(METRICS_PORT_NAME)))
-    fail(`Pod: annotation prometheus.io/port is ${scrapePort}, must be the ${METRICS_PORT_NAME} port ${portOf(METRICS_PORT_NAME)}`);
 
   // Every variable the container gets is a setting of the service, in its form.
   for (const e of c.env ?? []) {
