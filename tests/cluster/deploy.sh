@@ -115,7 +115,6 @@ deploy_traefik() {
   route="$(applied_route)"
   [[ ${route} == "traefik kube-system" ]] ||
     fail "applied: Ingress class and NetworkPolicy namespace '${route}', want 'traefik kube-system'"
-  verify_rollout 30
   figure "build-and-deploy.sh --context ${CONTEXT} --ingress traefik: exit 0 in $((SECONDS - t0)) s; applied Ingress class and policy namespace: ${route}; $(grep -E '^Answer:' <<<"${OUT}")"
   deploy_script "${tag}" >&2 || fail "build-and-deploy.sh with the default route failed afterwards"
   route="$(applied_route)"

@@ -13,16 +13,15 @@ set -euo pipefail
 # shellcheck source=tests/cluster/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-# The applied Ingress's rule: "HOST SERVICE PORT_NAME_OR_NUMBER".
+# The applied Ingress's rule: "HOST SERVICE PORT_NAME" (the port by name: manifests.policy).
 ingress_rule() {
-  kn get ingress "${APP}" -o jsonpath='{.spec.rules[0].host} {.spec.rules[0].http.paths[0].backend.service.name} {.spec.rules[0].http.paths[0].backend.service.port.name}{.spec.rules[0].http.paths[0].backend.service.port.number}'
+  kn get ingress "${APP}" -o jsonpath='{.spec.rules[0].host} {.spec.rules[0].http.paths[0].backend.service.name} {.spec.rules[0].http.paths[0].backend.service.port.name}'
 }
-# backend SERVICE PORT: "CLUSTERIP:PORT" of the Service port the Ingress names.
+# backend SERVICE PORT_NAME: "CLUSTERIP:PORT" of the Service port the Ingress names.
 backend() {
   local ip port
   ip="$(kn get service "$1" -o jsonpath='{.spec.clusterIP}')"
   port="$(kn get service "$1" -o jsonpath="{.spec.ports[?(@.name==\"$2\")].port}")"
-  [[ $2 =~ ^[0-9]+$ ]] && port="$2"
   [[ -n ${ip} && -n ${port} ]] && printf '%s:%s\n' "${ip}" "${port}"
 }
 # write_config DIR NAME=VALUE...: DIR/nginx.conf, a private nginx's main config including the
