@@ -124,7 +124,6 @@ export const POLICY_BREAKS = {
   // The settings compose gives the service's replicas.
   compose: [
     ["no replica built here", ([compose]) => Object.values(compose.services).forEach((s) => delete s.build), "no service is built from this repository"],
-    ["a misspelt setting", (o) => (replicaEnv(o).ACCES_LOG = "on"), "ACCES_LOG is not a setting"],
     ["a port out of range", (o) => (replicaEnv(o).METRICS_PORT = "99999"), 'METRICS_PORT="99999" is not of the form'],
     ["an athlete too long", (o) => (replicaEnv(o).FAVORITE_ATHLETE = "é".repeat(513)), `FAVORITE_ATHLETE="${"é".repeat(513)}" is not of the form`],
     ["an empty athlete", (o) => (replicaEnv(o).FAVORITE_ATHLETE = ""), 'FAVORITE_ATHLETE="" is not of the form'],
