@@ -12,8 +12,7 @@ import time
 import unittest
 
 from fa_load import Load
-from fa_test import exchange, get, main, req, Server
-from test_metrics import scrape
+from fa_test import exchange, get, main, req, scrape, Server
 
 
 def load(server, seconds):

@@ -9,8 +9,7 @@ import threading
 import time
 import unittest
 
-from fa_test import BIN, connect, free_port, get, GREETING, main, Reader, req, SANITIZER_REPORT, Server
-from test_metrics import scrape
+from fa_test import BIN, connect, free_port, get, GREETING, main, Reader, req, SANITIZER_REPORT, scrape, Server
 
 # strerror(EADDRINUSE): glibc says "Address already in use", musl "Address in use".
 ADDRESS_IN_USE = r"Address (already )?in use"

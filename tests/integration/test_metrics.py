@@ -1,34 +1,10 @@
 """GET /metrics on the metrics port (METRICS_PORT): the Prometheus text exposition reflects what
 the public port did (that the public port never serves it is a row of fa_test.contract(); that it
 is scraped while draining and closes first: test_lifecycle.py's Shutdown)."""
-import re
 import time
 import unittest
 
-from fa_test import connect, exchange, get, main, Reader, req, Server, wait_until
-
-SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (-?[0-9.e+-]+|\+Inf|NaN)$')
-# What Prometheus 2.x sends when it scrapes a target.
-SCRAPE_HEADERS = ["Accept: application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
-                  "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
-                  "Accept-Encoding: gzip", "User-Agent: Prometheus/2.45.0",
-                  "X-Prometheus-Scrape-Timeout-Seconds: 10", "Connection: close"]
-
-
-def scrape(metrics_port):
-    """GET /metrics as Prometheus sends it: {'name{labels}': value}; asserts the exposition format."""
-    status, headers, body, reader = exchange(metrics_port, req("GET /metrics HTTP/1.1", *SCRAPE_HEADERS))
-    reader.sock.close()
-    assert status == 200, status
-    assert headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8", headers
-    samples = {}
-    for line in body.decode().splitlines():
-        if line.startswith("#") or not line:
-            continue
-        match = SAMPLE.match(line)
-        assert match, f"not an exposition line: {line!r}"
-        samples[match.group(1) + (match.group(2) or "")] = float(match.group(3))
-    return samples
+from fa_test import connect, exchange, get, main, Reader, req, scrape, Server, wait_until
 
 
 METRICS = {"METRICS_PORT": "0"}  # any free port, logged in the "listening" line

@@ -1,8 +1,9 @@
 """The Python tests' one library (tests/integration, tests/conformance, tests/e2e): runs the real
 favorite-athlete binary on 127.0.0.1, talks raw HTTP/1.1 to it (send bytes, read each response by
-its framing), judges an exchange against a case (request bytes -> required answer: the conformance
-checklist's cases and the README's contract, contract()), picks free ports and waits. Many
-clients at once (a steady load, the slow-client attack): fa_load.py, beside it.
+its framing; scrape() reads /metrics as Prometheus does), judges an exchange against a case
+(request bytes -> required answer: the conformance checklist's cases and the README's contract,
+contract()), picks free ports and waits. Many clients at once (a steady load, the slow-client
+attack): fa_load.py, beside it.
 
 Standard library only. The binary comes from $FA_BIN (ctest sets it); ctest puts this directory on
 PYTHONPATH (by hand: PYTHONPATH=tests/lib).
@@ -232,6 +233,30 @@ def get(port, path="/", host="test", timeout=5):
     status, headers, body, reader = exchange(port, data, timeout=timeout)
     reader.sock.close()
     return status, headers, body
+
+
+SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (-?[0-9.e+-]+|\+Inf|NaN)$')
+# What Prometheus 2.x sends when it scrapes a target.
+SCRAPE_HEADERS = ["Accept: application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
+                  "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+                  "Accept-Encoding: gzip", "User-Agent: Prometheus/2.45.0",
+                  "X-Prometheus-Scrape-Timeout-Seconds: 10", "Connection: close"]
+
+
+def scrape(metrics_port):
+    """GET /metrics as Prometheus sends it: {'name{labels}': value}; asserts the exposition format."""
+    status, headers, body, reader = exchange(metrics_port, req("GET /metrics HTTP/1.1", *SCRAPE_HEADERS))
+    reader.sock.close()
+    assert status == 200, status
+    assert headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8", headers
+    samples = {}
+    for line in body.decode().splitlines():
+        if line.startswith("#") or not line:
+            continue
+        match = SAMPLE.match(line)
+        assert match, f"not an exposition line: {line!r}"
+        samples[match.group(1) + (match.group(2) or "")] = float(match.group(3))
+    return samples
 
 
 # A case: a request and the answer required of it (tests/conformance/checklist.py holds the RFC's).
