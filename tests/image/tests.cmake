@@ -38,7 +38,6 @@ set_tests_properties(image.static_binary image.podman_scratch image.smoke_podman
 set_tests_properties(image.podman_scratch image.smoke_podman PROPERTIES RESOURCE_LOCK podman)
 
 # dockerfile_checks.js lint|policy; not run (disabled) without node, as the manifests tests.
-find_program(FA_NODE node)
 foreach(_fa_check lint policy)
   fa_test(image.dockerfile_${_fa_check} image 60
     "${FA_NODE}" "${_fa_img_dir}/dockerfile_checks.js" ${_fa_check} "${_fa_dockerfile}" "${_fa_dockerignore}")

@@ -1,7 +1,6 @@
 # Manifest tests: the rendered manifests/ against the schemas and the deployment policy. Needs
 # kubectl (kustomize built in), node, and `npm ci --prefix tests`; each test exits 77 (skipped)
 # with a message when kubectl or the packages are missing, and is not run (disabled) when node is.
-find_program(FA_NODE node)
 foreach(check schema schema_negative policy policy_negative)
   # The schema checks run TypeScript's type checker once each (up to a minute on a loaded 2-core
   # machine); the timeout only catches a hang, it asserts no speed.
