@@ -92,10 +92,10 @@ readonly INGRESS_HOST="${APP}.${NODE_IP}.nip.io"
 
 # deploy_script TAG [ARGS...]: build-and-deploy.sh's cluster mode against this cluster, as a user of a
 # non-minikube context runs it, the image tagged TAG: built and loaded by image.sh (`podman` on PATH
-# and --image-load archive:), applied through the 1.20 shim (bin/kubectl first on PATH), verified on the Ingress host. The
-# build stage's tests are skipped (--skip-tests): image.sh replaces that stage (CI runs them in
-# image.smoke_podman and ctest -L unit). The script's settings are set here alone (deploy.sh broken
-# adds timeouts).
+# and --image-load archive:), applied through the 1.20 shim (bin/kubectl first on PATH), verified
+# on the Ingress host. The build stage's tests are skipped (--skip-tests): image.sh replaces that
+# stage (CI runs them in image.smoke_podman and ctest -L unit). The script's settings are set here
+# alone (deploy.sh broken adds timeouts).
 deploy_script() {
   [[ -x ${STATE}/bin/podman ]] || fail "no podman shim in ${STATE}/bin (cluster.image did not run)"
   local tag="$1"
